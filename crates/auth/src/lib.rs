@@ -1,0 +1,10 @@
+//! Summit invitations: Ed25519-signed JWTs that name a meeting, a person and a role, and the
+//! capabilities a role grants.
+#![deny(missing_docs)]
+
+mod invitation;
+mod keys;
+
+pub use invitation::{Invitation, InvitationClaims, InvitationError};
+pub use keys::{KeyError, SigningKey, VerifyingKey};
+pub use summit_proto::{Capabilities, Capability};

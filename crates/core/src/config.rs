@@ -1,0 +1,35 @@
+//! Settings of the SFU core, with defaults suited to a meeting server.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Settings of the SFU core.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// The address announced to browsers as the server's ICE host candidate.
+    pub public_addr: SocketAddr,
+    /// At most one keyframe request per published video track within this window.
+    pub keyframe_throttle: Duration,
+    /// How often pages are asked to send a heartbeat.
+    pub heartbeat_interval: Duration,
+    /// A participant silent for this long is removed.
+    pub heartbeat_timeout: Duration,
+    /// Chat messages kept per meeting for those who join later.
+    pub chat_history: usize,
+    /// Record a [`crate::Decision`] for every forwarding and keyframe decision (tests).
+    pub record_decisions: bool,
+}
+
+impl SfuConfig {
+    /// Defaults, announcing `public_addr`.
+    pub fn new(public_addr: SocketAddr) -> Self {
+        Self {
+            public_addr,
+            keyframe_throttle: Duration::from_millis(500),
+            heartbeat_interval: Duration::from_secs(2),
+            heartbeat_timeout: Duration::from_secs(7),
+            chat_history: 100,
+            record_decisions: false,
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Errors the core reports to the runtime for one participant's request.
+
+use summit_proto::ErrorCode;
+
+/// Why a request to the core was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SfuError {
+    /// No such participant (already left).
+    #[error("unknown participant")]
+    UnknownParticipant,
+    /// The SDP could not be parsed or applied.
+    #[error("the SDP could not be used: {0}")]
+    Sdp(String),
+    /// The request needs a capability the participant lacks.
+    #[error("not allowed: {0}")]
+    NotAllowed(&'static str),
+    /// The request is malformed in a way the wire types cannot express.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// The request does not fit the current state.
+    #[error("unexpected: {0}")]
+    Unexpected(&'static str),
+    /// The meeting is full.
+    #[error("the meeting is full")]
+    MeetingFull,
+}
+
+impl SfuError {
+    /// The wire error code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SfuError::UnknownParticipant | SfuError::Unexpected(_) => ErrorCode::UnexpectedMessage,
+            SfuError::Sdp(_) => ErrorCode::InvalidSdp,
+            SfuError::NotAllowed(_) | SfuError::MeetingFull => ErrorCode::NotAllowed,
+            SfuError::Invalid(_) => ErrorCode::InvalidMessage,
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Summit's sans-IO SFU core.
+//!
+//! [`Sfu`] owns every meeting, participant and str0m `Rtc`. It never reads a clock or touches a
+//! socket: the runtime feeds it datagrams, signaling and timeouts with the current time
+//! (`handle_*`) and drains what it decides (`poll_output`): datagrams to send, messages to
+//! participants, disconnects and the next timeout. Tests drive it in virtual time.
+#![deny(missing_docs)]
+
+mod codec;
+mod config;
+mod decision;
+mod error;
+mod forwarder;
+mod keyframe;
+mod media;
+mod meeting;
+mod negotiation;
+mod output;
+mod participant;
+mod peer;
+mod policy;
+mod sfu;
+mod timers;
+mod track;
+
+pub use config::SfuConfig;
+pub use decision::Decision;
+pub use error::SfuError;
+pub use output::{Disconnect, Output};
+pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
+pub use sfu::{Identity, Sfu};

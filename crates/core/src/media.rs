@@ -1,0 +1,268 @@
+//! The media path: connection events, forwarding RTP to subscribers, keyframe requests.
+
+use std::time::Instant;
+
+use str0m::format::Codec;
+use str0m::media::{KeyframeRequestKind, MediaKind, Pt};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::Event;
+use summit_proto::ParticipantId;
+
+use crate::codec::VideoCodec;
+use crate::decision::Decision;
+use crate::peer::{PeerKey, Side};
+use crate::track::TrackRef;
+use crate::Sfu;
+
+impl Sfu {
+    pub(crate) fn on_event(&mut self, key: PeerKey, now: Instant, e: Event) {
+        match (key.side, e) {
+            (Side::Publisher, Event::RtpPacket(pkt)) => self.forward(key.participant, now, pkt),
+            (Side::Subscriber, Event::KeyframeRequest(req)) => {
+                let track = self.participants.get(&key.participant).and_then(|p| {
+                    p.slots
+                        .iter()
+                        .find(|s| s.mid == Some(req.mid))
+                        .and_then(|s| s.track)
+                });
+                if let Some(t) = track {
+                    self.request_keyframe(t, now);
+                }
+            }
+            (Side::Subscriber, Event::Connected) => {
+                // Start every video slot that was waiting for the connection.
+                let tracks: Vec<TrackRef> = self
+                    .participants
+                    .get(&key.participant)
+                    .map(|p| {
+                        p.slots
+                            .iter()
+                            .filter(|s| s.ready && s.kind == MediaKind::Video)
+                            .filter_map(|s| s.track)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for t in tracks {
+                    self.request_keyframe(t, now);
+                }
+            }
+            (_, Event::IceConnectionStateChange(s)) => {
+                tracing::debug!(participant = %key.participant, side = ?key.side, "ICE {s:?}");
+            }
+            _ => {}
+        }
+    }
+
+    /// Forwards one packet from a publisher to every slot its track feeds.
+    fn forward(&mut self, from: ParticipantId, now: Instant, pkt: RtpPacket) {
+        let Some(publisher) = self.participants.get_mut(&from) else {
+            return;
+        };
+        let ssrc = pkt.header.ssrc;
+        let pt = pkt.header.payload_type;
+        let idx = match publisher.tracks.iter().position(|t| t.ssrc == Some(ssrc)) {
+            Some(i) => i,
+            None => {
+                // First packet of this SSRC: find its m-line.
+                let mid = publisher
+                    .publisher
+                    .rtc
+                    .direct_api()
+                    .stream_rx(&ssrc)
+                    .map(|s| s.mid());
+                let Some(i) = mid.and_then(|m| publisher.tracks.iter().position(|t| t.mid == m))
+                else {
+                    return;
+                };
+                publisher.tracks[i].ssrc = Some(ssrc);
+                i
+            }
+        };
+        let codec_cache = publisher.tracks[idx].codec;
+        let (codec, clock_rate) = match codec_cache {
+            Some((p, c, r)) if p == pt => (c, r),
+            _ => {
+                let Some(params) = publisher
+                    .publisher
+                    .rtc
+                    .codec_config()
+                    .find(|p| p.pt() == pt)
+                else {
+                    return;
+                };
+                let c = VideoCodec::from_str0m(params.spec().codec);
+                let r = params.spec().clock_rate.get();
+                publisher.tracks[idx].codec = Some((pt, c, r));
+                (c, r)
+            }
+        };
+        let source = publisher.tracks[idx].source;
+        let video = !source.is_audio();
+        // Take the list out so subscribers can be borrowed mutably; put it back after.
+        let subscribers = std::mem::take(&mut publisher.tracks[idx].subscribers);
+        let exts = ExtensionValues {
+            audio_level: pkt.header.ext_vals.audio_level,
+            voice_activity: pkt.header.ext_vals.voice_activity,
+            video_orientation: pkt.header.ext_vals.video_orientation,
+            ..Default::default()
+        };
+        let seq: u64 = *pkt.seq_no;
+        let ts = pkt.header.timestamp;
+        let mut need_keyframe = false;
+        for s in &subscribers {
+            let Some(sub) = self.participants.get_mut(&s.participant) else {
+                continue;
+            };
+            let Some(slot) = sub.slots.get_mut(s.slot) else {
+                continue;
+            };
+            if !slot.ready || !sub.subscriber.rtc.is_connected() {
+                continue;
+            }
+            let Some(mid) = slot.mid else { continue };
+            let payload = &pkt.payload;
+            let Some((out_seq, out_ts)) = slot.forwarder.map(seq, ts, clock_rate, now, || {
+                video && codec.is_keyframe_start(payload)
+            }) else {
+                need_keyframe |= video && slot.forwarder.waiting_for_keyframe();
+                continue;
+            };
+            let out_pt = match slot.pt_map {
+                Some((i, o)) if i == pt => o,
+                _ => {
+                    let Some(o) = self.participants.get(&from).and_then(|pp| {
+                        map_pt(
+                            &pp.publisher.rtc,
+                            &self.participants.get(&s.participant)?.subscriber.rtc,
+                            pt,
+                        )
+                    }) else {
+                        continue;
+                    };
+                    if let Some(slot) = self
+                        .participants
+                        .get_mut(&s.participant)
+                        .and_then(|p| p.slots.get_mut(s.slot))
+                    {
+                        slot.pt_map = Some((pt, o));
+                    }
+                    o
+                }
+            };
+            let Some(sub) = self.participants.get_mut(&s.participant) else {
+                continue;
+            };
+            let mut api = sub.subscriber.rtc.direct_api();
+            let Some(stream) = api.stream_tx_by_mid(mid, None) else {
+                continue;
+            };
+            stream.write_rtp(
+                RtpWrite::new(
+                    out_pt,
+                    out_seq.into(),
+                    out_ts,
+                    pkt.timestamp,
+                    pkt.payload.clone(),
+                )
+                .marker(pkt.header.marker)
+                .ext_vals(exts.clone())
+                .nackable(true),
+            );
+            if self.config.record_decisions {
+                self.decisions.push(Decision::Forwarded {
+                    from,
+                    source,
+                    to: s.participant,
+                    seq: out_seq,
+                });
+            }
+            self.mark_dirty(PeerKey {
+                participant: s.participant,
+                side: Side::Subscriber,
+            });
+        }
+        if let Some(publisher) = self.participants.get_mut(&from) {
+            if let Some(t) = publisher.tracks.get_mut(idx) {
+                t.subscribers = subscribers;
+            }
+        }
+        if need_keyframe {
+            self.request_keyframe(
+                TrackRef {
+                    publisher: from,
+                    source,
+                },
+                now,
+            );
+        }
+    }
+
+    /// Asks a publisher for a keyframe, throttled per track.
+    pub(crate) fn request_keyframe(&mut self, t: TrackRef, now: Instant) {
+        let window = self.config.keyframe_throttle;
+        let Some(p) = self.participants.get_mut(&t.publisher) else {
+            return;
+        };
+        let Some(track) = p.track_mut(t.source) else {
+            return;
+        };
+        if track.kind() != MediaKind::Video || !track.keyframes.request(now, window) {
+            return;
+        }
+        self.send_keyframe_request(t);
+    }
+
+    fn send_keyframe_request(&mut self, t: TrackRef) {
+        let Some(p) = self.participants.get_mut(&t.publisher) else {
+            return;
+        };
+        let Some(mid) = p.track(t.source).map(|t| t.mid) else {
+            return;
+        };
+        if let Some(rx) = p.publisher.rtc.direct_api().stream_rx_by_mid(mid, None) {
+            rx.request_keyframe(KeyframeRequestKind::Pli);
+        }
+        if self.config.record_decisions {
+            self.decisions.push(Decision::KeyframeRequested {
+                from: t.publisher,
+                source: t.source,
+            });
+        }
+        self.mark_dirty(PeerKey {
+            participant: t.publisher,
+            side: Side::Publisher,
+        });
+    }
+
+    pub(crate) fn send_deferred_keyframe_requests(&mut self, now: Instant) {
+        let window = self.config.keyframe_throttle;
+        let mut due: Vec<TrackRef> = Vec::new();
+        for p in self.participants.values_mut() {
+            for t in &mut p.tracks {
+                if t.keyframes.poll_deferred(now, window) {
+                    due.push(TrackRef {
+                        publisher: p.id,
+                        source: t.source,
+                    });
+                }
+            }
+        }
+        for t in due {
+            self.send_keyframe_request(t);
+        }
+    }
+}
+
+/// The subscriber's payload type for the codec the publisher sends as `pt`.
+fn map_pt(publisher: &str0m::Rtc, subscriber: &str0m::Rtc, pt: Pt) -> Option<Pt> {
+    let spec = publisher.codec_config().find(|p| p.pt() == pt)?.spec();
+    subscriber
+        .codec_config()
+        .find(|p| {
+            let s = p.spec();
+            s.codec == spec.codec
+                && (spec.codec != Codec::H264
+                    || s.format.profile_level_id == spec.format.profile_level_id)
+        })
+        .map(|p| p.pt())
+}

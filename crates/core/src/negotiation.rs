@@ -1,0 +1,333 @@
+//! SDP negotiation: the page's publishing offers, and the server's offers on each subscribing
+//! connection as tracks come and go (slots are reused, never renumbered).
+
+use std::time::Instant;
+
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::media::{Direction, MediaKind, Mid};
+use summit_proto::{
+    Capability, ParticipantId, PublishedTrackInfo, ServerMessage, SubscribedTrack, TrackSource,
+    MAX_SDP_BYTES,
+};
+
+use crate::peer::{PeerKey, Side};
+use crate::policy::{SubscriberView, TrackView};
+use crate::track::{PublishedTrack, Slot, SlotRef, TrackRef};
+use crate::{Sfu, SfuError};
+
+/// Most tracks one participant may publish at once (microphone, camera, screen).
+const MAX_TRACKS: usize = 3;
+
+impl Sfu {
+    pub(crate) fn handle_publish(
+        &mut self,
+        id: ParticipantId,
+        sdp: &str,
+        tracks: &[PublishedTrackInfo],
+    ) -> Result<(), SfuError> {
+        if sdp.len() > MAX_SDP_BYTES {
+            return Err(SfuError::Invalid(format!("SDP over {MAX_SDP_BYTES} bytes")));
+        }
+        if tracks.len() > MAX_TRACKS {
+            return Err(SfuError::Invalid(format!("at most {MAX_TRACKS} tracks")));
+        }
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(SfuError::UnknownParticipant)?;
+        for (i, t) in tracks.iter().enumerate() {
+            let allowed = if t.source.is_audio() {
+                p.capabilities.has(Capability::PublishAudio)
+                    || p.capabilities.has(Capability::Publish)
+            } else {
+                p.capabilities.has(Capability::Publish)
+            };
+            if !allowed {
+                return Err(SfuError::NotAllowed("this role may not publish this media"));
+            }
+            if tracks[..i]
+                .iter()
+                .any(|o| o.source == t.source || o.mid == t.mid)
+            {
+                return Err(SfuError::Invalid("each source and mid at most once".into()));
+            }
+        }
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| SfuError::Sdp(e.to_string()))?;
+        let answer = p
+            .publisher
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| SfuError::Sdp(e.to_string()))?;
+        // What the offer actually lets the page send, by source.
+        let mut wanted: Vec<(TrackSource, Mid)> = Vec::new();
+        for t in tracks {
+            let mid = Mid::from(t.mid.as_str());
+            let Some(media) = p.publisher.rtc.media(mid) else {
+                continue;
+            };
+            let kind_ok = (media.kind() == MediaKind::Audio) == t.source.is_audio();
+            if kind_ok && media.direction().is_receiving() {
+                wanted.push((t.source, mid));
+            }
+        }
+        let removed: Vec<TrackSource> = p
+            .tracks
+            .iter()
+            .filter(|t| !wanted.contains(&(t.source, t.mid)))
+            .map(|t| t.source)
+            .collect();
+        let added: Vec<(TrackSource, Mid)> = wanted
+            .into_iter()
+            .filter(|(s, m)| !p.tracks.iter().any(|t| t.source == *s && t.mid == *m))
+            .collect();
+        self.signal(
+            id,
+            ServerMessage::PublishAnswer {
+                sdp: answer.to_sdp_string(),
+            },
+        );
+        self.mark_dirty(PeerKey {
+            participant: id,
+            side: Side::Publisher,
+        });
+        for s in removed {
+            self.unpublish(id, s);
+        }
+        let members = self.members_of(id);
+        for (source, mid) in added {
+            if let Some(p) = self.participants.get_mut(&id) {
+                p.tracks.push(PublishedTrack::new(source, mid));
+            }
+            for m in &members {
+                self.subscribe_if_policy(*m, id, source);
+            }
+        }
+        for m in members {
+            self.offer_if_needed(m);
+        }
+        self.broadcast_update_pub(id);
+        Ok(())
+    }
+
+    fn broadcast_update_pub(&mut self, id: ParticipantId) {
+        let Some(info) = self.participants.get(&id).map(|p| p.info()) else {
+            return;
+        };
+        for to in self.members_of(id).into_iter().filter(|m| *m != id) {
+            self.signal(
+                to,
+                ServerMessage::ParticipantUpdated {
+                    participant: info.clone(),
+                },
+            );
+        }
+    }
+
+    pub(crate) fn members_of(&self, id: ParticipantId) -> Vec<ParticipantId> {
+        self.participants
+            .get(&id)
+            .and_then(|p| self.meetings.get(&p.meeting))
+            .map(|m| m.members.clone())
+            .unwrap_or_default()
+    }
+
+    /// A publisher stopped sending `source`: free every slot it fed.
+    fn unpublish(&mut self, id: ParticipantId, source: TrackSource) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let Some(i) = p.tracks.iter().position(|t| t.source == source) else {
+            return;
+        };
+        let t = p.tracks.remove(i);
+        for s in t.subscribers {
+            self.release_slot(s.participant, s.slot);
+            self.offer_if_needed(s.participant);
+        }
+    }
+
+    pub(crate) fn release_slot(&mut self, sub: ParticipantId, slot: usize) {
+        if let Some(p) = self.participants.get_mut(&sub) {
+            if let Some(s) = p.slots.get_mut(slot) {
+                s.assign(None);
+                p.needs_offer = true;
+            }
+        }
+    }
+
+    /// Gives `sub` a slot for `publisher`'s `source` if the policy says so.
+    pub(crate) fn subscribe_if_policy(
+        &mut self,
+        sub: ParticipantId,
+        publisher: ParticipantId,
+        source: TrackSource,
+    ) {
+        let Some(s) = self.participants.get(&sub) else {
+            return;
+        };
+        let view = SubscriberView {
+            id: sub,
+            capabilities: s.capabilities,
+        };
+        if !self
+            .policy
+            .subscribes(view, TrackView { publisher, source })
+        {
+            return;
+        }
+        let Some(track) = self
+            .participants
+            .get(&publisher)
+            .and_then(|p| p.track(source))
+        else {
+            return;
+        };
+        if track.subscribers.iter().any(|r| r.participant == sub) {
+            return;
+        }
+        let kind = track.kind();
+        let Some(s) = self.participants.get_mut(&sub) else {
+            return;
+        };
+        // Reuse a free m-line that is inactive in the negotiated session, so the change shows in
+        // the next offer; otherwise add one.
+        let idx = match s
+            .slots
+            .iter()
+            .position(|x| x.kind == kind && x.track.is_none() && !x.negotiated_active)
+        {
+            Some(i) => i,
+            None => {
+                s.slots.push(Slot::new(kind));
+                s.slots.len() - 1
+            }
+        };
+        s.slots[idx].assign(Some(TrackRef { publisher, source }));
+        s.needs_offer = true;
+        if let Some(t) = self
+            .participants
+            .get_mut(&publisher)
+            .and_then(|p| p.track_mut(source))
+        {
+            t.subscribers.push(SlotRef {
+                participant: sub,
+                slot: idx,
+            });
+        }
+    }
+
+    /// Sends a new offer on `id`'s subscribing connection if slots changed and none is outstanding.
+    pub(crate) fn offer_if_needed(&mut self, id: ParticipantId) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        if !p.needs_offer || p.pending_offer.is_some() {
+            return;
+        }
+        p.needs_offer = false;
+        let mut api = p.subscriber.rtc.sdp_api();
+        for slot in &mut p.slots {
+            match (slot.mid, slot.track) {
+                (None, None) => continue,
+                (None, Some(t)) => {
+                    let stream = format!("{}", t.publisher);
+                    let track = format!("{}-{:?}", t.publisher, t.source).to_lowercase();
+                    let dir = Direction::SendOnly;
+                    slot.mid = Some(api.add_media(slot.kind, dir, Some(stream), Some(track), None));
+                }
+                (Some(mid), t) => {
+                    if t.is_some() != slot.negotiated_active {
+                        let dir = if t.is_some() {
+                            Direction::SendOnly
+                        } else {
+                            Direction::Inactive
+                        };
+                        api.set_direction(mid, dir);
+                    }
+                }
+            }
+            slot.offered = Some((slot.generation, slot.track.is_some()));
+        }
+        let Some((offer, pending)) = api.apply() else {
+            return;
+        };
+        p.pending_offer = Some(pending);
+        let tracks = p
+            .slots
+            .iter()
+            .filter_map(|s| {
+                Some(SubscribedTrack {
+                    mid: s.mid?.to_string(),
+                    participant: s.track?.publisher,
+                    source: s.track?.source,
+                })
+            })
+            .collect();
+        let sdp = offer.to_sdp_string();
+        self.signal(id, ServerMessage::SubscribeOffer { sdp, tracks });
+        self.mark_dirty(PeerKey {
+            participant: id,
+            side: Side::Subscriber,
+        });
+    }
+
+    pub(crate) fn handle_subscribe_answer(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        sdp: &str,
+    ) -> Result<(), SfuError> {
+        if sdp.len() > MAX_SDP_BYTES {
+            return Err(SfuError::Invalid(format!("SDP over {MAX_SDP_BYTES} bytes")));
+        }
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(SfuError::UnknownParticipant)?;
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| SfuError::Sdp(e.to_string()))?;
+        let pending = p
+            .pending_offer
+            .take()
+            .ok_or(SfuError::Unexpected("no offer is outstanding"))?;
+        let accepted = p.subscriber.rtc.sdp_api().accept_answer(pending, answer);
+        let mut started = Vec::new();
+        for slot in &mut p.slots {
+            let Some((gen, active)) = slot.offered.take() else {
+                continue;
+            };
+            if accepted.is_err() {
+                continue;
+            }
+            slot.negotiated_active = active;
+            if slot.generation == gen {
+                if let Some(t) = slot.track {
+                    slot.ready = true;
+                    if slot.kind == MediaKind::Video {
+                        started.push(t);
+                    }
+                }
+            } else {
+                // Re-pointed since the offer: the next offer says what it carries now.
+                p.needs_offer = true;
+            }
+        }
+        if let Err(e) = accepted {
+            p.needs_offer = true;
+            self.offer_if_needed(id);
+            return Err(SfuError::Sdp(e.to_string()));
+        }
+        let connected = p.subscriber.rtc.is_connected();
+        self.mark_dirty(PeerKey {
+            participant: id,
+            side: Side::Subscriber,
+        });
+        if connected {
+            for t in started {
+                self.request_keyframe(t, now);
+            }
+        }
+        self.offer_if_needed(id);
+        Ok(())
+    }
+}

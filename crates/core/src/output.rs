@@ -1,0 +1,28 @@
+//! What the core asks the runtime to do.
+
+use std::time::Instant;
+
+use str0m::net::Transmit;
+use summit_proto::{CloseCode, ParticipantId, ServerMessage};
+
+/// One thing for the runtime to do, from [`crate::Sfu::poll_output`].
+#[derive(Debug)]
+pub enum Output {
+    /// Send a datagram.
+    Transmit(Transmit),
+    /// Send a signaling message to a participant.
+    Signal(ParticipantId, ServerMessage),
+    /// Close a participant's signaling connection; the core has already removed them.
+    Disconnect(ParticipantId, Disconnect),
+    /// Nothing more until this time (or new input).
+    Timeout(Instant),
+}
+
+/// Why the core removed a participant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disconnect {
+    /// WebSocket close code.
+    pub code: CloseCode,
+    /// Reason in words.
+    pub reason: String,
+}

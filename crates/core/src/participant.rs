@@ -1,0 +1,59 @@
+//! Participant: one person in a meeting, with their two connections, their tracks and slots.
+
+use std::time::Instant;
+
+use str0m::change::SdpPendingOffer;
+use summit_proto::{Capabilities, MeetingName, ParticipantId, ParticipantInfo, Role, TrackSource};
+
+use crate::peer::{Peer, Side};
+use crate::track::{PublishedTrack, Slot};
+
+/// A participant in a meeting.
+#[derive(Debug)]
+pub(crate) struct Participant {
+    pub(crate) id: ParticipantId,
+    pub(crate) meeting: MeetingName,
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    pub(crate) capabilities: Capabilities,
+    pub(crate) publisher: Peer,
+    pub(crate) subscriber: Peer,
+    pub(crate) tracks: Vec<PublishedTrack>,
+    pub(crate) slots: Vec<Slot>,
+    /// The server's outstanding offer on the subscribing connection.
+    pub(crate) pending_offer: Option<SdpPendingOffer>,
+    /// Slots changed while an offer was outstanding.
+    pub(crate) needs_offer: bool,
+    pub(crate) last_seen: Instant,
+    pub(crate) microphone_muted: bool,
+    pub(crate) camera_off: bool,
+}
+
+impl Participant {
+    pub(crate) fn peer_mut(&mut self, side: Side) -> &mut Peer {
+        match side {
+            Side::Publisher => &mut self.publisher,
+            Side::Subscriber => &mut self.subscriber,
+        }
+    }
+
+    pub(crate) fn track(&self, source: TrackSource) -> Option<&PublishedTrack> {
+        self.tracks.iter().find(|t| t.source == source)
+    }
+
+    pub(crate) fn track_mut(&mut self, source: TrackSource) -> Option<&mut PublishedTrack> {
+        self.tracks.iter_mut().find(|t| t.source == source)
+    }
+
+    pub(crate) fn info(&self) -> ParticipantInfo {
+        let has = |s| self.track(s).is_some();
+        ParticipantInfo {
+            id: self.id,
+            name: self.name.clone(),
+            role: self.role,
+            microphone_muted: self.microphone_muted || !has(TrackSource::Microphone),
+            camera_off: self.camera_off || !has(TrackSource::Camera),
+            screen_sharing: has(TrackSource::Screen),
+        }
+    }
+}

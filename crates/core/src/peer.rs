@@ -1,0 +1,62 @@
+//! Peer: one str0m `Rtc` (a participant's publishing or subscribing connection) and its deadline.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::{Candidate, Rtc};
+use summit_proto::ParticipantId;
+
+/// Which of a participant's two connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Side {
+    /// The page offers, and sends its media here.
+    Publisher,
+    /// The server offers, and forwards others' media here.
+    Subscriber,
+}
+
+/// Names one `Rtc` in the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct PeerKey {
+    pub(crate) participant: ParticipantId,
+    pub(crate) side: Side,
+}
+
+/// One `Rtc` and when it next wants to be driven.
+pub(crate) struct Peer {
+    pub(crate) rtc: Rtc,
+    /// The deadline last scheduled in the timer queue.
+    pub(crate) deadline: Instant,
+    /// Written to since it was last driven.
+    pub(crate) dirty: bool,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+impl Peer {
+    /// A server-side connection: ICE lite, RTP mode, Opus, VP8 and H264.
+    pub(crate) fn new(now: Instant, public_addr: SocketAddr) -> Self {
+        let mut rtc = Rtc::builder()
+            .set_rtp_mode(true)
+            .set_ice_lite(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .build(now);
+        if let Ok(c) = Candidate::host(public_addr, "udp") {
+            rtc.add_local_candidate(c);
+        }
+        Self {
+            rtc,
+            deadline: now,
+            dirty: false,
+        }
+    }
+}

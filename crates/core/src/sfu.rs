@@ -1,0 +1,526 @@
+//! The SFU state machine: entry points (`handle_*`, `poll_output`) and participant lifecycle.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::net::{Protocol, Receive};
+use str0m::Input;
+use summit_proto::{
+    Capabilities, Capability, ChatMessage, ClientMessage, CloseCode, MeetingName, ParticipantId,
+    Role, ServerMessage, TrackSource, PROTOCOL_VERSION,
+};
+
+use crate::decision::Decision;
+use crate::meeting::Meeting;
+use crate::output::{Disconnect, Output};
+use crate::participant::Participant;
+use crate::peer::{Peer, PeerKey, Side};
+use crate::policy::{EveryoneSeesEveryone, SubscriptionPolicy};
+use crate::timers::Timers;
+use crate::{SfuConfig, SfuError};
+
+/// Longest chat message, in characters.
+const MAX_CHAT_CHARS: usize = 4000;
+/// How often heartbeats and deferred keyframe requests are checked.
+const HOUSEKEEPING: Duration = Duration::from_millis(50);
+
+/// Who is joining, as established at the edge from their invitation.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Display name.
+    pub name: String,
+    /// Role (shown to others; the core checks only capabilities).
+    pub role: Role,
+    /// What they may do.
+    pub capabilities: Capabilities,
+}
+
+/// The SFU: every meeting, participant and connection on this server.
+#[derive(Debug)]
+pub struct Sfu {
+    pub(crate) config: SfuConfig,
+    pub(crate) policy: Box<dyn SubscriptionPolicy>,
+    pub(crate) meetings: HashMap<MeetingName, Meeting>,
+    /// Ordered, so that every walk over participants is deterministic.
+    pub(crate) participants: BTreeMap<ParticipantId, Participant>,
+    /// Remote address to the connection that ICE accepted from it.
+    pub(crate) routes: HashMap<SocketAddr, PeerKey>,
+    pub(crate) timers: Timers,
+    /// Connections written to since last driven.
+    pub(crate) dirty: Vec<PeerKey>,
+    pub(crate) outputs: VecDeque<Output>,
+    next_id: u64,
+    next_housekeeping: Instant,
+    pub(crate) now: Instant,
+    pub(crate) decisions: Vec<Decision>,
+}
+
+impl Sfu {
+    /// A new SFU with the default subscription policy.
+    pub fn new(config: SfuConfig, now: Instant) -> Self {
+        Self::with_policy(config, Box::new(EveryoneSeesEveryone), now)
+    }
+
+    /// A new SFU with a given subscription policy.
+    pub fn with_policy(
+        config: SfuConfig,
+        policy: Box<dyn SubscriptionPolicy>,
+        now: Instant,
+    ) -> Self {
+        Self {
+            config,
+            policy,
+            meetings: HashMap::new(),
+            participants: BTreeMap::new(),
+            routes: HashMap::new(),
+            timers: Timers::default(),
+            dirty: Vec::new(),
+            outputs: VecDeque::new(),
+            next_id: 1,
+            next_housekeeping: now + HOUSEKEEPING,
+            now,
+            decisions: Vec::new(),
+        }
+    }
+
+    /// Number of meetings with someone in them.
+    pub fn meeting_count(&self) -> usize {
+        self.meetings.len()
+    }
+
+    /// Number of participants on this server.
+    pub fn participant_count(&self) -> usize {
+        self.participants.len()
+    }
+
+    /// The participants of a meeting, in order of entry.
+    pub fn members(&self, meeting: &MeetingName) -> Vec<ParticipantId> {
+        self.meetings
+            .get(meeting)
+            .map(|m| m.members.clone())
+            .unwrap_or_default()
+    }
+
+    /// Takes the decisions recorded since the last call (only with `record_decisions`).
+    pub fn take_decisions(&mut self) -> Vec<Decision> {
+        std::mem::take(&mut self.decisions)
+    }
+
+    /// Admits a participant whose invitation the edge has verified. Queues their `welcome`,
+    /// tells the others, and offers them what is already being published.
+    pub fn join(
+        &mut self,
+        now: Instant,
+        meeting: MeetingName,
+        identity: Identity,
+    ) -> Result<ParticipantId, SfuError> {
+        self.now = now;
+        let id = ParticipantId(self.next_id);
+        self.next_id += 1;
+        let p = Participant {
+            id,
+            meeting: meeting.clone(),
+            name: identity.name,
+            role: identity.role,
+            capabilities: identity.capabilities,
+            publisher: Peer::new(now, self.config.public_addr),
+            subscriber: Peer::new(now, self.config.public_addr),
+            tracks: Vec::new(),
+            slots: Vec::new(),
+            pending_offer: None,
+            needs_offer: false,
+            last_seen: now,
+            microphone_muted: false,
+            camera_off: false,
+        };
+        let info = p.info();
+        let m = self
+            .meetings
+            .entry(meeting.clone())
+            .or_insert_with(Meeting::new);
+        let others: Vec<ParticipantId> = m.members.clone();
+        m.members.push(id);
+        let chat = m.chat.iter().cloned().collect();
+        let participants = others
+            .iter()
+            .filter_map(|o| self.participants.get(o).map(Participant::info))
+            .collect();
+        let welcome = ServerMessage::Welcome {
+            version: PROTOCOL_VERSION,
+            participant_id: id,
+            meeting,
+            name: info.name.clone(),
+            role: info.role,
+            can_publish: p.capabilities.has(Capability::Publish)
+                || p.capabilities.has(Capability::PublishAudio),
+            participants,
+            chat,
+            heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
+        };
+        self.participants.insert(id, p);
+        for side in [Side::Publisher, Side::Subscriber] {
+            self.mark_dirty(PeerKey {
+                participant: id,
+                side,
+            });
+        }
+        self.signal(id, welcome);
+        for o in &others {
+            self.signal(
+                *o,
+                ServerMessage::ParticipantJoined {
+                    participant: info.clone(),
+                },
+            );
+        }
+        // Subscribe the newcomer to every track already published.
+        for o in others {
+            let sources: Vec<TrackSource> = self
+                .participants
+                .get(&o)
+                .map(|p| p.tracks.iter().map(|t| t.source).collect())
+                .unwrap_or_default();
+            for s in sources {
+                self.subscribe_if_policy(id, o, s);
+            }
+        }
+        self.offer_if_needed(id);
+        Ok(id)
+    }
+
+    /// Handles one signaling message from an admitted participant. `wall_ms` is the wall-clock
+    /// time (Unix milliseconds) the runtime received it, used to stamp chat.
+    pub fn handle_message(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        msg: ClientMessage,
+        wall_ms: u64,
+    ) -> Result<(), SfuError> {
+        self.now = now;
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(SfuError::UnknownParticipant)?;
+        p.last_seen = now;
+        match msg {
+            ClientMessage::Join { .. } => Err(SfuError::Unexpected("already joined")),
+            ClientMessage::Ping {} => {
+                self.signal(id, ServerMessage::Pong {});
+                Ok(())
+            }
+            ClientMessage::Publish { sdp, tracks } => self.handle_publish(id, &sdp, &tracks),
+            ClientMessage::SubscribeAnswer { sdp } => self.handle_subscribe_answer(now, id, &sdp),
+            ClientMessage::Mute { source, muted } => {
+                match source {
+                    TrackSource::Microphone => p.microphone_muted = muted,
+                    TrackSource::Camera => p.camera_off = muted,
+                    TrackSource::Screen => {
+                        return Err(SfuError::Invalid(
+                            "a screen share is stopped, not muted".into(),
+                        ))
+                    }
+                }
+                self.broadcast_update(id);
+                Ok(())
+            }
+            ClientMessage::Chat { text } => {
+                if !p.capabilities.has(Capability::Chat) {
+                    return Err(SfuError::NotAllowed("this role may not chat"));
+                }
+                let n = text.chars().count();
+                if text.trim().is_empty() || n > MAX_CHAT_CHARS {
+                    return Err(SfuError::Invalid(format!(
+                        "a chat message has 1 to {MAX_CHAT_CHARS} characters"
+                    )));
+                }
+                let msg = ChatMessage {
+                    from: id,
+                    name: p.name.clone(),
+                    text,
+                    at_ms: wall_ms,
+                };
+                let meeting = p.meeting.clone();
+                let keep = self.config.chat_history;
+                if let Some(m) = self.meetings.get_mut(&meeting) {
+                    m.add_chat(msg.clone(), keep);
+                    for to in m.members.clone() {
+                        self.signal(to, ServerMessage::Chat(msg.clone()));
+                    }
+                }
+                Ok(())
+            }
+            ClientMessage::Leave {} => {
+                self.remove(
+                    id,
+                    Disconnect {
+                        code: CloseCode::Normal,
+                        reason: "left the meeting".into(),
+                    },
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// The participant's signaling connection closed: they leave at once.
+    pub fn handle_closed(&mut self, now: Instant, id: ParticipantId) {
+        self.now = now;
+        if let Some(p) = self.participants.remove(&id) {
+            self.cleanup(p, "left the meeting");
+        }
+    }
+
+    /// A datagram arrived on the media port.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
+        self.now = now;
+        let Ok(input) = Receive::new(Protocol::Udp, source, destination, data) else {
+            return;
+        };
+        let input = Input::Receive(now, input);
+        // STUN has the top two bits of its first byte clear (RFC 7983).
+        let is_stun = data.first().is_some_and(|b| *b < 4);
+        let key = match self.routes.get(&source) {
+            Some(k) if self.accepts(*k, &input) => Some(*k),
+            _ if is_stun => self.find_acceptor(&input),
+            _ => None,
+        };
+        let Some(key) = key else { return };
+        self.routes.insert(source, key);
+        let Some(p) = self.participants.get_mut(&key.participant) else {
+            return;
+        };
+        if let Err(e) = p.peer_mut(key.side).rtc.handle_input(input) {
+            tracing::debug!(participant = %key.participant, "input refused: {e}");
+        }
+        self.drain(key, now);
+    }
+
+    /// Time has passed: drive the connections that are due, check heartbeats.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        while let Some((at, key)) = self.timers.pop_due(now) {
+            let due = self
+                .participants
+                .get(&key.participant)
+                .is_some_and(|p| match key.side {
+                    Side::Publisher => p.publisher.deadline == at,
+                    Side::Subscriber => p.subscriber.deadline == at,
+                });
+            if due {
+                self.mark_dirty(key);
+            }
+        }
+        if now >= self.next_housekeeping {
+            self.next_housekeeping = now + HOUSEKEEPING;
+            self.housekeeping(now);
+        }
+    }
+
+    /// The next thing for the runtime to do.
+    pub fn poll_output(&mut self) -> Output {
+        loop {
+            if let Some(o) = self.outputs.pop_front() {
+                return o;
+            }
+            if let Some(key) = self.dirty.pop() {
+                self.drive(key);
+                continue;
+            }
+            let next = self
+                .timers
+                .next()
+                .map_or(self.next_housekeeping, |t| t.min(self.next_housekeeping));
+            return Output::Timeout(next.max(self.now));
+        }
+    }
+
+    fn housekeeping(&mut self, now: Instant) {
+        let timeout = self.config.heartbeat_timeout;
+        let silent: Vec<ParticipantId> = self
+            .participants
+            .values()
+            .filter(|p| now.saturating_duration_since(p.last_seen) > timeout)
+            .map(|p| p.id)
+            .collect();
+        for id in silent {
+            self.remove(
+                id,
+                Disconnect {
+                    code: CloseCode::HeartbeatTimeout,
+                    reason: "no heartbeat: connection lost".into(),
+                },
+            );
+        }
+        self.send_deferred_keyframe_requests(now);
+    }
+
+    fn accepts(&self, key: PeerKey, input: &Input) -> bool {
+        self.participants
+            .get(&key.participant)
+            .is_some_and(|p| match key.side {
+                Side::Publisher => p.publisher.rtc.accepts(input),
+                Side::Subscriber => p.subscriber.rtc.accepts(input),
+            })
+    }
+
+    /// Finds the connection a datagram from an unknown address belongs to (STUN only: the ICE
+    /// username names the connection).
+    fn find_acceptor(&self, input: &Input) -> Option<PeerKey> {
+        self.participants.values().find_map(|p| {
+            if p.publisher.rtc.accepts(input) {
+                Some(PeerKey {
+                    participant: p.id,
+                    side: Side::Publisher,
+                })
+            } else if p.subscriber.rtc.accepts(input) {
+                Some(PeerKey {
+                    participant: p.id,
+                    side: Side::Subscriber,
+                })
+            } else {
+                None
+            }
+        })
+    }
+
+    pub(crate) fn mark_dirty(&mut self, key: PeerKey) {
+        if let Some(p) = self.participants.get_mut(&key.participant) {
+            let peer = p.peer_mut(key.side);
+            if !peer.dirty {
+                peer.dirty = true;
+                self.dirty.push(key);
+            }
+        }
+    }
+
+    fn drive(&mut self, key: PeerKey) {
+        let now = self.now;
+        let Some(p) = self.participants.get_mut(&key.participant) else {
+            return;
+        };
+        let peer = p.peer_mut(key.side);
+        peer.dirty = false;
+        if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+            tracing::debug!(participant = %key.participant, "timeout refused: {e}");
+        }
+        self.drain(key, now);
+    }
+
+    /// Polls one connection until it asks for a timeout, acting on its events.
+    pub(crate) fn drain(&mut self, key: PeerKey, now: Instant) {
+        loop {
+            let Some(p) = self.participants.get_mut(&key.participant) else {
+                return;
+            };
+            let peer = p.peer_mut(key.side);
+            match peer.rtc.poll_output() {
+                Ok(str0m::Output::Timeout(t)) => {
+                    if peer.deadline != t || t <= now {
+                        peer.deadline = t;
+                        self.timers.schedule(t, key);
+                    }
+                    return;
+                }
+                Ok(str0m::Output::Transmit(t)) => self.outputs.push_back(Output::Transmit(t)),
+                Ok(str0m::Output::Event(e)) => self.on_event(key, now, e),
+                Err(e) => {
+                    tracing::info!(participant = %key.participant, "connection failed: {e}");
+                    self.remove(
+                        key.participant,
+                        Disconnect {
+                            code: CloseCode::Refused,
+                            reason: "media connection failed".into(),
+                        },
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    pub(crate) fn signal(&mut self, to: ParticipantId, msg: ServerMessage) {
+        self.outputs.push_back(Output::Signal(to, msg));
+    }
+
+    fn broadcast_update(&mut self, id: ParticipantId) {
+        let Some(p) = self.participants.get(&id) else {
+            return;
+        };
+        let info = p.info();
+        let members = self
+            .meetings
+            .get(&p.meeting)
+            .map(|m| m.members.clone())
+            .unwrap_or_default();
+        for to in members.into_iter().filter(|m| *m != id) {
+            self.signal(
+                to,
+                ServerMessage::ParticipantUpdated {
+                    participant: info.clone(),
+                },
+            );
+        }
+    }
+
+    /// Removes a participant and tells the runtime to close their connection.
+    pub(crate) fn remove(&mut self, id: ParticipantId, why: Disconnect) {
+        if let Some(p) = self.participants.remove(&id) {
+            let reason = why.reason.clone();
+            self.outputs.push_back(Output::Disconnect(id, why));
+            self.cleanup(p, &reason);
+        }
+    }
+
+    /// Undoes everything a departed participant took part in.
+    fn cleanup(&mut self, mut p: Participant, reason: &str) {
+        let id = p.id;
+        p.publisher.rtc.disconnect();
+        p.subscriber.rtc.disconnect();
+        self.routes.retain(|_, k| k.participant != id);
+        self.dirty.retain(|k| k.participant != id);
+        // Others stop receiving this participant's tracks.
+        for t in &p.tracks {
+            for s in &t.subscribers {
+                self.release_slot(s.participant, s.slot);
+            }
+        }
+        // Tracks this participant received no longer feed them.
+        for slot in &p.slots {
+            if let Some(tr) = slot.track {
+                if let Some(pubr) = self.participants.get_mut(&tr.publisher) {
+                    if let Some(t) = pubr.track_mut(tr.source) {
+                        t.subscribers.retain(|s| s.participant != id);
+                    }
+                }
+            }
+        }
+        let members = match self.meetings.get_mut(&p.meeting) {
+            Some(m) => {
+                m.members.retain(|x| *x != id);
+                m.members.clone()
+            }
+            None => Vec::new(),
+        };
+        if members.is_empty() {
+            self.meetings.remove(&p.meeting);
+        }
+        for to in members {
+            self.signal(
+                to,
+                ServerMessage::ParticipantLeft {
+                    participant_id: id,
+                    reason: reason.to_owned(),
+                },
+            );
+            self.offer_if_needed(to);
+        }
+    }
+}

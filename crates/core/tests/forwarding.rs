@@ -1,0 +1,211 @@
+//! Forwarding in virtual time: simulated str0m participants, no sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use summit_core::Decision;
+use summit_proto::{ParticipantId, Role, TrackSource};
+use summit_testkit::Harness;
+
+const SOURCES: [TrackSource; 2] = [TrackSource::Microphone, TrackSource::Camera];
+
+/// Everyone in `members` receives both tracks of every other member, and nothing of their own.
+fn assert_full_mesh(h: &Harness, members: &[usize]) {
+    for &i in members {
+        let c = &h.clients[i];
+        for &j in members {
+            let from = h.clients[j].id;
+            for s in SOURCES {
+                let n = c.got(from, s);
+                if i == j {
+                    assert_eq!(n, 0, "{i} received its own {s:?}");
+                } else {
+                    assert!(n > 10, "client {i} got only {n} packets of {j}'s {s:?}");
+                }
+            }
+        }
+        assert_eq!(
+            c.unmapped, 0,
+            "client {i} received packets on unmapped mids"
+        );
+    }
+}
+
+fn forwarded_pairs(h: &Harness) -> impl Iterator<Item = (ParticipantId, ParticipantId)> + '_ {
+    h.decisions.iter().filter_map(|(_, d)| match d {
+        Decision::Forwarded { from, to, .. } => Some((*from, *to)),
+        _ => None,
+    })
+}
+
+fn meeting_of(n: usize) -> Harness {
+    let mut h = Harness::new(1);
+    for i in 0..n {
+        h.join("summit", &format!("p{i}"));
+    }
+    h.run(Duration::from_secs(3));
+    h
+}
+
+#[test]
+fn two_participants_receive_each_other() {
+    let h = meeting_of(2);
+    assert_full_mesh(&h, &[0, 1]);
+    assert!(forwarded_pairs(&h).all(|(f, t)| f != t));
+}
+
+#[test]
+fn three_participants_and_another_meeting_stay_apart() {
+    let mut h = Harness::new(2);
+    for i in 0..3 {
+        h.join("summit", &format!("a{i}"));
+    }
+    let other = [h.join("bilateral", "b0"), h.join("bilateral", "b1")];
+    h.run(Duration::from_secs(3));
+    assert_full_mesh(&h, &[0, 1, 2]);
+    assert_full_mesh(&h, &other);
+    let summit: Vec<ParticipantId> = (0..3).map(|i| h.clients[i].id).collect();
+    for (f, t) in forwarded_pairs(&h) {
+        assert_ne!(f, t, "forwarded back to its publisher");
+        assert_eq!(
+            summit.contains(&f),
+            summit.contains(&t),
+            "{f} -> {t} crosses meetings"
+        );
+    }
+}
+
+#[test]
+fn twelve_participants_receive_everyone_else() {
+    let h = meeting_of(12);
+    let all: Vec<usize> = (0..12).collect();
+    assert_full_mesh(&h, &all);
+}
+
+#[test]
+fn late_joiner_causes_one_keyframe_request_per_publisher_and_sees_video() {
+    let window = Duration::from_millis(500);
+    let mut h = Harness::with_config(3, |c| c.keyframe_throttle = window);
+    for i in 0..3 {
+        h.join("summit", &format!("p{i}"));
+    }
+    h.run(Duration::from_secs(2));
+    let joined_at = h.elapsed();
+    let late = h.join("summit", "late");
+    h.run(window - Duration::from_millis(10));
+    let requests: Vec<ParticipantId> = h
+        .decisions
+        .iter()
+        .filter(|(t, _)| *t >= joined_at)
+        .filter_map(|(_, d)| match d {
+            Decision::KeyframeRequested { from, source } => {
+                assert_eq!(*source, TrackSource::Camera);
+                Some(*from)
+            }
+            _ => None,
+        })
+        .collect();
+    for i in 0..3 {
+        let id = h.clients[i].id;
+        let n = requests.iter().filter(|r| **r == id).count();
+        assert_eq!(
+            n, 1,
+            "publisher {i}: {n} keyframe requests within the window"
+        );
+    }
+    // Within a second of joining, the newcomer receives every camera.
+    h.run(Duration::from_millis(500));
+    for i in 0..3 {
+        let n = h.clients[late].got(h.clients[i].id, TrackSource::Camera);
+        assert!(
+            n > 5,
+            "late joiner got {n} packets of {i}'s camera within 1 s"
+        );
+    }
+}
+
+#[test]
+fn leaving_stops_all_forwarding_to_and_from_the_participant() {
+    let mut h = Harness::new(4);
+    for i in 0..3 {
+        h.join("summit", &format!("p{i}"));
+    }
+    h.run(Duration::from_secs(2));
+    let gone = h.clients[1].id;
+    h.leave(1);
+    let left_at = h.elapsed();
+    let before: Vec<u64> = [0, 2]
+        .iter()
+        .map(|&i| h.clients[i].got(h.clients[i ^ 2].id, TrackSource::Camera))
+        .collect();
+    h.run(Duration::from_secs(2));
+    for (t, d) in &h.decisions {
+        if let Decision::Forwarded { from, to, .. } = d {
+            if *t > left_at {
+                assert!(
+                    *from != gone && *to != gone,
+                    "forwarded {from} -> {to} after leave"
+                );
+            }
+        }
+    }
+    // The others keep receiving each other.
+    for (k, &i) in [0usize, 2].iter().enumerate() {
+        let now = h.clients[i].got(h.clients[i ^ 2].id, TrackSource::Camera);
+        assert!(
+            now > before[k] + 20,
+            "client {i} stopped receiving after someone left"
+        );
+    }
+    assert_eq!(h.sfu.participant_count(), 2);
+}
+
+#[test]
+fn same_seed_same_decisions() {
+    fn run(seed: u64) -> Vec<String> {
+        let mut h = Harness::new(seed);
+        h.loss = 0.02;
+        for i in 0..3 {
+            h.join("summit", &format!("p{i}"));
+        }
+        h.run(Duration::from_secs(1));
+        h.join("summit", "late");
+        h.run(Duration::from_secs(1));
+        h.leave(0);
+        h.run(Duration::from_millis(500));
+        h.decisions
+            .iter()
+            .map(|(t, d)| format!("{t:?} {d:?}"))
+            .collect()
+    }
+    let a = run(9);
+    assert!(a.len() > 1000, "only {} decisions", a.len());
+    let b = run(9);
+    if let Some(i) = (0..a.len().min(b.len())).find(|&i| a[i] != b[i]) {
+        panic!("runs differ at decision {i}: {} vs {}", a[i], b[i]);
+    }
+    assert_eq!(a.len(), b.len());
+}
+
+#[test]
+fn silent_participant_is_removed_by_heartbeat() {
+    let mut h = Harness::new(5);
+    h.join("summit", "a");
+    h.join("summit", "b");
+    h.run(Duration::from_secs(1));
+    h.clients[1].silent = true;
+    h.run(Duration::from_secs(10));
+    assert_eq!(h.disconnects.len(), 1);
+    assert_eq!(h.disconnects[0].0, h.clients[1].id);
+    assert_eq!(h.sfu.participant_count(), 1);
+}
+
+#[test]
+fn observers_receive_but_do_not_publish() {
+    let mut h = Harness::new(6);
+    h.join("summit", "a");
+    let o = h.join_as("summit", "observer", Role::Observer);
+    h.run(Duration::from_secs(2));
+    assert!(h.clients[o].got(h.clients[0].id, TrackSource::Camera) > 10);
+    assert_eq!(h.clients[0].got(h.clients[o].id, TrackSource::Camera), 0);
+}

@@ -1,0 +1,173 @@
+//! Identifiers and small enums shared by the server and the page.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The name of a meeting: 1 to 64 characters from letters, digits, `-`, `_` and `.`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct MeetingName(String);
+
+/// Why a string is not a valid [`MeetingName`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MeetingNameError {
+    /// Empty or longer than 64 characters.
+    #[error("a meeting name has 1 to 64 characters")]
+    Length,
+    /// Contains a character other than a letter, digit, `-`, `_` or `.`.
+    #[error("a meeting name may contain only letters, digits, '-', '_' and '.'")]
+    Character,
+}
+
+impl MeetingName {
+    /// Longest accepted name, in characters.
+    pub const MAX_LEN: usize = 64;
+
+    /// Parses a meeting name, refusing anything outside the allowed alphabet.
+    pub fn parse(s: &str) -> Result<Self, MeetingNameError> {
+        if s.is_empty() || s.len() > Self::MAX_LEN {
+            return Err(MeetingNameError::Length);
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(MeetingNameError::Character);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for MeetingName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::str::FromStr for MeetingName {
+    type Err = MeetingNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for MeetingName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A participant's identity within one server's lifetime; never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ParticipantId(pub u64);
+
+impl fmt::Display for ParticipantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}", self.0)
+    }
+}
+
+/// The unique id of one invitation (the JWT `jti` claim).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InvitationId(pub String);
+
+impl fmt::Display for InvitationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The role an invitation names; the server turns it into capabilities at the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Runs the meeting.
+    Host,
+    /// Takes part: speaks, shows video, chats.
+    Delegate,
+    /// Interprets between languages.
+    Interpreter,
+    /// Watches and listens only.
+    Observer,
+}
+
+impl Role {
+    /// The lowercase name used on the command line and in tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Host => "host",
+            Role::Delegate => "delegate",
+            Role::Interpreter => "interpreter",
+            Role::Observer => "observer",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "host" => Ok(Role::Host),
+            "delegate" => Ok(Role::Delegate),
+            "interpreter" => Ok(Role::Interpreter),
+            "observer" => Ok(Role::Observer),
+            other => Err(format!(
+                "unknown role '{other}' (expected host, delegate, interpreter or observer)"
+            )),
+        }
+    }
+}
+
+/// What a published track carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackSource {
+    /// The microphone (audio).
+    Microphone,
+    /// The camera (video).
+    Camera,
+    /// A shared screen or window (video).
+    Screen,
+}
+
+impl TrackSource {
+    /// Whether this source carries audio (otherwise video).
+    pub fn is_audio(self) -> bool {
+        matches!(self, TrackSource::Microphone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meeting_names() {
+        assert!(MeetingName::parse("summit-2026_a.b").is_ok());
+        assert_eq!(MeetingName::parse(""), Err(MeetingNameError::Length));
+        assert_eq!(
+            MeetingName::parse(&"a".repeat(65)),
+            Err(MeetingNameError::Length)
+        );
+        assert!(MeetingName::parse(&"a".repeat(64)).is_ok());
+        for bad in ["a b", "a/b", "ä", "a?b", "../x"] {
+            assert!(MeetingName::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Summit's signaling wire types and identifiers: what crosses the WebSocket, and nothing else.
+#![deny(missing_docs)]
+
+mod capability;
+mod ids;
+mod message;
+
+pub use capability::{Capabilities, Capability};
+pub use ids::{InvitationId, MeetingName, MeetingNameError, ParticipantId, Role, TrackSource};
+pub use message::{
+    ChatMessage, ClientMessage, CloseCode, ErrorCode, ParticipantInfo, PublishedTrackInfo,
+    ServerMessage, SubscribedTrack, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, PROTOCOL_VERSION,
+};

@@ -1,0 +1,260 @@
+//! Signaling messages (protocol version 1): JSON objects tagged by `"type"`, one per WebSocket text frame.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{MeetingName, ParticipantId, Role, TrackSource};
+
+/// The signaling protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest signaling message accepted, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest SDP accepted inside a message, in bytes.
+pub const MAX_SDP_BYTES: usize = 48 * 1024;
+
+/// A message from the page to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// First message: enter `meeting` with an invitation token.
+    Join {
+        /// Protocol version the page speaks.
+        version: u32,
+        /// The meeting named by the page's link.
+        meeting: MeetingName,
+        /// The invitation token from the link.
+        invite: String,
+    },
+    /// An SDP offer for the publishing connection, with what each sending m-line carries.
+    Publish {
+        /// The offer.
+        sdp: String,
+        /// Which source each `mid` carries.
+        tracks: Vec<PublishedTrackInfo>,
+    },
+    /// The answer to the server's last `subscribe_offer`.
+    SubscribeAnswer {
+        /// The answer.
+        sdp: String,
+    },
+    /// The page muted or unmuted one of its sources (shown to others).
+    Mute {
+        /// Which source.
+        source: TrackSource,
+        /// Whether it is now muted (camera: off).
+        muted: bool,
+    },
+    /// A chat message to everyone in the meeting.
+    Chat {
+        /// The text, at most 4,000 characters.
+        text: String,
+    },
+    /// Heartbeat; the server answers `pong`.
+    Ping {},
+    /// Leave the meeting.
+    Leave {},
+}
+
+/// What one m-line of a publishing offer carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedTrackInfo {
+    /// The m-line's mid.
+    pub mid: String,
+    /// The source it carries.
+    pub source: TrackSource,
+}
+
+/// A participant as others see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    /// Their id.
+    pub id: ParticipantId,
+    /// Display name from their invitation.
+    pub name: String,
+    /// Role from their invitation.
+    pub role: Role,
+    /// Microphone muted (or not published).
+    pub microphone_muted: bool,
+    /// Camera off (or not published).
+    pub camera_off: bool,
+    /// Sharing their screen.
+    pub screen_sharing: bool,
+}
+
+/// One m-line of the subscribing connection and the track it currently carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscribedTrack {
+    /// The m-line's mid.
+    pub mid: String,
+    /// Whose track.
+    pub participant: ParticipantId,
+    /// Which of their sources.
+    pub source: TrackSource,
+}
+
+/// A chat message as delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Sender.
+    pub from: ParticipantId,
+    /// Sender's display name.
+    pub name: String,
+    /// The text.
+    pub text: String,
+    /// When the server received it, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+}
+
+/// A message from the server to the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// The join succeeded.
+    Welcome {
+        /// Protocol version of the server.
+        version: u32,
+        /// The joiner's own id.
+        participant_id: ParticipantId,
+        /// The meeting.
+        meeting: MeetingName,
+        /// The joiner's display name.
+        name: String,
+        /// The joiner's role.
+        role: Role,
+        /// Whether the joiner may publish media.
+        can_publish: bool,
+        /// Everyone else already present.
+        participants: Vec<ParticipantInfo>,
+        /// Recent chat, oldest first.
+        chat: Vec<ChatMessage>,
+        /// How often the page should send `ping`, in milliseconds.
+        heartbeat_ms: u64,
+    },
+    /// The answer to a `publish` offer.
+    PublishAnswer {
+        /// The answer.
+        sdp: String,
+    },
+    /// An offer for the subscribing connection; answer with `subscribe_answer`.
+    SubscribeOffer {
+        /// The offer.
+        sdp: String,
+        /// Every active m-line and what it carries.
+        tracks: Vec<SubscribedTrack>,
+    },
+    /// Someone entered.
+    ParticipantJoined {
+        /// Who.
+        participant: ParticipantInfo,
+    },
+    /// Someone's state changed (mute, camera, screen share).
+    ParticipantUpdated {
+        /// Their new state.
+        participant: ParticipantInfo,
+    },
+    /// Someone left.
+    ParticipantLeft {
+        /// Who.
+        participant_id: ParticipantId,
+        /// Why, in words.
+        reason: String,
+    },
+    /// A chat message.
+    Chat(ChatMessage),
+    /// Answer to `ping`.
+    Pong {},
+    /// A request could not be served; the connection stays open.
+    Error {
+        /// Machine-readable code.
+        code: ErrorCode,
+        /// What went wrong, in words.
+        message: String,
+    },
+}
+
+/// Machine-readable error codes in `error` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// Not valid JSON, an unknown type, or wrong fields.
+    InvalidMessage,
+    /// A message arrived that is not allowed in the current state.
+    UnexpectedMessage,
+    /// The SDP could not be used.
+    InvalidSdp,
+    /// A field was too large.
+    TooLarge,
+    /// The participant lacks the capability for this request.
+    NotAllowed,
+    /// The server failed; the request may be retried.
+    Internal,
+}
+
+/// WebSocket close codes the server uses, with a reason in the close frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+#[non_exhaustive]
+pub enum CloseCode {
+    /// Normal close after `leave`.
+    Normal = 1000,
+    /// A message larger than [`MAX_MESSAGE_BYTES`].
+    TooBig = 1009,
+    /// The server is shutting down.
+    GoingAway = 1001,
+    /// The first message was not a valid `join`, or the protocol was broken.
+    ProtocolError = 4000,
+    /// The invitation was refused (invalid, expired, wrong meeting).
+    InvitationRefused = 4001,
+    /// The protocol version is not supported.
+    UnsupportedVersion = 4002,
+    /// No heartbeat within the timeout.
+    HeartbeatTimeout = 4008,
+    /// The server could not admit the participant.
+    Refused = 4010,
+}
+
+impl CloseCode {
+    /// The numeric code.
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_messages_parse() {
+        let m: ClientMessage =
+            serde_json::from_str(r#"{"type":"join","version":1,"meeting":"m-1","invite":"t"}"#)
+                .unwrap();
+        assert!(matches!(m, ClientMessage::Join { version: 1, .. }));
+        let m: ClientMessage = serde_json::from_str(r#"{"type":"ping"}"#).unwrap();
+        assert_eq!(m, ClientMessage::Ping {});
+        for bad in [
+            r#"{"type":"nope"}"#,
+            r#"{"type":"chat","text":5}"#,
+            r#"{"type":"join","version":1,"meeting":"a b","invite":"t"}"#,
+            r#"[1,2]"#,
+            r#"{"type":"mute","source":"camera"}"#,
+        ] {
+            assert!(serde_json::from_str::<ClientMessage>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn server_messages_are_tagged() {
+        let s = serde_json::to_string(&ServerMessage::Pong {}).unwrap();
+        assert_eq!(s, r#"{"type":"pong"}"#);
+        let s = serde_json::to_string(&ServerMessage::Chat(ChatMessage {
+            from: ParticipantId(3),
+            name: "A".into(),
+            text: "hi".into(),
+            at_ms: 1,
+        }))
+        .unwrap();
+        assert!(s.starts_with(r#"{"type":"chat","from":3"#), "{s}");
+    }
+}

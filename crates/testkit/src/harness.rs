@@ -1,0 +1,284 @@
+//! The harness: an SFU, simulated clients, and a seeded network with delay and loss, stepped in
+//! virtual time.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use str0m::net::{Protocol, Receive};
+use str0m::{Input, Output as RtcOutput};
+use summit_core::{Decision, Disconnect, Identity, Output, Sfu, SfuConfig};
+use summit_proto::{Capabilities, ClientMessage, MeetingName, ParticipantId, Role, ServerMessage};
+
+use crate::SimClient;
+
+/// One datagram on the simulated network.
+struct Datagram {
+    at: Instant,
+    source: SocketAddr,
+    destination: SocketAddr,
+    data: Vec<u8>,
+}
+
+/// An SFU and its simulated participants in virtual time.
+pub struct Harness {
+    /// The core under test.
+    pub sfu: Sfu,
+    /// Every client ever joined, by join order.
+    pub clients: Vec<SimClient>,
+    /// Virtual now.
+    pub now: Instant,
+    /// Virtual start.
+    pub start: Instant,
+    /// Probability that a datagram is lost.
+    pub loss: f64,
+    /// One-way network delay.
+    pub delay: Duration,
+    /// Every core decision with the virtual time since start.
+    pub decisions: Vec<(Duration, Decision)>,
+    /// Every disconnect the core ordered.
+    pub disconnects: Vec<(ParticipantId, Disconnect)>,
+    /// Datagrams sent, by destination.
+    pub sent: std::collections::HashMap<SocketAddr, u64>,
+    server: SocketAddr,
+    seed: u64,
+    in_flight: Vec<Datagram>,
+    next_ping: Instant,
+}
+
+impl Harness {
+    /// A harness whose network randomness comes from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self::with_config(seed, |_| {})
+    }
+
+    /// A harness with adjusted core settings.
+    pub fn with_config(seed: u64, f: impl FnOnce(&mut SfuConfig)) -> Self {
+        let now = Instant::now();
+        let server: SocketAddr = (Ipv4Addr::new(127, 0, 0, 1), 7881).into();
+        let mut config = SfuConfig::new(server);
+        config.record_decisions = true;
+        f(&mut config);
+        Self {
+            sfu: Sfu::new(config, now),
+            clients: Vec::new(),
+            now,
+            start: now,
+            loss: 0.0,
+            delay: Duration::from_millis(2),
+            decisions: Vec::new(),
+            disconnects: Vec::new(),
+            sent: Default::default(),
+            server,
+            seed,
+            in_flight: Vec::new(),
+            next_ping: now,
+        }
+    }
+
+    /// A delegate named `name` joins `meeting` and publishes microphone and camera.
+    pub fn join(&mut self, meeting: &str, name: &str) -> usize {
+        self.join_as(meeting, name, Role::Delegate)
+    }
+
+    /// Someone with `role` joins `meeting`; those who may publish publish microphone and camera.
+    pub fn join_as(&mut self, meeting: &str, name: &str, role: Role) -> usize {
+        let identity = Identity {
+            name: name.into(),
+            role,
+            capabilities: Capabilities::for_role(role),
+        };
+        let meeting = MeetingName::parse(meeting).unwrap();
+        let id = self.sfu.join(self.now, meeting, identity).unwrap();
+        let n = self.clients.len() as u8 + 1;
+        let host = Ipv4Addr::new(127, 0, 1, n);
+        let mut c = SimClient::new(id, self.now, (host, 5000).into(), (host, 5001).into());
+        let publish = role != Role::Observer;
+        let offer = publish.then(|| c.publish_offer());
+        self.clients.push(c);
+        if let Some((sdp, tracks)) = offer {
+            self.sfu
+                .handle_message(self.now, id, ClientMessage::Publish { sdp, tracks }, 0)
+                .unwrap();
+        }
+        self.process_outputs();
+        self.clients.len() - 1
+    }
+
+    /// Client `i` leaves with a `leave` message.
+    pub fn leave(&mut self, i: usize) {
+        let id = self.clients[i].id;
+        self.sfu
+            .handle_message(self.now, id, ClientMessage::Leave {}, 0)
+            .unwrap();
+        self.clients[i].disconnected = true;
+        self.process_outputs();
+    }
+
+    /// Runs the simulation for `d` of virtual time.
+    pub fn run(&mut self, d: Duration) {
+        let end = self.now + d;
+        while self.now < end {
+            self.step();
+        }
+    }
+
+    /// Time since the harness started.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    fn step(&mut self) {
+        self.now += Duration::from_millis(1);
+        let now = self.now;
+        // Deliver what has arrived.
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .partition(|d| d.at <= now);
+        self.in_flight = later;
+        let mut out = Vec::new();
+        for d in due {
+            if d.destination == self.server {
+                self.sfu
+                    .handle_receive(now, d.source, d.destination, &d.data);
+                continue;
+            }
+            let Some(c) = self.clients.iter_mut().find(|c| {
+                !c.disconnected && (c.pub_addr == d.destination || c.sub_addr == d.destination)
+            }) else {
+                continue;
+            };
+            let publisher = c.pub_addr == d.destination;
+            if let Ok(r) = Receive::new(Protocol::Udp, d.source, d.destination, &d.data) {
+                let rtc = if publisher {
+                    &mut c.publisher
+                } else {
+                    &mut c.subscriber
+                };
+                let _ = rtc.handle_input(Input::Receive(now, r));
+                // str0m keeps one pending event: drain after every input.
+                drain(c, publisher, &mut out);
+            }
+        }
+        // Clients send and receive.
+        for c in self.clients.iter_mut().filter(|c| !c.disconnected) {
+            c.generate(now);
+            for publisher in [true, false] {
+                let rtc = if publisher {
+                    &mut c.publisher
+                } else {
+                    &mut c.subscriber
+                };
+                let _ = rtc.handle_input(Input::Timeout(now));
+                drain(c, publisher, &mut out);
+            }
+        }
+        for (s, d, data) in out {
+            self.send(s, d, data);
+        }
+        // Heartbeats.
+        if now >= self.next_ping {
+            self.next_ping = now + Duration::from_secs(2);
+            let ids: Vec<ParticipantId> = self
+                .clients
+                .iter()
+                .filter(|c| !c.disconnected && !c.silent)
+                .map(|c| c.id)
+                .collect();
+            for id in ids {
+                let _ = self.sfu.handle_message(now, id, ClientMessage::Ping {}, 0);
+            }
+        }
+        self.sfu.handle_timeout(now);
+        self.process_outputs();
+    }
+
+    fn send(&mut self, source: SocketAddr, destination: SocketAddr, data: Vec<u8>) {
+        *self.sent.entry(destination).or_default() += 1;
+        if self.loss > 0.0 && self.lost(destination, &data) {
+            return;
+        }
+        self.in_flight.push(Datagram {
+            at: self.now + self.delay,
+            source,
+            destination,
+            data,
+        });
+    }
+
+    /// Whether the seeded network loses this datagram. Only RTP is lost, and the choice depends on
+    /// the packet (its destination, payload type and sequence number, which SRTP leaves in the
+    /// clear), not on the order of sending, which str0m's random SSRCs may change between runs.
+    fn lost(&self, destination: SocketAddr, data: &[u8]) -> bool {
+        use std::hash::{Hash, Hasher};
+        let is_rtp =
+            data.len() >= 12 && (128..192).contains(&data[0]) && !(192..224).contains(&data[1]);
+        if !is_rtp {
+            return false;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.seed, destination, data[1] & 0x7f, &data[2..4]).hash(&mut h);
+        (h.finish() % 1_000_000) as f64 / 1_000_000.0 < self.loss
+    }
+
+    /// Drains the core's outputs: datagrams onto the network, signaling to the clients.
+    pub fn process_outputs(&mut self) {
+        loop {
+            match self.sfu.poll_output() {
+                Output::Timeout(_) => break,
+                Output::Transmit(t) => self.send(t.source, t.destination, t.contents.to_vec()),
+                Output::Disconnect(id, why) => {
+                    if let Some(c) = self.clients.iter_mut().find(|c| c.id == id) {
+                        c.disconnected = true;
+                    }
+                    self.disconnects.push((id, why));
+                }
+                Output::Signal(id, msg) => {
+                    let now = self.now;
+                    let Some(c) = self.clients.iter_mut().find(|c| c.id == id) else {
+                        continue;
+                    };
+                    match msg {
+                        ServerMessage::PublishAnswer { sdp } => c.accept_publish_answer(&sdp),
+                        ServerMessage::SubscribeOffer { sdp, tracks } => {
+                            let answer = c.answer_subscribe(&sdp, tracks);
+                            self.sfu
+                                .handle_message(
+                                    now,
+                                    id,
+                                    ClientMessage::SubscribeAnswer { sdp: answer },
+                                    0,
+                                )
+                                .unwrap();
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let at = self.elapsed();
+        let new = self.sfu.take_decisions();
+        self.decisions.extend(new.into_iter().map(|d| (at, d)));
+    }
+}
+
+/// Polls one of a client's connections until it wants a timeout.
+fn drain(c: &mut SimClient, publisher: bool, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
+    loop {
+        let rtc = if publisher {
+            &mut c.publisher
+        } else {
+            &mut c.subscriber
+        };
+        match rtc.poll_output() {
+            Ok(RtcOutput::Timeout(_)) | Err(_) => break,
+            Ok(RtcOutput::Transmit(t)) => out.push((t.source, t.destination, t.contents.to_vec())),
+            Ok(RtcOutput::Event(e)) => {
+                if publisher {
+                    c.on_publisher_event(e)
+                } else {
+                    c.on_subscriber_event(e)
+                }
+            }
+        }
+    }
+}
