@@ -1,1 +1,98 @@
-fn main() {}
+//! `summit`: the command-line entry point. Subcommands start the server and manage meetings and
+//! invitations in a data directory.
+#![forbid(unsafe_code)]
+
+mod data;
+mod http;
+mod invite;
+mod media;
+mod serve;
+mod signaling;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use summit_proto::MeetingName;
+
+/// Summit: video meetings for delegations.
+#[derive(Parser)]
+#[command(name = "summit", version, about)]
+struct Cli {
+    /// The data directory: signing keys and the meeting registry.
+    #[arg(long, global = true, default_value = "./summit-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (HTTP, WebSocket signaling and WebRTC media).
+    Serve(serve::ServeArgs),
+    /// Manage meetings.
+    Meeting {
+        #[command(subcommand)]
+        command: MeetingCommand,
+    },
+    /// Print a join link for someone.
+    Invite(invite::InviteArgs),
+}
+
+#[derive(Subcommand)]
+enum MeetingCommand {
+    /// Register a meeting.
+    Create {
+        /// 1 to 64 letters, digits, '-', '_' or '.'.
+        name: MeetingName,
+    },
+    /// List registered meetings.
+    List,
+}
+
+/// Parses an IP address for clap.
+pub(crate) fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    s.parse().map_err(|_| format!("'{s}' is not an IP address"))
+}
+
+/// Parses a socket address for clap.
+pub(crate) fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    s.parse()
+        .map_err(|_| format!("'{s}' is not an address:port such as 127.0.0.1:7880"))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "summit=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.data, args),
+        Command::Invite(args) => invite::run(&cli.data, args),
+        Command::Meeting { command } => {
+            let dir = data::DataDir::open(&cli.data)?;
+            match command {
+                MeetingCommand::Create { name } => {
+                    if dir.create_meeting(&name)? {
+                        println!("Created meeting '{name}'.");
+                    } else {
+                        println!("Meeting '{name}' already exists.");
+                    }
+                    println!(
+                        "Invite someone: summit invite --meeting {name} --name \"Their Name\" --role host"
+                    );
+                }
+                MeetingCommand::List => {
+                    for (name, created) in dir.meetings()? {
+                        println!("{name}\tcreated {created}");
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}

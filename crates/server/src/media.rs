@@ -1,0 +1,144 @@
+//! The SFU task: owns the core and the UDP socket; signaling tasks talk to it by messages.
+
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use summit_core::{Identity, Output, Sfu, SfuConfig};
+use summit_proto::{ClientMessage, CloseCode, MeetingName, ParticipantId, ServerMessage};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Datagrams read per wake-up before the core's outputs are drained.
+const RECV_BATCH: usize = 64;
+/// Messages queued to one signaling connection before it counts as stuck.
+pub(crate) const CLIENT_QUEUE: usize = 512;
+
+/// A request from a signaling connection.
+pub(crate) enum Command {
+    Join {
+        meeting: MeetingName,
+        identity: Identity,
+        to_client: mpsc::Sender<ToClient>,
+        reply: oneshot::Sender<ParticipantId>,
+    },
+    Message(ParticipantId, ClientMessage),
+    Closed(ParticipantId),
+}
+
+/// What the SFU task sends a signaling connection.
+#[derive(Debug)]
+pub(crate) enum ToClient {
+    Message(ServerMessage),
+    Close(CloseCode, String),
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub(crate) async fn run(
+    socket: UdpSocket,
+    config: SfuConfig,
+    mut commands: mpsc::Receiver<Command>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let local = config.public_addr;
+    let mut sfu = Sfu::new(config, Instant::now());
+    let mut clients: HashMap<ParticipantId, mpsc::Sender<ToClient>> = HashMap::new();
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let deadline = drain(&mut sfu, &socket, &mut clients);
+        tokio::select! {
+            r = socket.readable() => {
+                if r.is_err() { continue; }
+                for _ in 0..RECV_BATCH {
+                    match socket.try_recv_from(&mut buf) {
+                        Ok((n, source)) => {
+                            sfu.handle_receive(Instant::now(), source, local, &buf[..n]);
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            cmd = commands.recv() => {
+                let Some(cmd) = cmd else { break };
+                let now = Instant::now();
+                match cmd {
+                    Command::Join { meeting, identity, to_client, reply } => {
+                        match sfu.join(now, meeting, identity) {
+                            Ok(id) => {
+                                clients.insert(id, to_client);
+                                let _ = reply.send(id);
+                            }
+                            Err(e) => {
+                                let _ = to_client.try_send(ToClient::Close(CloseCode::Refused, e.to_string()));
+                            }
+                        }
+                    }
+                    Command::Message(id, msg) => {
+                        if let Err(e) = sfu.handle_message(now, id, msg, wall_ms()) {
+                            if let Some(c) = clients.get(&id) {
+                                let _ = c.try_send(ToClient::Message(ServerMessage::Error {
+                                    code: e.code(),
+                                    message: e.to_string(),
+                                }));
+                            }
+                        }
+                    }
+                    Command::Closed(id) => {
+                        clients.remove(&id);
+                        sfu.handle_closed(now, id);
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                sfu.handle_timeout(Instant::now());
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    for (_, c) in clients.drain() {
+        let _ = c.try_send(ToClient::Close(
+            CloseCode::GoingAway,
+            "the server is shutting down".into(),
+        ));
+    }
+}
+
+/// Carries out the core's outputs until it asks for a timeout, which is returned.
+fn drain(
+    sfu: &mut Sfu,
+    socket: &UdpSocket,
+    clients: &mut HashMap<ParticipantId, mpsc::Sender<ToClient>>,
+) -> Instant {
+    loop {
+        match sfu.poll_output() {
+            Output::Timeout(t) => return t,
+            Output::Transmit(t) => {
+                // UDP: a full socket buffer drops the datagram, as the network would.
+                let _ = socket.try_send_to(&t.contents, t.destination);
+            }
+            Output::Signal(id, msg) => {
+                let stuck = match clients.get(&id) {
+                    Some(c) => c.try_send(ToClient::Message(msg)).is_err(),
+                    None => false,
+                };
+                if stuck {
+                    tracing::warn!(participant = %id, "signaling connection is not keeping up; closing it");
+                    if let Some(c) = clients.remove(&id) {
+                        let _ = c.try_send(ToClient::Close(CloseCode::Refused, "too slow".into()));
+                    }
+                    sfu.handle_closed(Instant::now(), id);
+                }
+            }
+            Output::Disconnect(id, why) => {
+                if let Some(c) = clients.remove(&id) {
+                    let _ = c.try_send(ToClient::Close(why.code, why.reason));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! `summit serve`: wires the SFU task, the UDP socket and the HTTP server together.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use summit_core::SfuConfig;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+
+use crate::data::DataDir;
+use crate::{http, media};
+
+/// Arguments of `summit serve`.
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// HTTP and WebSocket address.
+    #[arg(long, default_value = "127.0.0.1:7880", value_parser = crate::parse_addr)]
+    listen: SocketAddr,
+    /// UDP port for all WebRTC media.
+    #[arg(long, default_value_t = 7881)]
+    udp: u16,
+    /// The address announced to browsers in ICE candidates (default: the --listen address).
+    #[arg(long, value_parser = crate::parse_ip)]
+    public_ip: Option<IpAddr>,
+}
+
+pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let dir = DataDir::open(data)?;
+    let key = dir.verifying_key()?;
+    drop(dir);
+    let public_ip = match args.public_ip {
+        Some(ip) => ip,
+        None if args.listen.ip().is_unspecified() => {
+            bail!(
+                "--listen {} needs --public-ip: the address browsers reach this server at",
+                args.listen
+            )
+        }
+        None => args.listen.ip(),
+    };
+    // Bind media where it is announced, or everywhere when an address is given explicitly
+    // (behind NAT the public address is not local).
+    let udp_bind: SocketAddr = if args.public_ip.is_some() {
+        (IpAddr::V4(Ipv4Addr::UNSPECIFIED), args.udp).into()
+    } else {
+        (public_ip, args.udp).into()
+    };
+    str0m::crypto::from_feature_flags().install_process_default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let udp = UdpSocket::bind(udp_bind)
+            .await
+            .with_context(|| format!("cannot bind UDP {udp_bind}"))?;
+        let udp_port = udp.local_addr()?.port();
+        let public_addr = SocketAddr::new(public_ip, udp_port);
+        let tcp = TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let http_addr = tcp.local_addr()?;
+        let (commands, rx) = mpsc::channel(1024);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let sfu = tokio::spawn(media::run(
+            udp,
+            SfuConfig::new(public_addr),
+            rx,
+            stop_rx.clone(),
+        ));
+        println!("Summit is running.");
+        println!("  Web and signaling: http://{http_addr}");
+        println!("  WebRTC media:      udp {public_addr}");
+        println!("Invite someone (in another terminal):");
+        println!(
+            "  summit --data {} invite --meeting my-meeting --name \"Ada Lovelace\" --role host --server http://{http_addr}",
+            data.display()
+        );
+        println!("Press Ctrl-C to stop.");
+        let app = http::router(http::AppState::new(key, commands));
+        let mut stop = stop_rx;
+        axum::serve(tcp, app)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = async { let _ = stop.changed().await; } => {}
+                }
+            })
+            .await?;
+        let _ = stop_tx.send(true);
+        let _ = sfu.await;
+        println!("Summit stopped.");
+        Ok(())
+    })
+}

@@ -1,0 +1,118 @@
+// Shared helpers for browser tests: start a Summit server on free ports with a fresh data
+// directory, make invitations with the real CLI, open participants in Chromium or Firefox.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPrivateKey, sign, randomUUID } from 'node:crypto';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const SUMMIT = process.env.SUMMIT_BIN || join(root, 'target/release/summit');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/** Starts `summit serve` on free ports; resolves once it prints its address. */
+export async function startServer() {
+  const data = mkdtempSync(join(tmpdir(), 'summit-test-'));
+  const proc = spawn(SUMMIT, ['--data', data, 'serve', '--listen', '127.0.0.1:0', '--udp', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 15000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/Web and signaling: (http:\/\/\S+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.stderr.on('data', (d) => { out += d; });
+    proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+  return {
+    url,
+    data,
+    invite(meeting, name, ...extra) {
+      const json = execFileSync(SUMMIT, ['--data', data, 'invite', '--meeting', meeting, '--name', name,
+        '--server', url, '--json', ...extra]).toString();
+      return JSON.parse(json);
+    },
+    /** A token signed with the server's real key but with chosen claims (e.g. expired). */
+    forge(claims) {
+      // The key file is PKCS#8 v2 (seed and public key); rebuild the v1 form OpenSSL reads.
+      const der = Buffer.from(readFileSync(join(data, 'invite-signing.key'), 'utf8')
+        .replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64');
+      const at = der.indexOf(Buffer.from('04220420', 'hex')) + 4;
+      const v1 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), der.subarray(at, at + 32)]);
+      const key = createPrivateKey({ key: v1, format: 'der', type: 'pkcs8' });
+      const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      const body = `${enc({ alg: 'EdDSA', typ: 'JWT' })}.${enc({ iss: 'summit', iat: now, nbf: now,
+        exp: now + 3600, jti: randomUUID(), role: 'delegate', name: 'Test', ...claims })}`;
+      return `${body}.${sign(null, Buffer.from(body), key).toString('base64url')}`;
+    },
+    async stop() {
+      proc.kill('SIGINT');
+      await new Promise((r) => { if (proc.exitCode !== null) r(); else proc.on('exit', r); });
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens `url` in a new page, clicks "Join" and waits until the meeting view shows. */
+export async function joinPage(browser, url) {
+  const ctx = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(url);
+  await page.getByRole('button', { name: 'Join' }).click();
+  await page.getByRole('button', { name: 'Leave' }).waitFor({ state: 'visible', timeout: 15000 });
+  return page;
+}
+
+/**
+ * Inbound media per (participant, source) as the page's subscribing connection reports it.
+ * Works for Playwright and Puppeteer pages alike.
+ */
+export async function inbound(page) {
+  return page.evaluate(async () => {
+    const s = /** @type {any} */ (window).summit;
+    if (!s?.conn) return {};
+    const stats = await s.conn.sub.getStats();
+    const byMid = {};
+    stats.forEach((r) => { if (r.type === 'inbound-rtp') byMid[r.mid] = r; });
+    const out = {};
+    for (const t of s.conn.mapping) {
+      const r = byMid[t.mid];
+      if (!r) continue;
+      out[`${t.participant}:${t.source}`] = {
+        framesDecoded: r.framesDecoded || 0,
+        packetsReceived: r.packetsReceived || 0,
+      };
+    }
+    return out;
+  });
+}
+
+/** Waits until `check(stats)` is true, polling; fails with the last stats after `ms`. */
+export async function waitStats(page, check, ms, what) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await inbound(page);
+    if (check(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what}: not reached in ${ms} ms; last stats ${JSON.stringify(last)}`);
+}
+
+/** The participant id a page got in its welcome. */
+export async function myId(page) {
+  return page.evaluate(() => /** @type {any} */ (window).summit.me.participant_id);
+}

@@ -1,0 +1,96 @@
+// A meeting in real Chromium: two join through `summit invite` links and decode each other,
+// a third joins late, one leaves, and bad invitations are refused with a visible message.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { startServer, joinPage, waitStats, inbound, myId, CHROMIUM_ARGS } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Both sources of `from` rising at `page`: video frames decoded and audio packets received. */
+async function receivesFrom(page, from, ms, what) {
+  const first = await waitStats(page, (s) => (s[`${from}:camera`]?.framesDecoded > 0)
+    && (s[`${from}:microphone`]?.packetsReceived > 0), ms, what);
+  await new Promise((r) => setTimeout(r, 1500));
+  const later = await inbound(page);
+  assert.ok(later[`${from}:camera`].framesDecoded > first[`${from}:camera`].framesDecoded, `${what}: video frames stopped`);
+  assert.ok(later[`${from}:microphone`].packetsReceived > first[`${from}:microphone`].packetsReceived, `${what}: audio stopped`);
+}
+
+test('two participants decode each other, a late joiner sees both, a leaver disappears', async () => {
+  const alice = await joinPage(browser, server.invite('summit-1', 'Alice Example', '--role', 'host').url);
+  const bob = await joinPage(browser, server.invite('summit-1', 'Bob Example').url);
+  const [a, b] = [await myId(alice), await myId(bob)];
+  await receivesFrom(alice, b, 15000, 'Alice receiving Bob');
+  await receivesFrom(bob, a, 15000, 'Bob receiving Alice');
+
+  const carol = await joinPage(browser, server.invite('summit-1', 'Carol Example').url);
+  await waitStats(carol, (s) => s[`${a}:camera`]?.framesDecoded > 0 && s[`${b}:camera`]?.framesDecoded > 0,
+    5000, 'late joiner decoding both cameras');
+  // Everyone sees everyone's tile by name.
+  for (const p of [alice, bob]) {
+    await p.getByRole('group', { name: 'Carol Example' }).waitFor({ timeout: 5000 });
+  }
+
+  // Chat reaches the others with the sender's name.
+  await alice.getByRole('button', { name: 'Chat' }).click();
+  await alice.getByLabel('Message').fill('Welcome, delegations');
+  await alice.getByRole('button', { name: 'Send' }).click();
+  await bob.getByRole('button', { name: 'Chat' }).click();
+  await bob.getByText('Welcome, delegations').waitFor({ timeout: 5000 });
+  await bob.getByText(/Alice Example · /).waitFor({ timeout: 5000 });
+
+  await bob.getByRole('button', { name: 'Leave' }).click();
+  await bob.getByText('You left the meeting.').waitFor({ timeout: 5000 });
+  const left = Date.now();
+  for (const p of [alice, carol]) {
+    await p.getByRole('group', { name: 'Bob Example' }).waitFor({ state: 'detached', timeout: 2000 });
+  }
+  assert.ok(Date.now() - left < 2500);
+  for (const p of [alice, bob, carol]) await p.context().close();
+});
+
+test('a closed tab disappears from the others within 2 s', async () => {
+  const alice = await joinPage(browser, server.invite('summit-2', 'Alice').url);
+  const bob = await joinPage(browser, server.invite('summit-2', 'Bob').url);
+  await alice.getByRole('group', { name: 'Bob' }).waitFor({ timeout: 5000 });
+  await bob.context().close();
+  await alice.getByRole('group', { name: 'Bob' }).waitFor({ state: 'detached', timeout: 2000 });
+  await alice.context().close();
+});
+
+test('bad invitations are refused with a visible reason', async () => {
+  const ctx = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await ctx.newPage();
+  const good = server.invite('summit-3', 'Dana').url;
+  const cases = [
+    ['expired', server.forge({ mtg: 'summit-3', exp: Math.floor(Date.now() / 1000) - 3600 }), /expired/],
+    ['tampered', good.split('invite=')[1].replace(/\.([^.]+)\./, (m, p) => {
+      const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+      claims.role = 'host';
+      return `.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
+    }), /not issued for this server or has been altered/],
+    ['other meeting', server.invite('elsewhere', 'Dana').url.split('invite=')[1], /not for this meeting/],
+  ];
+  for (const [what, token, reason] of cases) {
+    await page.goto(`${server.url}/m/summit-3?invite=${token}`);
+    await page.getByRole('button', { name: 'Join' }).click();
+    const alert = page.getByRole('alert');
+    await alert.filter({ hasText: reason }).waitFor({ timeout: 5000 }).catch(async () => {
+      assert.fail(`${what}: page says "${await alert.textContent()}"`);
+    });
+    assert.match(await alert.textContent(), /refused/, what);
+  }
+  await ctx.close();
+});

@@ -1,0 +1,442 @@
+// @ts-check
+/** The meeting page: pre-join, joining, the meeting itself, and every state in between. */
+import { Signaling, closeText } from './signaling.js';
+import { Connection } from './connection.js';
+import { Tile, watchLevel } from './tiles.js';
+
+const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
+
+const meeting = decodeURIComponent(location.pathname.split('/').pop() || '');
+const invite = new URLSearchParams(location.search).get('invite') || '';
+
+/** Reads the (unverified) claims of the invitation to greet the person; the server checks it. */
+function claims() {
+  try {
+    const b64 = invite.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(decodeURIComponent(escape(atob(b64))));
+  } catch { return null; }
+}
+
+const state = {
+  /** @type {MediaStream | null} */ local: null,
+  /** @type {MediaStreamTrack | null} */ screen: null,
+  micOn: true,
+  camOn: true,
+  /** @type {Signaling | null} */ signaling: null,
+  /** @type {Connection | null} */ conn: null,
+  /** @type {Map<number, {info: any, tile: Tile, stopLevel?: () => void}>} */ people: new Map(),
+  /** @type {Tile | null} */ selfTile: null,
+  me: /** @type {any} */ (null),
+  joinedAt: 0,
+  leaving: false,
+  reconnects: 0,
+  unread: 0,
+  audioCtx: /** @type {AudioContext | null} */ (null),
+};
+// For tests and debugging: the live connections and what each subscribed m-line carries.
+/** @type {any} */ (window).summit = state;
+
+function audioCtx() {
+  if (!state.audioCtx) state.audioCtx = new AudioContext();
+  return state.audioCtx;
+}
+
+/** @param {string} text @param {boolean} [rejoin] */
+function overlay(text, rejoin = false) {
+  $('overlay-text').textContent = text;
+  $('overlay-rejoin').hidden = !rejoin;
+  $('overlay').hidden = !text;
+}
+
+/** @param {string} text */
+function setConnState(text) {
+  $('conn-state').textContent = text;
+}
+
+// ---------- Pre-join ----------
+
+async function startPreview() {
+  $('meeting-name').textContent = meeting;
+  $('top-meeting').textContent = meeting;
+  document.title = `${meeting} · Summit`;
+  const c = claims();
+  if (!invite || !c) {
+    $('invitee').textContent = '';
+    showPrejoinError('This link has no valid invitation. Ask the organizer for your personal link.');
+    $('join').disabled = true;
+    return;
+  }
+  $('invitee').textContent = `as ${c.name} (${c.role})`;
+  await openDevices();
+  navigator.mediaDevices.addEventListener('devicechange', () => listDevices());
+}
+
+/** @param {string} text */
+function showPrejoinError(text) {
+  $('prejoin-error').textContent = text;
+  $('prejoin-error').hidden = !text;
+}
+
+/** @type {(() => void) | null} */
+let stopPreviewLevel = null;
+
+async function openDevices() {
+  const cam = $('camera-select').value;
+  const mic = $('mic-select').value;
+  state.local?.getTracks().forEach((t) => t.stop());
+  try {
+    state.local = await navigator.mediaDevices.getUserMedia({
+      audio: mic ? { deviceId: { exact: mic } } : true,
+      video: cam ? { deviceId: { exact: cam }, width: 1280, height: 720 } : { width: 1280, height: 720 },
+    });
+    showPrejoinError('');
+  } catch (e) {
+    state.local = null;
+    showPrejoinError('Summit cannot use your camera or microphone. Allow access in the browser\'s address bar, then reload. You can still join to watch and listen.');
+  }
+  $('preview').srcObject = state.local;
+  $('preview-off').hidden = !!state.local?.getVideoTracks().length;
+  stopPreviewLevel?.();
+  const a = state.local?.getAudioTracks()[0];
+  if (a) stopPreviewLevel = watchLevel(audioCtx(), a, (l) => { $('level').style.width = `${Math.round(l * 100)}%`; });
+  await listDevices();
+}
+
+async function listDevices() {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  for (const [kind, id] of [['videoinput', 'camera-select'], ['audioinput', 'mic-select']]) {
+    const sel = $(id);
+    const current = state.local?.getTracks().find((t) => (kind === 'videoinput') === (t.kind === 'video'))?.getSettings().deviceId;
+    sel.replaceChildren(...devices.filter((d) => d.kind === kind).map((d, i) => {
+      const o = document.createElement('option');
+      o.value = d.deviceId;
+      o.textContent = d.label || `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`;
+      o.selected = d.deviceId === current;
+      return o;
+    }));
+  }
+}
+
+// ---------- Joining ----------
+
+function join() {
+  stopPreviewLevel?.();
+  state.micOn = !$('join-muted').checked;
+  state.camOn = !$('join-camera-off').checked;
+  $('join').disabled = true;
+  $('join').textContent = 'Connecting…';
+  state.leaving = false;
+  connect();
+}
+
+function connect() {
+  state.signaling?.close();
+  state.conn?.close();
+  const signaling = new Signaling(meeting, invite, onMessage, onClose);
+  state.signaling = signaling;
+  state.conn = new Connection(signaling, onTrack);
+  setConnState('Connecting…');
+  signaling.connect();
+}
+
+/** @param {any} msg */
+async function onMessage(msg) {
+  const conn = state.conn;
+  if (!conn) return;
+  switch (msg.type) {
+    case 'welcome': return onWelcome(msg);
+    case 'publish_answer': return conn.onPublishAnswer(msg.sdp);
+    case 'subscribe_offer': return conn.onSubscribeOffer(msg.sdp, msg.tracks);
+    case 'participant_joined': return addPerson(msg.participant);
+    case 'participant_updated': return updatePerson(msg.participant);
+    case 'participant_left': return removePerson(msg.participant_id);
+    case 'chat': return addChat(msg);
+    case 'error': console.warn('server:', msg.code, msg.message); return;
+    default: return;
+  }
+}
+
+/** @param {any} msg */
+async function onWelcome(msg) {
+  state.me = msg;
+  state.reconnects = 0;
+  $('prejoin').hidden = true;
+  $('meeting').hidden = false;
+  overlay('');
+  setConnState('Connected');
+  if (!state.joinedAt) state.joinedAt = Date.now();
+  for (const p of [...state.people.keys()]) removePerson(p);
+  state.selfTile?.remove();
+  $('chat-log').replaceChildren();
+  state.selfTile = new Tile($('grid'), 'self', msg.name, true);
+  for (const p of msg.participants) addPerson(p);
+  for (const c of msg.chat) addChat(c, true);
+  if (!msg.can_publish) {
+    for (const id of ['btn-mic', 'btn-cam', 'btn-screen']) $(id).hidden = true;
+    return;
+  }
+  const conn = /** @type {Connection} */ (state.conn);
+  const audio = state.local?.getAudioTracks()[0];
+  const video = state.local?.getVideoTracks()[0];
+  if (audio) { audio.enabled = state.micOn; await conn.setSource('microphone', audio); }
+  if (video) {
+    state.selfTile.setVideo(video);
+    await conn.setSource('camera', video);
+    if (!state.camOn) await setCamera(false);
+  } else {
+    state.camOn = false;
+  }
+  if (!audio) state.micOn = false;
+  reflectControls();
+  state.signaling?.send({ type: 'mute', source: 'microphone', muted: !state.micOn });
+  state.signaling?.send({ type: 'mute', source: 'camera', muted: !state.camOn });
+  if (audio) watchLevel(audioCtx(), audio, (l) => state.selfTile?.speaking(state.micOn && l > 0.08));
+}
+
+/**
+ * @param {number} code
+ * @param {string} reason
+ * @param {boolean} wasJoined
+ */
+function onClose(code, reason, wasJoined) {
+  state.conn?.close();
+  if (state.leaving) return;
+  const lost = code === 1006 || code === 1001 || code === 4008;
+  if (wasJoined && lost && state.reconnects < 5) {
+    state.reconnects += 1;
+    setConnState('Reconnecting…');
+    overlay('Reconnecting…');
+    setTimeout(connect, 1000 * state.reconnects);
+    return;
+  }
+  const text = closeText(code, reason);
+  if (!wasJoined && !$('prejoin').hidden) {
+    showPrejoinError(text);
+    $('join').textContent = 'Join';
+    $('join').disabled = code === 4001;
+    return;
+  }
+  setConnState(code === 1000 ? 'Left' : 'Disconnected');
+  overlay(text, code !== 4001);
+}
+
+function leave() {
+  state.leaving = true;
+  state.signaling?.send({ type: 'leave' });
+  state.signaling?.close();
+  state.conn?.close();
+  state.local?.getTracks().forEach((t) => t.stop());
+  state.screen?.stop();
+  setConnState('Left');
+  overlay('You left the meeting.', true);
+}
+
+// ---------- People and media ----------
+
+/** @param {any} info */
+function addPerson(info) {
+  if (state.people.has(info.id)) return updatePerson(info);
+  const tile = new Tile($('grid'), info.id, info.name, false);
+  tile.update(info);
+  state.people.set(info.id, { info, tile });
+  renderPeople();
+}
+
+/** @param {any} info */
+function updatePerson(info) {
+  const p = state.people.get(info.id);
+  if (!p) return addPerson(info);
+  p.info = info;
+  p.tile.update(info);
+  if (!info.screen_sharing) removeScreen(info.id);
+  renderPeople();
+}
+
+/** @param {number} id */
+function removePerson(id) {
+  const p = state.people.get(id);
+  if (!p) return;
+  p.stopLevel?.();
+  p.tile.remove();
+  removeScreen(id);
+  state.people.delete(id);
+  renderPeople();
+}
+
+function renderPeople() {
+  const items = [];
+  if (state.me) items.push(`${state.me.name} (you, ${state.me.role})`);
+  for (const { info } of state.people.values()) {
+    items.push(`${info.name} (${info.role})${info.microphone_muted ? ', muted' : ''}`);
+  }
+  $('people').replaceChildren(...items.map((t) => { const li = document.createElement('li'); li.textContent = t; return li; }));
+  $('btn-people').querySelector('.label').textContent = `People (${items.length})`;
+}
+
+/**
+ * A subscribed m-line got (or kept) a track: attach it to whoever it carries now.
+ * @param {string} mid
+ * @param {MediaStreamTrack} track
+ */
+function onTrack(mid, track) {
+  const m = state.conn?.mapping.find((t) => t.mid === mid);
+  if (!m) return;
+  const p = state.people.get(m.participant);
+  if (!p) return;
+  if (m.source === 'microphone') {
+    p.tile.setAudio(track);
+    p.stopLevel?.();
+    p.stopLevel = watchLevel(audioCtx(), track, (l) => p.tile.speaking(!p.info.microphone_muted && l > 0.08));
+  } else if (m.source === 'camera') {
+    p.tile.setVideo(track);
+  } else if (m.source === 'screen') {
+    showScreen(m.participant, track);
+  }
+}
+
+/** @param {number} id @param {MediaStreamTrack} track */
+function showScreen(id, track) {
+  removeScreen(id);
+  const v = document.createElement('video');
+  v.autoplay = true; v.playsInline = true; v.muted = true;
+  v.dataset.participant = String(id);
+  v.setAttribute('aria-label', `Screen shared by ${state.people.get(id)?.info.name || 'someone'}`);
+  v.srcObject = new MediaStream([track]);
+  $('screens').append(v);
+  $('screens').hidden = false;
+}
+
+/** @param {number} id */
+function removeScreen(id) {
+  $('screens').querySelectorAll(`video[data-participant="${id}"]`).forEach((/** @type {Element} */ v) => v.remove());
+  $('screens').hidden = !$('screens').children.length;
+}
+
+// ---------- Controls ----------
+
+function reflectControls() {
+  $('btn-mic').setAttribute('aria-pressed', String(state.micOn));
+  $('btn-mic').querySelector('.label').textContent = state.micOn ? 'Mute' : 'Unmute';
+  $('btn-mic').title = state.micOn ? 'Mute microphone (M)' : 'Unmute microphone (M)';
+  $('btn-cam').setAttribute('aria-pressed', String(state.camOn));
+  $('btn-cam').querySelector('.label').textContent = state.camOn ? 'Stop video' : 'Start video';
+  $('btn-cam').title = state.camOn ? 'Turn camera off (V)' : 'Turn camera on (V)';
+  $('btn-screen').setAttribute('aria-pressed', String(!!state.screen));
+  state.selfTile?.update({ microphone_muted: !state.micOn, camera_off: !state.camOn });
+}
+
+function toggleMic() {
+  const a = state.local?.getAudioTracks()[0];
+  if (!a) return;
+  state.micOn = !state.micOn;
+  a.enabled = state.micOn;
+  state.signaling?.send({ type: 'mute', source: 'microphone', muted: !state.micOn });
+  reflectControls();
+}
+
+/** @param {boolean} on */
+async function setCamera(on) {
+  const conn = state.conn;
+  if (!conn || !state.local) return;
+  if (on) {
+    // The camera was released when turned off (its light goes out); open it again.
+    const s = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 } });
+    const v = s.getVideoTracks()[0];
+    state.local.getVideoTracks().forEach((t) => { t.stop(); state.local?.removeTrack(t); });
+    state.local.addTrack(v);
+    state.selfTile?.setVideo(v);
+    await conn.setSource('camera', v);
+  } else {
+    state.local.getVideoTracks().forEach((t) => t.stop());
+    await conn.setSource('camera', null);
+  }
+  state.camOn = on;
+  state.signaling?.send({ type: 'mute', source: 'camera', muted: !on });
+  reflectControls();
+}
+
+async function toggleScreen() {
+  const conn = state.conn;
+  if (!conn) return;
+  if (state.screen) {
+    state.screen.stop();
+    state.screen = null;
+    await conn.setSource('screen', null);
+  } else {
+    try {
+      const s = await navigator.mediaDevices.getDisplayMedia({ video: true });
+      const t = s.getVideoTracks()[0];
+      state.screen = t;
+      t.onended = () => { if (state.screen === t) toggleScreen(); };
+      await conn.setSource('screen', t);
+    } catch { /* the person cancelled the picker */ }
+  }
+  reflectControls();
+}
+
+/** @param {string} panel */
+function togglePanel(panel) {
+  const el = $(panel);
+  el.hidden = !el.hidden;
+  $(panel === 'chat-panel' ? 'btn-chat' : 'btn-people').setAttribute('aria-pressed', String(!el.hidden));
+  if (panel === 'chat-panel' && !el.hidden) {
+    state.unread = 0;
+    $('unread').hidden = true;
+    $('chat-input').focus();
+  }
+}
+
+/** @param {any} msg @param {boolean} [old] */
+function addChat(msg, old = false) {
+  const li = document.createElement('li');
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  const time = new Date(msg.at_ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  meta.textContent = `${msg.name} · ${time}`;
+  const text = document.createElement('div');
+  text.textContent = msg.text;
+  li.append(meta, text);
+  $('chat-log').append(li);
+  li.scrollIntoView({ block: 'end' });
+  if (!old && $('chat-panel').hidden && msg.from !== state.me?.participant_id) {
+    state.unread += 1;
+    $('unread').textContent = String(state.unread);
+    $('unread').hidden = false;
+  }
+}
+
+function tickElapsed() {
+  if (!state.joinedAt) return;
+  const s = Math.floor((Date.now() - state.joinedAt) / 1000);
+  const hh = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  $('elapsed').textContent = hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+// ---------- Wiring ----------
+
+$('join').addEventListener('click', join);
+$('camera-select').addEventListener('change', openDevices);
+$('mic-select').addEventListener('change', openDevices);
+$('btn-mic').addEventListener('click', toggleMic);
+$('btn-cam').addEventListener('click', () => setCamera(!state.camOn));
+$('btn-screen').addEventListener('click', toggleScreen);
+$('btn-chat').addEventListener('click', () => togglePanel('chat-panel'));
+$('btn-people').addEventListener('click', () => togglePanel('people-panel'));
+$('btn-leave').addEventListener('click', leave);
+$('overlay-rejoin').addEventListener('click', () => location.reload());
+$('chat-form').addEventListener('submit', (/** @type {Event} */ e) => {
+  e.preventDefault();
+  const text = $('chat-input').value.trim();
+  if (!text) return;
+  state.signaling?.send({ type: 'chat', text });
+  $('chat-input').value = '';
+});
+document.addEventListener('keydown', (e) => {
+  if ($('meeting').hidden || (e.target instanceof HTMLInputElement)) return;
+  if (e.key === 'm' || e.key === 'M') toggleMic();
+  if (e.key === 'v' || e.key === 'V') setCamera(!state.camOn);
+});
+setInterval(tickElapsed, 1000);
+startPreview();

@@ -1,0 +1,94 @@
+// @ts-check
+/**
+ * Media connections: the publishing PeerConnection (this page offers) and the subscribing one
+ * (the server offers). Two connections mean offers never collide.
+ */
+
+export class Connection {
+  /**
+   * @param {import('./signaling.js').Signaling} signaling
+   * @param {(mid: string, track: MediaStreamTrack) => void} onTrack
+   */
+  constructor(signaling, onTrack) {
+    this.signaling = signaling;
+    this.onTrack = onTrack;
+    this.pub = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    this.sub = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    /** @type {Map<string, RTCRtpTransceiver>} source -> transceiver */
+    this.senders = new Map();
+    /** @type {Array<{mid: string, participant: number, source: string}>} */
+    this.mapping = [];
+    this.publishing = Promise.resolve();
+    /** @type {(() => void) | null} resolves the publishing offer in flight */
+    this.answered = null;
+    this.sub.ontrack = (ev) => {
+      const mid = ev.transceiver.mid;
+      if (mid) this.onTrack(mid, ev.track);
+    };
+  }
+
+  /**
+   * Starts or changes what this page sends, then offers it.
+   * @param {'microphone'|'camera'|'screen'} source
+   * @param {MediaStreamTrack | null} track
+   */
+  async setSource(source, track) {
+    let t = this.senders.get(source);
+    if (!t && track) {
+      t = this.pub.addTransceiver(track, { direction: 'sendonly' });
+      this.senders.set(source, t);
+      await this.offer();
+    } else if (t) {
+      await t.sender.replaceTrack(track);
+      if (!track && source === 'screen') {
+        t.direction = 'inactive';
+        this.senders.delete(source);
+        await this.offer();
+      }
+    }
+  }
+
+  /** Sends a publishing offer with what each m-line carries; one at a time. */
+  offer() {
+    this.publishing = this.publishing.then(async () => {
+      const offer = await this.pub.createOffer();
+      await this.pub.setLocalDescription(offer);
+      const tracks = [];
+      for (const [source, t] of this.senders) {
+        if (t.mid && t.direction !== 'inactive') tracks.push({ mid: t.mid, source });
+      }
+      this.signaling.send({ type: 'publish', sdp: this.pub.localDescription?.sdp, tracks });
+      await new Promise((resolve) => { this.answered = () => resolve(undefined); });
+    }).catch((e) => console.error('publish failed', e));
+    return this.publishing;
+  }
+
+  /** @param {string} sdp */
+  async onPublishAnswer(sdp) {
+    await this.pub.setRemoteDescription({ type: 'answer', sdp });
+    if (this.answered) this.answered();
+  }
+
+  /**
+   * @param {string} sdp
+   * @param {Array<{mid: string, participant: number, source: string}>} tracks
+   */
+  async onSubscribeOffer(sdp, tracks) {
+    this.mapping = tracks;
+    await this.sub.setRemoteDescription({ type: 'offer', sdp });
+    const answer = await this.sub.createAnswer();
+    await this.sub.setLocalDescription(answer);
+    this.signaling.send({ type: 'subscribe_answer', sdp: this.sub.localDescription?.sdp });
+    // Tracks of m-lines that were already receiving keep their track; re-announce them.
+    for (const t of this.sub.getTransceivers()) {
+      if (t.mid && t.currentDirection !== 'inactive' && t.currentDirection !== 'stopped') {
+        this.onTrack(t.mid, t.receiver.track);
+      }
+    }
+  }
+
+  close() {
+    this.pub.close();
+    this.sub.close();
+  }
+}

@@ -1,0 +1,85 @@
+// @ts-check
+/** Signaling: one WebSocket to the server, JSON messages of protocol version 1. */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Human words for the server's close codes. */
+const CLOSE_TEXT = {
+  1000: 'You left the meeting.',
+  1001: 'The server is shutting down.',
+  1009: 'A message was too large.',
+  4000: 'The page and the server did not understand each other.',
+  4001: 'Your invitation was refused.',
+  4002: 'This page is out of date. Reload it.',
+  4008: 'The connection was lost.',
+  4010: 'You were disconnected.',
+};
+
+export class Signaling {
+  /**
+   * @param {string} meeting
+   * @param {string} invite
+   * @param {(msg: any) => void} onMessage
+   * @param {(code: number, reason: string, wasJoined: boolean) => void} onClose
+   */
+  constructor(meeting, invite, onMessage, onClose) {
+    this.meeting = meeting;
+    this.invite = invite;
+    this.onMessage = onMessage;
+    this.onClose = onClose;
+    /** @type {WebSocket | null} */
+    this.ws = null;
+    this.joined = false;
+    /** @type {number | undefined} */
+    this.pingTimer = undefined;
+  }
+
+  connect() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${proto}//${location.host}/ws`);
+    this.ws = ws;
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ type: 'join', version: PROTOCOL_VERSION, meeting: this.meeting, invite: this.invite }));
+    };
+    ws.onmessage = (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      if (msg.type === 'welcome') {
+        this.joined = true;
+        clearInterval(this.pingTimer);
+        this.pingTimer = window.setInterval(() => this.send({ type: 'ping' }), msg.heartbeat_ms || 2000);
+      }
+      this.onMessage(msg);
+    };
+    ws.onclose = (ev) => {
+      clearInterval(this.pingTimer);
+      const wasJoined = this.joined;
+      this.joined = false;
+      if (this.ws === ws) this.onClose(ev.code, ev.reason, wasJoined);
+    };
+  }
+
+  /** @param {object} msg */
+  send(msg) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  close() {
+    clearInterval(this.pingTimer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close(1000);
+  }
+}
+
+/**
+ * Words for a close: the server's reason when it gave one, else a description of the code.
+ * @param {number} code
+ * @param {string} reason
+ */
+export function closeText(code, reason) {
+  const base = CLOSE_TEXT[/** @type {keyof typeof CLOSE_TEXT} */ (code)] || 'The connection to the server was lost.';
+  if (!reason) return base;
+  if (code === 4001) return `Your invitation was refused: ${reason}.`;
+  return `${base} (${reason})`;
+}

@@ -1,0 +1,109 @@
+// @ts-check
+/** Tiles: one per participant (video or initials, name, mute state, speaking highlight). */
+
+/** @param {string} name */
+export function initials(name) {
+  return name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join('') || '?';
+}
+
+/** @param {string} s */
+function hue(s) {
+  let h = 0;
+  for (const c of s) h = (h * 31 + c.charCodeAt(0)) % 360;
+  return h;
+}
+
+export class Tile {
+  /**
+   * @param {HTMLElement} grid
+   * @param {number|string} id
+   * @param {string} name
+   * @param {boolean} self
+   */
+  constructor(grid, id, name, self) {
+    this.el = document.createElement('div');
+    this.el.className = 'tile' + (self ? ' self' : '');
+    this.el.dataset.participant = String(id);
+    this.el.setAttribute('role', 'group');
+    this.el.setAttribute('aria-label', self ? `${name} (you)` : name);
+    this.initials = document.createElement('div');
+    this.initials.className = 'initials';
+    this.initials.textContent = initials(name);
+    this.initials.style.background = `hsl(${hue(name)} 45% 30%)`;
+    this.video = document.createElement('video');
+    this.video.autoplay = true;
+    this.video.playsInline = true;
+    this.video.muted = true;
+    this.audio = document.createElement('audio');
+    this.audio.autoplay = true;
+    this.label = document.createElement('div');
+    this.label.className = 'name';
+    this.nameText = document.createElement('span');
+    this.nameText.textContent = self ? `${name} (you)` : name;
+    this.mutedIcon = document.createElement('span');
+    this.mutedIcon.className = 'muted-icon';
+    this.mutedIcon.setAttribute('aria-label', 'microphone muted');
+    this.mutedIcon.textContent = '🔇';
+    this.mutedIcon.hidden = true;
+    this.label.append(this.nameText, this.mutedIcon);
+    this.el.append(this.initials, this.video, this.audio, this.label);
+    grid.append(this.el);
+    this.cameraOff = true;
+    this.show();
+  }
+
+  show() {
+    const hasVideo = !!this.video.srcObject && !this.cameraOff;
+    this.video.hidden = !hasVideo;
+    this.initials.hidden = hasVideo;
+  }
+
+  /** @param {MediaStreamTrack} track */
+  setVideo(track) {
+    this.video.srcObject = new MediaStream([track]);
+    this.show();
+  }
+
+  /** @param {MediaStreamTrack} track */
+  setAudio(track) {
+    this.audio.srcObject = new MediaStream([track]);
+  }
+
+  /** @param {{microphone_muted: boolean, camera_off: boolean}} info */
+  update(info) {
+    this.mutedIcon.hidden = !info.microphone_muted;
+    this.cameraOff = info.camera_off;
+    this.show();
+  }
+
+  /** @param {boolean} on */
+  speaking(on) {
+    this.el.classList.toggle('speaking', on);
+  }
+
+  remove() {
+    this.el.remove();
+  }
+}
+
+/**
+ * Watches an audio track's level and calls back with whether someone is speaking.
+ * @param {AudioContext} ctx
+ * @param {MediaStreamTrack} track
+ * @param {(level: number) => void} onLevel level 0..1, about ten times a second
+ * @returns {() => void} stop
+ */
+export function watchLevel(ctx, track, onLevel) {
+  const src = ctx.createMediaStreamSource(new MediaStream([track]));
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 512;
+  src.connect(analyser);
+  const data = new Uint8Array(analyser.fftSize);
+  const timer = setInterval(() => {
+    analyser.getByteTimeDomainData(data);
+    let sum = 0;
+    for (const v of data) sum += ((v - 128) / 128) ** 2;
+    onLevel(Math.min(1, Math.sqrt(sum / data.length) * 4));
+  }, 100);
+  return () => { clearInterval(timer); src.disconnect(); };
+}
