@@ -32,6 +32,7 @@ const state = {
   reconnects: 0,
   unread: 0,
   audioCtx: /** @type {AudioContext | null} */ (null),
+  /** @type {string[]} message types received, for debugging */ log: [],
 };
 // For tests and debugging: the live connections and what each subscribed m-line carries.
 /** @type {any} */ (window).summit = state;
@@ -141,6 +142,17 @@ function connect() {
 
 /** @param {any} msg */
 async function onMessage(msg) {
+  state.log.push(msg.type);
+  try {
+    await handleMessage(msg);
+  } catch (e) {
+    console.error(`handling ${msg.type} failed:`, e);
+    state.log.push(`failed ${msg.type}: ${e}`);
+  }
+}
+
+/** @param {any} msg */
+async function handleMessage(msg) {
   const conn = state.conn;
   if (!conn) return;
   switch (msg.type) {

@@ -22,7 +22,8 @@ export const CHROMIUM_ARGS = [
 export async function startServer() {
   const data = mkdtempSync(join(tmpdir(), 'summit-test-'));
   const proc = spawn(SUMMIT, ['--data', data, 'serve', '--listen', '127.0.0.1:0', '--udp', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', process.env.SUMMIT_STDERR ? 'inherit' : 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.SUMMIT_LOG || 'summit=info,warn' },
   });
   let out = '';
   const url = await new Promise((resolve, reject) => {
@@ -84,9 +85,12 @@ export async function inbound(page) {
   return page.evaluate(async () => {
     const s = /** @type {any} */ (window).summit;
     if (!s?.conn) return {};
-    const stats = await s.conn.sub.getStats();
+    // Per receiver, since Firefox's inbound-rtp stats carry no mid.
     const byMid = {};
-    stats.forEach((r) => { if (r.type === 'inbound-rtp') byMid[r.mid] = r; });
+    for (const t of s.conn.sub.getTransceivers()) {
+      if (!t.mid) continue;
+      (await t.receiver.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') byMid[t.mid] = r; });
+    }
     const out = {};
     for (const t of s.conn.mapping) {
       const r = byMid[t.mid];

@@ -1,5 +1,6 @@
 //! `summit serve`: wires the SFU task, the UDP socket and the HTTP server together.
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
@@ -91,7 +92,8 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .await?;
         let _ = stop_tx.send(true);
         let _ = sfu.await;
-        println!("Summit stopped.");
+        // stdout may be gone by now (a closed pipe); that is no reason to panic.
+        let _ = writeln!(std::io::stdout(), "Summit stopped.");
         Ok(())
     })
 }
