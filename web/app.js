@@ -68,7 +68,8 @@ async function startPreview() {
     return;
   }
   $('invitee').textContent = `as ${c.name} (${c.role})`;
-  await openDevices();
+  devicesReady = openDevices();
+  await devicesReady;
   navigator.mediaDevices.addEventListener('devicechange', () => listDevices());
 }
 
@@ -120,11 +121,16 @@ async function listDevices() {
 
 // ---------- Joining ----------
 
-function join() {
+/** Resolves when the camera and microphone are open (or refused); Join waits for it. */
+let devicesReady = Promise.resolve();
+
+async function join() {
+  $('join').disabled = true;
+  $('join').textContent = 'Starting camera…';
+  await devicesReady;
   stopPreviewLevel?.();
   state.micOn = !$('join-muted').checked;
   state.camOn = !$('join-camera-off').checked;
-  $('join').disabled = true;
   $('join').textContent = 'Connecting…';
   state.leaving = false;
   connect();
@@ -429,8 +435,8 @@ function tickElapsed() {
 // ---------- Wiring ----------
 
 $('join').addEventListener('click', join);
-$('camera-select').addEventListener('change', openDevices);
-$('mic-select').addEventListener('change', openDevices);
+$('camera-select').addEventListener('change', () => { devicesReady = openDevices(); });
+$('mic-select').addEventListener('change', () => { devicesReady = openDevices(); });
 $('btn-mic').addEventListener('click', toggleMic);
 $('btn-cam').addEventListener('click', () => setCamera(!state.camOn));
 $('btn-screen').addEventListener('click', toggleScreen);

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { createPrivateKey, sign, randomUUID } from 'node:crypto';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const SUMMIT = process.env.SUMMIT_BIN || join(root, 'target/release/summit');
+export const SUMMIT = process.env.SUMMIT_BIN
+  || join(process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(root, 'target'), 'release/summit');
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu',
@@ -33,8 +34,9 @@ export async function startServer() {
       const m = out.match(/Web and signaling: (http:\/\/\S+)/);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
-    proc.stderr.on('data', (d) => { out += d; });
-    proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+    proc.stderr?.on('data', (d) => { out += d; });
+    proc.on('error', (e) => { clearTimeout(timer); reject(new Error(`cannot start ${SUMMIT}: ${e.message}`)); });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${out}`)); });
   });
   return {
     url,

@@ -71,6 +71,7 @@ impl Sfu {
                 wanted.push((t.source, mid));
             }
         }
+        tracing::debug!(participant = %id, ?wanted, "publish");
         let removed: Vec<TrackSource> = p
             .tracks
             .iter()
@@ -223,6 +224,7 @@ impl Sfu {
             return;
         };
         if !p.needs_offer || p.pending_offer.is_some() {
+            tracing::debug!(participant = %id, needs = p.needs_offer, pending = p.pending_offer.is_some(), "no offer now");
             return;
         }
         p.needs_offer = false;
@@ -250,6 +252,7 @@ impl Sfu {
             slot.offered = Some((slot.generation, slot.track.is_some()));
         }
         let Some((offer, pending)) = api.apply() else {
+            tracing::debug!(participant = %id, "slots changed but the SDP did not");
             return;
         };
         p.pending_offer = Some(pending);
@@ -265,6 +268,7 @@ impl Sfu {
             })
             .collect();
         let sdp = offer.to_sdp_string();
+        tracing::debug!(participant = %id, ?tracks, "subscribe offer");
         self.signal(id, ServerMessage::SubscribeOffer { sdp, tracks });
         self.mark_dirty(PeerKey {
             participant: id,

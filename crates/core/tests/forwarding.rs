@@ -209,3 +209,16 @@ fn observers_receive_but_do_not_publish() {
     assert!(h.clients[o].got(h.clients[0].id, TrackSource::Camera) > 10);
     assert_eq!(h.clients[0].got(h.clients[o].id, TrackSource::Camera), 0);
 }
+
+#[test]
+fn tracks_published_after_others_joined_reach_them() {
+    let mut h = Harness::new(7);
+    let a = h.enter("summit", "a", Role::Delegate);
+    let b = h.enter("summit", "b", Role::Delegate);
+    h.run(Duration::from_millis(300));
+    h.publish(a);
+    h.run(Duration::from_millis(500));
+    h.publish(b);
+    h.run(Duration::from_secs(2));
+    assert_full_mesh(&h, &[a, b]);
+}

@@ -71,26 +71,29 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             rx,
             stop_rx.clone(),
         ));
-        println!("Summit is running.");
-        println!("  Web and signaling: http://{http_addr}");
-        println!("  WebRTC media:      udp {public_addr}");
-        println!("Invite someone (in another terminal):");
-        println!(
-            "  summit --data {} invite --meeting my-meeting --name \"Ada Lovelace\" --role host --server http://{http_addr}",
+        // A closed stdout (a pipe whose reader left) must not stop the server.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "Summit is running.");
+        let _ = writeln!(out, "  Web and signaling: http://{http_addr}");
+        let _ = writeln!(out, "  WebRTC media:      udp {public_addr}");
+        let _ = writeln!(out, "Invite someone (in another terminal):");
+        let _ = writeln!(out, "  summit --data {} invite --meeting my-meeting --name \"Ada Lovelace\" --role host --server http://{http_addr}",
             data.display()
         );
-        println!("Press Ctrl-C to stop.");
+        let _ = writeln!(out, "Press Ctrl-C to stop.");
         let app = http::router(http::AppState::new(key, commands));
+        // Ctrl-C first stops the SFU task, which closes every signaling connection with a
+        // reason; then the HTTP server, which no longer waits on open WebSockets.
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = stop_tx.send(true);
+        });
         let mut stop = stop_rx;
         axum::serve(tcp, app)
             .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = async { let _ = stop.changed().await; } => {}
-                }
+                let _ = stop.wait_for(|s| *s).await;
             })
             .await?;
-        let _ = stop_tx.send(true);
         let _ = sfu.await;
         // stdout may be gone by now (a closed pipe); that is no reason to panic.
         let _ = writeln!(std::io::stdout(), "Summit stopped.");

@@ -82,6 +82,15 @@ impl Harness {
 
     /// Someone with `role` joins `meeting`; those who may publish publish microphone and camera.
     pub fn join_as(&mut self, meeting: &str, name: &str, role: Role) -> usize {
+        let i = self.enter(meeting, name, role);
+        if role != Role::Observer {
+            self.publish(i);
+        }
+        i
+    }
+
+    /// Someone enters `meeting` without publishing yet.
+    pub fn enter(&mut self, meeting: &str, name: &str, role: Role) -> usize {
         let identity = Identity {
             name: name.into(),
             role,
@@ -91,17 +100,20 @@ impl Harness {
         let id = self.sfu.join(self.now, meeting, identity).unwrap();
         let n = self.clients.len() as u8 + 1;
         let host = Ipv4Addr::new(127, 0, 1, n);
-        let mut c = SimClient::new(id, self.now, (host, 5000).into(), (host, 5001).into());
-        let publish = role != Role::Observer;
-        let offer = publish.then(|| c.publish_offer());
+        let c = SimClient::new(id, self.now, (host, 5000).into(), (host, 5001).into());
         self.clients.push(c);
-        if let Some((sdp, tracks)) = offer {
-            self.sfu
-                .handle_message(self.now, id, ClientMessage::Publish { sdp, tracks }, 0)
-                .unwrap();
-        }
         self.process_outputs();
         self.clients.len() - 1
+    }
+
+    /// Client `i` publishes microphone and camera.
+    pub fn publish(&mut self, i: usize) {
+        let (sdp, tracks) = self.clients[i].publish_offer();
+        let id = self.clients[i].id;
+        self.sfu
+            .handle_message(self.now, id, ClientMessage::Publish { sdp, tracks }, 0)
+            .unwrap();
+        self.process_outputs();
     }
 
     /// Client `i` leaves with a `leave` message.

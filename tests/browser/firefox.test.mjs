@@ -1,0 +1,57 @@
+// Firefox ESR and Chromium in one meeting decode each other through Summit.
+import { test, before, after } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import puppeteer from 'puppeteer-core';
+import { chromium } from 'playwright-core';
+import { startServer, joinPage, waitStats, myId, CHROMIUM_ARGS } from './harness.mjs';
+
+let server;
+let chrome;
+let firefox;
+let profile;
+
+before(async () => {
+  server = await startServer();
+  chrome = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  profile = mkdtempSync(join(tmpdir(), 'summit-ff-'));
+  firefox = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: '/usr/bin/firefox-esr',
+    headless: true,
+    userDataDir: profile,
+    extraPrefsFirefox: {
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': true,
+      'permissions.default.camera': 1,
+      'permissions.default.microphone': 1,
+      'media.peerconnection.ice.loopback': true,
+      'media.peerconnection.ice.obfuscate_host_addresses': false,
+      'media.autoplay.default': 0,
+    },
+  });
+});
+
+after(async () => {
+  await firefox?.close();
+  await chrome?.close();
+  await server?.stop();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+test('a Firefox and a Chromium participant decode each other', async () => {
+  const cr = await joinPage(chrome, server.invite('interop', 'Chromium User').url);
+  const ff = await firefox.newPage();
+  await ff.goto(server.invite('interop', 'Firefox User').url);
+  await ff.locator('#join').click();
+  await ff.waitForSelector('#btn-leave', { visible: true, timeout: 20000 });
+  const c = await myId(cr);
+  const f = await ff.evaluate(() => /** @type {any} */ (window).summit.me.participant_id);
+  await waitStats(cr, (s) => s[`${f}:camera`]?.framesDecoded > 5 && s[`${f}:microphone`]?.packetsReceived > 20,
+    20000, 'Chromium decoding Firefox');
+  await waitStats(ff, (s) => s[`${c}:camera`]?.framesDecoded > 5 && s[`${c}:microphone`]?.packetsReceived > 20,
+    20000, 'Firefox decoding Chromium');
+  await ff.close();
+  await cr.context().close();
+});
