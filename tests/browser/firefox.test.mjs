@@ -41,9 +41,9 @@ after(async () => {
 });
 
 test('a Firefox and a Chromium participant decode each other', async () => {
-  const cr = await joinPage(chrome, server.invite('interop', 'Chromium User').url);
+  const cr = await joinPage(chrome, server.invite('interop', 'Chromium User', '--skip-lobby').url);
   const ff = await firefox.newPage();
-  await ff.goto(server.invite('interop', 'Firefox User').url);
+  await ff.goto(server.invite('interop', 'Firefox User', '--skip-lobby').url);
   await ff.locator('#join').click();
   await ff.waitForSelector('#btn-leave', { visible: true, timeout: 20000 });
   const c = await myId(cr);

@@ -30,12 +30,12 @@ async function receivesFrom(page, from, ms, what) {
 
 test('two participants decode each other, a late joiner sees both, a leaver disappears', async () => {
   const alice = await joinPage(browser, server.invite('summit-1', 'Alice Example', '--role', 'host').url);
-  const bob = await joinPage(browser, server.invite('summit-1', 'Bob Example').url);
+  const bob = await joinPage(browser, server.invite('summit-1', 'Bob Example', '--skip-lobby').url);
   const [a, b] = [await myId(alice), await myId(bob)];
   await receivesFrom(alice, b, 15000, 'Alice receiving Bob');
   await receivesFrom(bob, a, 15000, 'Bob receiving Alice');
 
-  const carol = await joinPage(browser, server.invite('summit-1', 'Carol Example').url);
+  const carol = await joinPage(browser, server.invite('summit-1', 'Carol Example', '--skip-lobby').url);
   await waitStats(carol, (s) => s[`${a}:camera`]?.framesDecoded > 0 && s[`${b}:camera`]?.framesDecoded > 0,
     5000, 'late joiner decoding both cameras');
   // Everyone sees everyone's tile by name.
@@ -62,8 +62,8 @@ test('two participants decode each other, a late joiner sees both, a leaver disa
 });
 
 test('a closed tab disappears from the others within 2 s', async () => {
-  const alice = await joinPage(browser, server.invite('summit-2', 'Alice').url);
-  const bob = await joinPage(browser, server.invite('summit-2', 'Bob').url);
+  const alice = await joinPage(browser, server.invite('summit-2', 'Alice', '--skip-lobby').url);
+  const bob = await joinPage(browser, server.invite('summit-2', 'Bob', '--skip-lobby').url);
   await alice.getByRole('group', { name: 'Bob' }).waitFor({ timeout: 5000 });
   await bob.context().close();
   await alice.getByRole('group', { name: 'Bob' }).waitFor({ state: 'detached', timeout: 2000 });

@@ -33,6 +33,12 @@ pub struct InvitationClaims {
     pub exp: u64,
     /// Unique invitation id.
     pub jti: InvitationId,
+    /// How many times the link may enter; unlimited when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses: Option<u32>,
+    /// The invitee enters without waiting in the lobby.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_lobby: bool,
 }
 
 /// A verified invitation.
@@ -95,6 +101,8 @@ impl InvitationClaims {
             nbf: now,
             exp: now.saturating_add(valid_for_secs),
             jti: InvitationId(uuid::Uuid::new_v4().to_string()),
+            uses: None,
+            skip_lobby: false,
         }
     }
 

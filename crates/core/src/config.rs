@@ -16,6 +16,8 @@ pub struct SfuConfig {
     pub heartbeat_timeout: Duration,
     /// Chat messages kept per meeting for those who join later.
     pub chat_history: usize,
+    /// Most participants (admitted and waiting) in one meeting.
+    pub max_participants: usize,
     /// Record a [`crate::Decision`] for every forwarding and keyframe decision (tests).
     pub record_decisions: bool,
 }
@@ -29,6 +31,7 @@ impl SfuConfig {
             heartbeat_interval: Duration::from_secs(2),
             heartbeat_timeout: Duration::from_secs(7),
             chat_history: 100,
+            max_participants: 100,
             record_decisions: false,
         }
     }

@@ -24,6 +24,9 @@ pub enum SfuError {
     /// The meeting is full.
     #[error("the meeting is full")]
     MeetingFull,
+    /// The meeting is locked: no one new enters.
+    #[error("the meeting is locked; ask a host to unlock it")]
+    Locked,
 }
 
 impl SfuError {
@@ -32,7 +35,9 @@ impl SfuError {
         match self {
             SfuError::UnknownParticipant | SfuError::Unexpected(_) => ErrorCode::UnexpectedMessage,
             SfuError::Sdp(_) => ErrorCode::InvalidSdp,
-            SfuError::NotAllowed(_) | SfuError::MeetingFull => ErrorCode::NotAllowed,
+            SfuError::NotAllowed(_) | SfuError::MeetingFull | SfuError::Locked => {
+                ErrorCode::NotAllowed
+            }
             SfuError::Invalid(_) => ErrorCode::InvalidMessage,
         }
     }

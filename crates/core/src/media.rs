@@ -6,7 +6,7 @@ use str0m::format::Codec;
 use str0m::media::{KeyframeRequestKind, MediaKind, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::Event;
-use summit_proto::ParticipantId;
+use summit_proto::{ParticipantId, TrackSource};
 
 use crate::codec::VideoCodec;
 use crate::decision::Decision;
@@ -97,6 +97,9 @@ impl Sfu {
             }
         };
         let source = publisher.tracks[idx].source;
+        if source == TrackSource::Microphone && publisher.muted_by_host {
+            return;
+        }
         let video = !source.is_audio();
         // Take the list out so subscribers can be borrowed mutably; put it back after.
         let subscribers = std::mem::take(&mut publisher.tracks[idx].subscribers);

@@ -7,8 +7,12 @@ use summit_proto::{ChatMessage, ParticipantId};
 /// A meeting with at least one participant.
 #[derive(Debug)]
 pub(crate) struct Meeting {
-    /// Members in order of entry.
+    /// Admitted members in order of entry.
     pub(crate) members: Vec<ParticipantId>,
+    /// Participants waiting in the lobby, in order of arrival.
+    pub(crate) lobby: Vec<ParticipantId>,
+    /// No one new enters while locked.
+    pub(crate) locked: bool,
     pub(crate) chat: VecDeque<ChatMessage>,
 }
 
@@ -16,8 +20,14 @@ impl Meeting {
     pub(crate) fn new() -> Self {
         Self {
             members: Vec::new(),
+            lobby: Vec::new(),
+            locked: false,
             chat: VecDeque::new(),
         }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.members.is_empty() && self.lobby.is_empty()
     }
 
     pub(crate) fn add_chat(&mut self, msg: ChatMessage, keep: usize) {

@@ -35,6 +35,9 @@ impl Sfu {
             .participants
             .get_mut(&id)
             .ok_or(SfuError::UnknownParticipant)?;
+        if !p.admitted {
+            return Err(SfuError::Unexpected("waiting in the lobby"));
+        }
         for (i, t) in tracks.iter().enumerate() {
             let allowed = if t.source.is_audio() {
                 p.capabilities.has(Capability::PublishAudio)
@@ -107,22 +110,8 @@ impl Sfu {
         for m in members {
             self.offer_if_needed(m);
         }
-        self.broadcast_update_pub(id);
+        self.broadcast_update(id);
         Ok(())
-    }
-
-    fn broadcast_update_pub(&mut self, id: ParticipantId) {
-        let Some(info) = self.participants.get(&id).map(|p| p.info()) else {
-            return;
-        };
-        for to in self.members_of(id).into_iter().filter(|m| *m != id) {
-            self.signal(
-                to,
-                ServerMessage::ParticipantUpdated {
-                    participant: info.clone(),
-                },
-            );
-        }
     }
 
     pub(crate) fn members_of(&self, id: ParticipantId) -> Vec<ParticipantId> {

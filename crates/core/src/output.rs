@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use str0m::net::Transmit;
-use summit_proto::{CloseCode, ParticipantId, ServerMessage};
+use summit_proto::{CloseCode, InvitationId, MeetingName, ParticipantId, ServerMessage};
 
 /// One thing for the runtime to do, from [`crate::Sfu::poll_output`].
 #[derive(Debug)]
@@ -14,8 +14,20 @@ pub enum Output {
     Signal(ParticipantId, ServerMessage),
     /// Close a participant's signaling connection; the core has already removed them.
     Disconnect(ParticipantId, Disconnect),
+    /// Something the runtime must record (revocations, ended meetings).
+    Event(SfuEvent),
     /// Nothing more until this time (or new input).
     Timeout(Instant),
+}
+
+/// A decision of the core that outlives the process: the runtime persists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SfuEvent {
+    /// A host removed a participant: their invitation must not enter again.
+    InvitationRevoked(InvitationId),
+    /// A host ended the meeting: links to it must say so.
+    MeetingEnded(MeetingName),
 }
 
 /// Why the core removed a participant.

@@ -3,7 +3,9 @@
 use std::time::Instant;
 
 use str0m::change::SdpPendingOffer;
-use summit_proto::{Capabilities, MeetingName, ParticipantId, ParticipantInfo, Role, TrackSource};
+use summit_proto::{
+    Capabilities, InvitationId, MeetingName, ParticipantId, ParticipantInfo, Role, TrackSource,
+};
 
 use crate::peer::{Peer, Side};
 use crate::track::{PublishedTrack, Slot};
@@ -16,6 +18,11 @@ pub(crate) struct Participant {
     pub(crate) name: String,
     pub(crate) role: Role,
     pub(crate) capabilities: Capabilities,
+    pub(crate) invitation: InvitationId,
+    /// Let in (by a host, or directly); otherwise waiting in the lobby.
+    pub(crate) admitted: bool,
+    /// A host muted the microphone; its packets are not forwarded until the participant unmutes.
+    pub(crate) muted_by_host: bool,
     pub(crate) publisher: Peer,
     pub(crate) subscriber: Peer,
     pub(crate) tracks: Vec<PublishedTrack>,

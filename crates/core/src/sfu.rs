@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use str0m::net::{Protocol, Receive};
 use str0m::Input;
 use summit_proto::{
-    Capabilities, Capability, ChatMessage, ClientMessage, CloseCode, MeetingName, ParticipantId,
-    Role, ServerMessage, TrackSource, PROTOCOL_VERSION,
+    Capabilities, Capability, ChatMessage, ClientMessage, CloseCode, InvitationId, MeetingName,
+    ParticipantId, Role, ServerMessage, TrackSource, PROTOCOL_VERSION,
 };
 
 use crate::decision::Decision;
@@ -22,6 +22,8 @@ use crate::{SfuConfig, SfuError};
 
 /// Longest chat message, in characters.
 const MAX_CHAT_CHARS: usize = 4000;
+/// How long a session that lost its connection can be resumed.
+const RESUME_WINDOW: Duration = Duration::from_secs(30);
 /// How often heartbeats and deferred keyframe requests are checked.
 const HOUSEKEEPING: Duration = Duration::from_millis(50);
 
@@ -34,6 +36,10 @@ pub struct Identity {
     pub role: Role,
     /// What they may do.
     pub capabilities: Capabilities,
+    /// The invitation they entered with.
+    pub invitation: InvitationId,
+    /// The invitation lets them skip the lobby.
+    pub skip_lobby: bool,
 }
 
 /// The SFU: every meeting, participant and connection on this server.
@@ -54,6 +60,8 @@ pub struct Sfu {
     next_housekeeping: Instant,
     pub(crate) now: Instant,
     pub(crate) decisions: Vec<Decision>,
+    /// Sessions that lost their connection recently, by id.
+    departed: HashMap<ParticipantId, Departed>,
 }
 
 impl Sfu {
@@ -81,6 +89,7 @@ impl Sfu {
             next_housekeeping: now + HOUSEKEEPING,
             now,
             decisions: Vec::new(),
+            departed: HashMap::new(),
         }
     }
 
@@ -107,23 +116,47 @@ impl Sfu {
         std::mem::take(&mut self.decisions)
     }
 
-    /// Admits a participant whose invitation the edge has verified. Queues their `welcome`,
-    /// tells the others, and offers them what is already being published.
+    /// Lets in a participant whose invitation the edge has verified. Hosts and invitations that
+    /// skip the lobby enter at once; everyone else waits in the lobby. `resume` names the session
+    /// a reconnecting page had: within the grace period it comes back as it was, lobby skipped.
     pub fn join(
         &mut self,
         now: Instant,
         meeting: MeetingName,
         identity: Identity,
-    ) -> Result<ParticipantId, SfuError> {
+        resume: Option<ParticipantId>,
+    ) -> Result<Joined, SfuError> {
         self.now = now;
-        let id = ParticipantId(self.next_id);
-        self.next_id += 1;
+        let resumed = resume.and_then(|r| self.resumable(r, &meeting, &identity.invitation, now));
+        if resumed.is_none() {
+            if let Some(m) = self.meetings.get(&meeting) {
+                if m.locked {
+                    return Err(SfuError::Locked);
+                }
+                if m.members.len() + m.lobby.len() >= self.config.max_participants {
+                    return Err(SfuError::MeetingFull);
+                }
+            }
+        }
+        let (id, was_admitted) = match resumed {
+            Some(r) => r,
+            None => {
+                let id = ParticipantId(self.next_id);
+                self.next_id += 1;
+                (id, false)
+            }
+        };
+        let admitted =
+            was_admitted || identity.capabilities.has(Capability::Moderate) || identity.skip_lobby;
         let p = Participant {
             id,
             meeting: meeting.clone(),
             name: identity.name,
             role: identity.role,
             capabilities: identity.capabilities,
+            invitation: identity.invitation,
+            admitted,
+            muted_by_host: false,
             publisher: Peer::new(now, self.config.public_addr),
             subscriber: Peer::new(now, self.config.public_addr),
             tracks: Vec::new(),
@@ -134,14 +167,70 @@ impl Sfu {
             microphone_muted: false,
             camera_off: false,
         };
-        let info = p.info();
-        let m = self
-            .meetings
+        self.participants.insert(id, p);
+        self.meetings
             .entry(meeting.clone())
             .or_insert_with(Meeting::new);
+        if admitted {
+            self.enter(id);
+        } else {
+            if let Some(m) = self.meetings.get_mut(&meeting) {
+                m.lobby.push(id);
+            }
+            self.lobby_changed(&meeting);
+        }
+        Ok(Joined {
+            id,
+            resumed: resumed.is_some(),
+            admitted,
+        })
+    }
+
+    /// The session `r` may be resumed by this invitation: it left within the grace period, or
+    /// its old connection is still here (then it is replaced). Returns its id and admission.
+    fn resumable(
+        &mut self,
+        r: ParticipantId,
+        meeting: &MeetingName,
+        invitation: &InvitationId,
+        now: Instant,
+    ) -> Option<(ParticipantId, bool)> {
+        if let Some(p) = self.participants.get(&r) {
+            if &p.meeting != meeting || &p.invitation != invitation {
+                return None;
+            }
+            let admitted = p.admitted;
+            if let Some(p) = self.participants.remove(&r) {
+                self.cleanup(p, "reconnected", false);
+            }
+            return Some((r, admitted));
+        }
+        let d = self.departed.get(&r)?;
+        if &d.meeting != meeting || &d.invitation != invitation || now > d.at + RESUME_WINDOW {
+            return None;
+        }
+        let admitted = d.admitted;
+        self.departed.remove(&r);
+        Some((r, admitted))
+    }
+
+    /// An admitted participant enters the meeting: welcome, tell the others, subscribe.
+    pub(crate) fn enter(&mut self, id: ParticipantId) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        p.admitted = true;
+        let info = p.info();
+        let caps = p.capabilities;
+        let meeting = p.meeting.clone();
+        let Some(m) = self.meetings.get_mut(&meeting) else {
+            return;
+        };
+        m.lobby.retain(|x| *x != id);
         let others: Vec<ParticipantId> = m.members.clone();
         m.members.push(id);
         let chat = m.chat.iter().cloned().collect();
+        let locked = m.locked;
         let participants = others
             .iter()
             .filter_map(|o| self.participants.get(o).map(Participant::info))
@@ -149,22 +238,18 @@ impl Sfu {
         let welcome = ServerMessage::Welcome {
             version: PROTOCOL_VERSION,
             participant_id: id,
-            meeting,
+            meeting: meeting.clone(),
             name: info.name.clone(),
             role: info.role,
-            can_publish: p.capabilities.has(Capability::Publish)
-                || p.capabilities.has(Capability::PublishAudio),
+            can_publish: caps.has(Capability::Publish) || caps.has(Capability::PublishAudio),
+            can_publish_video: caps.has(Capability::Publish),
+            can_chat: caps.has(Capability::Chat),
+            can_moderate: caps.has(Capability::Moderate),
+            locked,
             participants,
             chat,
             heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
         };
-        self.participants.insert(id, p);
-        for side in [Side::Publisher, Side::Subscriber] {
-            self.mark_dirty(PeerKey {
-                participant: id,
-                side,
-            });
-        }
         self.signal(id, welcome);
         for o in &others {
             self.signal(
@@ -186,7 +271,7 @@ impl Sfu {
             }
         }
         self.offer_if_needed(id);
-        Ok(id)
+        self.lobby_changed(&meeting);
     }
 
     /// Handles one signaling message from an admitted participant. `wall_ms` is the wall-clock
@@ -204,17 +289,45 @@ impl Sfu {
             .get_mut(&id)
             .ok_or(SfuError::UnknownParticipant)?;
         p.last_seen = now;
+        let waiting = !p.admitted;
         match msg {
             ClientMessage::Join { .. } => Err(SfuError::Unexpected("already joined")),
             ClientMessage::Ping {} => {
                 self.signal(id, ServerMessage::Pong {});
                 Ok(())
             }
+            ClientMessage::Leave {} => {
+                self.remove(
+                    id,
+                    Disconnect {
+                        code: CloseCode::Normal,
+                        reason: "left the meeting".into(),
+                    },
+                );
+                Ok(())
+            }
+            _ if waiting => Err(SfuError::Unexpected("waiting in the lobby")),
+            ClientMessage::Admit { participant } => self.admit(id, participant),
+            ClientMessage::Deny { participant } => self.deny(id, participant),
+            ClientMessage::MuteParticipant { participant } => {
+                self.mute_participant(id, participant)
+            }
+            ClientMessage::Remove { participant } => self.remove_participant(id, participant),
+            ClientMessage::Lock { locked } => self.lock(id, locked),
+            ClientMessage::EndMeeting {} => self.end_meeting(id),
+            ClientMessage::Invite { .. } => {
+                Err(SfuError::Unexpected("invitations are made at the edge"))
+            }
             ClientMessage::Publish { sdp, tracks } => self.handle_publish(id, &sdp, &tracks),
             ClientMessage::SubscribeAnswer { sdp } => self.handle_subscribe_answer(now, id, &sdp),
             ClientMessage::Mute { source, muted } => {
                 match source {
-                    TrackSource::Microphone => p.microphone_muted = muted,
+                    TrackSource::Microphone => {
+                        p.microphone_muted = muted;
+                        if !muted {
+                            p.muted_by_host = false;
+                        }
+                    }
                     TrackSource::Camera => p.camera_off = muted,
                     TrackSource::Screen => {
                         return Err(SfuError::Invalid(
@@ -251,16 +364,6 @@ impl Sfu {
                 }
                 Ok(())
             }
-            ClientMessage::Leave {} => {
-                self.remove(
-                    id,
-                    Disconnect {
-                        code: CloseCode::Normal,
-                        reason: "left the meeting".into(),
-                    },
-                );
-                Ok(())
-            }
         }
     }
 
@@ -268,7 +371,7 @@ impl Sfu {
     pub fn handle_closed(&mut self, now: Instant, id: ParticipantId) {
         self.now = now;
         if let Some(p) = self.participants.remove(&id) {
-            self.cleanup(p, "left the meeting");
+            self.cleanup(p, "left the meeting", true);
         }
     }
 
@@ -360,6 +463,7 @@ impl Sfu {
             );
         }
         self.send_deferred_keyframe_requests(now);
+        self.departed.retain(|_, d| now <= d.at + RESUME_WINDOW);
     }
 
     fn accepts(&self, key: PeerKey, input: &Input) -> bool {
@@ -450,7 +554,8 @@ impl Sfu {
         self.outputs.push_back(Output::Signal(to, msg));
     }
 
-    fn broadcast_update(&mut self, id: ParticipantId) {
+    /// Tells everyone else in the meeting about a participant's new state.
+    pub(crate) fn broadcast_update(&mut self, id: ParticipantId) {
         let Some(p) = self.participants.get(&id) else {
             return;
         };
@@ -474,14 +579,27 @@ impl Sfu {
     pub(crate) fn remove(&mut self, id: ParticipantId, why: Disconnect) {
         if let Some(p) = self.participants.remove(&id) {
             let reason = why.reason.clone();
+            let resumable = why.code == CloseCode::HeartbeatTimeout;
             self.outputs.push_back(Output::Disconnect(id, why));
-            self.cleanup(p, &reason);
+            self.cleanup(p, &reason, resumable);
         }
     }
 
-    /// Undoes everything a departed participant took part in.
-    fn cleanup(&mut self, mut p: Participant, reason: &str) {
+    /// Undoes everything a departed participant took part in. A `resumable` departure (a lost
+    /// connection) can be resumed by the same invitation within the grace period.
+    pub(crate) fn cleanup(&mut self, mut p: Participant, reason: &str, resumable: bool) {
         let id = p.id;
+        if resumable {
+            self.departed.insert(
+                id,
+                Departed {
+                    meeting: p.meeting.clone(),
+                    invitation: p.invitation.clone(),
+                    admitted: p.admitted,
+                    at: self.now,
+                },
+            );
+        }
         p.publisher.rtc.disconnect();
         p.subscriber.rtc.disconnect();
         self.routes.retain(|_, k| k.participant != id);
@@ -505,12 +623,18 @@ impl Sfu {
         let members = match self.meetings.get_mut(&p.meeting) {
             Some(m) => {
                 m.members.retain(|x| *x != id);
+                m.lobby.retain(|x| *x != id);
                 m.members.clone()
             }
             None => Vec::new(),
         };
-        if members.is_empty() {
+        if self.meetings.get(&p.meeting).is_some_and(Meeting::is_empty) {
             self.meetings.remove(&p.meeting);
+        }
+        if !p.admitted {
+            // Nobody but the hosts knew of them.
+            self.lobby_changed(&p.meeting);
+            return;
         }
         for to in members {
             self.signal(
@@ -522,5 +646,28 @@ impl Sfu {
             );
             self.offer_if_needed(to);
         }
+        if p.capabilities.has(Capability::Moderate) {
+            self.lobby_changed(&p.meeting);
+        }
     }
+}
+
+/// A session that lost its connection, kept so the same invitation can resume it.
+#[derive(Debug)]
+pub(crate) struct Departed {
+    meeting: MeetingName,
+    invitation: InvitationId,
+    admitted: bool,
+    at: Instant,
+}
+
+/// What [`Sfu::join`] led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Joined {
+    /// The participant's id (the old one when resumed).
+    pub id: ParticipantId,
+    /// A session was resumed: no lobby, and no use of the invitation is spent.
+    pub resumed: bool,
+    /// Entered at once (otherwise waiting in the lobby).
+    pub admitted: bool,
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MeetingName, ParticipantId, Role, TrackSource};
+use crate::{InvitationId, MeetingName, ParticipantId, Role, TrackSource};
 
 /// The signaling protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -19,6 +19,9 @@ pub enum ClientMessage {
     Join {
         /// Protocol version the page speaks.
         version: u32,
+        /// Set when reconnecting: the id this page had, to resume that session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<ParticipantId>,
         /// The meeting named by the page's link.
         meeting: MeetingName,
         /// The invitation token from the link.
@@ -50,6 +53,40 @@ pub enum ClientMessage {
     },
     /// Heartbeat; the server answers `pong`.
     Ping {},
+    /// Host: let a waiting participant in.
+    Admit {
+        /// Who.
+        participant: ParticipantId,
+    },
+    /// Host: turn a waiting participant away.
+    Deny {
+        /// Who.
+        participant: ParticipantId,
+    },
+    /// Host: stop forwarding a participant's microphone (they may unmute themselves).
+    MuteParticipant {
+        /// Who.
+        participant: ParticipantId,
+    },
+    /// Host: remove a participant and revoke their invitation.
+    Remove {
+        /// Who.
+        participant: ParticipantId,
+    },
+    /// Host: lock (no one new enters) or unlock the meeting.
+    Lock {
+        /// Whether the meeting is now locked.
+        locked: bool,
+    },
+    /// Host: end the meeting for everyone.
+    EndMeeting {},
+    /// Host: make an invitation to this meeting.
+    Invite {
+        /// The invitee's display name.
+        name: String,
+        /// The invitee's role.
+        role: Role,
+    },
     /// Leave the meeting.
     Leave {},
 }
@@ -123,6 +160,14 @@ pub enum ServerMessage {
         role: Role,
         /// Whether the joiner may publish media.
         can_publish: bool,
+        /// Whether the joiner may publish video (otherwise audio only).
+        can_publish_video: bool,
+        /// Whether the joiner may chat.
+        can_chat: bool,
+        /// Whether the joiner may moderate (admit, remove, mute others, lock, end, invite).
+        can_moderate: bool,
+        /// Whether the meeting is locked.
+        locked: bool,
         /// Everyone else already present.
         participants: Vec<ParticipantInfo>,
         /// Recent chat, oldest first.
@@ -163,6 +208,41 @@ pub enum ServerMessage {
     Chat(ChatMessage),
     /// Answer to `ping`.
     Pong {},
+    /// The joiner waits in the lobby until a host admits them.
+    Lobby {
+        /// The meeting.
+        meeting: MeetingName,
+        /// The joiner's display name.
+        name: String,
+        /// Whether a host is present to admit them.
+        host_present: bool,
+    },
+    /// To hosts: who waits in the lobby now.
+    LobbyChanged {
+        /// Waiting participants, in order of arrival.
+        waiting: Vec<ParticipantInfo>,
+    },
+    /// The meeting was locked or unlocked.
+    MeetingLocked {
+        /// Whether it is locked now.
+        locked: bool,
+        /// The host who did it.
+        by: String,
+    },
+    /// A host muted this participant's microphone.
+    MutedByHost {
+        /// The host's name.
+        by: String,
+    },
+    /// A new invitation, in answer to `invite`.
+    Invitation {
+        /// The token, to put in a link `<origin>/m/<meeting>?invite=<token>`.
+        token: String,
+        /// Its id (for revocation).
+        invitation_id: InvitationId,
+        /// When it expires (RFC 3339).
+        expires: String,
+    },
     /// A request could not be served; the connection stays open.
     Error {
         /// Machine-readable code.
@@ -187,6 +267,8 @@ pub enum ErrorCode {
     TooLarge,
     /// The participant lacks the capability for this request.
     NotAllowed,
+    /// Too many messages; slow down.
+    RateLimited,
     /// The server failed; the request may be retried.
     Internal,
 }
@@ -210,8 +292,20 @@ pub enum CloseCode {
     UnsupportedVersion = 4002,
     /// No heartbeat within the timeout.
     HeartbeatTimeout = 4008,
+    /// A host did not admit the participant.
+    Denied = 4003,
+    /// A host removed the participant.
+    Removed = 4004,
+    /// The meeting is locked.
+    Locked = 4005,
+    /// The meeting has ended.
+    Ended = 4006,
+    /// The meeting is full.
+    MeetingFull = 4009,
     /// The server could not admit the participant.
     Refused = 4010,
+    /// Too many connections or messages.
+    RateLimited = 4029,
 }
 
 impl CloseCode {

@@ -15,10 +15,44 @@ const PUBLIC_KEY: &str = "invite-signing.pub";
 const DATABASE: &str = "summit.db";
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &["CREATE TABLE meetings (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE meetings (
         name TEXT PRIMARY KEY NOT NULL,
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-    );"];
+    );",
+    // Invitations are enforced by id: how often each entered, and which are revoked.
+    "ALTER TABLE meetings ADD COLUMN ended_at TEXT;
+    CREATE TABLE entries (
+        invitation_id TEXT PRIMARY KEY NOT NULL,
+        count INTEGER NOT NULL
+    );
+    CREATE TABLE revocations (
+        invitation_id TEXT PRIMARY KEY NOT NULL,
+        revoked_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        reason TEXT NOT NULL
+    );",
+];
+
+/// Why an invitation may not enter, in words safe to show its holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryRefusal {
+    Revoked,
+    Ended,
+    UsedUp(u32),
+}
+
+impl std::fmt::Display for EntryRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EntryRefusal::Revoked => f.write_str("this invitation has been revoked"),
+            EntryRefusal::Ended => f.write_str("this meeting has ended"),
+            EntryRefusal::UsedUp(n) => write!(
+                f,
+                "this invitation has been used {n} times already, as often as it allows"
+            ),
+        }
+    }
+}
 
 /// An opened data directory.
 pub(crate) struct DataDir {
@@ -33,6 +67,8 @@ impl DataDir {
             .with_context(|| format!("cannot create data directory {}", path.display()))?;
         let db = Connection::open(path.join(DATABASE))
             .with_context(|| format!("cannot open {}", path.join(DATABASE).display()))?;
+        // The server and the CLI (summit revoke) share the file: wait for each other briefly.
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         let version: usize = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() {
@@ -85,6 +121,15 @@ impl DataDir {
         Ok(key)
     }
 
+    /// The signing key if this directory holds it (never creates one).
+    pub(crate) fn signing_key_if_present(&self) -> anyhow::Result<Option<SigningKey>> {
+        if self.path.join(PRIVATE_KEY).exists() {
+            self.signing_key().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// The verifying key: from the public key file, or made with the pair on first start.
     pub(crate) fn verifying_key(&self) -> anyhow::Result<VerifyingKey> {
         let public = self.path.join(PUBLIC_KEY);
@@ -104,6 +149,90 @@ impl DataDir {
             [name.as_str()],
         )?;
         Ok(n == 1)
+    }
+
+    /// Revokes an invitation; false if it was revoked already.
+    pub(crate) fn revoke(&self, invitation: &str, reason: &str) -> anyhow::Result<bool> {
+        let n = self.db.execute(
+            "INSERT OR IGNORE INTO revocations (invitation_id, reason) VALUES (?1, ?2)",
+            [invitation, reason],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Why an invitation may not enter now, if it may not; otherwise spends one of its uses.
+    pub(crate) fn enter(
+        &self,
+        invitation: &str,
+        meeting: &MeetingName,
+        max_uses: Option<u32>,
+    ) -> anyhow::Result<Result<(), EntryRefusal>> {
+        let revoked: bool = self.db.query_row(
+            "SELECT EXISTS (SELECT 1 FROM revocations WHERE invitation_id = ?1)",
+            [invitation],
+            |r| r.get(0),
+        )?;
+        if revoked {
+            return Ok(Err(EntryRefusal::Revoked));
+        }
+        let ended: bool = self.db.query_row(
+            "SELECT EXISTS (SELECT 1 FROM meetings WHERE name = ?1 AND ended_at IS NOT NULL)",
+            [meeting.as_str()],
+            |r| r.get(0),
+        )?;
+        if ended {
+            return Ok(Err(EntryRefusal::Ended));
+        }
+        // Spend a use atomically, so two tabs racing for the last use cannot both enter.
+        let max = max_uses.map_or(i64::MAX, i64::from);
+        let n = self.db.execute(
+            "INSERT INTO entries (invitation_id, count) VALUES (?1, 1)
+             ON CONFLICT (invitation_id) DO UPDATE SET count = count + 1 WHERE count < ?2",
+            rusqlite::params![invitation, max],
+        )?;
+        if n == 0 || max == 0 {
+            return Ok(Err(EntryRefusal::UsedUp(max_uses.unwrap_or(0))));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Gives back a use spent by [`DataDir::enter`] (a resumed session, or a refused join).
+    pub(crate) fn give_back(&self, invitation: &str) -> anyhow::Result<()> {
+        self.db.execute(
+            "UPDATE entries SET count = count - 1 WHERE invitation_id = ?1 AND count > 0",
+            [invitation],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a meeting ended: its links say so from now on.
+    pub(crate) fn end_meeting(&self, meeting: &MeetingName) -> anyhow::Result<()> {
+        self.db.execute(
+            "INSERT INTO meetings (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+            [meeting.as_str()],
+        )?;
+        self.db.execute(
+            "UPDATE meetings SET ended_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE name = ?1",
+            [meeting.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Revocations after `after` (a row id), with the newest row id.
+    pub(crate) fn revocations_since(&self, after: i64) -> anyhow::Result<(Vec<String>, i64)> {
+        let mut q = self.db.prepare(
+            "SELECT rowid, invitation_id FROM revocations WHERE rowid > ?1 ORDER BY rowid",
+        )?;
+        let mut last = after;
+        let mut ids = Vec::new();
+        for row in q.query_map([after], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })? {
+            let (rowid, id) = row?;
+            last = rowid;
+            ids.push(id);
+        }
+        Ok((ids, last))
     }
 
     /// Registered meetings with their creation time.

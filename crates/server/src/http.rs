@@ -1,17 +1,22 @@
 //! HTTP: the embedded web client, the meeting page and the WebSocket endpoint.
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use rust_embed::RustEmbed;
-use summit_auth::VerifyingKey;
-use summit_proto::{MeetingName, MAX_MESSAGE_BYTES};
+use summit_auth::{SigningKey, VerifyingKey};
+use summit_proto::MeetingName;
 use tokio::sync::mpsc;
 
+use crate::limits::{ConnectionCounts, Limits};
 use crate::media::Command;
+use crate::store::Store;
 
 /// The web client, embedded at build time.
 #[derive(RustEmbed)]
@@ -21,14 +26,16 @@ struct Assets;
 /// What every request handler shares.
 #[derive(Clone)]
 pub(crate) struct AppState {
+    /// Verifies invitations.
     pub(crate) key: VerifyingKey,
+    /// Signs invitations made from the meeting page, when this server holds the private key.
+    pub(crate) signing: Option<Arc<SigningKey>>,
     pub(crate) commands: mpsc::Sender<Command>,
-}
-
-impl AppState {
-    pub(crate) fn new(key: VerifyingKey, commands: mpsc::Sender<Command>) -> Self {
-        Self { key, commands }
-    }
+    pub(crate) store: Store,
+    pub(crate) limits: Limits,
+    pub(crate) connections: ConnectionCounts,
+    /// Held by every signaling task; shutdown waits until all are dropped.
+    pub(crate) open: mpsc::Sender<()>,
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -72,9 +79,18 @@ async fn asset(path: &str) -> Response {
     }
 }
 
-async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    // Frames a little over the protocol limit still arrive, so the refusal can say why.
-    ws.max_message_size(MAX_MESSAGE_BYTES * 4)
-        .max_frame_size(MAX_MESSAGE_BYTES * 4)
-        .on_upgrade(move |socket| crate::signaling::serve(socket, state))
+async fn websocket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    // Frames a little over the limit still arrive, so the refusal can say why.
+    let max = state
+        .limits
+        .max_message_bytes
+        .saturating_mul(4)
+        .max(64 * 1024);
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| crate::signaling::serve(socket, state, peer.ip()))
 }

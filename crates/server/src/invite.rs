@@ -28,6 +28,12 @@ pub(crate) struct InviteArgs {
     /// The server's address as the invitee's browser reaches it.
     #[arg(long, default_value = "http://127.0.0.1:7880")]
     server: String,
+    /// How many times the link may enter (unlimited when not given).
+    #[arg(long)]
+    uses: Option<u32>,
+    /// Enter without waiting in the lobby.
+    #[arg(long)]
+    skip_lobby: bool,
     /// Print JSON instead of the bare link.
     #[arg(long)]
     json: bool,
@@ -38,13 +44,15 @@ pub(crate) fn run(data: &Path, args: InviteArgs) -> anyhow::Result<()> {
     let key = dir.signing_key()?;
     let created = dir.create_meeting(&args.meeting)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    let claims = InvitationClaims::new(
+    let mut claims = InvitationClaims::new(
         args.meeting.clone(),
         args.name.clone(),
         args.role,
         now,
         args.valid_for.as_secs(),
     );
+    claims.uses = args.uses;
+    claims.skip_lobby = args.skip_lobby;
     let token = claims.sign(&key).context("cannot sign the invitation")?;
     let url = format!(
         "{}/m/{}?invite={token}",

@@ -5,9 +5,11 @@
 mod data;
 mod http;
 mod invite;
+mod limits;
 mod media;
 mod serve;
 mod signaling;
+mod store;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -37,6 +39,11 @@ enum Command {
     },
     /// Print a join link for someone.
     Invite(invite::InviteArgs),
+    /// Revoke an invitation: its link no longer enters, and whoever is in with it leaves.
+    Revoke {
+        /// The invitation id (`summit invite --json` prints it).
+        invitation_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -73,6 +80,15 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(&cli.data, args),
         Command::Invite(args) => invite::run(&cli.data, args),
+        Command::Revoke { invitation_id } => {
+            let dir = data::DataDir::open(&cli.data)?;
+            if dir.revoke(&invitation_id, "revoked by the organizer")? {
+                println!("Revoked invitation {invitation_id}; a running server honours it within a second.");
+            } else {
+                println!("Invitation {invitation_id} was already revoked.");
+            }
+            Ok(())
+        }
         Command::Meeting { command } => {
             let dir = data::DataDir::open(&cli.data)?;
             match command {

@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use summit_core::{Identity, Output, Sfu, SfuConfig};
-use summit_proto::{ClientMessage, CloseCode, MeetingName, ParticipantId, ServerMessage};
+use summit_core::{Identity, Joined, Output, Sfu, SfuConfig, SfuError, SfuEvent};
+use summit_proto::{
+    ClientMessage, CloseCode, InvitationId, MeetingName, ParticipantId, ServerMessage,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -13,16 +15,30 @@ const RECV_BATCH: usize = 64;
 /// Messages queued to one signaling connection before it counts as stuck.
 pub(crate) const CLIENT_QUEUE: usize = 512;
 
+/// One signaling connection; a resumed session keeps its participant id but not its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnId(pub(crate) u64);
+
 /// A request from a signaling connection.
 pub(crate) enum Command {
     Join {
+        conn: ConnId,
         meeting: MeetingName,
         identity: Identity,
+        resume: Option<ParticipantId>,
         to_client: mpsc::Sender<ToClient>,
-        reply: oneshot::Sender<ParticipantId>,
+        reply: oneshot::Sender<Result<Joined, SfuError>>,
     },
-    Message(ParticipantId, ClientMessage),
-    Closed(ParticipantId),
+    Message(ConnId, ParticipantId, ClientMessage),
+    Closed(ConnId, ParticipantId),
+    /// An invitation was revoked from outside the meeting.
+    Revoked(InvitationId),
+}
+
+/// A participant's live signaling connection.
+struct Client {
+    conn: ConnId,
+    tx: mpsc::Sender<ToClient>,
 }
 
 /// What the SFU task sends a signaling connection.
@@ -43,14 +59,15 @@ pub(crate) async fn run(
     socket: UdpSocket,
     config: SfuConfig,
     mut commands: mpsc::Receiver<Command>,
+    events: mpsc::UnboundedSender<SfuEvent>,
     mut stop: watch::Receiver<bool>,
 ) {
     let local = config.public_addr;
     let mut sfu = Sfu::new(config, Instant::now());
-    let mut clients: HashMap<ParticipantId, mpsc::Sender<ToClient>> = HashMap::new();
+    let mut clients: HashMap<ParticipantId, Client> = HashMap::new();
     let mut buf = vec![0u8; 2048];
     loop {
-        let deadline = drain(&mut sfu, &socket, &mut clients);
+        let deadline = drain(&mut sfu, &socket, &mut clients, &events);
         tokio::select! {
             r = socket.readable() => {
                 if r.is_err() { continue; }
@@ -67,30 +84,38 @@ pub(crate) async fn run(
                 let Some(cmd) = cmd else { break };
                 let now = Instant::now();
                 match cmd {
-                    Command::Join { meeting, identity, to_client, reply } => {
-                        match sfu.join(now, meeting, identity) {
-                            Ok(id) => {
-                                clients.insert(id, to_client);
-                                let _ = reply.send(id);
-                            }
-                            Err(e) => {
-                                let _ = to_client.try_send(ToClient::Close(CloseCode::Refused, e.to_string()));
+                    Command::Join { conn, meeting, identity, resume, to_client, reply } => {
+                        let joined = sfu.join(now, meeting, identity, resume);
+                        if let Ok(j) = &joined {
+                            // A resumed session replaces its old connection, if still open.
+                            if let Some(old) = clients.insert(j.id, Client { conn, tx: to_client }) {
+                                let _ = old.tx.try_send(ToClient::Close(
+                                    CloseCode::Refused,
+                                    "replaced by a new connection".into(),
+                                ));
                             }
                         }
+                        let _ = reply.send(joined);
                     }
-                    Command::Message(id, msg) => {
+                    Command::Revoked(id) => sfu.handle_revoked(now, &id),
+                    Command::Message(conn, id, msg) => {
+                        if clients.get(&id).is_none_or(|c| c.conn != conn) {
+                            continue;
+                        }
                         if let Err(e) = sfu.handle_message(now, id, msg, wall_ms()) {
                             if let Some(c) = clients.get(&id) {
-                                let _ = c.try_send(ToClient::Message(ServerMessage::Error {
+                                let _ = c.tx.try_send(ToClient::Message(ServerMessage::Error {
                                     code: e.code(),
                                     message: e.to_string(),
                                 }));
                             }
                         }
                     }
-                    Command::Closed(id) => {
-                        clients.remove(&id);
-                        sfu.handle_closed(now, id);
+                    Command::Closed(conn, id) => {
+                        if clients.get(&id).is_some_and(|c| c.conn == conn) {
+                            clients.remove(&id);
+                            sfu.handle_closed(now, id);
+                        }
                     }
                 }
             }
@@ -101,7 +126,7 @@ pub(crate) async fn run(
         }
     }
     for (_, c) in clients.drain() {
-        let _ = c.try_send(ToClient::Close(
+        let _ = c.tx.try_send(ToClient::Close(
             CloseCode::GoingAway,
             "the server is shutting down".into(),
         ));
@@ -112,31 +137,36 @@ pub(crate) async fn run(
 fn drain(
     sfu: &mut Sfu,
     socket: &UdpSocket,
-    clients: &mut HashMap<ParticipantId, mpsc::Sender<ToClient>>,
+    clients: &mut HashMap<ParticipantId, Client>,
+    events: &mpsc::UnboundedSender<SfuEvent>,
 ) -> Instant {
     loop {
         match sfu.poll_output() {
             Output::Timeout(t) => return t,
+            Output::Event(e) => {
+                let _ = events.send(e);
+            }
             Output::Transmit(t) => {
                 // UDP: a full socket buffer drops the datagram, as the network would.
                 let _ = socket.try_send_to(&t.contents, t.destination);
             }
             Output::Signal(id, msg) => {
                 let stuck = match clients.get(&id) {
-                    Some(c) => c.try_send(ToClient::Message(msg)).is_err(),
+                    Some(c) => c.tx.try_send(ToClient::Message(msg)).is_err(),
                     None => false,
                 };
                 if stuck {
                     tracing::warn!(participant = %id, "signaling connection is not keeping up; closing it");
                     if let Some(c) = clients.remove(&id) {
-                        let _ = c.try_send(ToClient::Close(CloseCode::Refused, "too slow".into()));
+                        let _ =
+                            c.tx.try_send(ToClient::Close(CloseCode::Refused, "too slow".into()));
                     }
                     sfu.handle_closed(Instant::now(), id);
                 }
             }
             Output::Disconnect(id, why) => {
                 if let Some(c) = clients.remove(&id) {
-                    let _ = c.try_send(ToClient::Close(why.code, why.reason));
+                    let _ = c.tx.try_send(ToClient::Close(why.code, why.reason));
                 }
             }
         }

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -10,8 +11,12 @@ use summit_core::SfuConfig;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
+use std::sync::Arc;
+
 use crate::data::DataDir;
-use crate::{http, media};
+use crate::limits::{ConnectionCounts, Limits};
+use crate::store::Store;
+use crate::{http, media, store};
 
 /// Arguments of `summit serve`.
 #[derive(Args)]
@@ -25,12 +30,16 @@ pub(crate) struct ServeArgs {
     /// The address announced to browsers in ICE candidates (default: the --listen address).
     #[arg(long, value_parser = crate::parse_ip)]
     public_ip: Option<IpAddr>,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let dir = DataDir::open(data)?;
     let key = dir.verifying_key()?;
-    drop(dir);
+    // With the private key at hand, hosts can invite from the meeting page.
+    let signing = dir.signing_key_if_present()?.map(Arc::new);
+    let store = Store::new(dir);
     let public_ip = match args.public_ip {
         Some(ip) => ip,
         None if args.listen.ip().is_unspecified() => {
@@ -64,13 +73,12 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let http_addr = tcp.local_addr()?;
         let (commands, rx) = mpsc::channel(1024);
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let sfu = tokio::spawn(media::run(
-            udp,
-            SfuConfig::new(public_addr),
-            rx,
-            stop_rx.clone(),
-        ));
+        let mut config = SfuConfig::new(public_addr);
+        config.max_participants = args.limits.max_participants;
+        let sfu = tokio::spawn(media::run(udp, config, rx, events_tx, stop_rx.clone()));
+        tokio::spawn(store::run(store.clone(), events_rx, commands.clone()));
         // A closed stdout (a pipe whose reader left) must not stop the server.
         let mut out = std::io::stdout();
         let _ = writeln!(out, "Summit is running.");
@@ -81,7 +89,16 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             data.display()
         );
         let _ = writeln!(out, "Press Ctrl-C to stop.");
-        let app = http::router(http::AppState::new(key, commands));
+        let (open, mut all_closed) = mpsc::channel::<()>(1);
+        let app = http::router(http::AppState {
+            open,
+            key,
+            signing,
+            commands,
+            store,
+            limits: args.limits,
+            connections: ConnectionCounts::default(),
+        });
         // Ctrl-C first stops the SFU task, which closes every signaling connection with a
         // reason; then the HTTP server, which no longer waits on open WebSockets.
         tokio::spawn(async move {
@@ -89,12 +106,14 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             let _ = stop_tx.send(true);
         });
         let mut stop = stop_rx;
-        axum::serve(tcp, app)
+        axum::serve(tcp, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await?;
         let _ = sfu.await;
+        // Let every signaling task send its close frame before the runtime goes away.
+        let _ = tokio::time::timeout(Duration::from_secs(3), all_closed.recv()).await;
         // stdout may be gone by now (a closed pipe); that is no reason to panic.
         let _ = writeln!(std::io::stdout(), "Summit stopped.");
         Ok(())

@@ -1,21 +1,27 @@
-//! One signaling connection: the join handshake (invitation check at the edge), then JSON
-//! messages both ways until either side closes.
+//! One signaling connection: the join handshake (invitation and registry checks at the edge),
+//! then JSON messages both ways until either side closes.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use summit_auth::Invitation;
-use summit_core::Identity;
+use summit_auth::{Invitation, InvitationClaims};
+use summit_core::{Identity, SfuError};
 use summit_proto::{
-    ClientMessage, CloseCode, ErrorCode, ServerMessage, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+    Capability, ClientMessage, CloseCode, ErrorCode, MeetingName, Role, ServerMessage,
+    PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, oneshot};
 
 use crate::http::AppState;
-use crate::media::{Command, ToClient, CLIENT_QUEUE};
+use crate::limits::{RateLimit, JOIN_TIMEOUT};
+use crate::media::{Command, ConnId, ToClient, CLIENT_QUEUE};
 
-/// Time allowed between connecting and a valid `join`.
-const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an invitation made from the meeting page is valid.
+const PAGE_INVITE_VALIDITY: Duration = Duration::from_secs(24 * 3600);
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 enum Incoming {
     Message(ClientMessage),
@@ -25,12 +31,12 @@ enum Incoming {
     Closed,
 }
 
-async fn next(ws: &mut WebSocket) -> Incoming {
+async fn next(ws: &mut WebSocket, max: usize) -> Incoming {
     loop {
         match ws.recv().await {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Incoming::Closed,
             Some(Ok(Message::Text(t))) => {
-                if t.len() > MAX_MESSAGE_BYTES {
+                if t.len() > max {
                     return Incoming::TooBig;
                 }
                 return match serde_json::from_str::<ClientMessage>(t.as_str()) {
@@ -39,7 +45,7 @@ async fn next(ws: &mut WebSocket) -> Incoming {
                 };
             }
             Some(Ok(Message::Binary(b))) => {
-                if b.len() > MAX_MESSAGE_BYTES {
+                if b.len() > max {
                     return Incoming::TooBig;
                 }
                 return Incoming::Invalid(
@@ -53,7 +59,7 @@ async fn next(ws: &mut WebSocket) -> Incoming {
 }
 
 async fn close(mut ws: WebSocket, code: CloseCode, reason: &str) {
-    // A close reason is at most 123 bytes.
+    // A close reason is at most 123 bytes; cut at a character boundary.
     let mut reason = reason.to_owned();
     while reason.len() > 120 {
         reason.pop();
@@ -73,21 +79,46 @@ async fn send(ws: &mut WebSocket, msg: &ServerMessage) -> bool {
     }
 }
 
-/// Serves one WebSocket until it closes.
-pub(crate) async fn serve(mut ws: WebSocket, state: AppState) {
-    // 1. The first message must be a valid `join`.
-    let first = match tokio::time::timeout(JOIN_TIMEOUT, next(&mut ws)).await {
-        Err(_) => return close(ws, CloseCode::ProtocolError, "no join message in time").await,
-        Ok(m) => m,
+fn too_big(max: usize) -> String {
+    format!("message over the limit of {max} bytes")
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Serves one WebSocket from `ip` until it closes.
+pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
+    let _open = state.open.clone();
+    let limits = state.limits;
+    let Some(_slot) = state.connections.acquire(ip, limits.max_connections_per_ip) else {
+        return close(
+            ws,
+            CloseCode::RateLimited,
+            "too many connections from your address",
+        )
+        .await;
     };
-    let (version, meeting, invite) = match first {
+    // 1. The first message must be a valid `join`.
+    let first =
+        match tokio::time::timeout(JOIN_TIMEOUT, next(&mut ws, limits.max_message_bytes)).await {
+            Err(_) => return close(ws, CloseCode::ProtocolError, "no join message in time").await,
+            Ok(m) => m,
+        };
+    let (version, meeting, invite, resume) = match first {
         Incoming::Message(ClientMessage::Join {
             version,
             meeting,
             invite,
-        }) => (version, meeting, invite),
+            resume,
+        }) => (version, meeting, invite, resume),
         Incoming::Closed => return,
-        Incoming::TooBig => return close(ws, CloseCode::TooBig, "message over 64 KiB").await,
+        Incoming::TooBig => {
+            return close(ws, CloseCode::TooBig, &too_big(limits.max_message_bytes)).await
+        }
         Incoming::Invalid(_, why) => {
             return close(
                 ws,
@@ -109,46 +140,87 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState) {
         let why = format!("protocol version {version} is not supported (this server speaks {PROTOCOL_VERSION}); reload the page");
         return close(ws, CloseCode::UnsupportedVersion, &why).await;
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let invitation = match Invitation::verify(&invite, &state.key, &meeting, now) {
+    let invitation = match Invitation::verify(&invite, &state.key, &meeting, unix_now()) {
         Ok(i) => i,
         Err(e) => {
             tracing::info!(%meeting, "invitation refused: {e:?}");
             return close(ws, CloseCode::InvitationRefused, &e.to_string()).await;
         }
     };
+    let claims = invitation.claims.clone();
+    let jti = claims.jti.clone();
+    // 2. The registry: revoked, ended, used up. A use is spent now and given back if the join
+    // fails or resumes a session.
+    let entry = state.store.lock().enter(&jti.0, &meeting, claims.uses);
+    match entry {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => {
+            let code = if matches!(refusal, crate::data::EntryRefusal::Ended) {
+                CloseCode::Ended
+            } else {
+                CloseCode::InvitationRefused
+            };
+            return close(ws, code, &refusal.to_string()).await;
+        }
+        Err(e) => {
+            tracing::error!("registry check failed: {e:#}");
+            return close(
+                ws,
+                CloseCode::Refused,
+                "the server could not check the invitation; try again",
+            )
+            .await;
+        }
+    }
+    let give_back = |state: &AppState| {
+        if let Err(e) = state.store.lock().give_back(&jti.0) {
+            tracing::error!("could not give back a use: {e:#}");
+        }
+    };
     let identity = Identity {
         capabilities: invitation.capabilities(),
-        name: invitation.claims.name,
-        role: invitation.claims.role,
+        name: claims.name.clone(),
+        role: claims.role,
+        invitation: jti.clone(),
+        skip_lobby: claims.skip_lobby,
     };
+    let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     let (to_client, mut from_sfu) = mpsc::channel(CLIENT_QUEUE);
     let (reply, joined) = oneshot::channel();
     let join = Command::Join {
-        meeting,
+        conn,
+        meeting: meeting.clone(),
         identity,
+        resume,
         to_client,
         reply,
     };
     if state.commands.send(join).await.is_err() {
+        give_back(&state);
         return close(ws, CloseCode::GoingAway, "the server is shutting down").await;
     }
-    let id = tokio::select! {
-        r = joined => match r {
-            Ok(id) => id,
-            Err(_) => {
-                let why = match from_sfu.try_recv() {
-                    Ok(ToClient::Close(_, why)) => why,
-                    _ => "could not join".to_owned(),
-                };
-                return close(ws, CloseCode::Refused, &why).await;
-            }
-        },
+    let joined = match joined.await {
+        Ok(Ok(j)) => j,
+        Ok(Err(e)) => {
+            give_back(&state);
+            let code = match e {
+                SfuError::Locked => CloseCode::Locked,
+                SfuError::MeetingFull => CloseCode::MeetingFull,
+                _ => CloseCode::Refused,
+            };
+            return close(ws, code, &e.to_string()).await;
+        }
+        Err(_) => {
+            give_back(&state);
+            return close(ws, CloseCode::GoingAway, "the server is shutting down").await;
+        }
     };
-    // 2. Relay both ways.
+    if joined.resumed {
+        give_back(&state);
+    }
+    let id = joined.id;
+    // 3. Relay both ways.
+    let mut rate = RateLimit::new(&limits, Instant::now());
     loop {
         tokio::select! {
             out = from_sfu.recv() => match out {
@@ -156,24 +228,77 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState) {
                     if !send(&mut ws, &m).await { break; }
                 }
                 Some(ToClient::Close(code, why)) => {
+                    let _ = state.commands.send(Command::Closed(conn, id)).await;
                     return close(ws, code, &why).await;
                 }
                 None => return close(ws, CloseCode::Refused, "disconnected by the server").await,
             },
-            inc = next(&mut ws) => match inc {
-                Incoming::Message(m) => {
-                    if state.commands.send(Command::Message(id, m)).await.is_err() { break; }
+            inc = next(&mut ws, limits.max_message_bytes) => {
+                if !rate.allow(Instant::now()) {
+                    let _ = state.commands.send(Command::Closed(conn, id)).await;
+                    return close(ws, CloseCode::RateLimited, "too many messages; slow down").await;
                 }
-                Incoming::Invalid(code, message) => {
-                    if !send(&mut ws, &ServerMessage::Error { code, message }).await { break; }
+                match inc {
+                    Incoming::Message(ClientMessage::Invite { name, role }) => {
+                        let reply = page_invite(&state, &invitation, &meeting, name, role);
+                        if !send(&mut ws, &reply).await { break; }
+                    }
+                    Incoming::Message(m) => {
+                        if state.commands.send(Command::Message(conn, id, m)).await.is_err() { break; }
+                    }
+                    Incoming::Invalid(code, message) => {
+                        if !send(&mut ws, &ServerMessage::Error { code, message }).await { break; }
+                    }
+                    Incoming::TooBig => {
+                        let _ = state.commands.send(Command::Closed(conn, id)).await;
+                        return close(ws, CloseCode::TooBig, &too_big(limits.max_message_bytes)).await;
+                    }
+                    Incoming::Closed => break,
                 }
-                Incoming::TooBig => {
-                    let _ = state.commands.send(Command::Closed(id)).await;
-                    return close(ws, CloseCode::TooBig, "message over 64 KiB").await;
-                }
-                Incoming::Closed => break,
-            },
+            }
         }
     }
-    let _ = state.commands.send(Command::Closed(id)).await;
+    let _ = state.commands.send(Command::Closed(conn, id)).await;
+}
+
+/// A host's "Invite" from the meeting page: signed here, at the edge, with the server's key.
+fn page_invite(
+    state: &AppState,
+    inviter: &Invitation,
+    meeting: &MeetingName,
+    name: String,
+    role: Role,
+) -> ServerMessage {
+    let error = |code, message: &str| ServerMessage::Error {
+        code,
+        message: message.to_owned(),
+    };
+    if !inviter.capabilities().has(Capability::Moderate) {
+        return error(ErrorCode::NotAllowed, "only a host may invite");
+    }
+    let Some(key) = &state.signing else {
+        return error(
+            ErrorCode::NotAllowed,
+            "this server holds only the public key; ask the organizer for invitations",
+        );
+    };
+    let now = unix_now();
+    let claims = InvitationClaims::new(
+        meeting.clone(),
+        name,
+        role,
+        now,
+        PAGE_INVITE_VALIDITY.as_secs(),
+    );
+    match claims.sign(key) {
+        Ok(token) => ServerMessage::Invitation {
+            token,
+            invitation_id: claims.jti.clone(),
+            expires: humantime::format_rfc3339_seconds(
+                UNIX_EPOCH + Duration::from_secs(claims.exp),
+            )
+            .to_string(),
+        },
+        Err(e) => error(ErrorCode::InvalidMessage, &e.to_string()),
+    }
 }

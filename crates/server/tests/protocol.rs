@@ -27,6 +27,10 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_with(&[])
+}
+
+fn start_with(extra: &[&str]) -> Server {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let data = std::env::temp_dir().join(format!("summit-proto-{}-{n}", std::process::id()));
@@ -41,6 +45,7 @@ fn start() -> Server {
             "--udp",
             "0",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -57,11 +62,18 @@ fn start() -> Server {
 }
 
 impl Server {
+    /// A lobby-skipping invitation token.
     fn token(&self, meeting: &str, name: &str) -> String {
+        self.invite(meeting, name, &["--skip-lobby"]).0
+    }
+
+    /// An invitation made by `summit invite` with `extra` flags: (token, invitation id).
+    fn invite(&self, meeting: &str, name: &str, extra: &[&str]) -> (String, String) {
+        let data = self.data.to_str().unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_summit"))
             .args([
                 "--data",
-                self.data.to_str().unwrap(),
+                data,
                 "invite",
                 "--meeting",
                 meeting,
@@ -69,17 +81,42 @@ impl Server {
                 name,
                 "--json",
             ])
+            .args(extra)
             .output()
             .unwrap();
-        assert!(out.status.success());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["url"]
-            .as_str()
-            .unwrap()
-            .split("invite=")
-            .nth(1)
-            .unwrap()
-            .to_owned()
+        let url = v["url"].as_str().unwrap();
+        let token = url.split("invite=").nth(1).unwrap().to_owned();
+        (token, v["invitation_id"].as_str().unwrap().to_owned())
+    }
+
+    /// Runs another `summit` subcommand on this server's data directory.
+    fn summit(&self, args: &[&str]) {
+        let out = Command::new(env!("CARGO_BIN_EXE_summit"))
+            .args(["--data", self.data.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Connects and sends a join with `token`; returns the socket and the first reply.
+    async fn join_with(&self, meeting: &str, token: &str) -> (Ws, Reply) {
+        let mut ws = self.connect().await;
+        let join =
+            serde_json::json!({"type": "join", "version": 1, "meeting": meeting, "invite": token});
+        ws.send(Message::text(join.to_string())).await.unwrap();
+        let reply = next_reply(&mut ws).await;
+        (ws, reply)
     }
 
     async fn connect(&self) -> Ws {
@@ -95,6 +132,31 @@ impl Server {
         let m = recv_json(&mut ws).await;
         assert_eq!(m["type"], "welcome", "{m}");
         ws
+    }
+}
+
+/// What the server answered first.
+#[derive(Debug)]
+enum Reply {
+    Message(serde_json::Value),
+    Close(u16, String),
+}
+
+async fn next_reply(ws: &mut Ws) -> Reply {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("no reply")
+        {
+            Some(Ok(Message::Text(t))) => {
+                return Reply::Message(serde_json::from_str(t.as_str()).unwrap())
+            }
+            Some(Ok(Message::Close(Some(f)))) => {
+                return Reply::Close(f.code.into(), f.reason.to_string())
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("connection ended without a reason: {other:?}"),
+        }
     }
 }
 
@@ -170,7 +232,7 @@ async fn malformed_signaling_is_answered_and_others_keep_being_served() {
     ws.send(Message::text("x".repeat(70_000))).await.unwrap();
     let (code, reason) = recv_close(&mut ws).await;
     assert_eq!(code, 1009);
-    assert!(reason.contains("64 KiB"), "{reason}");
+    assert!(reason.contains("65536 bytes"), "{reason}");
 
     // Everyone else is still served, and newcomers still get in.
     ping_pong(&mut peer).await;
@@ -239,4 +301,242 @@ async fn ctrl_c_closes_connections_with_a_reason_and_exits() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The next `lobby_changed` that names someone waiting.
+async fn waiting_list(host: &mut Ws) -> serde_json::Value {
+    loop {
+        let m = recv_json(host).await;
+        if m["type"] == "lobby_changed" && m["waiting"].as_array().is_some_and(|w| !w.is_empty()) {
+            return m;
+        }
+    }
+}
+
+fn closed(reply: Reply) -> (u16, String) {
+    match reply {
+        Reply::Close(code, reason) => (code, reason),
+        Reply::Message(m) => panic!("expected a close, got {m}"),
+    }
+}
+
+fn message(reply: Reply) -> serde_json::Value {
+    match reply {
+        Reply::Message(m) => m,
+        Reply::Close(code, reason) => panic!("closed {code}: {reason}"),
+    }
+}
+
+/// A token signed with this server's key, with claims changed by `f`.
+fn forged(
+    server: &Server,
+    meeting: &str,
+    f: impl FnOnce(&mut summit_auth::InvitationClaims),
+) -> String {
+    let pem = std::fs::read_to_string(server.data.join("invite-signing.key")).unwrap();
+    let key = summit_auth::SigningKey::from_pem(&pem).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut claims = summit_auth::InvitationClaims::new(
+        meeting.parse().unwrap(),
+        "Forger".into(),
+        summit_proto::Role::Delegate,
+        now,
+        3600,
+    );
+    f(&mut claims);
+    claims.sign(&key).unwrap()
+}
+
+#[tokio::test]
+async fn refused_invitations_say_why_and_reveal_nothing_of_the_meeting() {
+    let server = start();
+    let mut host = server.join("summit-x", "Secret Host").await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let other_key = summit_auth::SigningKey::generate().unwrap();
+    let foreign = summit_auth::InvitationClaims::new(
+        "summit-x".parse().unwrap(),
+        "Mallory".into(),
+        summit_proto::Role::Host,
+        now,
+        3600,
+    )
+    .sign(&other_key)
+    .unwrap();
+    let (revoked, revoked_id) = server.invite("summit-x", "Revoked", &["--skip-lobby"]);
+    server.summit(&["revoke", &revoked_id]);
+    let cases = [
+        (
+            "not yet valid",
+            forged(&server, "summit-x", |c| c.nbf = now + 3600),
+            "not valid yet",
+        ),
+        (
+            "expired",
+            forged(&server, "summit-x", |c| c.exp = now - 3600),
+            "expired",
+        ),
+        ("another key", foreign, "not issued for this server"),
+        (
+            "another meeting",
+            server.token("elsewhere", "Eve"),
+            "not for this meeting",
+        ),
+        ("revoked", revoked, "revoked"),
+    ];
+    for (what, token, expect) in cases {
+        let (code, reason) = closed(server.join_with("summit-x", &token).await.1);
+        assert_eq!(code, 4001, "{what}: {reason}");
+        assert!(reason.contains(expect), "{what}: {reason}");
+        assert!(
+            !reason.contains("Secret Host") && !reason.contains("summit-x"),
+            "{what} leaks: {reason}"
+        );
+    }
+    ping_pong(&mut host).await;
+}
+
+#[tokio::test]
+async fn an_invitation_enters_only_as_often_as_it_allows() {
+    let server = start();
+    let (token, _) = server.invite("m", "Once", &["--uses", "1", "--skip-lobby"]);
+    let (mut ws, reply) = server.join_with("m", &token).await;
+    assert_eq!(message(reply)["type"], "welcome");
+    ws.send(Message::text(r#"{"type":"leave"}"#)).await.unwrap();
+    let _ = recv_close(&mut ws).await;
+    let (code, reason) = closed(server.join_with("m", &token).await.1);
+    assert_eq!(code, 4001);
+    assert!(reason.contains("used 1 times"), "{reason}");
+}
+
+#[tokio::test]
+async fn observers_hand_crafted_publish_and_chat_are_refused() {
+    let server = start();
+    let (token, _) = server.invite("m", "Watcher", &["--role", "observer", "--skip-lobby"]);
+    let (mut ws, reply) = server.join_with("m", &token).await;
+    let welcome = message(reply);
+    assert_eq!(welcome["can_publish"], false);
+    assert_eq!(welcome["can_chat"], false);
+    for crafted in [
+        r#"{"type":"publish","sdp":"v=0","tracks":[{"mid":"0","source":"camera"}]}"#,
+        r#"{"type":"publish","sdp":"v=0","tracks":[{"mid":"0","source":"microphone"}]}"#,
+        r#"{"type":"chat","text":"let me in"}"#,
+        r#"{"type":"lock","locked":true}"#,
+    ] {
+        ws.send(Message::text(crafted)).await.unwrap();
+        let m = recv_json(&mut ws).await;
+        assert_eq!(m["type"], "error", "{crafted}: {m}");
+        assert_eq!(m["code"], "not_allowed", "{crafted}: {m}");
+    }
+}
+
+#[tokio::test]
+async fn the_lobby_admits_and_denies_over_the_wire() {
+    let server = start();
+    let (host_token, _) = server.invite("m", "Host", &["--role", "host"]);
+    let (mut host, reply) = server.join_with("m", &host_token).await;
+    assert_eq!(message(reply)["type"], "welcome");
+    let (mut guest, reply) = server
+        .join_with("m", &server.invite("m", "Guest", &[]).0)
+        .await;
+    let lobby = message(reply);
+    assert_eq!(
+        (lobby["type"].as_str(), lobby["host_present"].as_bool()),
+        (Some("lobby"), Some(true))
+    );
+    let waiting = waiting_list(&mut host).await;
+    assert_eq!(waiting["waiting"][0]["name"], "Guest");
+    let guest_id = waiting["waiting"][0]["id"].clone();
+    host.send(Message::text(
+        serde_json::json!({"type": "admit", "participant": guest_id}).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(recv_json(&mut guest).await["type"], "welcome");
+
+    let (mut other, reply) = server
+        .join_with("m", &server.invite("m", "Other", &[]).0)
+        .await;
+    assert_eq!(message(reply)["type"], "lobby");
+    let waiting = waiting_list(&mut host).await;
+    let other_id = waiting["waiting"][0]["id"].clone();
+    host.send(Message::text(
+        serde_json::json!({"type": "deny", "participant": other_id}).to_string(),
+    ))
+    .await
+    .unwrap();
+    let (code, reason) = recv_close(&mut other).await;
+    assert_eq!(code, 4003, "{reason}");
+}
+
+#[tokio::test]
+async fn lock_end_and_revoke_are_honoured_at_once() {
+    let server = start();
+    let mut host = server
+        .join_with("m", &server.invite("m", "Host", &["--role", "host"]).0)
+        .await
+        .0;
+    let (token, id) = server.invite("m", "Guest", &["--skip-lobby"]);
+    let (mut guest, _) = server.join_with("m", &token).await;
+    // `summit revoke` while the server runs: the guest is out within a second or so.
+    server.summit(&["revoke", &id]);
+    let (code, reason) = recv_close(&mut guest).await;
+    assert_eq!(code, 4001);
+    assert!(reason.contains("revoked"), "{reason}");
+
+    host.send(Message::text(r#"{"type":"lock","locked":true}"#))
+        .await
+        .unwrap();
+    let (code, reason) = closed(server.join_with("m", &server.token("m", "Late")).await.1);
+    assert_eq!(code, 4005, "{reason}");
+    assert!(reason.contains("locked"), "{reason}");
+
+    host.send(Message::text(r#"{"type":"end_meeting"}"#))
+        .await
+        .unwrap();
+    let (code, _) = recv_close(&mut host).await;
+    assert_eq!(code, 4006);
+    let (code, reason) = closed(server.join_with("m", &server.token("m", "After")).await.1);
+    assert_eq!(code, 4006);
+    assert!(reason.contains("ended"), "{reason}");
+}
+
+#[tokio::test]
+async fn limits_close_with_a_reason_and_spare_the_others() {
+    let server = start_with(&["--max-connections-per-ip", "3", "--max-participants", "2"]);
+    let mut a = server.join("m", "A").await;
+    let _b = server.join("m", "B").await;
+    // A third participant: the meeting is full.
+    let (code, reason) = closed(server.join_with("m", &server.token("m", "C")).await.1);
+    assert_eq!(code, 4009, "{reason}");
+    // Connections from this address: a and b, one more idle, then one too many.
+    let _idle = server.connect().await;
+    let mut extra = server.connect().await;
+    let (code, reason) = recv_close(&mut extra).await;
+    assert_eq!(code, 4029, "{reason}");
+    ping_pong(&mut a).await;
+}
+
+#[tokio::test]
+async fn a_message_flood_closes_that_connection_only() {
+    let server = start_with(&["--messages-per-second", "1", "--message-burst", "5"]);
+    let mut calm = server.join("m", "Calm").await;
+    let mut flood = server.join("m", "Flood").await;
+    // The burst allows five; the sixth, sent within a second, is one too many.
+    for _ in 0..6 {
+        flood
+            .feed(Message::text(r#"{"type":"ping"}"#))
+            .await
+            .unwrap();
+    }
+    flood.flush().await.unwrap();
+    let (code, reason) = recv_close(&mut flood).await;
+    assert_eq!(code, 4029, "{reason}");
+    assert!(reason.contains("too many messages"), "{reason}");
+    ping_pong(&mut calm).await;
 }

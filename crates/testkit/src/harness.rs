@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use str0m::net::{Protocol, Receive};
 use str0m::{Input, Output as RtcOutput};
-use summit_core::{Decision, Disconnect, Identity, Output, Sfu, SfuConfig};
-use summit_proto::{Capabilities, ClientMessage, MeetingName, ParticipantId, Role, ServerMessage};
+use summit_core::{Decision, Disconnect, Identity, Output, Sfu, SfuConfig, SfuEvent};
+use summit_proto::{
+    Capabilities, ClientMessage, InvitationId, MeetingName, ParticipantId, Role, ServerMessage,
+};
 
 use crate::SimClient;
 
@@ -37,6 +39,12 @@ pub struct Harness {
     pub decisions: Vec<(Duration, Decision)>,
     /// Every disconnect the core ordered.
     pub disconnects: Vec<(ParticipantId, Disconnect)>,
+    /// Every signaling message sent, by recipient.
+    pub signals: Vec<(ParticipantId, ServerMessage)>,
+    /// Every event the core asked the runtime to persist.
+    pub events: Vec<SfuEvent>,
+    /// Whether invitations made by `join` skip the lobby (default: yes, as most tests need).
+    pub skip_lobby: bool,
     /// Datagrams sent, by destination.
     pub sent: std::collections::HashMap<SocketAddr, u64>,
     server: SocketAddr,
@@ -67,6 +75,9 @@ impl Harness {
             delay: Duration::from_millis(2),
             decisions: Vec::new(),
             disconnects: Vec::new(),
+            signals: Vec::new(),
+            events: Vec::new(),
+            skip_lobby: true,
             sent: Default::default(),
             server,
             seed,
@@ -95,9 +106,11 @@ impl Harness {
             name: name.into(),
             role,
             capabilities: Capabilities::for_role(role),
+            invitation: InvitationId(format!("inv-{name}")),
+            skip_lobby: self.skip_lobby,
         };
         let meeting = MeetingName::parse(meeting).unwrap();
-        let id = self.sfu.join(self.now, meeting, identity).unwrap();
+        let id = self.sfu.join(self.now, meeting, identity, None).unwrap().id;
         let n = self.clients.len() as u8 + 1;
         let host = Ipv4Addr::new(127, 0, 1, n);
         let c = SimClient::new(id, self.now, (host, 5000).into(), (host, 5001).into());
@@ -114,6 +127,24 @@ impl Harness {
             .handle_message(self.now, id, ClientMessage::Publish { sdp, tracks }, 0)
             .unwrap();
         self.process_outputs();
+    }
+
+    /// Client `i` sends a signaling message; returns the core's answer.
+    pub fn send(&mut self, i: usize, msg: ClientMessage) -> Result<(), summit_core::SfuError> {
+        let id = self.clients[i].id;
+        let r = self.sfu.handle_message(self.now, id, msg, 0);
+        self.process_outputs();
+        r
+    }
+
+    /// The messages client `i` was sent, oldest first.
+    pub fn messages_to(&self, i: usize) -> Vec<&ServerMessage> {
+        let id = self.clients[i].id;
+        self.signals
+            .iter()
+            .filter(|(to, _)| *to == id)
+            .map(|(_, m)| m)
+            .collect()
     }
 
     /// Client `i` leaves with a `leave` message.
@@ -185,7 +216,7 @@ impl Harness {
             }
         }
         for (s, d, data) in out {
-            self.send(s, d, data);
+            self.transmit(s, d, data);
         }
         // Heartbeats.
         if now >= self.next_ping {
@@ -204,7 +235,7 @@ impl Harness {
         self.process_outputs();
     }
 
-    fn send(&mut self, source: SocketAddr, destination: SocketAddr, data: Vec<u8>) {
+    fn transmit(&mut self, source: SocketAddr, destination: SocketAddr, data: Vec<u8>) {
         *self.sent.entry(destination).or_default() += 1;
         if self.loss > 0.0 && self.lost(destination, &data) {
             return;
@@ -237,30 +268,31 @@ impl Harness {
         loop {
             match self.sfu.poll_output() {
                 Output::Timeout(_) => break,
-                Output::Transmit(t) => self.send(t.source, t.destination, t.contents.to_vec()),
+                Output::Transmit(t) => self.transmit(t.source, t.destination, t.contents.to_vec()),
                 Output::Disconnect(id, why) => {
                     if let Some(c) = self.clients.iter_mut().find(|c| c.id == id) {
                         c.disconnected = true;
                     }
                     self.disconnects.push((id, why));
                 }
+                Output::Event(e) => self.events.push(e),
                 Output::Signal(id, msg) => {
+                    self.signals.push((id, msg.clone()));
                     let now = self.now;
-                    let Some(c) = self.clients.iter_mut().find(|c| c.id == id) else {
+                    let Some(c) = self
+                        .clients
+                        .iter_mut()
+                        .find(|c| c.id == id && !c.disconnected)
+                    else {
                         continue;
                     };
                     match msg {
                         ServerMessage::PublishAnswer { sdp } => c.accept_publish_answer(&sdp),
                         ServerMessage::SubscribeOffer { sdp, tracks } => {
                             let answer = c.answer_subscribe(&sdp, tracks);
-                            self.sfu
-                                .handle_message(
-                                    now,
-                                    id,
-                                    ClientMessage::SubscribeAnswer { sdp: answer },
-                                    0,
-                                )
-                                .unwrap();
+                            // A participant removed meanwhile gets an error, as a page would.
+                            let answer = ClientMessage::SubscribeAnswer { sdp: answer };
+                            let _ = self.sfu.handle_message(now, id, answer, 0);
                         }
                         _ => {}
                     }

@@ -1,0 +1,254 @@
+//! Lobby, moderation and session resumption, in virtual time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use summit_core::{Identity, SfuEvent};
+use summit_proto::{
+    Capabilities, ClientMessage, CloseCode, InvitationId, MeetingName, Role, ServerMessage,
+    TrackSource,
+};
+use summit_testkit::Harness;
+
+/// The last lobby message client `i` got: whether a host was present.
+fn lobby_state(h: &Harness, i: usize) -> Option<bool> {
+    h.messages_to(i).iter().rev().find_map(|m| match m {
+        ServerMessage::Lobby { host_present, .. } => Some(*host_present),
+        _ => None,
+    })
+}
+
+fn lobby_harness() -> Harness {
+    let mut h = Harness::new(11);
+    h.skip_lobby = false;
+    h
+}
+
+#[test]
+fn waiting_participants_get_nothing_until_admitted() {
+    let mut h = lobby_harness();
+    let host = h.join_as("m", "Host", Role::Host);
+    let d = h.enter("m", "Delegate", Role::Delegate);
+    h.run(Duration::from_secs(1));
+    // The delegate is told to wait, with a host present; the host sees them by name.
+    assert_eq!(lobby_state(&h, d), Some(true));
+    assert!(h.messages_to(host).iter().any(|m| matches!(m,
+        ServerMessage::LobbyChanged { waiting } if waiting.len() == 1 && waiting[0].name == "Delegate")));
+    // Waiting: no welcome, no participant list, no chat, no media; publishing is refused.
+    h.send(
+        host,
+        ClientMessage::Chat {
+            text: "secret".into(),
+        },
+    )
+    .unwrap();
+    assert!(h
+        .messages_to(d)
+        .iter()
+        .all(|m| matches!(m, ServerMessage::Lobby { .. } | ServerMessage::Pong {})));
+    let (sdp, tracks) = h.clients[d].publish_offer();
+    assert!(h.send(d, ClientMessage::Publish { sdp, tracks }).is_err());
+    assert!(h
+        .send(d, ClientMessage::Chat { text: "hi".into() })
+        .is_err());
+    h.run(Duration::from_secs(1));
+    assert_eq!(h.clients[d].got(h.clients[host].id, TrackSource::Camera), 0);
+
+    // Admitted: welcome (with the chat history), then media.
+    let id = h.clients[d].id;
+    h.send(host, ClientMessage::Admit { participant: id })
+        .unwrap();
+    assert!(h
+        .messages_to(d)
+        .iter()
+        .any(|m| matches!(m, ServerMessage::Welcome { .. })));
+    h.run(Duration::from_secs(2));
+    assert!(h.clients[d].got(h.clients[host].id, TrackSource::Camera) > 10);
+}
+
+#[test]
+fn without_a_host_the_lobby_waits_and_says_so() {
+    let mut h = lobby_harness();
+    let d = h.enter("m", "Delegate", Role::Delegate);
+    assert_eq!(lobby_state(&h, d), Some(false));
+    h.join_as("m", "Host", Role::Host);
+    assert_eq!(lobby_state(&h, d), Some(true));
+}
+
+#[test]
+fn deny_disconnects_with_a_reason() {
+    let mut h = lobby_harness();
+    let host = h.join_as("m", "Host", Role::Host);
+    let d = h.enter("m", "Delegate", Role::Delegate);
+    let id = h.clients[d].id;
+    h.send(host, ClientMessage::Deny { participant: id })
+        .unwrap();
+    let (who, why) = h.disconnects.last().unwrap();
+    assert_eq!((*who, why.code), (id, CloseCode::Denied));
+    assert_eq!(h.sfu.participant_count(), 1);
+}
+
+#[test]
+fn only_hosts_moderate() {
+    let mut h = lobby_harness();
+    h.skip_lobby = true;
+    let a = h.join("m", "A");
+    let b = h.join("m", "B");
+    let target = h.clients[b].id;
+    for msg in [
+        ClientMessage::MuteParticipant {
+            participant: target,
+        },
+        ClientMessage::Remove {
+            participant: target,
+        },
+        ClientMessage::Lock { locked: true },
+        ClientMessage::EndMeeting {},
+        ClientMessage::Admit {
+            participant: target,
+        },
+    ] {
+        assert!(
+            h.send(a, msg.clone()).is_err(),
+            "{msg:?} allowed to a delegate"
+        );
+    }
+    assert!(h.disconnects.is_empty());
+}
+
+#[test]
+fn observers_cannot_publish_or_chat_even_hand_crafted() {
+    let mut h = Harness::new(12);
+    let o = h.enter("m", "Observer", Role::Observer);
+    let (sdp, tracks) = h.clients[o].publish_offer();
+    let e = h
+        .send(o, ClientMessage::Publish { sdp, tracks })
+        .unwrap_err();
+    assert!(e.to_string().contains("not allowed"), "{e}");
+    assert!(h
+        .send(o, ClientMessage::Chat { text: "hi".into() })
+        .is_err());
+}
+
+#[test]
+fn mute_by_host_stops_the_microphone_at_once_until_they_unmute() {
+    let mut h = Harness::new(13);
+    let host = h.join_as("m", "Host", Role::Host);
+    let d = h.join("m", "Delegate");
+    h.run(Duration::from_secs(1));
+    let (host_id, d_id) = (h.clients[host].id, h.clients[d].id);
+    h.send(host, ClientMessage::MuteParticipant { participant: d_id })
+        .unwrap();
+    assert!(h
+        .messages_to(d)
+        .iter()
+        .any(|m| matches!(m, ServerMessage::MutedByHost { .. })));
+    let muted_at = h.elapsed();
+    h.run(Duration::from_secs(1));
+    let forwarded_mic_after = h.decisions.iter().filter(|(t, dec)| *t > muted_at && matches!(dec,
+        summit_core::Decision::Forwarded { from, source: TrackSource::Microphone, .. } if *from == d_id)).count();
+    assert_eq!(
+        forwarded_mic_after, 0,
+        "microphone still forwarded after mute by host"
+    );
+    // The camera keeps going; the participant may unmute themselves.
+    let before = h.clients[host].got(d_id, TrackSource::Microphone);
+    h.send(
+        d,
+        ClientMessage::Mute {
+            source: TrackSource::Microphone,
+            muted: false,
+        },
+    )
+    .unwrap();
+    h.run(Duration::from_secs(1));
+    assert!(h.clients[host].got(d_id, TrackSource::Microphone) > before + 20);
+    let _ = host_id;
+}
+
+#[test]
+fn remove_revokes_and_end_closes_everyone() {
+    let mut h = Harness::new(14);
+    let host = h.join_as("m", "Host", Role::Host);
+    let a = h.join("m", "A");
+    let b = h.join("m", "B");
+    let a_id = h.clients[a].id;
+    h.send(host, ClientMessage::Remove { participant: a_id })
+        .unwrap();
+    assert_eq!(
+        h.events,
+        vec![SfuEvent::InvitationRevoked(InvitationId("inv-A".into()))]
+    );
+    assert_eq!(h.disconnects.last().unwrap().1.code, CloseCode::Removed);
+    h.send(host, ClientMessage::Lock { locked: true }).unwrap();
+    assert!(h
+        .messages_to(b)
+        .iter()
+        .any(|m| matches!(m, ServerMessage::MeetingLocked { locked: true, .. })));
+    // Locked: no one new enters.
+    let late = Identity {
+        name: "Late".into(),
+        role: Role::Delegate,
+        capabilities: Capabilities::for_role(Role::Delegate),
+        invitation: InvitationId("inv-late".into()),
+        skip_lobby: true,
+    };
+    let err = h
+        .sfu
+        .join(h.now, MeetingName::parse("m").unwrap(), late, None)
+        .unwrap_err();
+    assert!(err.to_string().contains("locked"));
+    h.send(host, ClientMessage::EndMeeting {}).unwrap();
+    assert!(h
+        .events
+        .contains(&SfuEvent::MeetingEnded(MeetingName::parse("m").unwrap())));
+    assert_eq!(h.sfu.participant_count(), 0);
+    assert!(
+        h.disconnects
+            .iter()
+            .filter(|(_, d)| d.code == CloseCode::Ended)
+            .count()
+            == 2
+    );
+}
+
+#[test]
+fn a_lost_connection_resumes_within_30_s_without_the_lobby() {
+    let mut h = lobby_harness();
+    let host = h.join_as("m", "Host", Role::Host);
+    let d = h.enter("m", "Delegate", Role::Delegate);
+    let id = h.clients[d].id;
+    h.send(host, ClientMessage::Admit { participant: id })
+        .unwrap();
+    h.sfu.handle_closed(h.now, id);
+    h.clients[d].disconnected = true;
+    h.process_outputs();
+    h.run(Duration::from_secs(10));
+    let identity = |inv: &str| Identity {
+        name: "Delegate".into(),
+        role: Role::Delegate,
+        capabilities: Capabilities::for_role(Role::Delegate),
+        invitation: InvitationId(inv.into()),
+        skip_lobby: false,
+    };
+    let m = MeetingName::parse("m").unwrap();
+    // Another invitation cannot take over the session.
+    let other = h
+        .sfu
+        .join(h.now, m.clone(), identity("inv-other"), Some(id))
+        .unwrap();
+    assert!(!other.resumed && !other.admitted && other.id != id);
+    let j = h
+        .sfu
+        .join(h.now, m.clone(), identity("inv-Delegate"), Some(id))
+        .unwrap();
+    assert!(j.resumed && j.admitted && j.id == id);
+    // After the grace period it would have waited in the lobby again.
+    h.sfu.handle_closed(h.now, id);
+    h.run(Duration::from_secs(31));
+    let late = h
+        .sfu
+        .join(h.now, m, identity("inv-Delegate"), Some(id))
+        .unwrap();
+    assert!(!late.resumed && !late.admitted);
+}

@@ -1,0 +1,73 @@
+//! The store task: persists what the core decides (revocations, ended meetings) and brings
+//! revocations made by `summit revoke` to the running core.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use summit_core::SfuEvent;
+use summit_proto::InvitationId;
+use tokio::sync::mpsc;
+
+use crate::data::DataDir;
+use crate::media::Command;
+
+/// How often the registry is checked for revocations made from outside.
+const REVOCATION_POLL: Duration = Duration::from_millis(500);
+
+/// The data directory, shared by the signaling tasks (entry checks) and the store task.
+#[derive(Clone)]
+pub(crate) struct Store(Arc<Mutex<DataDir>>);
+
+impl Store {
+    pub(crate) fn new(dir: DataDir) -> Self {
+        Self(Arc::new(Mutex::new(dir)))
+    }
+
+    /// The data directory. A poisoned lock (a panic elsewhere) still yields the connection:
+    /// SQLite's own transactions keep the file consistent.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, DataDir> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub(crate) async fn run(
+    store: Store,
+    mut events: mpsc::UnboundedReceiver<SfuEvent>,
+    commands: mpsc::Sender<Command>,
+) {
+    // Revocations already on record are refused at entry; only newer ones concern live sessions.
+    let start = store.lock().revocations_since(0);
+    let mut last = start.map(|(_, newest)| newest).unwrap_or(0);
+    let mut poll = tokio::time::interval(REVOCATION_POLL);
+    loop {
+        tokio::select! {
+            e = events.recv() => {
+                let Some(e) = e else { break };
+                let result = match &e {
+                    SfuEvent::InvitationRevoked(id) => {
+                        store.lock().revoke(&id.0, "removed by a host").map(|_| ())
+                    }
+                    SfuEvent::MeetingEnded(m) => store.lock().end_meeting(m),
+                    _ => Ok(()),
+                };
+                if let Err(err) = result {
+                    tracing::error!("could not record {e:?}: {err:#}");
+                }
+            }
+            _ = poll.tick() => {
+                let found = store.lock().revocations_since(last);
+                match found {
+                    Ok((ids, newest)) => {
+                        last = newest;
+                        for id in ids {
+                            if commands.send(Command::Revoked(InvitationId(id))).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(err) => tracing::error!("could not read revocations: {err:#}"),
+                }
+            }
+        }
+    }
+}
