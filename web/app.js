@@ -32,6 +32,8 @@ const state = {
   reconnects: 0,
   unread: 0,
   audioCtx: /** @type {AudioContext | null} */ (null),
+  locked: false,
+  waitingCount: 0,
   /** @type {string[]} message types received, for debugging */ log: [],
 };
 // For tests and debugging: the live connections and what each subscribed m-line carries.
@@ -143,7 +145,8 @@ function connect() {
   state.signaling = signaling;
   state.conn = new Connection(signaling, onTrack);
   setConnState('Connecting…');
-  signaling.connect();
+  // After a lost connection, resume the same session (no lobby, no invitation use).
+  signaling.connect(state.me ? state.me.participant_id : null);
 }
 
 /** @param {any} msg */
@@ -169,7 +172,16 @@ async function handleMessage(msg) {
     case 'participant_updated': return updatePerson(msg.participant);
     case 'participant_left': return removePerson(msg.participant_id);
     case 'chat': return addChat(msg);
-    case 'error': console.warn('server:', msg.code, msg.message); return;
+    case 'lobby': return showLobby(msg);
+    case 'lobby_changed': return renderWaiting(msg.waiting);
+    case 'meeting_locked': return setLocked(msg.locked, msg.by);
+    case 'muted_by_host': return mutedByHost(msg.by);
+    case 'invitation': return showInvitation(msg.token);
+    case 'error':
+      console.warn('server:', msg.code, msg.message);
+      if (!$('invite-dialog').open) toast(msg.message);
+      else { $('invite-error').textContent = msg.message; $('invite-error').hidden = false; }
+      return;
     default: return;
   }
 }
@@ -179,6 +191,10 @@ async function onWelcome(msg) {
   state.me = msg;
   state.reconnects = 0;
   $('prejoin').hidden = true;
+  $('lobby').hidden = true;
+  for (const el of document.querySelectorAll('.host-only')) /** @type {HTMLElement} */ (el).hidden = !msg.can_moderate;
+  $('chat-form').hidden = !msg.can_chat;
+  setLocked(msg.locked, null);
   $('meeting').hidden = false;
   overlay('');
   setConnState('Connected');
@@ -189,13 +205,13 @@ async function onWelcome(msg) {
   state.selfTile = new Tile($('grid'), 'self', msg.name, true);
   for (const p of msg.participants) addPerson(p);
   for (const c of msg.chat) addChat(c, true);
-  if (!msg.can_publish) {
-    for (const id of ['btn-mic', 'btn-cam', 'btn-screen']) $(id).hidden = true;
-    return;
-  }
+  $('btn-cam').hidden = !msg.can_publish_video;
+  $('btn-screen').hidden = !msg.can_publish_video;
+  $('btn-mic').hidden = !msg.can_publish;
+  if (!msg.can_publish) return;
   const conn = /** @type {Connection} */ (state.conn);
   const audio = state.local?.getAudioTracks()[0];
-  const video = state.local?.getVideoTracks()[0];
+  const video = msg.can_publish_video ? state.local?.getVideoTracks()[0] : undefined;
   if (audio) { audio.enabled = state.micOn; await conn.setSource('microphone', audio); }
   if (video) {
     state.selfTile.setVideo(video);
@@ -281,14 +297,102 @@ function removePerson(id) {
   renderPeople();
 }
 
-function renderPeople() {
-  const items = [];
-  if (state.me) items.push(`${state.me.name} (you, ${state.me.role})`);
-  for (const { info } of state.people.values()) {
-    items.push(`${info.name} (${info.role})${info.microphone_muted ? ', muted' : ''}`);
+/**
+ * A row of the participants panel: the name, and buttons for hosts.
+ * @param {string} text
+ * @param {Array<[string, () => void]>} actions
+ */
+function personRow(text, actions) {
+  const li = document.createElement('li');
+  li.setAttribute('aria-label', text);
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = text;
+  li.append(who);
+  for (const [label, act] of actions) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    b.addEventListener('click', act);
+    li.append(b);
   }
-  $('people').replaceChildren(...items.map((t) => { const li = document.createElement('li'); li.textContent = t; return li; }));
-  $('btn-people').querySelector('.label').textContent = `People (${items.length})`;
+  return li;
+}
+
+function renderPeople() {
+  const rows = [];
+  if (state.me) rows.push(personRow(`${state.me.name} (you, ${state.me.role})`, []));
+  const host = !!state.me?.can_moderate;
+  for (const { info } of state.people.values()) {
+    const text = `${info.name} (${info.role})${info.microphone_muted ? ', muted' : ''}`;
+    const actions = host ? /** @type {Array<[string, () => void]>} */ ([
+      ['Mute', () => state.signaling?.send({ type: 'mute_participant', participant: info.id })],
+      ['Remove', () => state.signaling?.send({ type: 'remove', participant: info.id })],
+    ]) : [];
+    rows.push(personRow(text, actions));
+  }
+  $('people').replaceChildren(...rows);
+  $('btn-people').querySelector('.label').textContent = `People (${rows.length})`;
+}
+
+/** @param {Array<any>} waiting */
+function renderWaiting(waiting) {
+  $('waiting').replaceChildren(...waiting.map((w) => personRow(`${w.name} (${w.role})`, [
+    ['Admit', () => state.signaling?.send({ type: 'admit', participant: w.id })],
+    ['Deny', () => state.signaling?.send({ type: 'deny', participant: w.id })],
+  ])));
+  $('waiting-section').hidden = !waiting.length;
+  $('waiting-badge').hidden = !waiting.length;
+  $('waiting-badge').textContent = String(waiting.length);
+  // Someone new waits: show the host who, as meeting apps do.
+  if (waiting.length > (state.waitingCount || 0) && $('people-panel').hidden) togglePanel('people-panel');
+  if (waiting.length > (state.waitingCount || 0)) toast(`${waiting[waiting.length - 1].name} is waiting in the lobby`);
+  state.waitingCount = waiting.length;
+}
+
+/** @param {any} msg */
+function showLobby(msg) {
+  $('prejoin').hidden = true;
+  $('lobby').hidden = false;
+  setConnState('In the lobby');
+  $('lobby-text').textContent = msg.host_present
+    ? `Hello ${msg.name}. The host has been told you are here and will let you in shortly.`
+    : `Hello ${msg.name}. No host has joined yet; you will be let in when one arrives.`;
+}
+
+/** @param {boolean} locked @param {string | null} by */
+function setLocked(locked, by) {
+  $('locked-badge').hidden = !locked;
+  $('btn-lock').textContent = locked ? 'Unlock meeting' : 'Lock meeting';
+  state.locked = locked;
+  if (by) toast(locked ? `${by} locked the meeting` : `${by} unlocked the meeting`);
+}
+
+/** @param {string} by */
+function mutedByHost(by) {
+  const a = state.local?.getAudioTracks()[0];
+  if (a) a.enabled = false;
+  state.micOn = false;
+  reflectControls();
+  toast(`You were muted by the host (${by}). You can unmute yourself.`, 6000);
+}
+
+/** @param {string} token */
+function showInvitation(token) {
+  const url = `${location.origin}/m/${encodeURIComponent(meeting)}?invite=${token}`;
+  $('invite-link').value = url;
+  $('invite-result').hidden = false;
+  $('invite-error').hidden = true;
+}
+
+/** @type {number | undefined} */
+let toastTimer;
+/** @param {string} text @param {number} [ms] */
+function toast(text, ms = 4000) {
+  $('toast').textContent = text;
+  $('toast').hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = window.setTimeout(() => { $('toast').hidden = true; }, ms);
 }
 
 /**
@@ -443,6 +547,26 @@ $('btn-screen').addEventListener('click', toggleScreen);
 $('btn-chat').addEventListener('click', () => togglePanel('chat-panel'));
 $('btn-people').addEventListener('click', () => togglePanel('people-panel'));
 $('btn-leave').addEventListener('click', leave);
+$('lobby-leave').addEventListener('click', leave);
+$('btn-lock').addEventListener('click', () => state.signaling?.send({ type: 'lock', locked: !state.locked }));
+$('btn-end').addEventListener('click', () => {
+  if (confirm('End the meeting for everyone?')) state.signaling?.send({ type: 'end_meeting' });
+});
+$('btn-invite').addEventListener('click', () => {
+  $('invite-result').hidden = true;
+  $('invite-error').hidden = true;
+  $('invite-name').value = '';
+  $('invite-dialog').showModal();
+});
+$('invite-form').addEventListener('submit', (/** @type {Event} */ e) => {
+  e.preventDefault();
+  const name = $('invite-name').value.trim();
+  if (name) state.signaling?.send({ type: 'invite', name, role: $('invite-role').value });
+});
+$('invite-copy').addEventListener('click', async () => {
+  try { await navigator.clipboard.writeText($('invite-link').value); toast('Link copied'); } catch { $('invite-link').select(); }
+});
+$('invite-close').addEventListener('click', () => $('invite-dialog').close());
 $('overlay-rejoin').addEventListener('click', () => location.reload());
 $('chat-form').addEventListener('submit', (/** @type {Event} */ e) => {
   e.preventDefault();

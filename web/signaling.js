@@ -11,6 +11,12 @@ const CLOSE_TEXT = {
   4000: 'The page and the server did not understand each other.',
   4001: 'Your invitation was refused.',
   4002: 'This page is out of date. Reload it.',
+  4003: 'The host did not let you in.',
+  4004: 'You were removed from the meeting.',
+  4005: 'This meeting is locked. Ask a host to unlock it.',
+  4006: 'This meeting has ended.',
+  4009: 'This meeting is full.',
+  4029: 'Too many connections or messages from this device.',
   4008: 'The connection was lost.',
   4010: 'You were disconnected.',
 };
@@ -34,12 +40,15 @@ export class Signaling {
     this.pingTimer = undefined;
   }
 
-  connect() {
+  /** @param {number | null} [resume] the participant id to resume after a lost connection */
+  connect(resume = null) {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(`${proto}//${location.host}/ws`);
     this.ws = ws;
     ws.onopen = () => {
-      ws.send(JSON.stringify({ type: 'join', version: PROTOCOL_VERSION, meeting: this.meeting, invite: this.invite }));
+      const join = { type: 'join', version: PROTOCOL_VERSION, meeting: this.meeting, invite: this.invite };
+      if (resume != null) join.resume = resume;
+      ws.send(JSON.stringify(join));
     };
     ws.onmessage = (ev) => {
       let msg;
@@ -81,5 +90,8 @@ export function closeText(code, reason) {
   const base = CLOSE_TEXT[/** @type {keyof typeof CLOSE_TEXT} */ (code)] || 'The connection to the server was lost.';
   if (!reason) return base;
   if (code === 4001) return `Your invitation was refused: ${reason}.`;
+  if (code === 4004) return `You were removed from the meeting: ${reason}.`;
+  if (code === 4006) return `This meeting has ended: ${reason}.`;
+  if (code === 4003 || code === 4005 || code === 4009) return base;
   return `${base} (${reason})`;
 }

@@ -1,0 +1,105 @@
+// Lobby and moderation in real Chromium: wait, admit, deny, lock, mute by host, removal,
+// and an invitation made from the meeting page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { startServer, joinPage, waitStats, inbound, myId, CHROMIUM_ARGS } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Opens a link and clicks Join; returns the page without waiting for the meeting view. */
+async function open(url) {
+  const ctx = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(url);
+  await page.getByRole('button', { name: 'Join' }).click();
+  return page;
+}
+
+/** The host's participants panel row for `name`. */
+const row = (page, name) => page.getByRole('listitem', { name: new RegExp(`^${name} \\(`) });
+
+test('the lobby: a delegate waits, is admitted and gets media; another is denied', async () => {
+  const waiting = await open(server.invite('lobby-1', 'Wendy Waiting').url);
+  await waiting.getByText('No host has joined yet').waitFor({ timeout: 10000 });
+  const host = await joinPage(browser, server.invite('lobby-1', 'Hana Host', '--role', 'host').url);
+  await waiting.getByText('will let you in shortly').waitFor({ timeout: 5000 });
+  // The host sees who waits, by name, and admits.
+  await row(host, 'Wendy Waiting').getByRole('button', { name: 'Admit' }).click();
+  await waiting.locator('#meeting').waitFor({ state: 'visible', timeout: 10000 });
+  const h = await myId(host);
+  await waitStats(waiting, (s) => s[`${h}:camera`]?.framesDecoded > 0, 15000, 'admitted delegate decoding the host');
+
+  const denied = await open(server.invite('lobby-1', 'Dan Denied').url);
+  await denied.getByText('will let you in shortly').waitFor({ timeout: 10000 });
+  await row(host, 'Dan Denied').getByRole('button', { name: 'Deny' }).click();
+  await denied.getByText('The host did not let you in.').waitFor({ timeout: 5000 });
+  for (const p of [waiting, host, denied]) await p.context().close();
+});
+
+test('a locked meeting refuses newcomers; mute by host and removal reach the participant', async () => {
+  const host = await joinPage(browser, server.invite('mod-1', 'Hana Host', '--role', 'host').url);
+  const guest = await joinPage(browser, server.invite('mod-1', 'Gus Guest', '--skip-lobby').url);
+  const g = await myId(guest);
+  await waitStats(host, (s) => s[`${g}:microphone`]?.packetsReceived > 0, 15000, 'host receiving the guest');
+  await host.getByRole('button', { name: 'Participants' }).click();
+
+  // Mute: the guest is told, and the host stops receiving the guest's microphone at once.
+  await row(host, 'Gus Guest').getByRole('button', { name: 'Mute' }).click();
+  await guest.getByText(/muted by the host/).waitFor({ timeout: 5000 });
+  await guest.getByRole('button', { name: 'Microphone' }).and(guest.locator('[aria-pressed="false"]')).waitFor({ timeout: 5000 });
+  await new Promise((r) => setTimeout(r, 500));
+  const before = (await inbound(host))[`${g}:microphone`].packetsReceived;
+  await new Promise((r) => setTimeout(r, 1500));
+  const after = (await inbound(host))[`${g}:microphone`].packetsReceived;
+  assert.ok(after - before <= 2, `microphone still forwarded after mute by host: ${before} -> ${after}`);
+
+  // Lock: a valid invitation is refused with a reason.
+  await host.getByRole('button', { name: 'Lock meeting' }).click();
+  await guest.getByText('Locked', { exact: true }).waitFor({ timeout: 5000 });
+  const late = await open(server.invite('mod-1', 'Lou Late', '--skip-lobby').url);
+  await late.getByRole('alert').filter({ hasText: 'This meeting is locked' }).waitFor({ timeout: 10000 });
+  await host.getByRole('button', { name: 'Unlock meeting' }).click();
+
+  // Remove: the guest is disconnected with the reason, and the same link cannot rejoin.
+  const link = guest.url();
+  await row(host, 'Gus Guest').getByRole('button', { name: 'Remove' }).click();
+  await guest.getByText(/You were removed from the meeting/).waitFor({ timeout: 5000 });
+  await host.getByRole('group', { name: 'Gus Guest' }).waitFor({ state: 'detached', timeout: 5000 });
+  const again = await open(link);
+  await again.getByRole('alert').filter({ hasText: 'revoked' }).waitFor({ timeout: 10000 });
+  for (const p of [host, guest, late, again]) await p.context().close();
+});
+
+test('a host invites from the page and ends the meeting for all', async () => {
+  const host = await joinPage(browser, server.invite('mod-2', 'Hana Host', '--role', 'host').url);
+  await host.getByRole('button', { name: 'Invite' }).click();
+  await host.getByLabel('Name').fill('Ivy Invited');
+  await host.getByLabel('Role').selectOption('delegate');
+  await host.getByRole('button', { name: 'Create link' }).click();
+  const link = await host.getByLabel('Link').inputValue();
+  assert.match(link, /\/m\/mod-2\?invite=/);
+  await host.getByRole('button', { name: 'Close' }).click();
+  const ivy = await open(link);
+  await row(host, 'Ivy Invited').getByRole('button', { name: 'Admit' }).click();
+  await ivy.locator('#meeting').waitFor({ state: 'visible', timeout: 10000 });
+
+  host.once('dialog', (d) => d.accept());
+  await host.getByRole('button', { name: 'End meeting for all' }).click();
+  await ivy.getByText(/This meeting has ended/).waitFor({ timeout: 5000 });
+  const later = await open(link);
+  await later.getByRole('alert').filter({ hasText: 'has ended' }).waitFor({ timeout: 10000 });
+  for (const p of [host, ivy, later]) await p.context().close();
+});
