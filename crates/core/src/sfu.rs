@@ -62,6 +62,7 @@ pub struct Sfu {
     pub(crate) decisions: Vec<Decision>,
     /// Sessions that lost their connection recently, by id.
     departed: HashMap<ParticipantId, Departed>,
+    dropped: u64,
 }
 
 impl Sfu {
@@ -90,6 +91,7 @@ impl Sfu {
             now,
             decisions: Vec::new(),
             departed: HashMap::new(),
+            dropped: 0,
         }
     }
 
@@ -109,6 +111,17 @@ impl Sfu {
             .get(meeting)
             .map(|m| m.members.clone())
             .unwrap_or_default()
+    }
+
+    /// Remote addresses the media port currently routes (one per ICE-validated connection).
+    pub fn route_count(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Datagrams dropped before reaching any connection: unparseable, or from an address that
+    /// no connection's ICE has validated.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Takes the decisions recorded since the last call (only with `record_decisions`).
@@ -385,6 +398,7 @@ impl Sfu {
     ) {
         self.now = now;
         let Ok(input) = Receive::new(Protocol::Udp, source, destination, data) else {
+            self.dropped += 1;
             return;
         };
         let input = Input::Receive(now, input);
@@ -395,7 +409,10 @@ impl Sfu {
             _ if is_stun => self.find_acceptor(&input),
             _ => None,
         };
-        let Some(key) = key else { return };
+        let Some(key) = key else {
+            self.dropped += 1;
+            return;
+        };
         self.routes.insert(source, key);
         let Some(p) = self.participants.get_mut(&key.participant) else {
             return;

@@ -15,6 +15,7 @@ type Ws =
 struct Server {
     child: Child,
     url: String,
+    media: std::net::SocketAddr,
     data: std::path::PathBuf,
 }
 
@@ -57,8 +58,19 @@ fn start_with(extra: &[&str]) -> Server {
             break u.trim().to_owned();
         }
     };
+    let media = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(u) = line.split("WebRTC media:      udp ").nth(1) {
+            break u.trim().parse().unwrap();
+        }
+    };
     std::thread::spawn(move || for _ in lines {});
-    Server { child, url, data }
+    Server {
+        child,
+        url,
+        media,
+        data,
+    }
 }
 
 impl Server {
@@ -539,4 +551,58 @@ async fn a_message_flood_closes_that_connection_only() {
     assert_eq!(code, 4029, "{reason}");
     assert!(reason.contains("too many messages"), "{reason}");
     ping_pong(&mut calm).await;
+}
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn garbage_datagrams_on_the_media_port_leave_the_server_serving() {
+    let server = start();
+    let mut a = server.join("m", "A").await;
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut seed = 1u64;
+    let mut byte = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 56) as u8
+    };
+    let send_sweep = |byte: &mut dyn FnMut() -> u8| {
+        for len in 0..=1500usize {
+            for head in [
+                &[0x00u8, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42][..],
+                &[22, 0xfe, 0xfd],
+                &[0x80, 96],
+                &[0x80, 200],
+                &[],
+            ] {
+                let mut d: Vec<u8> = (0..len).map(|_| byte()).collect();
+                let n = head.len().min(len);
+                d[..n].copy_from_slice(&head[..n]);
+                let _ = sock.send_to(&d, server.media);
+            }
+        }
+    };
+    send_sweep(&mut byte);
+    ping_pong(&mut a).await;
+    let rss = rss_kib(server.child.id());
+    for _ in 0..3 {
+        send_sweep(&mut byte);
+    }
+    ping_pong(&mut a).await;
+    let grown = rss_kib(server.child.id()).saturating_sub(rss);
+    assert!(
+        grown < 8 * 1024,
+        "memory grew by {grown} KiB during 22,515 garbage datagrams"
+    );
+    let mut b = server.join("m", "B").await;
+    ping_pong(&mut b).await;
 }

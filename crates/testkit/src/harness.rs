@@ -45,6 +45,7 @@ pub struct Harness {
     pub events: Vec<SfuEvent>,
     /// Whether invitations made by `join` skip the lobby (default: yes, as most tests need).
     pub skip_lobby: bool,
+    last_sent: std::collections::HashMap<SocketAddr, Vec<u8>>,
     /// Datagrams sent, by destination.
     pub sent: std::collections::HashMap<SocketAddr, u64>,
     server: SocketAddr,
@@ -79,6 +80,7 @@ impl Harness {
             events: Vec::new(),
             skip_lobby: true,
             sent: Default::default(),
+            last_sent: Default::default(),
             server,
             seed,
             in_flight: Vec::new(),
@@ -165,6 +167,17 @@ impl Harness {
         }
     }
 
+    /// Hands a datagram straight to the core, as if `source` had sent it now.
+    pub fn inject(&mut self, source: SocketAddr, data: &[u8]) {
+        self.sfu.handle_receive(self.now, source, self.server, data);
+        self.process_outputs();
+    }
+
+    /// Runs one millisecond of the simulation.
+    pub fn tick(&mut self) {
+        self.step();
+    }
+
     /// Time since the harness started.
     pub fn elapsed(&self) -> Duration {
         self.now - self.start
@@ -235,7 +248,15 @@ impl Harness {
         self.process_outputs();
     }
 
+    /// The last datagram `source` sent towards the server.
+    pub fn last_sent_from(&self, source: SocketAddr) -> Option<&[u8]> {
+        self.last_sent.get(&source).map(Vec::as_slice)
+    }
+
     fn transmit(&mut self, source: SocketAddr, destination: SocketAddr, data: Vec<u8>) {
+        if destination == self.server {
+            self.last_sent.insert(source, data.clone());
+        }
         *self.sent.entry(destination).or_default() += 1;
         if self.loss > 0.0 && self.lost(destination, &data) {
             return;
