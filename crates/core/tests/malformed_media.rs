@@ -78,7 +78,7 @@ fn garbage_on_the_media_port_does_not_disturb_the_meeting() {
         for shape in 0..5 {
             for (i, from) in senders.iter().enumerate() {
                 let d = datagram(shape, len, &mut rng);
-                if i == 0 && !d.first().is_some_and(|b| *b < 4) {
+                if i == 0 && d.first().is_none_or(|b| *b >= 4) {
                     sent_unknown_non_stun += 1;
                 }
                 h.inject(*from, &d);
@@ -116,7 +116,7 @@ fn a_genuine_packet_replayed_from_another_address_is_dropped() {
     let captured = h.last_sent_from(from).expect("A sent something").to_vec();
     let before = h.sfu.dropped();
     h.inject("127.0.9.10:5000".parse().unwrap(), &captured);
-    if !captured.first().is_some_and(|b| *b < 4) {
+    if captured.first().is_none_or(|b| *b >= 4) {
         assert_eq!(h.sfu.dropped(), before + 1);
     }
     assert_eq!(h.sfu.route_count(), 4);
