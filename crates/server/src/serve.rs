@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -30,6 +30,12 @@ pub(crate) struct ServeArgs {
     /// The address announced to browsers in ICE candidates (default: the --listen address).
     #[arg(long, value_parser = crate::parse_ip)]
     public_ip: Option<IpAddr>,
+    /// Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     #[command(flatten)]
     limits: Limits,
 }
@@ -72,6 +78,17 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let http_addr = tcp.local_addr()?;
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .with_context(|| {
+                        format!("cannot use {} and {} for TLS", cert.display(), key.display())
+                    })?,
+            ),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let (commands, rx) = mpsc::channel(1024);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -82,10 +99,10 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         // A closed stdout (a pipe whose reader left) must not stop the server.
         let mut out = std::io::stdout();
         let _ = writeln!(out, "Summit is running.");
-        let _ = writeln!(out, "  Web and signaling: http://{http_addr}");
+        let _ = writeln!(out, "  Web and signaling: {scheme}://{http_addr}");
         let _ = writeln!(out, "  WebRTC media:      udp {public_addr}");
         let _ = writeln!(out, "Invite someone (in another terminal):");
-        let _ = writeln!(out, "  summit --data {} invite --meeting my-meeting --name \"Ada Lovelace\" --role host --server http://{http_addr}",
+        let _ = writeln!(out, "  summit --data {} invite --meeting my-meeting --name \"Ada Lovelace\" --role host --server {scheme}://{http_addr}",
             data.display()
         );
         let _ = writeln!(out, "Press Ctrl-C to stop.");
@@ -106,11 +123,28 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             let _ = stop_tx.send(true);
         });
         let mut stop = stop_rx;
-        axum::serve(tcp, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await?;
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        match tls {
+            None => {
+                axum::serve(tcp, service)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await?
+            }
+            Some(tls) => {
+                let handle = axum_server::Handle::new();
+                let h = handle.clone();
+                tokio::spawn(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                    h.graceful_shutdown(Some(Duration::from_secs(3)));
+                });
+                axum_server::from_tcp_rustls(tcp.into_std()?, tls)?
+                    .handle(handle)
+                    .serve(service)
+                    .await?
+            }
+        }
         let _ = sfu.await;
         // Let every signaling task send its close frame before the runtime goes away.
         let _ = tokio::time::timeout(Duration::from_secs(3), all_closed.recv()).await;

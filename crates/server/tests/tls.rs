@@ -1,0 +1,105 @@
+//! `summit serve --tls-cert --tls-key`: HTTPS and WSS with a certificate the test makes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn https_and_wss_with_a_test_certificate() {
+    let dir = std::env::temp_dir().join(format!("summit-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let data = dir.join("data");
+    let bin = env!("CARGO_BIN_EXE_summit");
+    let mut child = Command::new(bin)
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--udp",
+            "0",
+        ])
+        .args(["--tls-cert", dir.join("cert.pem").to_str().unwrap()])
+        .args(["--tls-key", dir.join("key.pem").to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(u) = line.split("Web and signaling: ").nth(1) {
+            break u.trim().to_owned();
+        }
+    };
+    assert!(url.starts_with("https://"), "{url}");
+    let addr = url.trim_start_matches("https://").to_owned();
+
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(cert.cert.der().to_vec()))
+        .unwrap();
+    let config = Arc::new(
+        ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let name = ServerName::try_from("localhost").unwrap();
+
+    // HTTPS.
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut tls = connector.connect(name.clone(), tcp).await.unwrap();
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body = String::new();
+    tls.read_to_string(&mut body).await.unwrap();
+    assert!(
+        body.starts_with("HTTP/1.1 200") && body.ends_with("ok"),
+        "{body}"
+    );
+
+    // WSS: a join over TLS gets its welcome.
+    let out = Command::new(bin)
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "invite",
+            "--meeting",
+            "m",
+            "--name",
+            "T",
+        ])
+        .args(["--skip-lobby", "--server", &url])
+        .output()
+        .unwrap();
+    let link = String::from_utf8(out.stdout).unwrap();
+    assert!(link.starts_with("https://"), "{link}");
+    let token = link.trim().split("invite=").nth(1).unwrap().to_owned();
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let tls = connector.connect(name, tcp).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async("wss://localhost/ws", tls)
+        .await
+        .unwrap();
+    let join = serde_json::json!({"type": "join", "version": 1, "meeting": "m", "invite": token});
+    ws.send(Message::text(join.to_string())).await.unwrap();
+    let reply = ws.next().await.unwrap().unwrap();
+    assert!(reply.to_text().unwrap().contains("\"welcome\""), "{reply}");
+
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
