@@ -24,6 +24,9 @@ pub enum SfuError {
     /// The meeting is full.
     #[error("the meeting is full")]
     MeetingFull,
+    /// Only a resumed session could enter, and there was none to resume.
+    #[error("no session to resume")]
+    NotResumable,
     /// The meeting is locked: no one new enters.
     #[error("the meeting is locked; ask a host to unlock it")]
     Locked,
@@ -33,7 +36,9 @@ impl SfuError {
     /// The wire error code for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
-            SfuError::UnknownParticipant | SfuError::Unexpected(_) => ErrorCode::UnexpectedMessage,
+            SfuError::UnknownParticipant | SfuError::Unexpected(_) | SfuError::NotResumable => {
+                ErrorCode::UnexpectedMessage
+            }
             SfuError::Sdp(_) => ErrorCode::InvalidSdp,
             SfuError::NotAllowed(_) | SfuError::MeetingFull | SfuError::Locked => {
                 ErrorCode::NotAllowed

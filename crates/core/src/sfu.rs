@@ -132,15 +132,20 @@ impl Sfu {
     /// Lets in a participant whose invitation the edge has verified. Hosts and invitations that
     /// skip the lobby enter at once; everyone else waits in the lobby. `resume` names the session
     /// a reconnecting page had: within the grace period it comes back as it was, lobby skipped.
+    /// Without `allow_new` (the invitation has no use left) only a resume may enter.
     pub fn join(
         &mut self,
         now: Instant,
         meeting: MeetingName,
         identity: Identity,
         resume: Option<ParticipantId>,
+        allow_new: bool,
     ) -> Result<Joined, SfuError> {
         self.now = now;
         let resumed = resume.and_then(|r| self.resumable(r, &meeting, &identity.invitation, now));
+        if resumed.is_none() && !allow_new {
+            return Err(SfuError::NotResumable);
+        }
         if resumed.is_none() {
             if let Some(m) = self.meetings.get(&meeting) {
                 if m.locked {

@@ -195,7 +195,7 @@ fn remove_revokes_and_end_closes_everyone() {
     };
     let err = h
         .sfu
-        .join(h.now, MeetingName::parse("m").unwrap(), late, None)
+        .join(h.now, MeetingName::parse("m").unwrap(), late, None, true)
         .unwrap_err();
     assert!(err.to_string().contains("locked"));
     h.send(host, ClientMessage::EndMeeting {}).unwrap();
@@ -235,12 +235,12 @@ fn a_lost_connection_resumes_within_30_s_without_the_lobby() {
     // Another invitation cannot take over the session.
     let other = h
         .sfu
-        .join(h.now, m.clone(), identity("inv-other"), Some(id))
+        .join(h.now, m.clone(), identity("inv-other"), Some(id), true)
         .unwrap();
     assert!(!other.resumed && !other.admitted && other.id != id);
     let j = h
         .sfu
-        .join(h.now, m.clone(), identity("inv-Delegate"), Some(id))
+        .join(h.now, m.clone(), identity("inv-Delegate"), Some(id), true)
         .unwrap();
     assert!(j.resumed && j.admitted && j.id == id);
     // After the grace period it would have waited in the lobby again.
@@ -248,7 +248,7 @@ fn a_lost_connection_resumes_within_30_s_without_the_lobby() {
     h.run(Duration::from_secs(31));
     let late = h
         .sfu
-        .join(h.now, m, identity("inv-Delegate"), Some(id))
+        .join(h.now, m, identity("inv-Delegate"), Some(id), true)
         .unwrap();
     assert!(!late.resumed && !late.admitted);
 }

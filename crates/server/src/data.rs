@@ -160,12 +160,11 @@ impl DataDir {
         Ok(n == 1)
     }
 
-    /// Why an invitation may not enter now, if it may not; otherwise spends one of its uses.
-    pub(crate) fn enter(
+    /// Why an invitation may not enter at all now (revoked, or its meeting ended), if so.
+    pub(crate) fn check(
         &self,
         invitation: &str,
         meeting: &MeetingName,
-        max_uses: Option<u32>,
     ) -> anyhow::Result<Result<(), EntryRefusal>> {
         let revoked: bool = self.db.query_row(
             "SELECT EXISTS (SELECT 1 FROM revocations WHERE invitation_id = ?1)",
@@ -183,6 +182,15 @@ impl DataDir {
         if ended {
             return Ok(Err(EntryRefusal::Ended));
         }
+        Ok(Ok(()))
+    }
+
+    /// Spends one of an invitation's uses; false when none is left.
+    pub(crate) fn spend_use(
+        &self,
+        invitation: &str,
+        max_uses: Option<u32>,
+    ) -> anyhow::Result<bool> {
         // Spend a use atomically, so two tabs racing for the last use cannot both enter.
         let max = max_uses.map_or(i64::MAX, i64::from);
         let n = self.db.execute(
@@ -190,13 +198,10 @@ impl DataDir {
              ON CONFLICT (invitation_id) DO UPDATE SET count = count + 1 WHERE count < ?2",
             rusqlite::params![invitation, max],
         )?;
-        if n == 0 || max == 0 {
-            return Ok(Err(EntryRefusal::UsedUp(max_uses.unwrap_or(0))));
-        }
-        Ok(Ok(()))
+        Ok(n == 1 && max > 0)
     }
 
-    /// Gives back a use spent by [`DataDir::enter`] (a resumed session, or a refused join).
+    /// Gives back a use spent by [`DataDir::spend_use`] (a resumed session, or a refused join).
     pub(crate) fn give_back(&self, invitation: &str) -> anyhow::Result<()> {
         self.db.execute(
             "UPDATE entries SET count = count - 1 WHERE invitation_id = ?1 AND count > 0",

@@ -26,6 +26,8 @@ pub(crate) enum Command {
         meeting: MeetingName,
         identity: Identity,
         resume: Option<ParticipantId>,
+        /// The invitation has a use left, so it may enter as someone new if it cannot resume.
+        allow_new: bool,
         to_client: mpsc::Sender<ToClient>,
         reply: oneshot::Sender<Result<Joined, SfuError>>,
     },
@@ -84,8 +86,8 @@ pub(crate) async fn run(
                 let Some(cmd) = cmd else { break };
                 let now = Instant::now();
                 match cmd {
-                    Command::Join { conn, meeting, identity, resume, to_client, reply } => {
-                        let joined = sfu.join(now, meeting, identity, resume);
+                    Command::Join { conn, meeting, identity, resume, allow_new, to_client, reply } => {
+                        let joined = sfu.join(now, meeting, identity, resume, allow_new);
                         if let Ok(j) = &joined {
                             // A resumed session replaces its old connection, if still open.
                             if let Some(old) = clients.insert(j.id, Client { conn, tx: to_client }) {

@@ -14,6 +14,7 @@ use summit_proto::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use crate::data::EntryRefusal;
 use crate::http::AppState;
 use crate::limits::{RateLimit, JOIN_TIMEOUT};
 use crate::media::{Command, ConnId, ToClient, CLIENT_QUEUE};
@@ -77,6 +78,18 @@ async fn send(ws: &mut WebSocket, msg: &ServerMessage) -> bool {
         Ok(text) => ws.send(Message::Text(text.into())).await.is_ok(),
         Err(_) => false,
     }
+}
+
+fn used_up(uses: Option<u32>) -> String {
+    EntryRefusal::UsedUp(uses.unwrap_or(0)).to_string()
+}
+
+fn registry_failed(e: &anyhow::Error) -> (CloseCode, String) {
+    tracing::error!("registry check failed: {e:#}");
+    (
+        CloseCode::Refused,
+        "the server could not check the invitation; try again".to_owned(),
+    )
 }
 
 fn too_big(max: usize) -> String {
@@ -149,30 +162,37 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
     };
     let claims = invitation.claims.clone();
     let jti = claims.jti.clone();
-    // 2. The registry: revoked, ended, used up. A use is spent now and given back if the join
-    // fails or resumes a session.
-    let entry = state.store.lock().enter(&jti.0, &meeting, claims.uses);
-    match entry {
-        Ok(Ok(())) => {}
-        Ok(Err(refusal)) => {
-            let code = if matches!(refusal, crate::data::EntryRefusal::Ended) {
-                CloseCode::Ended
-            } else {
-                CloseCode::InvitationRefused
-            };
-            return close(ws, code, &refusal.to_string()).await;
+    // 2. The registry: revoked or ended refuse at once. A use is spent now and given back if
+    // the join fails or resumes a session; with none left, only a resume may enter.
+    let refuse = |code, why: &dyn std::fmt::Display| (code, why.to_string());
+    let entry = {
+        let store = state.store.lock();
+        match store.check(&jti.0, &meeting) {
+            Ok(Ok(())) => match store.spend_use(&jti.0, claims.uses) {
+                Ok(true) => Ok(true),
+                Ok(false) if resume.is_some() => Ok(false),
+                Ok(false) => Err(refuse(CloseCode::InvitationRefused, &used_up(claims.uses))),
+                Err(e) => Err(registry_failed(&e)),
+            },
+            Ok(Err(refusal)) => {
+                let code = if matches!(refusal, EntryRefusal::Ended) {
+                    CloseCode::Ended
+                } else {
+                    CloseCode::InvitationRefused
+                };
+                Err(refuse(code, &refusal))
+            }
+            Err(e) => Err(registry_failed(&e)),
         }
-        Err(e) => {
-            tracing::error!("registry check failed: {e:#}");
-            return close(
-                ws,
-                CloseCode::Refused,
-                "the server could not check the invitation; try again",
-            )
-            .await;
-        }
-    }
+    };
+    let spent = match entry {
+        Ok(spent) => spent,
+        Err((code, why)) => return close(ws, code, &why).await,
+    };
     let give_back = |state: &AppState| {
+        if !spent {
+            return;
+        }
         if let Err(e) = state.store.lock().give_back(&jti.0) {
             tracing::error!("could not give back a use: {e:#}");
         }
@@ -192,6 +212,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         meeting: meeting.clone(),
         identity,
         resume,
+        allow_new: spent,
         to_client,
         reply,
     };
@@ -203,12 +224,13 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         Ok(Ok(j)) => j,
         Ok(Err(e)) => {
             give_back(&state);
-            let code = match e {
-                SfuError::Locked => CloseCode::Locked,
-                SfuError::MeetingFull => CloseCode::MeetingFull,
-                _ => CloseCode::Refused,
+            let (code, why) = match e {
+                SfuError::Locked => (CloseCode::Locked, e.to_string()),
+                SfuError::MeetingFull => (CloseCode::MeetingFull, e.to_string()),
+                SfuError::NotResumable => (CloseCode::InvitationRefused, used_up(claims.uses)),
+                _ => (CloseCode::Refused, e.to_string()),
             };
-            return close(ws, code, &e.to_string()).await;
+            return close(ws, code, &why).await;
         }
         Err(_) => {
             give_back(&state);

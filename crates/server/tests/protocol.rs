@@ -606,3 +606,30 @@ async fn garbage_datagrams_on_the_media_port_leave_the_server_serving() {
     let mut b = server.join("m", "B").await;
     ping_pong(&mut b).await;
 }
+
+#[tokio::test]
+async fn a_dropped_connection_resumes_without_the_lobby_or_a_use() {
+    let server = start();
+    let mut host = server
+        .join_with("m", &server.invite("m", "Host", &["--role", "host"]).0)
+        .await
+        .0;
+    let (token, _) = server.invite("m", "Guest", &["--uses", "1"]);
+    let (mut guest, reply) = server.join_with("m", &token).await;
+    assert_eq!(message(reply)["type"], "lobby");
+    let id = waiting_list(&mut host).await["waiting"][0]["id"].clone();
+    host.send(Message::text(
+        serde_json::json!({"type": "admit", "participant": id}).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(recv_json(&mut guest).await["type"], "welcome");
+    // The network drops: no close frame, the TCP connection just goes.
+    drop(guest);
+    let mut ws = server.connect().await;
+    let join = serde_json::json!({"type": "join", "version": 1, "meeting": "m", "invite": token, "resume": id});
+    ws.send(Message::text(join.to_string())).await.unwrap();
+    let m = message(next_reply(&mut ws).await);
+    assert_eq!(m["type"], "welcome", "{m}");
+    assert_eq!(m["participant_id"], id);
+}

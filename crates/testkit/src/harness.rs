@@ -112,7 +112,11 @@ impl Harness {
             skip_lobby: self.skip_lobby,
         };
         let meeting = MeetingName::parse(meeting).unwrap();
-        let id = self.sfu.join(self.now, meeting, identity, None).unwrap().id;
+        let id = self
+            .sfu
+            .join(self.now, meeting, identity, None, true)
+            .unwrap()
+            .id;
         let n = self.clients.len() as u8 + 1;
         let host = Ipv4Addr::new(127, 0, 1, n);
         let c = SimClient::new(id, self.now, (host, 5000).into(), (host, 5001).into());
