@@ -382,7 +382,26 @@ async fn refused_invitations_say_why_and_reveal_nothing_of_the_meeting() {
     .unwrap();
     let (revoked, revoked_id) = server.invite("summit-x", "Revoked", &["--skip-lobby"]);
     server.summit(&["revoke", &revoked_id]);
+    // A genuine token with its claims edited (delegate to host), or re-headed with `none`/HS256.
+    let genuine = server.invite("summit-x", "Genuine", &[]).0;
+    let parts: Vec<&str> = genuine.split('.').collect();
+    let b64 = |v: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+    };
+    let unb64 = |s: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
+    };
+    let mut claims: serde_json::Value = serde_json::from_slice(&unb64(parts[1])).unwrap();
+    claims["role"] = "host".into();
+    let altered = format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2]);
+    let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+    let hs256 = format!("{}.{}.{}", b64(br#"{"alg":"HS256","typ":"JWT"}"#), parts[1], parts[2]);
     let cases = [
+        ("claims altered", altered, "altered"),
+        ("alg none", none, "not signed the way Summit signs"),
+        ("HS256", hs256, "not signed the way Summit signs"),
         (
             "not yet valid",
             forged(&server, "summit-x", |c| c.nbf = now + 3600),
