@@ -57,6 +57,21 @@ impl Sfu {
         }
     }
 
+    /// The participant `id` if they may moderate.
+    pub(crate) fn host(
+        &self,
+        id: ParticipantId,
+    ) -> Result<&crate::participant::Participant, SfuError> {
+        let h = self
+            .participants
+            .get(&id)
+            .ok_or(SfuError::UnknownParticipant)?;
+        if !h.capabilities.has(Capability::Moderate) {
+            return Err(SfuError::NotAllowed("only a host may do this"));
+        }
+        Ok(h)
+    }
+
     /// Checks that `host` may moderate and that `target` is in the same meeting; returns the
     /// host's name.
     pub(crate) fn moderation_target(
@@ -64,13 +79,7 @@ impl Sfu {
         host: ParticipantId,
         target: ParticipantId,
     ) -> Result<String, SfuError> {
-        let h = self
-            .participants
-            .get(&host)
-            .ok_or(SfuError::UnknownParticipant)?;
-        if !h.capabilities.has(Capability::Moderate) {
-            return Err(SfuError::NotAllowed("only a host may do this"));
-        }
+        let h = self.host(host)?;
         match self.participants.get(&target) {
             Some(t) if t.meeting == h.meeting => Ok(h.name.clone()),
             _ => Err(SfuError::Invalid(format!(

@@ -1,7 +1,7 @@
 //! Moderation by hosts: muting others, removing them, locking and ending the meeting; and
 //! revocations that arrive from outside (`summit revoke`).
 
-use summit_proto::{Capability, CloseCode, InvitationId, ParticipantId, ServerMessage};
+use summit_proto::{CloseCode, InvitationId, ParticipantId, ServerMessage};
 
 use crate::output::{Disconnect, Output, SfuEvent};
 use crate::{Sfu, SfuError};
@@ -50,13 +50,7 @@ impl Sfu {
     }
 
     pub(crate) fn lock(&mut self, host: ParticipantId, locked: bool) -> Result<(), SfuError> {
-        let h = self
-            .participants
-            .get(&host)
-            .ok_or(SfuError::UnknownParticipant)?;
-        if !h.capabilities.has(Capability::Moderate) {
-            return Err(SfuError::NotAllowed("only a host may lock the meeting"));
-        }
+        let h = self.host(host)?;
         let (meeting, by) = (h.meeting.clone(), h.name.clone());
         let Some(m) = self.meetings.get_mut(&meeting) else {
             return Ok(());
@@ -75,13 +69,7 @@ impl Sfu {
     }
 
     pub(crate) fn end_meeting(&mut self, host: ParticipantId) -> Result<(), SfuError> {
-        let h = self
-            .participants
-            .get(&host)
-            .ok_or(SfuError::UnknownParticipant)?;
-        if !h.capabilities.has(Capability::Moderate) {
-            return Err(SfuError::NotAllowed("only a host may end the meeting"));
-        }
+        let h = self.host(host)?;
         let (meeting, by) = (h.meeting.clone(), h.name.clone());
         self.outputs
             .push_back(Output::Event(SfuEvent::MeetingEnded(meeting.clone())));

@@ -2,125 +2,19 @@
 //! close with a reason, and the server keeps serving everyone else.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
+mod common;
+use common::{start, start_with, Server};
+
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-struct Server {
-    child: Child,
-    url: String,
-    media: std::net::SocketAddr,
-    data: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
-    }
-}
-
-fn start() -> Server {
-    start_with(&[])
-}
-
-fn start_with(extra: &[&str]) -> Server {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let data = std::env::temp_dir().join(format!("summit-proto-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_summit"))
-        .args([
-            "--data",
-            data.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--udp",
-            "0",
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(u) = line.split("Web and signaling: ").nth(1) {
-            break u.trim().to_owned();
-        }
-    };
-    let media = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(u) = line.split("WebRTC media:      udp ").nth(1) {
-            break u.trim().parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        url,
-        media,
-        data,
-    }
-}
-
 impl Server {
-    /// A lobby-skipping invitation token.
-    fn token(&self, meeting: &str, name: &str) -> String {
-        self.invite(meeting, name, &["--skip-lobby"]).0
-    }
-
-    /// An invitation made by `summit invite` with `extra` flags: (token, invitation id).
-    fn invite(&self, meeting: &str, name: &str, extra: &[&str]) -> (String, String) {
-        let data = self.data.to_str().unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_summit"))
-            .args([
-                "--data",
-                data,
-                "invite",
-                "--meeting",
-                meeting,
-                "--name",
-                name,
-                "--json",
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let url = v["url"].as_str().unwrap();
-        let token = url.split("invite=").nth(1).unwrap().to_owned();
-        (token, v["invitation_id"].as_str().unwrap().to_owned())
-    }
-
-    /// Runs another `summit` subcommand on this server's data directory.
-    fn summit(&self, args: &[&str]) {
-        let out = Command::new(env!("CARGO_BIN_EXE_summit"))
-            .args(["--data", self.data.to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
     /// Connects and sends a join with `token`; returns the socket and the first reply.
     async fn join_with(&self, meeting: &str, token: &str) -> (Ws, Reply) {
         let mut ws = self.connect().await;
@@ -391,13 +285,25 @@ async fn refused_invitations_say_why_and_reveal_nothing_of_the_meeting() {
     };
     let unb64 = |s: &str| {
         use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .unwrap()
     };
     let mut claims: serde_json::Value = serde_json::from_slice(&unb64(parts[1])).unwrap();
     claims["role"] = "host".into();
-    let altered = format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2]);
+    let altered = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(claims.to_string().as_bytes()),
+        parts[2]
+    );
     let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
-    let hs256 = format!("{}.{}.{}", b64(br#"{"alg":"HS256","typ":"JWT"}"#), parts[1], parts[2]);
+    let hs256 = format!(
+        "{}.{}.{}",
+        b64(br#"{"alg":"HS256","typ":"JWT"}"#),
+        parts[1],
+        parts[2]
+    );
     let cases = [
         ("claims altered", altered, "altered"),
         ("alg none", none, "not signed the way Summit signs"),

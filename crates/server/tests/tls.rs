@@ -1,8 +1,8 @@
 //! `summit serve --tls-cert --tls-key`: HTTPS and WSS with a certificate the test makes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
@@ -19,31 +19,15 @@ async fn https_and_wss_with_a_test_certificate() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
-    let data = dir.join("data");
-    let bin = env!("CARGO_BIN_EXE_summit");
-    let mut child = Command::new(bin)
-        .args([
-            "--data",
-            data.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--udp",
-            "0",
-        ])
-        .args(["--tls-cert", dir.join("cert.pem").to_str().unwrap()])
-        .args(["--tls-key", dir.join("key.pem").to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(u) = line.split("Web and signaling: ").nth(1) {
-            break u.trim().to_owned();
-        }
-    };
+    let cert_pem = dir.join("cert.pem");
+    let key_pem = dir.join("key.pem");
+    let server = common::start_with(&[
+        "--tls-cert",
+        cert_pem.to_str().unwrap(),
+        "--tls-key",
+        key_pem.to_str().unwrap(),
+    ]);
+    let url = server.url.clone();
     assert!(url.starts_with("https://"), "{url}");
     let addr = url.trim_start_matches("https://").to_owned();
 
@@ -73,22 +57,9 @@ async fn https_and_wss_with_a_test_certificate() {
     );
 
     // WSS: a join over TLS gets its welcome.
-    let out = Command::new(bin)
-        .args([
-            "--data",
-            data.to_str().unwrap(),
-            "invite",
-            "--meeting",
-            "m",
-            "--name",
-            "T",
-        ])
-        .args(["--skip-lobby", "--server", &url])
-        .output()
-        .unwrap();
-    let link = String::from_utf8(out.stdout).unwrap();
-    assert!(link.starts_with("https://"), "{link}");
-    let token = link.trim().split("invite=").nth(1).unwrap().to_owned();
+    let token = server
+        .invite("m", "T", &["--skip-lobby", "--server", &url])
+        .0;
     let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let tls = connector.connect(name, tcp).await.unwrap();
     let (mut ws, _) = tokio_tungstenite::client_async("wss://localhost/ws", tls)
@@ -99,7 +70,6 @@ async fn https_and_wss_with_a_test_certificate() {
     let reply = ws.next().await.unwrap().unwrap();
     assert!(reply.to_text().unwrap().contains("\"welcome\""), "{reply}");
 
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,0 +1,116 @@
+//! Shared by the server's integration tests: a `summit serve` on free ports with its own data
+//! directory, and the CLI against that directory.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) media: std::net::SocketAddr,
+    pub(crate) data: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+pub(crate) fn start() -> Server {
+    start_with(&[])
+}
+
+pub(crate) fn start_with(extra: &[&str]) -> Server {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let data = std::env::temp_dir().join(format!("summit-proto-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_summit"))
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--udp",
+            "0",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(u) = line.split("Web and signaling: ").nth(1) {
+            break u.trim().to_owned();
+        }
+    };
+    let media = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(u) = line.split("WebRTC media:      udp ").nth(1) {
+            break u.trim().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        url,
+        media,
+        data,
+    }
+}
+
+impl Server {
+    /// A lobby-skipping invitation token.
+    pub(crate) fn token(&self, meeting: &str, name: &str) -> String {
+        self.invite(meeting, name, &["--skip-lobby"]).0
+    }
+
+    /// An invitation made by `summit invite` with `extra` flags: (token, invitation id).
+    pub(crate) fn invite(&self, meeting: &str, name: &str, extra: &[&str]) -> (String, String) {
+        let data = self.data.to_str().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_summit"))
+            .args([
+                "--data",
+                data,
+                "invite",
+                "--meeting",
+                meeting,
+                "--name",
+                name,
+                "--json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let url = v["url"].as_str().unwrap();
+        let token = url.split("invite=").nth(1).unwrap().to_owned();
+        (token, v["invitation_id"].as_str().unwrap().to_owned())
+    }
+
+    /// Runs another `summit` subcommand on this server's data directory.
+    pub(crate) fn summit(&self, args: &[&str]) {
+        let out = Command::new(env!("CARGO_BIN_EXE_summit"))
+            .args(["--data", self.data.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
