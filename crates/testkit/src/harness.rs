@@ -273,14 +273,19 @@ impl Harness {
         });
     }
 
-    /// Whether the seeded network loses this datagram. Only RTP is lost, and the choice depends on
-    /// the packet (its destination, payload type and sequence number, which SRTP leaves in the
-    /// clear), not on the order of sending, which str0m's random SSRCs may change between runs.
+    /// Whether the seeded network loses this datagram. Only original media packets (Opus and VP8
+    /// payload types) are lost, and the choice depends on the packet (its destination, payload
+    /// type and sequence number, which SRTP leaves in the clear), never on the order of sending.
+    /// str0m picks SSRCs and RTX sequence numbers at random, so neither the order of streams nor
+    /// retransmissions may decide what is lost, or runs with one seed would differ.
     fn lost(&self, destination: SocketAddr, data: &[u8]) -> bool {
         use std::hash::{Hash, Hasher};
-        let is_rtp =
-            data.len() >= 12 && (128..192).contains(&data[0]) && !(192..224).contains(&data[1]);
-        if !is_rtp {
+        const OPUS: u8 = 111;
+        const VP8: u8 = 96;
+        let media = data.len() >= 12
+            && (128..192).contains(&data[0])
+            && matches!(data[1] & 0x7f, OPUS | VP8);
+        if !media {
             return false;
         }
         let mut h = std::collections::hash_map::DefaultHasher::new();
