@@ -17,6 +17,8 @@ export const CHROMIUM_ARGS = [
   '--allow-loopback-in-peer-connection', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--autoplay-policy=no-user-gesture-required',
+  // getDisplayMedia picks the (fake) screen without a picker.
+  '--auto-select-desktop-capture-source=Entire screen',
 ];
 
 /** Starts `summit serve` on free ports; resolves once it prints its address. */

@@ -94,3 +94,15 @@ test('bad invitations are refused with a visible reason', async () => {
   }
   await ctx.close();
 });
+
+test('a shared screen is decoded by the others and goes away when stopped', async () => {
+  const alice = await joinPage(browser, server.invite('summit-4', 'Alice', '--skip-lobby').url);
+  const bob = await joinPage(browser, server.invite('summit-4', 'Bob', '--skip-lobby').url);
+  const a = await myId(alice);
+  await alice.getByRole('button', { name: 'Share screen' }).click();
+  await waitStats(bob, (s) => s[`${a}:screen`]?.framesDecoded > 0, 10000, 'Bob decoding Alice\'s screen');
+  await bob.getByLabel('Screen shared by Alice').waitFor({ timeout: 5000 });
+  await alice.getByRole('button', { name: 'Share screen' }).click();
+  await bob.getByLabel('Screen shared by Alice').waitFor({ state: 'detached', timeout: 5000 });
+  for (const p of [alice, bob]) await p.context().close();
+});

@@ -124,6 +124,11 @@ impl SimClient {
         answer.to_sdp_string()
     }
 
+    /// Video packets this client has sent (two per frame).
+    pub fn video_packets_sent(&self) -> u64 {
+        self.frames * 2
+    }
+
     /// Packets received from `from`'s `source`.
     pub fn got(&self, from: ParticipantId, source: TrackSource) -> u64 {
         self.received.get(&(from, source)).copied().unwrap_or(0)

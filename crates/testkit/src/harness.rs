@@ -46,6 +46,8 @@ pub struct Harness {
     /// Whether invitations made by `join` skip the lobby (default: yes, as most tests need).
     pub skip_lobby: bool,
     last_sent: std::collections::HashMap<SocketAddr, Vec<u8>>,
+    /// Datagrams the seeded network lost, by destination.
+    pub dropped_to: std::collections::HashMap<SocketAddr, u64>,
     /// Datagrams sent, by destination.
     pub sent: std::collections::HashMap<SocketAddr, u64>,
     server: SocketAddr,
@@ -81,6 +83,7 @@ impl Harness {
             skip_lobby: true,
             sent: Default::default(),
             last_sent: Default::default(),
+            dropped_to: Default::default(),
             server,
             seed,
             in_flight: Vec::new(),
@@ -263,6 +266,7 @@ impl Harness {
         }
         *self.sent.entry(destination).or_default() += 1;
         if self.loss > 0.0 && self.lost(destination, &data) {
+            *self.dropped_to.entry(destination).or_default() += 1;
             return;
         }
         self.in_flight.push(Datagram {
