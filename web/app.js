@@ -462,7 +462,11 @@ async function setCamera(on) {
   if (!conn || !state.local) return;
   if (on) {
     // The camera was released when turned off (its light goes out); open it again.
-    const s = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 } });
+    // Reopen the camera chosen before joining, not the default one.
+    const deviceId = $('camera-select').value;
+    const s = await navigator.mediaDevices.getUserMedia({
+      video: deviceId ? { deviceId: { exact: deviceId }, width: 1280, height: 720 } : { width: 1280, height: 720 },
+    });
     const v = s.getVideoTracks()[0];
     state.local.getVideoTracks().forEach((t) => { t.stop(); state.local?.removeTrack(t); });
     state.local.addTrack(v);
