@@ -151,7 +151,9 @@ function connect() {
 
 /** @param {any} msg */
 async function onMessage(msg) {
+  // The last message types, for debugging; bounded, as meetings last hours.
   state.log.push(msg.type);
+  if (state.log.length > 200) state.log.splice(0, state.log.length - 200);
   try {
     await handleMessage(msg);
   } catch (e) {
