@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
-import { chromium } from 'playwright-core';
-import { startServer, joinPage, waitStats, myId, CHROMIUM_ARGS } from './harness.mjs';
+import { startServer, joinPage, waitStats, myId, launchChromium } from './harness.mjs';
 
 let server;
 let chrome;
@@ -14,7 +13,7 @@ let profile;
 
 before(async () => {
   server = await startServer();
-  chrome = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  chrome = await launchChromium();
   profile = mkdtempSync(join(tmpdir(), 'summit-ff-'));
   firefox = await puppeteer.launch({
     browser: 'firefox',

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPrivateKey, sign, randomUUID } from 'node:crypto';
+import { before, after } from 'node:test';
+import { chromium } from 'playwright-core';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SUMMIT = process.env.SUMMIT_BIN
@@ -123,4 +125,26 @@ export async function waitStats(page, check, ms, what) {
 /** The participant id a page got in its welcome. */
 export async function myId(page) {
   return page.evaluate(() => /** @type {any} */ (window).summit.me.participant_id);
+}
+
+/** Launches Debian's Chromium with fake devices. */
+export function launchChromium() {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+}
+
+/**
+ * A server and a Chromium shared by the tests of one file: started before them, stopped after.
+ * @returns {{server: any, browser: any}}
+ */
+export function serverAndChromium() {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launchChromium();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }

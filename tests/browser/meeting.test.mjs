@@ -1,22 +1,10 @@
 // A meeting in real Chromium: two join through `summit invite` links and decode each other,
 // a third joins late, one leaves, and bad invitations are refused with a visible message.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { startServer, joinPage, waitStats, inbound, myId, CHROMIUM_ARGS } from './harness.mjs';
+import { serverAndChromium, joinPage, waitStats, inbound, myId } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndChromium();
 
 /** Both sources of `from` rising at `page`: video frames decoded and audio packets received. */
 async function receivesFrom(page, from, ms, what) {
@@ -29,13 +17,13 @@ async function receivesFrom(page, from, ms, what) {
 }
 
 test('two participants decode each other, a late joiner sees both, a leaver disappears', async () => {
-  const alice = await joinPage(browser, server.invite('summit-1', 'Alice Example', '--role', 'host').url);
-  const bob = await joinPage(browser, server.invite('summit-1', 'Bob Example', '--skip-lobby').url);
+  const alice = await joinPage(env.browser, env.server.invite('summit-1', 'Alice Example', '--role', 'host').url);
+  const bob = await joinPage(env.browser, env.server.invite('summit-1', 'Bob Example', '--skip-lobby').url);
   const [a, b] = [await myId(alice), await myId(bob)];
   await receivesFrom(alice, b, 15000, 'Alice receiving Bob');
   await receivesFrom(bob, a, 15000, 'Bob receiving Alice');
 
-  const carol = await joinPage(browser, server.invite('summit-1', 'Carol Example', '--skip-lobby').url);
+  const carol = await joinPage(env.browser, env.server.invite('summit-1', 'Carol Example', '--skip-lobby').url);
   await waitStats(carol, (s) => s[`${a}:camera`]?.framesDecoded > 0 && s[`${b}:camera`]?.framesDecoded > 0,
     5000, 'late joiner decoding both cameras');
   // Everyone sees everyone's tile by name.
@@ -62,8 +50,8 @@ test('two participants decode each other, a late joiner sees both, a leaver disa
 });
 
 test('a closed tab disappears from the others within 2 s', async () => {
-  const alice = await joinPage(browser, server.invite('summit-2', 'Alice', '--skip-lobby').url);
-  const bob = await joinPage(browser, server.invite('summit-2', 'Bob', '--skip-lobby').url);
+  const alice = await joinPage(env.browser, env.server.invite('summit-2', 'Alice', '--skip-lobby').url);
+  const bob = await joinPage(env.browser, env.server.invite('summit-2', 'Bob', '--skip-lobby').url);
   await alice.getByRole('group', { name: 'Bob' }).waitFor({ timeout: 5000 });
   await bob.context().close();
   await alice.getByRole('group', { name: 'Bob' }).waitFor({ state: 'detached', timeout: 2000 });
@@ -71,20 +59,20 @@ test('a closed tab disappears from the others within 2 s', async () => {
 });
 
 test('bad invitations are refused with a visible reason', async () => {
-  const ctx = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const ctx = await env.browser.newContext({ permissions: ['camera', 'microphone'] });
   const page = await ctx.newPage();
-  const good = server.invite('summit-3', 'Dana').url;
+  const good = env.server.invite('summit-3', 'Dana').url;
   const cases = [
-    ['expired', server.forge({ mtg: 'summit-3', exp: Math.floor(Date.now() / 1000) - 3600 }), /expired/],
+    ['expired', env.server.forge({ mtg: 'summit-3', exp: Math.floor(Date.now() / 1000) - 3600 }), /expired/],
     ['tampered', good.split('invite=')[1].replace(/\.([^.]+)\./, (m, p) => {
       const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
       claims.role = 'host';
       return `.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
     }), /not issued for this server or has been altered/],
-    ['other meeting', server.invite('elsewhere', 'Dana').url.split('invite=')[1], /not for this meeting/],
+    ['other meeting', env.server.invite('elsewhere', 'Dana').url.split('invite=')[1], /not for this meeting/],
   ];
   for (const [what, token, reason] of cases) {
-    await page.goto(`${server.url}/m/summit-3?invite=${token}`);
+    await page.goto(`${env.server.url}/m/summit-3?invite=${token}`);
     await page.getByRole('button', { name: 'Join' }).click();
     const alert = page.getByRole('alert');
     await alert.filter({ hasText: reason }).waitFor({ timeout: 5000 }).catch(async () => {
@@ -96,8 +84,8 @@ test('bad invitations are refused with a visible reason', async () => {
 });
 
 test('a shared screen is decoded by the others and goes away when stopped', async () => {
-  const alice = await joinPage(browser, server.invite('summit-4', 'Alice', '--skip-lobby').url);
-  const bob = await joinPage(browser, server.invite('summit-4', 'Bob', '--skip-lobby').url);
+  const alice = await joinPage(env.browser, env.server.invite('summit-4', 'Alice', '--skip-lobby').url);
+  const bob = await joinPage(env.browser, env.server.invite('summit-4', 'Bob', '--skip-lobby').url);
   const a = await myId(alice);
   await alice.getByRole('button', { name: 'Share screen' }).click();
   await waitStats(bob, (s) => s[`${a}:screen`]?.framesDecoded > 0, 10000, 'Bob decoding Alice\'s screen');

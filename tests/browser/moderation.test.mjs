@@ -1,26 +1,14 @@
 // Lobby and moderation in real Chromium: wait, admit, deny, lock, mute by host, removal,
 // and an invitation made from the meeting page.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { startServer, joinPage, waitStats, inbound, myId, CHROMIUM_ARGS } from './harness.mjs';
+import { serverAndChromium, joinPage, waitStats, inbound, myId } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndChromium();
 
 /** Opens a link and clicks Join; returns the page without waiting for the meeting view. */
 async function open(url) {
-  const ctx = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const ctx = await env.browser.newContext({ permissions: ['camera', 'microphone'] });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(url);
@@ -32,9 +20,9 @@ async function open(url) {
 const row = (page, name) => page.getByRole('listitem', { name: new RegExp(`^${name} \\(`) });
 
 test('the lobby: a delegate waits, is admitted and gets media; another is denied', async () => {
-  const waiting = await open(server.invite('lobby-1', 'Wendy Waiting').url);
+  const waiting = await open(env.server.invite('lobby-1', 'Wendy Waiting').url);
   await waiting.getByText('No host has joined yet').waitFor({ timeout: 10000 });
-  const host = await joinPage(browser, server.invite('lobby-1', 'Hana Host', '--role', 'host').url);
+  const host = await joinPage(env.browser, env.server.invite('lobby-1', 'Hana Host', '--role', 'host').url);
   await waiting.getByText('will let you in shortly').waitFor({ timeout: 5000 });
   // The host sees who waits, by name, and admits.
   await row(host, 'Wendy Waiting').getByRole('button', { name: 'Admit' }).click();
@@ -42,7 +30,7 @@ test('the lobby: a delegate waits, is admitted and gets media; another is denied
   const h = await myId(host);
   await waitStats(waiting, (s) => s[`${h}:camera`]?.framesDecoded > 0, 15000, 'admitted delegate decoding the host');
 
-  const denied = await open(server.invite('lobby-1', 'Dan Denied').url);
+  const denied = await open(env.server.invite('lobby-1', 'Dan Denied').url);
   await denied.getByText('will let you in shortly').waitFor({ timeout: 10000 });
   await row(host, 'Dan Denied').getByRole('button', { name: 'Deny' }).click();
   await denied.getByText('The host did not let you in.').waitFor({ timeout: 5000 });
@@ -50,8 +38,8 @@ test('the lobby: a delegate waits, is admitted and gets media; another is denied
 });
 
 test('a locked meeting refuses newcomers; mute by host and removal reach the participant', async () => {
-  const host = await joinPage(browser, server.invite('mod-1', 'Hana Host', '--role', 'host').url);
-  const guest = await joinPage(browser, server.invite('mod-1', 'Gus Guest', '--skip-lobby').url);
+  const host = await joinPage(env.browser, env.server.invite('mod-1', 'Hana Host', '--role', 'host').url);
+  const guest = await joinPage(env.browser, env.server.invite('mod-1', 'Gus Guest', '--skip-lobby').url);
   const g = await myId(guest);
   await waitStats(host, (s) => s[`${g}:microphone`]?.packetsReceived > 0, 15000, 'host receiving the guest');
   await host.getByRole('button', { name: 'Participants' }).click();
@@ -69,7 +57,7 @@ test('a locked meeting refuses newcomers; mute by host and removal reach the par
   // Lock: a valid invitation is refused with a reason.
   await host.getByRole('button', { name: 'Lock meeting' }).click();
   await guest.getByText('Locked', { exact: true }).waitFor({ timeout: 5000 });
-  const late = await open(server.invite('mod-1', 'Lou Late', '--skip-lobby').url);
+  const late = await open(env.server.invite('mod-1', 'Lou Late', '--skip-lobby').url);
   await late.getByRole('alert').filter({ hasText: 'This meeting is locked' }).waitFor({ timeout: 10000 });
   await host.getByRole('button', { name: 'Unlock meeting' }).click();
 
@@ -84,7 +72,7 @@ test('a locked meeting refuses newcomers; mute by host and removal reach the par
 });
 
 test('a host invites from the page and ends the meeting for all', async () => {
-  const host = await joinPage(browser, server.invite('mod-2', 'Hana Host', '--role', 'host').url);
+  const host = await joinPage(env.browser, env.server.invite('mod-2', 'Hana Host', '--role', 'host').url);
   await host.getByRole('button', { name: 'Invite' }).click();
   await host.getByLabel('Name').fill('Ivy Invited');
   await host.getByLabel('Role').selectOption('delegate');

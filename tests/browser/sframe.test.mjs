@@ -1,12 +1,11 @@
 // The SFrame implementation of the web client against the RFC 9605 test vectors, in the
 // browsers that run it: every header encoding, and the AES_128_GCM_SHA256_128 frame.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer, CHROMIUM_ARGS } from './harness.mjs';
+import { serverAndChromium } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // The vectors live in the shared reference data beside the project; CI has a copy there too.
@@ -14,24 +13,13 @@ const candidates = [resolve(here, '../../../shared/data/rfc9605-test-vectors.jso
   resolve(here, 'rfc9605-test-vectors.json')];
 const vectorsPath = candidates.find((p) => existsSync(p));
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndChromium();
 
 test('RFC 9605 vectors pass in the browser (KID and CTR as BigInt)', { skip: !vectorsPath && 'no test vectors' }, async () => {
   // Quote every kid and ctr so that values above 2^53 reach the page exactly.
   const text = readFileSync(vectorsPath, 'utf8').replace(/"(kid|ctr)": (\d+)/g, '"$1": "$2"');
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/`);
+  const page = await env.browser.newPage();
+  await page.goto(`${env.server.url}/`);
   const result = await page.evaluate(async (text) => {
     const sf = await import('/assets/sframe.js');
     const v = JSON.parse(text);
