@@ -88,15 +88,21 @@ impl Sfu {
         }
     }
 
+    /// Checks that `host` may moderate and that `target` waits in the lobby of their meeting.
+    fn waiting_target(&self, host: ParticipantId, target: ParticipantId) -> Result<(), SfuError> {
+        self.moderation_target(host, target)?;
+        if self.participants.get(&target).is_some_and(|p| p.admitted) {
+            return Err(SfuError::Unexpected("already admitted"));
+        }
+        Ok(())
+    }
+
     pub(crate) fn admit(
         &mut self,
         host: ParticipantId,
         target: ParticipantId,
     ) -> Result<(), SfuError> {
-        self.moderation_target(host, target)?;
-        if self.participants.get(&target).is_some_and(|p| p.admitted) {
-            return Err(SfuError::Unexpected("already admitted"));
-        }
+        self.waiting_target(host, target)?;
         self.enter(target);
         Ok(())
     }
@@ -106,12 +112,7 @@ impl Sfu {
         host: ParticipantId,
         target: ParticipantId,
     ) -> Result<(), SfuError> {
-        self.moderation_target(host, target)?;
-        if self.participants.get(&target).is_some_and(|p| p.admitted) {
-            return Err(SfuError::Unexpected(
-                "already admitted: remove them instead",
-            ));
-        }
+        self.waiting_target(host, target)?;
         self.remove(
             target,
             Disconnect {

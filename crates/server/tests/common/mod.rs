@@ -74,34 +74,16 @@ impl Server {
 
     /// An invitation made by `summit invite` with `extra` flags: (token, invitation id).
     pub(crate) fn invite(&self, meeting: &str, name: &str, extra: &[&str]) -> (String, String) {
-        let data = self.data.to_str().unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_summit"))
-            .args([
-                "--data",
-                data,
-                "invite",
-                "--meeting",
-                meeting,
-                "--name",
-                name,
-                "--json",
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut args = vec!["invite", "--meeting", meeting, "--name", name, "--json"];
+        args.extend_from_slice(extra);
+        let v: serde_json::Value = serde_json::from_str(&self.summit(&args)).unwrap();
         let url = v["url"].as_str().unwrap();
         let token = url.split("invite=").nth(1).unwrap().to_owned();
         (token, v["invitation_id"].as_str().unwrap().to_owned())
     }
 
-    /// Runs another `summit` subcommand on this server's data directory.
-    pub(crate) fn summit(&self, args: &[&str]) {
+    /// Runs another `summit` subcommand on this server's data directory; returns its stdout.
+    pub(crate) fn summit(&self, args: &[&str]) -> String {
         let out = Command::new(env!("CARGO_BIN_EXE_summit"))
             .args(["--data", self.data.to_str().unwrap()])
             .args(args)
@@ -112,5 +94,6 @@ impl Server {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8(out.stdout).unwrap()
     }
 }
