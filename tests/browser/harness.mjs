@@ -47,7 +47,7 @@ export async function startServer() {
     data,
     invite(meeting, name, ...extra) {
       const json = execFileSync(SUMMIT, ['--data', data, 'invite', '--meeting', meeting, '--name', name,
-        '--server', url, '--json', ...extra]).toString();
+        '--server', url, '--json', ...extra], { cwd: data }).toString();
       return JSON.parse(json);
     },
     /** A token signed with the server's real key but with chosen claims (e.g. expired). */

@@ -39,6 +39,9 @@ pub struct InvitationClaims {
     /// The invitee enters without waiting in the lobby.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_lobby: bool,
+    /// The meeting is not end-to-end encrypted (made with `--no-e2ee`); absent means it is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_e2ee: bool,
 }
 
 /// A verified invitation.
@@ -103,6 +106,7 @@ impl InvitationClaims {
             jti: InvitationId(uuid::Uuid::new_v4().to_string()),
             uses: None,
             skip_lobby: false,
+            no_e2ee: false,
         }
     }
 

@@ -4,7 +4,9 @@
 
 mod invitation;
 mod keys;
+mod secret;
 
 pub use invitation::{Invitation, InvitationClaims, InvitationError};
 pub use keys::{KeyError, SigningKey, VerifyingKey};
+pub use secret::{MeetingSecret, SecretError};
 pub use summit_proto::{Capabilities, Capability};

@@ -30,6 +30,12 @@ pub enum SfuError {
     /// The meeting is locked: no one new enters.
     #[error("the meeting is locked; ask a host to unlock it")]
     Locked,
+    /// The invitation says the meeting is (or is not) end-to-end encrypted, and the meeting
+    /// in progress says otherwise.
+    #[error(
+        "this invitation does not match the meeting's encryption; ask the organizer for a new one"
+    )]
+    EncryptionMismatch,
 }
 
 impl SfuError {
@@ -40,9 +46,10 @@ impl SfuError {
                 ErrorCode::UnexpectedMessage
             }
             SfuError::Sdp(_) => ErrorCode::InvalidSdp,
-            SfuError::NotAllowed(_) | SfuError::MeetingFull | SfuError::Locked => {
-                ErrorCode::NotAllowed
-            }
+            SfuError::NotAllowed(_)
+            | SfuError::MeetingFull
+            | SfuError::Locked
+            | SfuError::EncryptionMismatch => ErrorCode::NotAllowed,
             SfuError::Invalid(_) => ErrorCode::InvalidMessage,
         }
     }

@@ -6,9 +6,11 @@
 //! participants, disconnects and the next timeout. Tests drive it in virtual time.
 #![deny(missing_docs)]
 
+mod chat;
 mod codec;
 mod config;
 mod decision;
+mod e2ee;
 mod error;
 mod forwarder;
 mod keyframe;

@@ -13,15 +13,18 @@ pub(crate) struct Meeting {
     pub(crate) lobby: Vec<ParticipantId>,
     /// No one new enters while locked.
     pub(crate) locked: bool,
+    /// Media and chat are end-to-end encrypted: set by the first invitation, fixed after.
+    pub(crate) e2ee: bool,
     pub(crate) chat: VecDeque<ChatMessage>,
 }
 
 impl Meeting {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(e2ee: bool) -> Self {
         Self {
             members: Vec::new(),
             lobby: Vec::new(),
             locked: false,
+            e2ee,
             chat: VecDeque::new(),
         }
     }

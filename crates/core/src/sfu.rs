@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use str0m::net::{Protocol, Receive};
 use str0m::Input;
 use summit_proto::{
-    Capabilities, Capability, ChatMessage, ClientMessage, CloseCode, InvitationId, MeetingName,
-    ParticipantId, Role, ServerMessage, TrackSource, PROTOCOL_VERSION,
+    Capabilities, Capability, ClientMessage, CloseCode, InvitationId, MeetingName, ParticipantId,
+    Role, ServerMessage, TrackSource, PROTOCOL_VERSION,
 };
 
 use crate::decision::Decision;
@@ -21,7 +21,6 @@ use crate::timers::Timers;
 use crate::{SfuConfig, SfuError};
 
 /// Longest chat message, in characters.
-const MAX_CHAT_CHARS: usize = 4000;
 /// How long a session that lost its connection can be resumed.
 const RESUME_WINDOW: Duration = Duration::from_secs(30);
 /// How often heartbeats and deferred keyframe requests are checked.
@@ -40,6 +39,8 @@ pub struct Identity {
     pub invitation: InvitationId,
     /// The invitation lets them skip the lobby.
     pub skip_lobby: bool,
+    /// The invitation is to an end-to-end encrypted meeting.
+    pub e2ee: bool,
 }
 
 /// The SFU: every meeting, participant and connection on this server.
@@ -148,6 +149,9 @@ impl Sfu {
         }
         if resumed.is_none() {
             if let Some(m) = self.meetings.get(&meeting) {
+                if m.e2ee != identity.e2ee {
+                    return Err(SfuError::EncryptionMismatch);
+                }
                 if m.locked {
                     return Err(SfuError::Locked);
                 }
@@ -166,6 +170,7 @@ impl Sfu {
         };
         let admitted =
             was_admitted || identity.capabilities.has(Capability::Moderate) || identity.skip_lobby;
+        let e2ee = identity.e2ee;
         let p = Participant {
             id,
             meeting: meeting.clone(),
@@ -188,7 +193,7 @@ impl Sfu {
         self.participants.insert(id, p);
         self.meetings
             .entry(meeting.clone())
-            .or_insert_with(Meeting::new);
+            .or_insert_with(|| Meeting::new(e2ee));
         if admitted {
             self.enter(id);
         } else {
@@ -249,6 +254,7 @@ impl Sfu {
         m.members.push(id);
         let chat = m.chat.iter().cloned().collect();
         let locked = m.locked;
+        let e2ee = m.e2ee;
         let participants = others
             .iter()
             .filter_map(|o| self.participants.get(o).map(Participant::info))
@@ -264,6 +270,7 @@ impl Sfu {
             can_chat: caps.has(Capability::Chat),
             can_moderate: caps.has(Capability::Moderate),
             locked,
+            e2ee,
             participants,
             chat,
             heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
@@ -356,32 +363,8 @@ impl Sfu {
                 self.broadcast_update(id);
                 Ok(())
             }
-            ClientMessage::Chat { text } => {
-                if !p.capabilities.has(Capability::Chat) {
-                    return Err(SfuError::NotAllowed("this role may not chat"));
-                }
-                let n = text.chars().count();
-                if text.trim().is_empty() || n > MAX_CHAT_CHARS {
-                    return Err(SfuError::Invalid(format!(
-                        "a chat message has 1 to {MAX_CHAT_CHARS} characters"
-                    )));
-                }
-                let msg = ChatMessage {
-                    from: id,
-                    name: p.name.clone(),
-                    text,
-                    at_ms: wall_ms,
-                };
-                let meeting = p.meeting.clone();
-                let keep = self.config.chat_history;
-                if let Some(m) = self.meetings.get_mut(&meeting) {
-                    m.add_chat(msg.clone(), keep);
-                    for to in m.members.clone() {
-                        self.signal(to, ServerMessage::Chat(msg.clone()));
-                    }
-                }
-                Ok(())
-            }
+            ClientMessage::Chat { text, sealed } => self.chat(id, text, sealed, wall_ms),
+            ClientMessage::E2ee { to, data } => self.relay_e2ee(id, to, data),
         }
     }
 

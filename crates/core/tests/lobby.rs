@@ -39,6 +39,7 @@ fn waiting_participants_get_nothing_until_admitted() {
         host,
         ClientMessage::Chat {
             text: "secret".into(),
+            sealed: false,
         },
     )
     .unwrap();
@@ -49,7 +50,13 @@ fn waiting_participants_get_nothing_until_admitted() {
     let (sdp, tracks) = h.clients[d].publish_offer();
     assert!(h.send(d, ClientMessage::Publish { sdp, tracks }).is_err());
     assert!(h
-        .send(d, ClientMessage::Chat { text: "hi".into() })
+        .send(
+            d,
+            ClientMessage::Chat {
+                text: "hi".into(),
+                sealed: false,
+            }
+        )
         .is_err());
     h.run(Duration::from_secs(1));
     assert_eq!(h.clients[d].got(h.clients[host].id, TrackSource::Camera), 0);
@@ -126,7 +133,13 @@ fn observers_cannot_publish_or_chat_even_hand_crafted() {
         .unwrap_err();
     assert!(e.to_string().contains("not allowed"), "{e}");
     assert!(h
-        .send(o, ClientMessage::Chat { text: "hi".into() })
+        .send(
+            o,
+            ClientMessage::Chat {
+                text: "hi".into(),
+                sealed: false,
+            }
+        )
         .is_err());
 }
 
@@ -192,6 +205,7 @@ fn remove_revokes_and_end_closes_everyone() {
         capabilities: Capabilities::for_role(Role::Delegate),
         invitation: InvitationId("inv-late".into()),
         skip_lobby: true,
+        e2ee: false,
     };
     let err = h
         .sfu
@@ -230,6 +244,7 @@ fn a_lost_connection_resumes_within_30_s_without_the_lobby() {
         capabilities: Capabilities::for_role(Role::Delegate),
         invitation: InvitationId(inv.into()),
         skip_lobby: false,
+        e2ee: false,
     };
     let m = MeetingName::parse("m").unwrap();
     // Another invitation cannot take over the session.

@@ -9,5 +9,6 @@ pub use capability::{Capabilities, Capability};
 pub use ids::{InvitationId, MeetingName, MeetingNameError, ParticipantId, Role, TrackSource};
 pub use message::{
     ChatMessage, ClientMessage, CloseCode, ErrorCode, ParticipantInfo, PublishedTrackInfo,
-    ServerMessage, SubscribedTrack, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, PROTOCOL_VERSION,
+    ServerMessage, SubscribedTrack, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SEALED_BYTES,
+    PROTOCOL_VERSION,
 };

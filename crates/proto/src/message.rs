@@ -10,6 +10,8 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Largest SDP accepted inside a message, in bytes.
 pub const MAX_SDP_BYTES: usize = 48 * 1024;
+/// Largest end-to-end encryption payload (`e2ee` data, sealed chat) accepted, in bytes.
+pub const MAX_SEALED_BYTES: usize = 24 * 1024;
 
 /// A message from the page to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,8 +50,19 @@ pub enum ClientMessage {
     },
     /// A chat message to everyone in the meeting.
     Chat {
-        /// The text, at most 4,000 characters.
+        /// The text, at most 4,000 characters; when `sealed`, its end-to-end ciphertext.
         text: String,
+        /// The text is encrypted end to end (required in an encrypted meeting).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        sealed: bool,
+    },
+    /// End-to-end key exchange, opaque to the server: relayed to one member or all others.
+    E2ee {
+        /// The recipient; everyone else in the meeting when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<ParticipantId>,
+        /// The payload (the web client's key exchange message).
+        data: String,
     },
     /// Heartbeat; the server answers `pong`.
     Ping {},
@@ -136,8 +149,11 @@ pub struct ChatMessage {
     pub from: ParticipantId,
     /// Sender's display name.
     pub name: String,
-    /// The text.
+    /// The text; when `sealed`, its end-to-end ciphertext.
     pub text: String,
+    /// The text is encrypted end to end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sealed: bool,
     /// When the server received it, in milliseconds since the Unix epoch.
     pub at_ms: u64,
 }
@@ -168,6 +184,8 @@ pub enum ServerMessage {
         can_moderate: bool,
         /// Whether the meeting is locked.
         locked: bool,
+        /// Whether media and chat are end-to-end encrypted (the page needs the meeting secret).
+        e2ee: bool,
         /// Everyone else already present.
         participants: Vec<ParticipantInfo>,
         /// Recent chat, oldest first.
@@ -206,6 +224,13 @@ pub enum ServerMessage {
     },
     /// A chat message.
     Chat(ChatMessage),
+    /// End-to-end key exchange from another member, relayed unread.
+    E2ee {
+        /// The sender.
+        from: ParticipantId,
+        /// The payload as sent.
+        data: String,
+    },
     /// Answer to `ping`.
     Pong {},
     /// The joiner waits in the lobby until a host admits them.
@@ -346,9 +371,29 @@ mod tests {
             from: ParticipantId(3),
             name: "A".into(),
             text: "hi".into(),
+            sealed: false,
             at_ms: 1,
         }))
         .unwrap();
         assert!(s.starts_with(r#"{"type":"chat","from":3"#), "{s}");
+        assert!(!s.contains("sealed"), "plain chat stays as it was: {s}");
+    }
+
+    #[test]
+    fn e2ee_relay_round_trips() {
+        let m: ClientMessage =
+            serde_json::from_str(r#"{"type":"e2ee","to":4,"data":"x"}"#).unwrap();
+        assert_eq!(
+            m,
+            ClientMessage::E2ee {
+                to: Some(ParticipantId(4)),
+                data: "x".into()
+            }
+        );
+        let m: ClientMessage = serde_json::from_str(r#"{"type":"e2ee","data":"x"}"#).unwrap();
+        assert!(matches!(m, ClientMessage::E2ee { to: None, .. }));
+        let m: ClientMessage =
+            serde_json::from_str(r#"{"type":"chat","text":"c","sealed":true}"#).unwrap();
+        assert!(matches!(m, ClientMessage::Chat { sealed: true, .. }));
     }
 }

@@ -31,6 +31,8 @@ const MIGRATIONS: &[&str] = &[
         revoked_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
         reason TEXT NOT NULL
     );",
+    // End-to-end encryption is on unless the meeting was made with `--no-e2ee`.
+    "ALTER TABLE meetings ADD COLUMN e2ee INTEGER NOT NULL DEFAULT 1;",
 ];
 
 /// Why an invitation may not enter, in words safe to show its holder.
@@ -142,13 +144,26 @@ impl DataDir {
             .with_context(|| format!("{} is not a valid public key", public.display()))
     }
 
-    /// Registers a meeting; false if it existed.
-    pub(crate) fn create_meeting(&self, name: &MeetingName) -> anyhow::Result<bool> {
+    /// Registers a meeting; false if it existed (its encryption setting is then unchanged).
+    pub(crate) fn create_meeting(&self, name: &MeetingName, e2ee: bool) -> anyhow::Result<bool> {
         let n = self.db.execute(
-            "INSERT OR IGNORE INTO meetings (name) VALUES (?1)",
-            [name.as_str()],
+            "INSERT OR IGNORE INTO meetings (name, e2ee) VALUES (?1, ?2)",
+            rusqlite::params![name.as_str(), e2ee],
         )?;
         Ok(n == 1)
+    }
+
+    /// Whether a registered meeting is end-to-end encrypted; `None` if it is not registered.
+    pub(crate) fn meeting_e2ee(&self, name: &MeetingName) -> anyhow::Result<Option<bool>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .db
+            .query_row(
+                "SELECT e2ee FROM meetings WHERE name = ?1",
+                [name.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Revokes an invitation; false if it was revoked already.
@@ -240,12 +255,12 @@ impl DataDir {
         Ok((ids, last))
     }
 
-    /// Registered meetings with their creation time.
-    pub(crate) fn meetings(&self) -> anyhow::Result<Vec<(String, String)>> {
+    /// Registered meetings with their creation time and whether they are end-to-end encrypted.
+    pub(crate) fn meetings(&self) -> anyhow::Result<Vec<(String, String, bool)>> {
         let mut q = self
             .db
-            .prepare("SELECT name, created_at FROM meetings ORDER BY created_at, name")?;
-        let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            .prepare("SELECT name, created_at, e2ee FROM meetings ORDER BY created_at, name")?;
+        let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

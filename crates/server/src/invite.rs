@@ -1,6 +1,6 @@
 //! `summit invite`: signs an invitation and prints its join link.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -9,6 +9,7 @@ use summit_auth::InvitationClaims;
 use summit_proto::{MeetingName, Role};
 
 use crate::data::DataDir;
+use crate::secrets::SecretsFile;
 
 /// Arguments of `summit invite`.
 #[derive(Args)]
@@ -37,12 +38,32 @@ pub(crate) struct InviteArgs {
     /// Print JSON instead of the bare link.
     #[arg(long)]
     json: bool,
+    /// The organizer's file of meeting secrets (mode 0600; `summit serve` never reads it).
+    #[arg(long, default_value = "./summit-secrets")]
+    secrets: PathBuf,
 }
 
 pub(crate) fn run(data: &Path, args: InviteArgs) -> anyhow::Result<()> {
     let dir = DataDir::open(data)?;
     let key = dir.signing_key()?;
-    let created = dir.create_meeting(&args.meeting)?;
+    let created = dir.create_meeting(&args.meeting, true)?;
+    let e2ee = dir.meeting_e2ee(&args.meeting)?.unwrap_or(true);
+    // The secret goes in the link's fragment, which browsers never send to a server.
+    let fragment = if e2ee {
+        let file = SecretsFile::new(&args.secrets);
+        let (secret, made) = file.get_or_create(&args.meeting)?;
+        if made && !created {
+            eprintln!(
+                "No secret for '{}' in {}: made a new one. Links made with another secrets file \
+                 will not share keys with this one.",
+                args.meeting,
+                file.path().display()
+            );
+        }
+        format!("#{}", secret.to_text())
+    } else {
+        String::new()
+    };
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let mut claims = InvitationClaims::new(
         args.meeting.clone(),
@@ -53,9 +74,10 @@ pub(crate) fn run(data: &Path, args: InviteArgs) -> anyhow::Result<()> {
     );
     claims.uses = args.uses;
     claims.skip_lobby = args.skip_lobby;
+    claims.no_e2ee = !e2ee;
     let token = claims.sign(&key).context("cannot sign the invitation")?;
     let url = format!(
-        "{}/m/{}?invite={token}",
+        "{}/m/{}?invite={token}{fragment}",
         args.server.trim_end_matches('/'),
         args.meeting
     );
@@ -67,6 +89,7 @@ pub(crate) fn run(data: &Path, args: InviteArgs) -> anyhow::Result<()> {
             "meeting": args.meeting,
             "name": args.name,
             "role": args.role,
+            "e2ee": e2ee,
             "expires": expires.to_string(),
         });
         println!("{out}");

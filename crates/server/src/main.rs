@@ -7,6 +7,7 @@ mod http;
 mod invite;
 mod limits;
 mod media;
+mod secrets;
 mod serve;
 mod signaling;
 mod store;
@@ -48,10 +49,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum MeetingCommand {
-    /// Register a meeting.
+    /// Register a meeting (end-to-end encrypted unless `--no-e2ee`).
     Create {
         /// 1 to 64 letters, digits, '-', '_' or '.'.
         name: MeetingName,
+        /// Without end-to-end encryption, for deployments that need server-side processing.
+        #[arg(long)]
+        no_e2ee: bool,
+        /// The organizer's file of meeting secrets (mode 0600; `summit serve` never reads it).
+        #[arg(long, default_value = "./summit-secrets")]
+        secrets: PathBuf,
     },
     /// List registered meetings.
     List,
@@ -92,19 +99,44 @@ fn main() -> anyhow::Result<()> {
         Command::Meeting { command } => {
             let dir = data::DataDir::open(&cli.data)?;
             match command {
-                MeetingCommand::Create { name } => {
-                    if dir.create_meeting(&name)? {
-                        println!("Created meeting '{name}'.");
+                MeetingCommand::Create {
+                    name,
+                    no_e2ee,
+                    secrets,
+                } => {
+                    let created = dir.create_meeting(&name, !no_e2ee)?;
+                    let e2ee = dir.meeting_e2ee(&name)?.unwrap_or(!no_e2ee);
+                    let what = if e2ee {
+                        "end-to-end encrypted"
                     } else {
-                        println!("Meeting '{name}' already exists.");
+                        "not end-to-end encrypted"
+                    };
+                    if created {
+                        println!("Created meeting '{name}' ({what}).");
+                    } else {
+                        println!("Meeting '{name}' already exists ({what}).");
+                    }
+                    if e2ee {
+                        let file = secrets::SecretsFile::new(&secrets);
+                        let (_, made) = file.get_or_create(&name)?;
+                        let verb = if made {
+                            "Its secret is now in"
+                        } else {
+                            "Its secret is in"
+                        };
+                        println!(
+                            "{verb} {}; invitations carry it in the link.",
+                            file.path().display()
+                        );
                     }
                     println!(
                         "Invite someone: summit invite --meeting {name} --name \"Their Name\" --role host"
                     );
                 }
                 MeetingCommand::List => {
-                    for (name, created) in dir.meetings()? {
-                        println!("{name}\tcreated {created}");
+                    for (name, created, e2ee) in dir.meetings()? {
+                        let e2ee = if e2ee { "e2ee" } else { "no e2ee" };
+                        println!("{name}\tcreated {created}\t{e2ee}");
                     }
                 }
             }

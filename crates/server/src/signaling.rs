@@ -203,6 +203,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         role: claims.role,
         invitation: jti.clone(),
         skip_lobby: claims.skip_lobby,
+        e2ee: !claims.no_e2ee,
     };
     let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     let (to_client, mut from_sfu) = mpsc::channel(CLIENT_QUEUE);
@@ -227,6 +228,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             let (code, why) = match e {
                 SfuError::Locked => (CloseCode::Locked, e.to_string()),
                 SfuError::MeetingFull => (CloseCode::MeetingFull, e.to_string()),
+                SfuError::EncryptionMismatch => (CloseCode::InvitationRefused, e.to_string()),
                 SfuError::NotResumable => (CloseCode::InvitationRefused, used_up(claims.uses)),
                 _ => (CloseCode::Refused, e.to_string()),
             };
@@ -305,13 +307,15 @@ fn page_invite(
         );
     };
     let now = unix_now();
-    let claims = InvitationClaims::new(
+    let mut claims = InvitationClaims::new(
         meeting.clone(),
         name,
         role,
         now,
         PAGE_INVITE_VALIDITY.as_secs(),
     );
+    // The invitee joins the same meeting: encrypted if the inviter's is.
+    claims.no_e2ee = inviter.claims.no_e2ee;
     match claims.sign(key) {
         Ok(token) => ServerMessage::Invitation {
             token,

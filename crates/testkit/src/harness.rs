@@ -45,6 +45,9 @@ pub struct Harness {
     pub events: Vec<SfuEvent>,
     /// Whether invitations made by `join` skip the lobby (default: yes, as most tests need).
     pub skip_lobby: bool,
+    /// Whether invitations made by `join` are to an end-to-end encrypted meeting (default: no,
+    /// so that tests can chat in plain text; the core forwards media the same either way).
+    pub e2ee: bool,
     last_sent: std::collections::HashMap<SocketAddr, Vec<u8>>,
     /// Datagrams the seeded network lost, by destination.
     pub dropped_to: std::collections::HashMap<SocketAddr, u64>,
@@ -81,6 +84,7 @@ impl Harness {
             signals: Vec::new(),
             events: Vec::new(),
             skip_lobby: true,
+            e2ee: false,
             sent: Default::default(),
             last_sent: Default::default(),
             dropped_to: Default::default(),
@@ -113,6 +117,7 @@ impl Harness {
             capabilities: Capabilities::for_role(role),
             invitation: InvitationId(format!("inv-{name}")),
             skip_lobby: self.skip_lobby,
+            e2ee: self.e2ee,
         };
         let meeting = MeetingName::parse(meeting).unwrap();
         let id = self

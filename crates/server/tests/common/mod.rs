@@ -78,13 +78,17 @@ impl Server {
         args.extend_from_slice(extra);
         let v: serde_json::Value = serde_json::from_str(&self.summit(&args)).unwrap();
         let url = v["url"].as_str().unwrap();
-        let token = url.split("invite=").nth(1).unwrap().to_owned();
+        // The token, without the fragment that carries the meeting secret.
+        let token = url.split("invite=").nth(1).unwrap();
+        let token = token.split('#').next().unwrap().to_owned();
         (token, v["invitation_id"].as_str().unwrap().to_owned())
     }
 
-    /// Runs another `summit` subcommand on this server's data directory; returns its stdout.
+    /// Runs another `summit` subcommand on this server's data directory (also its working
+    /// directory, so the organizer's `./summit-secrets` lands there); returns its stdout.
     pub(crate) fn summit(&self, args: &[&str]) -> String {
         let out = Command::new(env!("CARGO_BIN_EXE_summit"))
+            .current_dir(&self.data)
             .args(["--data", self.data.to_str().unwrap()])
             .args(args)
             .output()

@@ -1,0 +1,66 @@
+//! Chat: messages to every member of a meeting, and the recent ones kept for later joiners.
+
+use summit_proto::{Capability, ChatMessage, ParticipantId, ServerMessage, MAX_SEALED_BYTES};
+
+use crate::{Sfu, SfuError};
+
+/// Longest plain chat message, in characters.
+const MAX_CHAT_CHARS: usize = 4000;
+
+impl Sfu {
+    /// Delivers a chat message to every member and keeps it for later joiners. In an
+    /// encrypted meeting only sealed text is accepted, so a faulty page cannot leak plaintext.
+    pub(crate) fn chat(
+        &mut self,
+        id: ParticipantId,
+        text: String,
+        sealed: bool,
+        wall_ms: u64,
+    ) -> Result<(), SfuError> {
+        let p = self
+            .participants
+            .get(&id)
+            .ok_or(SfuError::UnknownParticipant)?;
+        if !p.capabilities.has(Capability::Chat) {
+            return Err(SfuError::NotAllowed("this role may not chat"));
+        }
+        let e2ee = self.meetings.get(&p.meeting).is_some_and(|m| m.e2ee);
+        if sealed != e2ee {
+            return Err(SfuError::Invalid(if e2ee {
+                "this meeting is end-to-end encrypted: chat must be sealed".into()
+            } else {
+                "this meeting is not end-to-end encrypted: chat is not sealed".into()
+            }));
+        }
+        if sealed {
+            if text.is_empty() || text.len() > MAX_SEALED_BYTES {
+                return Err(SfuError::Invalid(format!(
+                    "sealed chat has 1 to {MAX_SEALED_BYTES} bytes"
+                )));
+            }
+        } else {
+            let n = text.chars().count();
+            if text.trim().is_empty() || n > MAX_CHAT_CHARS {
+                return Err(SfuError::Invalid(format!(
+                    "a chat message has 1 to {MAX_CHAT_CHARS} characters"
+                )));
+            }
+        }
+        let msg = ChatMessage {
+            from: id,
+            name: p.name.clone(),
+            text,
+            sealed,
+            at_ms: wall_ms,
+        };
+        let meeting = p.meeting.clone();
+        let keep = self.config.chat_history;
+        if let Some(m) = self.meetings.get_mut(&meeting) {
+            m.add_chat(msg.clone(), keep);
+            for to in m.members.clone() {
+                self.signal(to, ServerMessage::Chat(msg.clone()));
+            }
+        }
+        Ok(())
+    }
+}
