@@ -3,11 +3,15 @@
 import { Signaling, closeText } from './signaling.js';
 import { Connection } from './connection.js';
 import { Tile, watchLevel } from './tiles.js';
+import { E2ee, secretFromFragment } from './e2ee.js';
+import { FrameCrypto, frameSupport } from './framecrypto.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
 const meeting = decodeURIComponent(location.pathname.split('/').pop() || '');
 const invite = new URLSearchParams(location.search).get('invite') || '';
+// The meeting secret: in the fragment, which the browser never sends to the server.
+const secret = secretFromFragment(location.hash);
 
 /** Reads the (unverified) claims of the invitation to greet the person; the server checks it. */
 function claims() {
@@ -35,6 +39,12 @@ const state = {
   locked: false,
   waitingCount: 0,
   /** @type {string[]} message types received, for debugging */ log: [],
+  /** The meeting is end-to-end encrypted (from `welcome`). */
+  e2eeOn: false,
+  /** Why this page cannot take part in the encryption ('' when it can). */
+  e2eeProblem: '',
+  /** @type {E2ee | null} */ e2ee: null,
+  /** @type {FrameCrypto | null} */ frames: null,
 };
 // For tests and debugging: the live connections and what each subscribed m-line carries.
 /** @type {any} */ (window).summit = state;
@@ -143,7 +153,10 @@ function connect() {
   state.conn?.close();
   const signaling = new Signaling(meeting, invite, onMessage, onClose);
   state.signaling = signaling;
-  state.conn = new Connection(signaling, onTrack);
+  // The invitation says whether the meeting is encrypted (the server checks it and confirms in
+  // `welcome`); encoded transforms must be in place before the first frame.
+  if (!claims()?.no_e2ee && !state.frames && frameSupport().ok) state.frames = new FrameCrypto();
+  state.conn = new Connection(signaling, onTrack, state.frames);
   setConnState('Connecting…');
   // After a lost connection, resume the same session (no lobby, no invitation use).
   signaling.connect(state.me ? state.me.participant_id : null);
@@ -170,9 +183,14 @@ async function handleMessage(msg) {
     case 'welcome': return onWelcome(msg);
     case 'publish_answer': return conn.onPublishAnswer(msg.sdp);
     case 'subscribe_offer': return conn.onSubscribeOffer(msg.sdp, msg.tracks);
-    case 'participant_joined': return addPerson(msg.participant);
+    case 'participant_joined':
+      state.e2ee?.joined(msg.participant.id);
+      return addPerson(msg.participant);
     case 'participant_updated': return updatePerson(msg.participant);
-    case 'participant_left': return removePerson(msg.participant_id);
+    case 'participant_left':
+      removePerson(msg.participant_id);
+      return state.e2ee?.left(msg.participant_id);
+    case 'e2ee': return state.e2ee?.receive(msg.from, msg.data);
     case 'chat': return addChat(msg);
     case 'lobby': return showLobby(msg);
     case 'lobby_changed': return renderWaiting(msg.waiting);
@@ -204,13 +222,18 @@ async function onWelcome(msg) {
   for (const p of [...state.people.keys()]) removePerson(p);
   state.selfTile?.remove();
   $('chat-log').replaceChildren();
+  unreadableEarlier = 0;
+  $('chat-earlier').hidden = true;
   state.selfTile = new Tile($('grid'), 'self', msg.name, true);
   for (const p of msg.participants) addPerson(p);
+  await startE2ee(msg);
   for (const c of msg.chat) addChat(c, true);
-  $('btn-cam').hidden = !msg.can_publish_video;
-  $('btn-screen').hidden = !msg.can_publish_video;
-  $('btn-mic').hidden = !msg.can_publish;
-  if (!msg.can_publish) return;
+  // Without the meeting key this page could only send what no one can decrypt.
+  const canSend = msg.can_publish && !state.e2eeProblem;
+  $('btn-cam').hidden = !msg.can_publish_video || !canSend;
+  $('btn-screen').hidden = !msg.can_publish_video || !canSend;
+  $('btn-mic').hidden = !canSend;
+  if (!canSend) return;
   const conn = /** @type {Connection} */ (state.conn);
   const audio = state.local?.getAudioTracks()[0];
   const video = msg.can_publish_video ? state.local?.getVideoTracks()[0] : undefined;
@@ -268,6 +291,55 @@ function leave() {
 }
 
 // ---------- People and media ----------
+
+// ---------- End-to-end encryption ----------
+
+/** @param {any} welcome */
+async function startE2ee(welcome) {
+  state.e2eeOn = !!welcome.e2ee;
+  state.e2eeProblem = '';
+  if (state.e2eeOn) {
+    const support = frameSupport();
+    if (!support.ok) state.e2eeProblem = support.why;
+    else if (!secret) state.e2eeProblem = 'This meeting is end-to-end encrypted, and your link has no meeting key, so you cannot see, hear or read the others, and they cannot see or hear you. Ask the organizer for the complete link: it ends with # and a code.';
+    else if (!state.frames) state.e2eeProblem = 'The page did not expect an encrypted meeting. Reload it.';
+  }
+  if (state.e2eeOn && !state.e2eeProblem && state.frames) {
+    if (!state.e2ee) {
+      state.e2ee = new E2ee({
+        meeting,
+        secret: /** @type {Uint8Array<ArrayBuffer>} */ (secret),
+        send: (m) => state.signaling?.send({ type: 'e2ee', ...m }),
+        sink: state.frames,
+        onChange: () => { renderE2ee(); },
+        onRejected: (id) => toast(`${state.people.get(id)?.info.name || 'Someone'} could not prove they hold this meeting's key, so they get no keys.`, 6000),
+      });
+    }
+    await state.e2ee.start(welcome.participant_id, welcome.participants.map((/** @type {any} */ p) => p.id));
+  }
+  $('chat-input').disabled = state.e2eeOn && !state.e2ee;
+  $('chat-input').placeholder = $('chat-input').disabled ? 'Chat needs the meeting key' : 'Message everyone';
+  await renderE2ee();
+}
+
+/** Shows the encryption state: badge, a plain message when keys are missing, safety code. */
+async function renderE2ee() {
+  $('e2ee-badge').hidden = !state.e2eeOn;
+  $('e2ee-badge').textContent = state.e2eeProblem ? '⚠ Encrypted: no key' : '🔒 End-to-end encrypted';
+  $('e2ee-banner').textContent = state.e2eeProblem;
+  $('e2ee-banner').hidden = !state.e2eeProblem;
+  const e = state.e2ee;
+  const missing = new Set(e ? e.missing() : []);
+  for (const [id, p] of state.people) {
+    p.tile.setNote(!state.e2eeOn ? '' : state.e2eeProblem ? '🔒 Encrypted' : missing.has(id) ? 'Waiting for their encryption key…' : '');
+  }
+  $('safety').hidden = !e;
+  if (!e) return;
+  const code = await e.safetyCode();
+  $('safety-code').textContent = code || '…';
+  const names = [...missing].map((id) => state.people.get(id)?.info.name || `#${id}`);
+  $('safety-missing').textContent = names.length ? `Waiting for keys from ${names.join(', ')}.` : '';
+}
 
 /** @param {any} info */
 function addPerson(info) {
@@ -381,7 +453,9 @@ function mutedByHost(by) {
 
 /** @param {string} token */
 function showInvitation(token) {
-  const url = `${location.origin}/m/${encodeURIComponent(meeting)}?invite=${token}`;
+  // The meeting secret rides along in the fragment; the server never saw it.
+  const fragment = state.e2eeOn && secret ? location.hash : '';
+  const url = `${location.origin}/m/${encodeURIComponent(meeting)}?invite=${token}${fragment}`;
   $('invite-link').value = url;
   $('invite-result').hidden = false;
   $('invite-error').hidden = true;
@@ -514,8 +588,38 @@ function togglePanel(panel) {
   }
 }
 
+/** Chat is shown in order, though opening sealed messages takes a moment. */
+let chatQueue = Promise.resolve();
+/** Messages from before this page came that it cannot open, summarized in one line. */
+let unreadableEarlier = 0;
+
 /** @param {any} msg @param {boolean} [old] */
 function addChat(msg, old = false) {
+  chatQueue = chatQueue.then(() => openChat(msg, old)).catch((e) => console.error('chat:', e));
+}
+
+/** @param {any} msg @param {boolean} old */
+async function openChat(msg, old) {
+  if (!msg.sealed) return showChat(msg, old);
+  const e = state.e2ee;
+  let text = e ? await e.openChat(msg.from, msg.text) : null;
+  // A message can outrun its sender's key: give the key a moment to come.
+  for (let i = 0; !text && e && !old && i < 50 && e.missing().includes(msg.from); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    text = await e.openChat(msg.from, msg.text);
+  }
+  if (text !== null) return showChat({ ...msg, text }, old);
+  if (old) {
+    unreadableEarlier += 1;
+    $('chat-earlier').textContent = `🔒 ${unreadableEarlier} earlier message${unreadableEarlier > 1 ? 's were' : ' was'} sent before you joined and cannot be read with your keys.`;
+    $('chat-earlier').hidden = false;
+    return;
+  }
+  showChat({ ...msg, text: '🔒 A message you cannot decrypt (you do not have the key it was sent with).' }, old);
+}
+
+/** @param {any} msg @param {boolean} old */
+function showChat(msg, old) {
   const li = document.createElement('li');
   const meta = document.createElement('div');
   meta.className = 'meta';
@@ -574,12 +678,14 @@ $('invite-copy').addEventListener('click', async () => {
 });
 $('invite-close').addEventListener('click', () => $('invite-dialog').close());
 $('overlay-rejoin').addEventListener('click', () => location.reload());
-$('chat-form').addEventListener('submit', (/** @type {Event} */ e) => {
+$('chat-form').addEventListener('submit', async (/** @type {Event} */ e) => {
   e.preventDefault();
   const text = $('chat-input').value.trim();
   if (!text) return;
-  state.signaling?.send({ type: 'chat', text });
   $('chat-input').value = '';
+  if (!state.e2eeOn) return state.signaling?.send({ type: 'chat', text });
+  if (!state.e2ee) return toast('Chat needs the meeting key.');
+  state.signaling?.send({ type: 'chat', text: await state.e2ee.sealChat(text), sealed: true });
 });
 document.addEventListener('keydown', (e) => {
   if ($('meeting').hidden || (e.target instanceof HTMLInputElement)) return;

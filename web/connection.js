@@ -4,16 +4,33 @@
  * (the server offers). Two connections mean offers never collide.
  */
 
+/**
+ * Encrypted video is sent as VP8 only: its few header bytes stay readable (docs/e2ee.md),
+ * while an H.264 packetizer would look for NAL units inside the ciphertext.
+ * @param {RTCRtpTransceiver} t
+ */
+function preferVp8(t) {
+  const codecs = RTCRtpReceiver.getCapabilities('video')?.codecs ?? [];
+  const vp8 = codecs.filter((c) => /^video\/(vp8|rtx)$/i.test(c.mimeType));
+  try { if (vp8.length) t.setCodecPreferences(vp8); } catch (e) { console.warn('cannot prefer VP8:', e); }
+}
+
 export class Connection {
   /**
    * @param {import('./signaling.js').Signaling} signaling
    * @param {(mid: string, track: MediaStreamTrack) => void} onTrack
+   * @param {import('./framecrypto.js').FrameCrypto | null} frames end-to-end encryption, if on
    */
-  constructor(signaling, onTrack) {
+  constructor(signaling, onTrack, frames = null) {
     this.signaling = signaling;
     this.onTrack = onTrack;
-    this.pub = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    this.sub = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    this.frames = frames;
+    /** @type {any} */
+    const config = { bundlePolicy: 'max-bundle' };
+    // Browsers with only createEncodedStreams need it asked for when the connection is made.
+    if (frames?.legacy) config.encodedInsertableStreams = true;
+    this.pub = new RTCPeerConnection(config);
+    this.sub = new RTCPeerConnection(config);
     /** @type {Map<string, RTCRtpTransceiver>} source -> transceiver */
     this.senders = new Map();
     /** @type {Array<{mid: string, participant: number, source: string}>} */
@@ -22,6 +39,7 @@ export class Connection {
     /** @type {(() => void) | null} resolves the publishing offer in flight */
     this.answered = null;
     this.sub.ontrack = (ev) => {
+      this.frames?.attach(ev.receiver, 'decrypt', ev.track.kind);
       const mid = ev.transceiver.mid;
       if (mid) this.onTrack(mid, ev.track);
     };
@@ -36,6 +54,10 @@ export class Connection {
     let t = this.senders.get(source);
     if (!t && track) {
       t = this.pub.addTransceiver(track, { direction: 'sendonly' });
+      if (this.frames) {
+        this.frames.attach(t.sender, 'encrypt', track.kind);
+        if (track.kind === 'video') preferVp8(t);
+      }
       this.senders.set(source, t);
       await this.offer();
     } else if (t) {

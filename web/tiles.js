@@ -46,7 +46,10 @@ export class Tile {
     this.mutedIcon.textContent = '🔇';
     this.mutedIcon.hidden = true;
     this.label.append(this.nameText, this.mutedIcon);
-    this.el.append(this.initials, this.video, this.audio, this.label);
+    this.note = document.createElement('div');
+    this.note.className = 'note';
+    this.note.hidden = true;
+    this.el.append(this.initials, this.video, this.audio, this.label, this.note);
     grid.append(this.el);
     this.cameraOff = true;
     this.show();
@@ -74,6 +77,17 @@ export class Tile {
     this.mutedIcon.hidden = !info.microphone_muted;
     this.cameraOff = info.camera_off;
     this.show();
+  }
+
+  /**
+   * A line over the tile saying why there is no picture (e.g. an encryption key is missing).
+   * @param {string} text empty to hide
+   */
+  setNote(text) {
+    this.note.hidden = !text;
+    const span = document.createElement('span');
+    span.textContent = text;
+    this.note.replaceChildren(span);
   }
 
   /** @param {boolean} on */

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
-import { startServer, joinPage, waitStats, myId, launchChromium } from './harness.mjs';
+import assert from 'node:assert/strict';
+import { startServer, joinPage, waitStats, myId, launchChromium, e2eeReport } from './harness.mjs';
 
 let server;
 let chrome;
@@ -39,7 +40,7 @@ after(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-test('a Firefox and a Chromium participant decode each other', async () => {
+test('a Firefox and a Chromium participant decode each other in an encrypted meeting', async () => {
   const cr = await joinPage(chrome, server.invite('interop', 'Chromium User', '--skip-lobby').url);
   const ff = await firefox.newPage();
   await ff.goto(server.invite('interop', 'Firefox User', '--skip-lobby').url);
@@ -51,6 +52,13 @@ test('a Firefox and a Chromium participant decode each other', async () => {
     20000, 'Chromium decoding Firefox');
   await waitStats(ff, (s) => s[`${c}:camera`]?.framesDecoded > 5 && s[`${c}:microphone`]?.packetsReceived > 20,
     20000, 'Firefox decoding Chromium');
+  // What they decoded went through each browser's SFrame transform both ways.
+  for (const [page, who] of [[cr, 'Chromium'], [ff, 'Firefox']]) {
+    const r = await e2eeReport(page);
+    assert.ok(r.stats.encrypted > 20 && r.stats.decryptedVideo > 5 && r.stats.decryptedAudio > 20,
+      `${who}: ${JSON.stringify(r.stats)}`);
+  }
+  assert.equal(await ff.$eval('#e2ee-badge', (e) => e.textContent), '🔒 End-to-end encrypted');
   await ff.close();
   await cr.context().close();
 });

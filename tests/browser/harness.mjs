@@ -104,6 +104,7 @@ export async function inbound(page) {
       out[`${t.participant}:${t.source}`] = {
         framesDecoded: r.framesDecoded || 0,
         packetsReceived: r.packetsReceived || 0,
+        audioEnergy: r.totalAudioEnergy || 0,
       };
     }
     return out;
@@ -120,6 +121,17 @@ export async function waitStats(page, check, ms, what) {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${what}: not reached in ${ms} ms; last stats ${JSON.stringify(last)}`);
+}
+
+/**
+ * The page's media encryption worker: frame counts, and while capturing, frames and keys.
+ * Works for Playwright and Puppeteer pages alike.
+ */
+export async function e2eeReport(page) {
+  return page.evaluate(async () => {
+    const s = /** @type {any} */ (window).summit;
+    return s.frames ? s.frames.report() : null;
+  });
 }
 
 /** The participant id a page got in its welcome. */

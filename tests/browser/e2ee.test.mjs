@@ -1,0 +1,153 @@
+// End-to-end encrypted meetings in real Chromium: participants with the key decode each other
+// through SFrame, one whose link lost its fragment receives packets but decodes nothing, a
+// removed participant's keys open nothing sent after the rotation, and frames captured from
+// the meeting decrypt with an independent implementation (the Rust `sframe` crate).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serverAndChromium, joinPage, waitStats, inbound, myId, e2eeReport } from './harness.mjs';
+import { KeyRing, splitKid } from '../../web/keyring.js';
+import { unb64 } from '../../web/e2ee.js';
+import { decodeHeader } from '../../web/sframe.js';
+
+const env = serverAndChromium();
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const unhex = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
+
+/** Waits for `check()` to be true, polling. */
+async function until(check, ms, what) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: not within ${ms} ms`);
+}
+
+const safetyCode = (page) => page.locator('#safety-code').textContent();
+
+test('two participants with the key decode each other; the frames decrypt with the sframe crate', async () => {
+  const alice = await joinPage(env.browser, env.server.invite('enc-1', 'Alice', '--role', 'host').url);
+  const bob = await joinPage(env.browser, env.server.invite('enc-1', 'Bob', '--skip-lobby').url);
+  const [a, b] = [await myId(alice), await myId(bob)];
+  await bob.evaluate(() => /** @type {any} */ (window).summit.frames.capture(40));
+  for (const [page, from] of [[alice, b], [bob, a]]) {
+    await waitStats(page, (s) => s[`${from}:camera`]?.framesDecoded > 10 && s[`${from}:microphone`]?.audioEnergy > 0,
+      20000, `decoding ${from}'s video and hearing their audio`);
+  }
+  for (const page of [alice, bob]) {
+    const r = await e2eeReport(page);
+    assert.ok(r.stats.encrypted > 20 && r.stats.decryptedVideo > 10 && r.stats.decryptedAudio > 20, JSON.stringify(r.stats));
+    assert.equal(await page.locator('#e2ee-badge').textContent(), '🔒 End-to-end encrypted');
+    assert.ok(await page.locator('#e2ee-banner').isHidden());
+  }
+  // Both pages show the same safety code, in digit groups.
+  await alice.getByRole('button', { name: 'Participants' }).click();
+  await bob.getByRole('button', { name: 'Participants' }).click();
+  await until(async () => /^\d{5} \d{5} \d{5}$/.test(await safetyCode(alice))
+    && (await safetyCode(alice)) === (await safetyCode(bob)), 5000, 'the same safety code on both pages');
+
+  // Chat is sealed on the wire and readable on the other side.
+  await alice.getByRole('button', { name: 'Chat' }).click();
+  await alice.getByLabel('Message').fill('Only for the delegations');
+  await alice.getByRole('button', { name: 'Send' }).click();
+  await bob.getByRole('button', { name: 'Chat' }).click();
+  await bob.getByText('Only for the delegations').waitFor({ timeout: 5000 });
+
+  // Frames as Bob received them (the SFU's output), with Bob's keys: the sframe crate opens
+  // each to what Bob's browser decrypted.
+  const r = await e2eeReport(bob);
+  const frames = r.frames.filter((f) => f.plain && f.kid && splitKid(BigInt(f.kid)).sender === a);
+  assert.ok(frames.some((f) => f.kind === 'video') && frames.some((f) => f.kind === 'audio'), 'captured both kinds');
+  const dir = mkdtempSync(join(tmpdir(), 'summit-sframe-'));
+  try {
+    const file = join(dir, 'captured.json');
+    writeFileSync(file, JSON.stringify({ keys: r.keys, frames }));
+    const out = execFileSync('cargo', ['run', '-q', '-p', 'summit', '--example', 'sframe_check', '--', file],
+      { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    assert.match(out, new RegExp(`^${frames.length} frames decrypted`, 'm'), out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const p of [alice, bob]) await p.context().close();
+});
+
+test('without the fragment a participant receives packets, decodes nothing and is told why', async () => {
+  const alice = await joinPage(env.browser, env.server.invite('enc-2', 'Alice', '--role', 'host').url);
+  const a = await myId(alice);
+  const full = env.server.invite('enc-2', 'Eve', '--skip-lobby').url;
+  assert.ok(full.includes('#'));
+  const eve = await joinPage(env.browser, full.split('#')[0]);
+  await eve.evaluate(() => /** @type {any} */ (window).summit.frames.capture(20));
+  await eve.getByText('your link has no meeting key').waitFor({ timeout: 5000 });
+  assert.equal(await eve.locator('#e2ee-badge').textContent(), '⚠ Encrypted: no key');
+  // Packets arrive for a good while, and not one frame decodes.
+  const s = await waitStats(eve, (st) => st[`${a}:camera`]?.packetsReceived > 100
+    && st[`${a}:microphone`]?.packetsReceived > 100, 20000, 'RTP from Alice reaching Eve');
+  assert.equal(s[`${a}:camera`].framesDecoded, 0);
+  assert.equal(s[`${a}:microphone`].audioEnergy, 0);
+  const r = await e2eeReport(eve);
+  assert.equal(r.stats.decrypted, 0);
+  assert.ok(r.stats.noKey > 50, JSON.stringify(r.stats));
+  // What the SFU forwarded is SFrame from Alice's key, after the few clear codec bytes.
+  assert.ok(r.frames.length >= 10);
+  for (const f of r.frames) {
+    const body = unhex(f.frame).subarray(f.clearBytes);
+    assert.equal(splitKid(decodeHeader(body).kid).sender, a, `frame ${f.frame.slice(0, 40)}`);
+  }
+  await eve.getByRole('group', { name: 'Alice' }).getByText('🔒 Encrypted').waitFor({ timeout: 5000 });
+  // Eve publishes nothing (she could only send what no one can decrypt).
+  assert.ok(await eve.getByRole('button', { name: 'Microphone' }).isHidden());
+  for (const p of [alice, eve]) await p.context().close();
+});
+
+test('after a removal, frames sent after the rotation do not decrypt with the removed keys', async () => {
+  const alice = await joinPage(env.browser, env.server.invite('enc-3', 'Alice', '--role', 'host').url);
+  const bob = await joinPage(env.browser, env.server.invite('enc-3', 'Bob', '--skip-lobby').url);
+  const carol = await joinPage(env.browser, env.server.invite('enc-3', 'Carol', '--skip-lobby').url);
+  const [a, c] = [await myId(alice), await myId(carol)];
+  await waitStats(carol, (s) => s[`${a}:camera`]?.framesDecoded > 5, 20000, 'Carol decoding Alice');
+  // Everything Carol's page holds, then Alice removes her.
+  const held = await carol.evaluate(async () => {
+    const s = /** @type {any} */ (window).summit;
+    s.frames.capture(0);
+    return { ring: s.e2ee.exportKeys(), worker: (await s.frames.report()).keys };
+  });
+  const before = await alice.evaluate(() => /** @type {any} */ (window).summit.e2ee.active);
+  await alice.getByRole('button', { name: 'Participants' }).click();
+  await alice.getByRole('listitem', { name: /^Carol/ }).getByRole('button', { name: 'Remove' }).click();
+  await carol.getByText(/You were removed from the meeting/).waitFor({ timeout: 5000 });
+  await until(async () => (await alice.evaluate(() => /** @type {any} */ (window).summit.e2ee.active)) > before,
+    5000, 'Alice sending with a new key');
+  const rotated = await alice.evaluate(() => /** @type {any} */ (window).summit.e2ee.active);
+
+  // Bob keeps decoding Alice, with frames under the new key.
+  await bob.evaluate(() => /** @type {any} */ (window).summit.frames.capture(30));
+  const first = (await inbound(bob))[`${a}:camera`].framesDecoded;
+  await waitStats(bob, (s) => s[`${a}:camera`]?.framesDecoded > first + 20, 10000, 'Bob decoding Alice after the rotation');
+  const frames = (await e2eeReport(bob)).frames
+    .filter((f) => f.plain && splitKid(BigInt(f.kid)).sender === a && splitKid(BigInt(f.kid)).index >= rotated);
+  assert.ok(frames.length >= 10, `frames under the new key: ${frames.length}`);
+
+  // Carol's keys, including every ratchet step from them, open none of those frames.
+  const ring = new KeyRing();
+  for (const k of held.ring) {
+    const { sender, index } = splitKid(BigInt(k.kid));
+    ring.set(sender, index, unb64(k.base));
+  }
+  for (const k of held.worker) {
+    const { sender, index } = splitKid(BigInt(k.kid));
+    if (sender !== c) ring.set(sender, index, unhex(k.base));
+  }
+  assert.ok(ring.newest(a) !== undefined, 'Carol held a key of Alice');
+  for (const f of frames) {
+    const data = unhex(f.frame);
+    await assert.rejects(ring.decryptFrame(data.subarray(0, f.clearBytes), data.subarray(f.clearBytes)),
+      `frame ${f.kid}/${f.ctr} opened with Carol's keys`);
+  }
+  for (const p of [alice, bob, carol]) await p.context().close();
+});
