@@ -184,8 +184,8 @@ async function handleMessage(msg) {
     case 'publish_answer': return conn.onPublishAnswer(msg.sdp);
     case 'subscribe_offer': return conn.onSubscribeOffer(msg.sdp, msg.tracks);
     case 'participant_joined':
-      state.e2ee?.joined(msg.participant.id);
-      return addPerson(msg.participant);
+      addPerson(msg.participant);
+      return state.e2ee?.joined(msg.participant.id);
     case 'participant_updated': return updatePerson(msg.participant);
     case 'participant_left':
       removePerson(msg.participant_id);
@@ -338,7 +338,8 @@ async function renderE2ee() {
   const code = await e.safetyCode();
   $('safety-code').textContent = code || '…';
   const names = [...missing].map((id) => state.people.get(id)?.info.name || `#${id}`);
-  $('safety-missing').textContent = names.length ? `Waiting for keys from ${names.join(', ')}.` : '';
+  $('safety-missing').textContent = names.length
+    ? `No keys yet from ${names.join(', ')}. If this lasts, their link may lack the meeting key.` : '';
 }
 
 /** @param {any} info */

@@ -7,7 +7,7 @@
  * Frames arrive through `RTCRtpScriptTransform` (the `rtctransform` event) or, in browsers
  * that only have it, through `createEncodedStreams` (a `streams` message).
  */
-import { deriveKey, encrypt, decodeHeader } from './sframe.js';
+import { deriveKey, encrypt, decodeHeader, concat } from './sframe.js';
 import { KeyRing, kidOf, NoKeyError } from './keyring.js';
 
 /** @type {any} the worker's global scope (this file is checked against the DOM library) */
@@ -50,10 +50,7 @@ async function encryptFrame(kind, frame, out) {
   const n = Math.min(clearBytes(kind, frame), data.length);
   const clear = data.slice(0, n);
   const sealed = await encrypt(s.k, s.kid, counter++, clear, data.slice(n));
-  const res = new Uint8Array(n + sealed.length);
-  res.set(clear);
-  res.set(sealed, n);
-  frame.data = res.buffer;
+  frame.data = concat(clear, sealed).buffer;
   stats.encrypted += 1;
   out.enqueue(frame);
 }
@@ -68,7 +65,7 @@ async function decryptFrame(kind, frame, out) {
   const n = Math.min(clearBytes(kind, frame), data.length);
   const clear = data.slice(0, n);
   const body = data.slice(n);
-  /** @type {Uint8Array | null} */
+  /** @type {Uint8Array<ArrayBuffer> | null} */
   let plain = null;
   try {
     plain = await ring.decryptFrame(clear, body);
@@ -85,10 +82,7 @@ async function decryptFrame(kind, frame, out) {
     });
   }
   if (!plain) return;
-  const res = new Uint8Array(n + plain.length);
-  res.set(clear);
-  res.set(plain, n);
-  frame.data = res.buffer;
+  frame.data = concat(clear, plain).buffer;
   stats.decrypted += 1;
   if (kind === 'audio') stats.decryptedAudio += 1; else stats.decryptedVideo += 1;
   out.enqueue(frame);

@@ -8,6 +8,7 @@
  * e2ee-worker.js, which this module keeps supplied with keys through `sink`.
  */
 import { KeyRing, hkdf, kidOf, ratchet, MAX_INDEX } from './keyring.js';
+import { concat } from './sframe.js';
 
 /** Wait after a rekey before sending with the new key, so that it reaches everyone first. */
 export const ROTATE_DELAY_MS = 1000;
@@ -26,14 +27,6 @@ export function b64(b) {
 export function unb64(s) {
   const t = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
   return Uint8Array.from(t, (c) => c.charCodeAt(0));
-}
-
-/** @param {Uint8Array<ArrayBuffer>} a @param {Uint8Array<ArrayBuffer>} b */
-function concat(a, b) {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /**

@@ -2,7 +2,7 @@
 /**
  * SFrame (RFC 9605) with the cipher suite AES_128_GCM_SHA256_128 (0x0004), on WebCrypto.
  * Key ids and counters are BigInt: they run to 2^64 - 1, past what a JS number holds exactly.
- * Building block for end-to-end encrypted media; nothing uses it to carry media yet.
+ * The media worker (e2ee-worker.js) encrypts and decrypts every frame with it.
  */
 
 /** The cipher suite this module implements. */
@@ -150,8 +150,11 @@ export async function decrypt(keyFor, metadata, frame) {
     { name: 'AES-GCM', iv: nonce(k.salt, ctr), additionalData: aad, tagLength: NT * 8 }, k.key, frame.subarray(length)));
 }
 
-/** @param {Uint8Array<ArrayBuffer>} a @param {Uint8Array<ArrayBuffer>} b */
-function concat(a, b) {
+/**
+ * The bytes of `a`, then those of `b`.
+ * @param {Uint8Array<ArrayBuffer>} a @param {Uint8Array<ArrayBuffer>} b
+ */
+export function concat(a, b) {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);

@@ -56,7 +56,7 @@ export class Tile {
   }
 
   show() {
-    const hasVideo = !!this.video.srcObject && !this.cameraOff;
+    const hasVideo = !!this.video.srcObject && !this.cameraOff && !!this.note.hidden;
     this.video.hidden = !hasVideo;
     this.initials.hidden = hasVideo;
   }
@@ -80,7 +80,8 @@ export class Tile {
   }
 
   /**
-   * A line over the tile saying why there is no picture (e.g. an encryption key is missing).
+   * A line over the tile saying why there is no picture (e.g. an encryption key is missing);
+   * the initials stand in for the video meanwhile, rather than a black frame.
    * @param {string} text empty to hide
    */
   setNote(text) {
@@ -88,6 +89,7 @@ export class Tile {
     const span = document.createElement('span');
     span.textContent = text;
     this.note.replaceChildren(span);
+    this.show();
   }
 
   /** @param {boolean} on */

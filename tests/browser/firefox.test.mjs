@@ -1,48 +1,27 @@
 // Firefox ESR and Chromium in one meeting decode each other through Summit.
 import { test, before, after } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import puppeteer from 'puppeteer-core';
 import assert from 'node:assert/strict';
-import { startServer, joinPage, waitStats, myId, launchChromium, e2eeReport } from './harness.mjs';
+import { startServer, joinPage, waitStats, myId, launchChromium, launchFirefox, e2eeReport } from './harness.mjs';
 
 let server;
 let chrome;
 let firefox;
-let profile;
 
 before(async () => {
   server = await startServer();
   chrome = await launchChromium();
-  profile = mkdtempSync(join(tmpdir(), 'summit-ff-'));
-  firefox = await puppeteer.launch({
-    browser: 'firefox',
-    executablePath: '/usr/bin/firefox-esr',
-    headless: true,
-    userDataDir: profile,
-    extraPrefsFirefox: {
-      'media.navigator.streams.fake': true,
-      'media.navigator.permission.disabled': true,
-      'permissions.default.camera': 1,
-      'permissions.default.microphone': 1,
-      'media.peerconnection.ice.loopback': true,
-      'media.peerconnection.ice.obfuscate_host_addresses': false,
-      'media.autoplay.default': 0,
-    },
-  });
+  firefox = await launchFirefox();
 });
 
 after(async () => {
   await firefox?.close();
   await chrome?.close();
   await server?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 test('a Firefox and a Chromium participant decode each other in an encrypted meeting', async () => {
   const cr = await joinPage(chrome, server.invite('interop', 'Chromium User', '--skip-lobby').url);
-  const ff = await firefox.newPage();
+  const ff = await firefox.browser.newPage();
   await ff.goto(server.invite('interop', 'Firefox User', '--skip-lobby').url);
   await ff.locator('#join').click();
   await ff.waitForSelector('#btn-leave', { visible: true, timeout: 20000 });

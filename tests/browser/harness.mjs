@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createPrivateKey, sign, randomUUID } from 'node:crypto';
 import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SUMMIT = process.env.SUMMIT_BIN
@@ -46,9 +47,11 @@ export async function startServer() {
     url,
     data,
     invite(meeting, name, ...extra) {
-      const json = execFileSync(SUMMIT, ['--data', data, 'invite', '--meeting', meeting, '--name', name,
-        '--server', url, '--json', ...extra], { cwd: data }).toString();
-      return JSON.parse(json);
+      return JSON.parse(this.summit('invite', '--meeting', meeting, '--name', name, '--server', url, '--json', ...extra));
+    },
+    /** Runs a `summit` subcommand on this server's data (the organizer's secrets file lands there too). */
+    summit(...args) {
+      return execFileSync(SUMMIT, ['--data', data, ...args], { cwd: data }).toString();
     },
     /** A token signed with the server's real key but with chosen claims (e.g. expired). */
     forge(claims) {
@@ -72,9 +75,13 @@ export async function startServer() {
   };
 }
 
-/** Opens `url` in a new page, clicks "Join" and waits until the meeting view shows. */
-export async function joinPage(browser, url) {
+/**
+ * Opens `url` in a new page, clicks "Join" and waits until the meeting view shows.
+ * `init`, if given, runs in the page before its own scripts (to take a browser feature away).
+ */
+export async function joinPage(browser, url, init = undefined) {
   const ctx = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  if (init) await ctx.addInitScript(init);
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(url);
@@ -159,4 +166,35 @@ export function serverAndChromium() {
     await env.server?.stop();
   });
   return env;
+}
+
+/**
+ * Launches Debian's Firefox ESR with fake devices, driven by Puppeteer over WebDriver BiDi
+ * (../shared/notes/browser-webrtc.md says why each pref is needed). `close()` also removes
+ * its profile.
+ */
+export async function launchFirefox() {
+  const profile = mkdtempSync(join(tmpdir(), 'summit-ff-'));
+  const firefox = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: '/usr/bin/firefox-esr',
+    headless: true,
+    userDataDir: profile,
+    extraPrefsFirefox: {
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': true,
+      'permissions.default.camera': 1,
+      'permissions.default.microphone': 1,
+      'media.peerconnection.ice.loopback': true,
+      'media.peerconnection.ice.obfuscate_host_addresses': false,
+      'media.autoplay.default': 0,
+    },
+  });
+  return {
+    browser: firefox,
+    async close() {
+      await firefox.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
 }

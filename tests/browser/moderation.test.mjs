@@ -72,17 +72,21 @@ test('a locked meeting refuses newcomers; mute by host and removal reach the par
 });
 
 test('a host invites from the page and ends the meeting for all', async () => {
-  const host = await joinPage(env.browser, env.server.invite('mod-2', 'Hana Host', '--role', 'host').url);
+  const hostUrl = env.server.invite('mod-2', 'Hana Host', '--role', 'host').url;
+  const host = await joinPage(env.browser, hostUrl);
   await host.getByRole('button', { name: 'Invite' }).click();
   await host.getByLabel('Name').fill('Ivy Invited');
   await host.getByLabel('Role').selectOption('delegate');
   await host.getByRole('button', { name: 'Create link' }).click();
   const link = await host.getByLabel('Link').inputValue();
   assert.match(link, /\/m\/mod-2\?invite=/);
+  // The page appends the meeting secret from its own link: the server never had it.
+  assert.equal(link.split('#')[1], hostUrl.split('#')[1]);
   await host.getByRole('button', { name: 'Close' }).click();
   const ivy = await open(link);
   await row(host, 'Ivy Invited').getByRole('button', { name: 'Admit' }).click();
   await ivy.locator('#meeting').waitFor({ state: 'visible', timeout: 10000 });
+  await ivy.locator('#e2ee-badge').filter({ hasText: 'End-to-end encrypted' }).waitFor({ timeout: 5000 });
 
   host.once('dialog', (d) => d.accept());
   await host.getByRole('button', { name: 'End meeting for all' }).click();

@@ -1,25 +1,46 @@
-// The SFrame implementation of the web client against the RFC 9605 test vectors, in the
+// The SFrame implementation of the web client against the RFC 9605 test vectors, in both
 // browsers that run it: every header encoding, and the AES_128_GCM_SHA256_128 frame.
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
-import { resolve, dirname } from 'node:path';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { resolve, dirname, join } from 'node:path';
+import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { serverAndChromium } from './harness.mjs';
+import { startServer, launchChromium, launchFirefox } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-// The vectors live in the shared reference data beside the project; CI has a copy there too.
-const candidates = [resolve(here, '../../../shared/data/rfc9605-test-vectors.json'),
-  resolve(here, 'rfc9605-test-vectors.json')];
-const vectorsPath = candidates.find((p) => existsSync(p));
 
-const env = serverAndChromium();
+/**
+ * The vectors: in the shared reference data beside the project, or else where that data comes
+ * from, the `sframe` crate's sources, which `cargo test` has fetched before these tests run.
+ */
+function findVectors() {
+  const shared = resolve(here, '../../../shared/data/rfc9605-test-vectors.json');
+  if (existsSync(shared)) return shared;
+  const registry = join(process.env.CARGO_HOME || join(homedir(), '.cargo'), 'registry', 'src');
+  for (const index of existsSync(registry) ? readdirSync(registry) : []) {
+    for (const crate of readdirSync(join(registry, index)).filter((d) => d.startsWith('sframe-')).sort().reverse()) {
+      const p = join(registry, index, crate, 'src', 'test_vectors', 'test-vectors.json');
+      if (existsSync(p)) return p;
+    }
+  }
+  return null;
+}
+const vectorsPath = findVectors();
 
-test('RFC 9605 vectors pass in the browser (KID and CTR as BigInt)', { skip: !vectorsPath && 'no test vectors' }, async () => {
+let server;
+before(async () => { server = await startServer(); });
+after(async () => { await server?.stop(); });
+
+test('the test vectors are found', () => {
+  assert.ok(vectorsPath, 'RFC 9605 vectors: neither ../shared/data nor the sframe crate sources (run cargo test first)');
+});
+
+/** Runs every vector in a page of either browser (Playwright and Puppeteer pages alike). */
+async function checkVectors(page) {
   // Quote every kid and ctr so that values above 2^53 reach the page exactly.
-  const text = readFileSync(vectorsPath, 'utf8').replace(/"(kid|ctr)": (\d+)/g, '"$1": "$2"');
-  const page = await env.browser.newPage();
-  await page.goto(`${env.server.url}/`);
+  const text = readFileSync(/** @type {string} */ (vectorsPath), 'utf8').replace(/"(kid|ctr)": (\d+)/g, '"$1": "$2"');
+  await page.goto(`${server.url}/`);
   const result = await page.evaluate(async (text) => {
     const sf = await import('/assets/sframe.js');
     const v = JSON.parse(text);
@@ -53,5 +74,14 @@ test('RFC 9605 vectors pass in the browser (KID and CTR as BigInt)', { skip: !ve
   }, text);
   assert.deepEqual(result.failures, []);
   assert.equal(result.headers, 289);
-  await page.close();
+}
+
+test('RFC 9605 vectors pass in Chromium (KID and CTR as BigInt)', { skip: !vectorsPath }, async () => {
+  const browser = await launchChromium();
+  try { await checkVectors(await browser.newPage()); } finally { await browser.close(); }
+});
+
+test('RFC 9605 vectors pass in Firefox ESR', { skip: !vectorsPath }, async () => {
+  const firefox = await launchFirefox();
+  try { await checkVectors(await firefox.browser.newPage()); } finally { await firefox.close(); }
 });

@@ -12,7 +12,7 @@ use sframe::key::DecryptionKey;
 use sframe::CipherSuite;
 
 fn unhex(s: &str) -> anyhow::Result<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         bail!("odd hex length");
     }
     (0..s.len())
@@ -52,7 +52,7 @@ fn main() -> anyhow::Result<()> {
             bail!("frame {i}: shorter than its clear bytes");
         }
         let (clear, body) = data.split_at(n);
-        let encrypted = EncryptedFrame::try_with_meta_data(body.to_vec(), clear.to_vec())
+        let encrypted = EncryptedFrame::try_with_meta_data(body, clear)
             .map_err(|e| anyhow::anyhow!("frame {i}: not SFrame: {e:?}"))?;
         let media = encrypted
             .decrypt(&key)
@@ -61,6 +61,9 @@ fn main() -> anyhow::Result<()> {
             bail!("frame {i} (KID {kid}) decrypts to other bytes than the browser's");
         }
     }
-    println!("{} frames decrypted with the sframe crate, all as in the browser", frames.len());
+    println!(
+        "{} frames decrypted with the sframe crate, all as in the browser",
+        frames.len()
+    );
     Ok(())
 }
