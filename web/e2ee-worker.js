@@ -16,6 +16,7 @@ const scope = self;
 const ring = new KeyRing();
 /** @type {{kid: bigint, k: {key: CryptoKey, salt: Uint8Array<ArrayBuffer>}} | null} */
 let sending = null;
+let sendKeySeq = 0;
 /** One counter for every frame this page sends: a nonce is never used twice with a key. */
 let counter = 0n;
 const stats = {
@@ -42,8 +43,9 @@ const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(''
  * @param {string} kind
  * @param {any} frame an RTCEncodedVideoFrame or RTCEncodedAudioFrame
  * @param {TransformStreamDefaultController} out
+ * @param {Receiver} _r
  */
-async function encryptFrame(kind, frame, out) {
+async function encryptFrame(kind, frame, out, _r) {
   const s = sending;
   if (!s) { stats.unsent += 1; return; }
   const data = new Uint8Array(frame.data);
@@ -55,12 +57,38 @@ async function encryptFrame(kind, frame, out) {
   out.enqueue(frame);
 }
 
+/** Least time between two keyframe requests from one receiver. */
+const KEYFRAME_REQUEST_MS = 500;
+
+/**
+ * What one receiver remembers: whether it dropped video since its last keyframe, in which
+ * case the decoder needs a new keyframe once keys are there (a newcomer whose key came after
+ * the keyframe the SFU asked for, or a rotation whose key came late).
+ * @typedef {{transformer: any, dropped: boolean, lastRequest: number}} Receiver
+ */
+
+/**
+ * @param {Receiver} r
+ * @param {any} frame
+ * @param {boolean} decrypted
+ */
+function watchKeyframes(r, frame, decrypted) {
+  if (!decrypted) { r.dropped = true; return; }
+  if (frame.type === 'key') { r.dropped = false; return; }
+  const now = Date.now();
+  if (r.dropped && r.transformer?.sendKeyFrameRequest && now - r.lastRequest >= KEYFRAME_REQUEST_MS) {
+    r.lastRequest = now;
+    r.transformer.sendKeyFrameRequest().catch(() => { /* not connected yet; the next frame asks again */ });
+  }
+}
+
 /**
  * @param {string} kind
  * @param {any} frame
  * @param {TransformStreamDefaultController} out
+ * @param {Receiver} r
  */
-async function decryptFrame(kind, frame, out) {
+async function decryptFrame(kind, frame, out, r) {
   const data = new Uint8Array(frame.data);
   const n = Math.min(clearBytes(kind, frame), data.length);
   const clear = data.slice(0, n);
@@ -81,6 +109,7 @@ async function decryptFrame(kind, frame, out) {
       frame: hex(data), plain: plain ? hex(clear) + hex(plain) : null,
     });
   }
+  if (kind === 'video') watchKeyframes(r, frame, !!plain);
   if (!plain) return;
   frame.data = concat(clear, plain).buffer;
   stats.decrypted += 1;
@@ -93,13 +122,16 @@ async function decryptFrame(kind, frame, out) {
  * @param {ReadableStream} readable
  * @param {WritableStream} writable
  * @param {{operation: 'encrypt'|'decrypt', kind: string}} options
+ * @param {any} [transformer] the RTCRtpScriptTransformer, which can ask for keyframes
  */
-function pipe(readable, writable, options) {
+function pipe(readable, writable, options, transformer = null) {
+  /** @type {Receiver} */
+  const r = { transformer, dropped: false, lastRequest: 0 };
   const work = options.operation === 'encrypt' ? encryptFrame : decryptFrame;
   readable
     .pipeThrough(new TransformStream({
       transform: async (frame, out) => {
-        try { await work(options.kind, frame, out); } catch (e) { stats.undecryptable += 1; }
+        try { await work(options.kind, frame, out, r); } catch (e) { stats.undecryptable += 1; }
       },
     }))
     .pipeTo(writable)
@@ -108,15 +140,18 @@ function pipe(readable, writable, options) {
 
 scope.onrtctransform = (/** @type {any} */ ev) => {
   const t = ev.transformer;
-  pipe(t.readable, t.writable, t.options);
+  pipe(t.readable, t.writable, t.options, t);
 };
 
 scope.onmessage = async (/** @type {MessageEvent} */ ev) => {
   const m = ev.data;
   switch (m.type) {
     case 'send-key': {
+      // Derivation is asynchronous: only the newest key asked for may become the one in use.
+      const seq = ++sendKeySeq;
       const kid = kidOf(m.sender, m.index);
-      sending = { kid, k: await deriveKey(m.base, kid) };
+      const k = await deriveKey(m.base, kid);
+      if (seq === sendKeySeq) sending = { kid, k };
       return;
     }
     case 'key': return ring.set(m.sender, m.index, m.base);

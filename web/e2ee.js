@@ -12,6 +12,8 @@ import { concat } from './sframe.js';
 
 /** Wait after a rekey before sending with the new key, so that it reaches everyone first. */
 export const ROTATE_DELAY_MS = 1000;
+/** Recipients per key message (about 100 bytes each, well under the server's 24 KiB). */
+const KEYS_PER_MESSAGE = 100;
 const PROTOCOL = 1;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -68,6 +70,15 @@ export class E2ee {
     this.onChange = opts.onChange || (() => {});
     this.onRejected = opts.onRejected || (() => {});
     this.rotateDelayMs = opts.rotateDelayMs ?? ROTATE_DELAY_MS;
+    /**
+     * Participants owed the own current key. They get it in one message once the messages
+     * waiting to be handled are done: a newcomer to a large meeting answers everyone at once,
+     * which keeps it well under the server's message rate limit.
+     * @type {Set<number>}
+     */
+    this.owed = new Set();
+    /** Tasks queued in `#serial` and not finished. */
+    this.pending = 0;
     /** @type {number | null} */
     this.me = null;
     /** @type {CryptoKeyPair | null} */
@@ -121,6 +132,8 @@ export class E2ee {
       const gone = [...this.peers.keys()].filter((p) => !others.includes(p));
       this.present = new Set(others);
       for (const p of gone) this.#drop(p);
+      // Back after a lost connection: the others saw this page leave and dropped its key.
+      for (const [id, peer] of this.peers) { peer.sent = -1; this.owed.add(id); }
       this.send({ data: JSON.stringify({ v: PROTOCOL, t: 'hello', pub: b64(this.pub), mac: await this.#mac(me, this.pub) }) });
       if (gone.length) await this.#rekey();
       this.onChange();
@@ -179,13 +192,15 @@ export class E2ee {
         // before they came. Everyone else present follows by ratcheting on their own.
         await this.#ratchet();
       }
-      if (m.t === 'key') {
-        const base = await this.#unwrap(from, peer, m);
-        if (!base) return;
-        this.ring.set(from, m.index, base);
-        this.sink.key(from, m.index, base);
+      const mine = m.t === 'key' && m.keys && typeof m.keys === 'object' ? m.keys[String(this.me)] : undefined;
+      if (mine) {
+        const base = await this.#unwrap(from, peer, m.index, mine);
+        if (base) {
+          this.ring.set(from, m.index, base);
+          this.sink.key(from, m.index, base);
+        }
       }
-      if (peer.sent !== this.index) await this.#sendKey(from, peer);
+      if (peer.sent !== this.index) this.owed.add(from);
       this.onChange();
     });
   }
@@ -263,8 +278,13 @@ export class E2ee {
    * @returns {Promise<T>}
    */
   #serial(f) {
+    this.pending += 1;
     const run = this.queue.then(f);
-    this.queue = run.then(() => {}, (e) => console.error('e2ee:', e));
+    this.queue = run.then(() => {}, (e) => console.error('e2ee:', e)).then(() => {
+      this.pending -= 1;
+      // Idle: send the keys owed, all in one message (not awaited: it queues behind this).
+      if (this.pending === 0 && this.owed.size) this.#serial(() => this.#flush());
+    });
     return run;
   }
 
@@ -299,26 +319,41 @@ export class E2ee {
     return enc.encode(`key ${this.meeting} ${from} ${to} ${index}`);
   }
 
-  /** Sends the own current key to one peer, wrapped for them alone. */
-  async #sendKey(/** @type {number} */ to, /** @type {Peer} */ peer) {
+  /** Sends the own current key to everyone owed it, wrapped for each alone. */
+  async #flush() {
     const me = /** @type {number} */ (this.me);
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const ct = new Uint8Array(await crypto.subtle.encrypt(
-      { name: 'AES-GCM', iv, additionalData: this.#keyAad(me, to, this.index) }, peer.wrap, this.base));
-    peer.sent = this.index;
-    this.send({ to, data: JSON.stringify({
-      v: PROTOCOL, t: 'key', pub: b64(this.pub), mac: await this.#mac(me, this.pub),
-      index: this.index, iv: b64(iv), ct: b64(ct),
-    }) });
+    const to = [...this.owed].filter((id) => this.peers.has(id));
+    this.owed.clear();
+    const mac = await this.#mac(me, this.pub);
+    for (let i = 0; i < to.length; i += KEYS_PER_MESSAGE) {
+      const chunk = to.slice(i, i + KEYS_PER_MESSAGE);
+      /** @type {Record<string, {iv: string, ct: string}>} */
+      const keys = {};
+      for (const id of chunk) {
+        const peer = /** @type {Peer} */ (this.peers.get(id));
+        const iv = crypto.getRandomValues(new Uint8Array(12));
+        const ct = new Uint8Array(await crypto.subtle.encrypt(
+          { name: 'AES-GCM', iv, additionalData: this.#keyAad(me, id, this.index) }, peer.wrap, this.base));
+        keys[String(id)] = { iv: b64(iv), ct: b64(ct) };
+        peer.sent = this.index;
+      }
+      const data = JSON.stringify({ v: PROTOCOL, t: 'key', pub: b64(this.pub), mac, index: this.index, keys });
+      this.send(chunk.length === 1 ? { to: chunk[0], data } : { data });
+    }
   }
 
-  /** @param {number} from @param {Peer} peer @param {any} m */
-  async #unwrap(from, peer, m) {
-    if (!Number.isInteger(m.index) || m.index < 0 || m.index > MAX_INDEX) return null;
+  /**
+   * @param {number} from
+   * @param {Peer} peer
+   * @param {any} index
+   * @param {any} wrapped `{iv, ct}` for this page
+   */
+  async #unwrap(from, peer, index, wrapped) {
+    if (!Number.isInteger(index) || index < 0 || index > MAX_INDEX) return null;
     try {
       return new Uint8Array(await crypto.subtle.decrypt(
-        { name: 'AES-GCM', iv: unb64(m.iv), additionalData: this.#keyAad(from, /** @type {number} */ (this.me), m.index) },
-        peer.wrap, unb64(m.ct)));
+        { name: 'AES-GCM', iv: unb64(wrapped.iv), additionalData: this.#keyAad(from, /** @type {number} */ (this.me), index) },
+        peer.wrap, unb64(wrapped.ct)));
     } catch {
       return null;
     }
@@ -339,7 +374,7 @@ export class E2ee {
     // Past the last index, start over: KIDs then repeat, but with unrelated keys.
     this.index = this.index >= MAX_INDEX ? 0 : this.index + 1;
     this.#own();
-    for (const [id, peer] of this.peers) await this.#sendKey(id, peer);
+    for (const id of this.peers.keys()) this.owed.add(id);
     clearTimeout(this.rotation);
     this.rotation = setTimeout(() => this.#activate(), this.rotateDelayMs);
   }

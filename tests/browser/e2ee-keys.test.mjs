@@ -20,6 +20,7 @@ function participant(relay, id, secret = SECRET) {
     meeting: MEETING,
     secret,
     rotateDelayMs: 20,
+
     send: (m) => relay.queue.push({ from: id, ...m }),
     sink: {
       sendKey: (sender, index, base) => { worker.sending = { sender, index, base }; },
@@ -33,14 +34,29 @@ function participant(relay, id, secret = SECRET) {
   return p;
 }
 
-/** The server's part: pass every queued message to its recipient(s), until none is left. */
+/**
+ * The server's part: pass every queued message to its recipient(s), as a WebSocket would, one
+ * after another without waiting for each to be handled; until none comes for a while.
+ */
 async function deliver(relay) {
-  while (relay.queue.length) {
-    const m = relay.queue.shift();
-    const to = m.to !== undefined ? [m.to] : [...relay.members.keys()].filter((x) => x !== m.from);
-    for (const r of to) await relay.members.get(r)?.e.receive(m.from, m.data);
+  for (let idle = 0; idle < 4;) {
+    if (!relay.queue.length) {
+      idle += 1;
+      await new Promise((r) => setTimeout(r, 15));
+      continue;
+    }
+    idle = 0;
+    const handled = [];
+    for (const m of relay.queue.splice(0)) {
+      relay.sent.push(m);
+      const to = m.to !== undefined ? [m.to] : [...relay.members.keys()].filter((x) => x !== m.from);
+      for (const r of to) handled.push(relay.members.get(r)?.e.receive(m.from, m.data));
+    }
+    await Promise.all(handled);
   }
 }
+
+const newRelay = () => ({ queue: [], sent: [], members: new Map() });
 
 async function enter(relay, id, secret) {
   const others = [...relay.members.keys()];
@@ -56,6 +72,7 @@ async function leave(relay, id) {
   for (const p of relay.members.values()) await p.e.left(id);
   await deliver(relay);
   await new Promise((r) => setTimeout(r, 60)); // the rotation delay
+  await deliver(relay);
 }
 
 /** A frame as p's worker sends it now. */
@@ -74,7 +91,7 @@ async function opens(ring, f) {
 }
 
 test('keys reach everyone with the secret; the safety code agrees', async () => {
-  const relay = { queue: [], members: new Map() };
+  const relay = newRelay();
   const a = await enter(relay, 1);
   const b = await enter(relay, 2);
   const c = await enter(relay, 3);
@@ -92,7 +109,7 @@ test('keys reach everyone with the secret; the safety code agrees', async () => 
 });
 
 test('a newcomer cannot decrypt what was sent before they came', async () => {
-  const relay = { queue: [], members: new Map() };
+  const relay = newRelay();
   const a = await enter(relay, 1);
   const b = await enter(relay, 2);
   const before = await frame(a, 'before');
@@ -108,7 +125,7 @@ test('a newcomer cannot decrypt what was sent before they came', async () => {
 });
 
 test('after a removal, nothing the removed participant held decrypts what comes next', async () => {
-  const relay = { queue: [], members: new Map() };
+  const relay = newRelay();
   const a = await enter(relay, 1);
   const b = await enter(relay, 2);
   const c = await enter(relay, 3);
@@ -130,10 +147,21 @@ test('after a removal, nothing the removed participant held decrypts what comes 
 });
 
 test('a participant with the wrong meeting secret gets no keys', async () => {
-  const relay = { queue: [], members: new Map() };
+  const relay = newRelay();
   const a = await enter(relay, 1);
   const d = await enter(relay, 4, crypto.getRandomValues(new Uint8Array(32)));
   assert.deepEqual(a.rejected, [4]);
   assert.deepEqual(d.e.missing(), [1]);
   assert.equal(await opens(d.worker.ring, await frame(a, 'x')), 'no key');
+});
+
+test('a newcomer to a large meeting sends its key in one message, not one per participant', async () => {
+  const relay = newRelay();
+  for (let id = 1; id <= 20; id++) await enter(relay, id);
+  const before = relay.sent.length;
+  const n = await enter(relay, 21);
+  const fromNewcomer = relay.sent.slice(before).filter((m) => m.from === 21);
+  assert.equal(fromNewcomer.length, 2, `hello, then one key message for all, not ${fromNewcomer.length}`);
+  assert.deepEqual(n.e.missing(), []);
+  for (const p of relay.members.values()) assert.deepEqual(p.e.missing(), [], `participant ${p.id}`);
 });

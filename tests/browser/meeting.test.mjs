@@ -25,7 +25,7 @@ test('two participants decode each other, a late joiner sees both, a leaver disa
 
   const carol = await joinPage(env.browser, env.server.invite('summit-1', 'Carol Example', '--skip-lobby').url);
   await waitStats(carol, (s) => s[`${a}:camera`]?.framesDecoded > 0 && s[`${b}:camera`]?.framesDecoded > 0,
-    5000, 'late joiner decoding both cameras');
+    15000, 'late joiner decoding both cameras');
   // Everyone sees everyone's tile by name.
   for (const p of [alice, bob]) {
     await p.getByRole('group', { name: 'Carol Example' }).waitFor({ timeout: 5000 });
