@@ -2,22 +2,11 @@
 // under the new keys do not open with anything the removed page held.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndChromium, joinPage, waitStats, inbound, myId, e2eeReport } from './harness.mjs';
+import { serverAndChromium, joinPage, waitStats, inbound, myId, e2eeReport, until, unhex } from './harness.mjs';
 import { KeyRing, splitKid } from '../../web/keyring.js';
 import { unb64 } from '../../web/e2ee.js';
 
 const env = serverAndChromium();
-const unhex = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
-
-/** Waits for `check()` to be true, polling. */
-async function until(check, ms, what) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
 
 test('after a removal, frames sent after the rotation do not decrypt with the removed keys', async () => {
   const alice = await joinPage(env.browser, env.server.invite('enc-3', 'Alice', '--role', 'host').url);

@@ -9,23 +9,12 @@ import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serverAndChromium, joinPage, waitStats, myId, e2eeReport } from './harness.mjs';
+import { serverAndChromium, joinPage, waitStats, myId, e2eeReport, until, unhex } from './harness.mjs';
 import { splitKid } from '../../web/keyring.js';
 import { decodeHeader } from '../../web/sframe.js';
 
 const env = serverAndChromium();
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const unhex = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
-
-/** Waits for `check()` to be true, polling. */
-async function until(check, ms, what) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
 
 const safetyCode = (page) => page.locator('#safety-code').textContent();
 

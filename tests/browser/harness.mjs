@@ -118,6 +118,19 @@ export async function inbound(page) {
   });
 }
 
+/** Waits for `check()` to be true, polling; fails saying `what` after `ms`. */
+export async function until(check, ms, what) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: not within ${ms} ms`);
+}
+
+/** Bytes from hex. */
+export const unhex = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
+
 /** Waits until `check(stats)` is true, polling; fails with the last stats after `ms`. */
 export async function waitStats(page, check, ms, what) {
   const end = Date.now() + ms;
