@@ -2,7 +2,7 @@
 
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
-use summit_proto::{InvitationId, MeetingName, Role};
+use summit_proto::{InvitationId, LanguagePair, MeetingName, Role};
 
 use crate::{Capabilities, SigningKey, VerifyingKey};
 
@@ -42,6 +42,9 @@ pub struct InvitationClaims {
     /// The meeting is not end-to-end encrypted (made with `--no-e2ee`); absent means it is.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_e2ee: bool,
+    /// For an interpreter: the two languages they interpret between.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interprets: Option<LanguagePair>,
 }
 
 /// A verified invitation.
@@ -107,6 +110,7 @@ impl InvitationClaims {
             uses: None,
             skip_lobby: false,
             no_e2ee: false,
+            interprets: None,
         }
     }
 

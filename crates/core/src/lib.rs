@@ -13,6 +13,7 @@ mod decision;
 mod e2ee;
 mod error;
 mod forwarder;
+mod interpretation;
 mod keyframe;
 mod lobby;
 mod media;
@@ -30,6 +31,9 @@ mod track;
 pub use config::SfuConfig;
 pub use decision::Decision;
 pub use error::SfuError;
+pub use interpretation::{
+    AudioRoute, Hearing, Interpretation, InterpretationError, InterpretationEvent,
+};
 pub use output::{Disconnect, Output, SfuEvent};
 pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
 pub use sfu::{Identity, Joined, Sfu};

@@ -3,10 +3,12 @@
 
 mod capability;
 mod ids;
+mod language;
 mod message;
 
 pub use capability::{Capabilities, Capability};
 pub use ids::{InvitationId, MeetingName, MeetingNameError, ParticipantId, Role, TrackSource};
+pub use language::{Language, LanguageError, LanguagePair};
 pub use message::{
     ChatMessage, ClientMessage, CloseCode, ErrorCode, ParticipantInfo, PublishedTrackInfo,
     ServerMessage, SubscribedTrack, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SEALED_BYTES,

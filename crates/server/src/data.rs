@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use rusqlite::Connection;
 use summit_auth::{SigningKey, VerifyingKey};
-use summit_proto::MeetingName;
+use summit_proto::{Language, MeetingName};
 
 const PRIVATE_KEY: &str = "invite-signing.key";
 const PUBLIC_KEY: &str = "invite-signing.pub";
@@ -33,7 +33,21 @@ const MIGRATIONS: &[&str] = &[
     );",
     // End-to-end encryption is on unless the meeting was made with `--no-e2ee`.
     "ALTER TABLE meetings ADD COLUMN e2ee INTEGER NOT NULL DEFAULT 1;",
+    // Interpretation channels, comma-separated language codes ('' for none).
+    "ALTER TABLE meetings ADD COLUMN languages TEXT NOT NULL DEFAULT '';",
 ];
+
+/// Parses a comma-separated list of language codes, as stored and as typed on the command line.
+pub(crate) fn parse_languages(text: &str) -> anyhow::Result<Vec<Language>> {
+    let mut out: Vec<Language> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let l = Language::parse(part)?;
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    Ok(out)
+}
 
 /// Why an invitation may not enter, in words safe to show its holder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +167,42 @@ impl DataDir {
         Ok(n == 1)
     }
 
+    /// A registered meeting's interpretation channels (none if it is not registered).
+    pub(crate) fn meeting_languages(&self, name: &MeetingName) -> anyhow::Result<Vec<Language>> {
+        use rusqlite::OptionalExtension;
+        let text: Option<String> = self
+            .db
+            .query_row(
+                "SELECT languages FROM meetings WHERE name = ?1",
+                [name.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        parse_languages(&text.unwrap_or_default())
+    }
+
+    /// Adds interpretation channels to a registered meeting; returns those that were new.
+    pub(crate) fn add_languages(
+        &self,
+        name: &MeetingName,
+        languages: &[Language],
+    ) -> anyhow::Result<Vec<Language>> {
+        let mut all = self.meeting_languages(name)?;
+        let mut added = Vec::new();
+        for l in languages {
+            if !all.contains(l) {
+                all.push(l.clone());
+                added.push(l.clone());
+            }
+        }
+        let text: Vec<&str> = all.iter().map(Language::as_str).collect();
+        self.db.execute(
+            "UPDATE meetings SET languages = ?2 WHERE name = ?1",
+            [name.as_str(), &text.join(",")],
+        )?;
+        Ok(added)
+    }
+
     /// Whether a registered meeting is end-to-end encrypted; `None` if it is not registered.
     pub(crate) fn meeting_e2ee(&self, name: &MeetingName) -> anyhow::Result<Option<bool>> {
         use rusqlite::OptionalExtension;
@@ -255,12 +305,12 @@ impl DataDir {
         Ok((ids, last))
     }
 
-    /// Registered meetings with their creation time and whether they are end-to-end encrypted.
-    pub(crate) fn meetings(&self) -> anyhow::Result<Vec<(String, String, bool)>> {
-        let mut q = self
-            .db
-            .prepare("SELECT name, created_at, e2ee FROM meetings ORDER BY created_at, name")?;
-        let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    /// Registered meetings: name, creation time, whether end-to-end encrypted, channels.
+    pub(crate) fn meetings(&self) -> anyhow::Result<Vec<(String, String, bool, String)>> {
+        let mut q = self.db.prepare(
+            "SELECT name, created_at, e2ee, languages FROM meetings ORDER BY created_at, name",
+        )?;
+        let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

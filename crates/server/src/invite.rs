@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::Args;
 use summit_auth::InvitationClaims;
-use summit_proto::{MeetingName, Role};
+use summit_proto::{Language, LanguagePair, MeetingName, Role};
 
 use crate::data::DataDir;
 use crate::secrets::SecretsFile;
@@ -32,6 +32,10 @@ pub(crate) struct InviteArgs {
     /// How many times the link may enter (unlimited when not given).
     #[arg(long)]
     uses: Option<u32>,
+    /// For an interpreter: the two languages they interpret between, e.g. ru-zh (both become
+    /// interpretation channels of the meeting if they are not yet).
+    #[arg(long)]
+    interprets: Option<LanguagePair>,
     /// Enter without waiting in the lobby.
     #[arg(long)]
     skip_lobby: bool,
@@ -44,10 +48,30 @@ pub(crate) struct InviteArgs {
 }
 
 pub(crate) fn run(data: &Path, args: InviteArgs) -> anyhow::Result<()> {
+    match (&args.interprets, args.role) {
+        (None, Role::Interpreter) => anyhow::bail!(
+            "an interpreter works between two languages: add --interprets, e.g. --interprets ru-zh"
+        ),
+        (Some(_), role) if role != Role::Interpreter => {
+            anyhow::bail!("--interprets is for --role interpreter")
+        }
+        _ => {}
+    }
     let dir = DataDir::open(data)?;
     let key = dir.signing_key()?;
     let created = dir.create_meeting(&args.meeting, true)?;
     let e2ee = dir.meeting_e2ee(&args.meeting)?.unwrap_or(true);
+    if let Some(pair) = &args.interprets {
+        let added = dir.add_languages(&args.meeting, &[pair.a.clone(), pair.b.clone()])?;
+        if !added.is_empty() {
+            let list: Vec<&str> = added.iter().map(Language::as_str).collect();
+            eprintln!(
+                "Interpretation channels added to '{}': {}.",
+                args.meeting,
+                list.join(", ")
+            );
+        }
+    }
     // The secret goes in the link's fragment, which browsers never send to a server.
     let fragment = if e2ee {
         let file = SecretsFile::new(&args.secrets);
@@ -75,6 +99,7 @@ pub(crate) fn run(data: &Path, args: InviteArgs) -> anyhow::Result<()> {
     claims.uses = args.uses;
     claims.skip_lobby = args.skip_lobby;
     claims.no_e2ee = !e2ee;
+    claims.interprets = args.interprets.clone();
     let token = claims.sign(&key).context("cannot sign the invitation")?;
     let url = format!(
         "{}/m/{}?invite={token}{fragment}",
@@ -90,6 +115,7 @@ pub(crate) fn run(data: &Path, args: InviteArgs) -> anyhow::Result<()> {
             "name": args.name,
             "role": args.role,
             "e2ee": e2ee,
+            "interprets": args.interprets,
             "expires": expires.to_string(),
         });
         println!("{out}");

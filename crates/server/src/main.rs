@@ -7,6 +7,7 @@ mod http;
 mod invite;
 mod limits;
 mod media;
+mod meeting;
 mod secrets;
 mod serve;
 mod signaling;
@@ -16,7 +17,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use summit_proto::MeetingName;
 
 /// Summit: video meetings for delegations.
 #[derive(Parser)]
@@ -36,7 +36,7 @@ enum Command {
     /// Manage meetings.
     Meeting {
         #[command(subcommand)]
-        command: MeetingCommand,
+        command: meeting::MeetingCommand,
     },
     /// Print a join link for someone.
     Invite(invite::InviteArgs),
@@ -45,23 +45,6 @@ enum Command {
         /// The invitation id (`summit invite --json` prints it).
         invitation_id: String,
     },
-}
-
-#[derive(Subcommand)]
-enum MeetingCommand {
-    /// Register a meeting (end-to-end encrypted unless `--no-e2ee`).
-    Create {
-        /// 1 to 64 letters, digits, '-', '_' or '.'.
-        name: MeetingName,
-        /// Without end-to-end encryption, for deployments that need server-side processing.
-        #[arg(long)]
-        no_e2ee: bool,
-        /// The organizer's file of meeting secrets (mode 0600; `summit serve` never reads it).
-        #[arg(long, default_value = "./summit-secrets")]
-        secrets: PathBuf,
-    },
-    /// List registered meetings.
-    List,
 }
 
 /// Parses an IP address for clap.
@@ -96,51 +79,6 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Meeting { command } => {
-            let dir = data::DataDir::open(&cli.data)?;
-            match command {
-                MeetingCommand::Create {
-                    name,
-                    no_e2ee,
-                    secrets,
-                } => {
-                    let created = dir.create_meeting(&name, !no_e2ee)?;
-                    let e2ee = dir.meeting_e2ee(&name)?.unwrap_or(!no_e2ee);
-                    let what = if e2ee {
-                        "end-to-end encrypted"
-                    } else {
-                        "not end-to-end encrypted"
-                    };
-                    if created {
-                        println!("Created meeting '{name}' ({what}).");
-                    } else {
-                        println!("Meeting '{name}' already exists ({what}).");
-                    }
-                    if e2ee {
-                        let file = secrets::SecretsFile::new(&secrets);
-                        let (_, made) = file.get_or_create(&name)?;
-                        let verb = if made {
-                            "Its secret is now in"
-                        } else {
-                            "Its secret is in"
-                        };
-                        println!(
-                            "{verb} {}; invitations carry it in the link.",
-                            file.path().display()
-                        );
-                    }
-                    println!(
-                        "Invite someone: summit invite --meeting {name} --name \"Their Name\" --role host"
-                    );
-                }
-                MeetingCommand::List => {
-                    for (name, created, e2ee) in dir.meetings()? {
-                        let e2ee = if e2ee { "e2ee" } else { "no e2ee" };
-                        println!("{name}\tcreated {created}\t{e2ee}");
-                    }
-                }
-            }
-            Ok(())
-        }
+        Command::Meeting { command } => meeting::run(&cli.data, command),
     }
 }

@@ -645,3 +645,55 @@ async fn meetings_are_end_to_end_encrypted_unless_made_without() {
         "{list}"
     );
 }
+
+#[tokio::test]
+async fn meetings_have_interpretation_channels_and_interpreters_a_pair() {
+    let server = start();
+    let out = server.summit(&["meeting", "create", "summit-2", "--languages", "ru,zh"]);
+    assert!(out.contains("channels added: ru, zh"), "{out}");
+    // An interpreter names the pair they work between; the invitation carries it.
+    let v: serde_json::Value = serde_json::from_str(&server.summit(&[
+        "invite",
+        "--meeting",
+        "summit-2",
+        "--name",
+        "Anna",
+        "--role",
+        "interpreter",
+        "--interprets",
+        "zh-en",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["interprets"], "zh-en");
+    let list = server.summit(&["meeting", "list"]);
+    assert!(
+        list.contains("summit-2\t") && list.contains("channels ru,zh,en"),
+        "{list}"
+    );
+    let fails = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_summit"))
+            .current_dir(&server.data)
+            .args(["--data", server.data.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let base = ["invite", "--meeting", "summit-2", "--name", "X"];
+    let err = fails(&[&base[..], &["--role", "interpreter"]].concat());
+    assert!(err.contains("--interprets"), "{err}");
+    let err = fails(&[&base[..], &["--interprets", "ru-zh"]].concat());
+    assert!(err.contains("--role interpreter"), "{err}");
+    let err = fails(
+        &[
+            &base[..],
+            &["--role", "interpreter", "--interprets", "ru-ru"],
+        ]
+        .concat(),
+    );
+    assert!(err.contains("language pair"), "{err}");
+    let err = fails(&["meeting", "create", "m3", "--languages", "Russian"]);
+    assert!(err.contains("not a language code"), "{err}");
+}
