@@ -164,13 +164,9 @@ impl Interpretation {
         if let Some(b) = self.booths.get_mut(&pair) {
             if b.holder == Some(id) {
                 b.holder = None;
-                self.events.push_back(InterpretationEvent::LeaseChanged {
-                    booth: pair,
-                    holder: None,
-                });
+                self.lease_changed(pair, None);
             }
         }
-        self.report_sources();
     }
 
     /// An interpreter takes their booth's microphone, if no partner holds it.
@@ -184,11 +180,7 @@ impl Interpretation {
         b.holder = Some(id);
         *clock += 1;
         b.activated = *clock;
-        self.events.push_back(InterpretationEvent::LeaseChanged {
-            booth: pair,
-            holder: Some(id),
-        });
-        self.report_sources();
+        self.lease_changed(pair, Some(id));
         Ok(())
     }
 
@@ -206,11 +198,7 @@ impl Interpretation {
             return Err(InterpretationError::NotPartner);
         }
         b.holder = Some(to);
-        self.events.push_back(InterpretationEvent::LeaseChanged {
-            booth: pair,
-            holder: Some(to),
-        });
-        self.report_sources();
+        self.lease_changed(pair, Some(to));
         Ok(())
     }
 
@@ -221,11 +209,7 @@ impl Interpretation {
             return Err(InterpretationError::NotHolder);
         }
         b.holder = None;
-        self.events.push_back(InterpretationEvent::LeaseChanged {
-            booth: pair,
-            holder: None,
-        });
-        self.report_sources();
+        self.lease_changed(pair, None);
         Ok(())
     }
 
@@ -337,6 +321,13 @@ impl Interpretation {
             .get_mut(&pair)
             .ok_or(InterpretationError::NotInterpreter)?;
         Ok((pair, b, &mut self.clock))
+    }
+
+    /// Tells of a booth's new holder, and of the channel sources that moved with it.
+    fn lease_changed(&mut self, booth: LanguagePair, holder: Option<ParticipantId>) {
+        self.events
+            .push_back(InterpretationEvent::LeaseChanged { booth, holder });
+        self.report_sources();
     }
 
     /// Emits `ChannelSource` for every channel whose source changed since last reported.

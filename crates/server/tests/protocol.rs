@@ -672,12 +672,7 @@ async fn meetings_have_interpretation_channels_and_interpreters_a_pair() {
         "{list}"
     );
     let fails = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_summit"))
-            .current_dir(&server.data)
-            .args(["--data", server.data.to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap();
+        let out = server.summit_output(args);
         assert!(!out.status.success(), "{args:?} succeeded");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };

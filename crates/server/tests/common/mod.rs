@@ -84,15 +84,20 @@ impl Server {
         (token, v["invitation_id"].as_str().unwrap().to_owned())
     }
 
-    /// Runs another `summit` subcommand on this server's data directory (also its working
-    /// directory, so the organizer's `./summit-secrets` lands there); returns its stdout.
-    pub(crate) fn summit(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_summit"))
+    /// Runs a `summit` subcommand on this server's data directory; its exit status and output.
+    pub(crate) fn summit_output(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_summit"))
             .current_dir(&self.data)
             .args(["--data", self.data.to_str().unwrap()])
             .args(args)
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Runs another `summit` subcommand on this server's data directory (also its working
+    /// directory, so the organizer's `./summit-secrets` lands there); returns its stdout.
+    pub(crate) fn summit(&self, args: &[&str]) -> String {
+        let out = self.summit_output(args);
         assert!(
             out.status.success(),
             "{}",
