@@ -8,7 +8,7 @@
 export function frameSupport() {
   if (!globalThis.crypto?.subtle) return { ok: false, legacy: false, why: 'This page is not served over HTTPS, so the browser offers no cryptography.' };
   if ('RTCRtpScriptTransform' in window) return { ok: true, legacy: false, why: '' };
-  if ('createEncodedStreams' in RTCRtpSender.prototype) return { ok: true, legacy: true, why: '' };
+  if (typeof RTCRtpSender !== 'undefined' && 'createEncodedStreams' in RTCRtpSender.prototype) return { ok: true, legacy: true, why: '' };
   return { ok: false, legacy: false, why: 'This browser cannot encrypt media end to end. Use a current Chrome, Edge, Firefox or Safari.' };
 }
 

@@ -3,9 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use summit_core::{Identity, SfuError};
-use summit_proto::{
-    Capabilities, ClientMessage, InvitationId, MeetingName, ParticipantId, Role, ServerMessage,
-};
+use summit_proto::{ClientMessage, MeetingName, ParticipantId, Role, ServerMessage};
 use summit_testkit::Harness;
 
 fn e2ee_harness() -> Harness {
@@ -114,12 +112,8 @@ fn an_invitation_for_the_other_encryption_setting_is_refused() {
     let mut h = e2ee_harness();
     h.join("m", "A");
     let plain = Identity {
-        name: "P".into(),
-        role: Role::Delegate,
-        capabilities: Capabilities::for_role(Role::Delegate),
-        invitation: InvitationId("inv-p".into()),
-        skip_lobby: true,
         e2ee: false,
+        ..h.identity("P", Role::Delegate)
     };
     let err = h
         .sfu

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use summit_core::{Identity, SfuEvent};
 use summit_proto::{
-    Capabilities, ClientMessage, CloseCode, InvitationId, MeetingName, Role, ServerMessage,
-    TrackSource,
+    ClientMessage, CloseCode, InvitationId, MeetingName, Role, ServerMessage, TrackSource,
 };
 use summit_testkit::Harness;
 
@@ -16,6 +15,13 @@ fn lobby_state(h: &Harness, i: usize) -> Option<bool> {
         ServerMessage::Lobby { host_present, .. } => Some(*host_present),
         _ => None,
     })
+}
+
+fn plain_chat(text: &str) -> ClientMessage {
+    ClientMessage::Chat {
+        text: text.into(),
+        sealed: false,
+    }
 }
 
 fn lobby_harness() -> Harness {
@@ -35,29 +41,14 @@ fn waiting_participants_get_nothing_until_admitted() {
     assert!(h.messages_to(host).iter().any(|m| matches!(m,
         ServerMessage::LobbyChanged { waiting } if waiting.len() == 1 && waiting[0].name == "Delegate")));
     // Waiting: no welcome, no participant list, no chat, no media; publishing is refused.
-    h.send(
-        host,
-        ClientMessage::Chat {
-            text: "secret".into(),
-            sealed: false,
-        },
-    )
-    .unwrap();
+    h.send(host, plain_chat("secret")).unwrap();
     assert!(h
         .messages_to(d)
         .iter()
         .all(|m| matches!(m, ServerMessage::Lobby { .. } | ServerMessage::Pong {})));
     let (sdp, tracks) = h.clients[d].publish_offer();
     assert!(h.send(d, ClientMessage::Publish { sdp, tracks }).is_err());
-    assert!(h
-        .send(
-            d,
-            ClientMessage::Chat {
-                text: "hi".into(),
-                sealed: false,
-            }
-        )
-        .is_err());
+    assert!(h.send(d, plain_chat("hi")).is_err());
     h.run(Duration::from_secs(1));
     assert_eq!(h.clients[d].got(h.clients[host].id, TrackSource::Camera), 0);
 
@@ -132,15 +123,7 @@ fn observers_cannot_publish_or_chat_even_hand_crafted() {
         .send(o, ClientMessage::Publish { sdp, tracks })
         .unwrap_err();
     assert!(e.to_string().contains("not allowed"), "{e}");
-    assert!(h
-        .send(
-            o,
-            ClientMessage::Chat {
-                text: "hi".into(),
-                sealed: false,
-            }
-        )
-        .is_err());
+    assert!(h.send(o, plain_chat("hi")).is_err());
 }
 
 #[test]
@@ -200,12 +183,8 @@ fn remove_revokes_and_end_closes_everyone() {
         .any(|m| matches!(m, ServerMessage::MeetingLocked { locked: true, .. })));
     // Locked: no one new enters.
     let late = Identity {
-        name: "Late".into(),
-        role: Role::Delegate,
-        capabilities: Capabilities::for_role(Role::Delegate),
-        invitation: InvitationId("inv-late".into()),
         skip_lobby: true,
-        e2ee: false,
+        ..h.identity("Late", Role::Delegate)
     };
     let err = h
         .sfu
@@ -238,13 +217,10 @@ fn a_lost_connection_resumes_within_30_s_without_the_lobby() {
     h.clients[d].disconnected = true;
     h.process_outputs();
     h.run(Duration::from_secs(10));
+    let base = h.identity("Delegate", Role::Delegate);
     let identity = |inv: &str| Identity {
-        name: "Delegate".into(),
-        role: Role::Delegate,
-        capabilities: Capabilities::for_role(Role::Delegate),
         invitation: InvitationId(inv.into()),
-        skip_lobby: false,
-        e2ee: false,
+        ..base.clone()
     };
     let m = MeetingName::parse("m").unwrap();
     // Another invitation cannot take over the session.

@@ -109,16 +109,22 @@ impl Harness {
         i
     }
 
-    /// Someone enters `meeting` without publishing yet.
-    pub fn enter(&mut self, meeting: &str, name: &str, role: Role) -> usize {
-        let identity = Identity {
+    /// The identity `enter` gives `name`: invitation `inv-<name>`, this harness's lobby and
+    /// encryption settings. Tests change fields with struct update syntax.
+    pub fn identity(&self, name: &str, role: Role) -> Identity {
+        Identity {
             name: name.into(),
             role,
             capabilities: Capabilities::for_role(role),
             invitation: InvitationId(format!("inv-{name}")),
             skip_lobby: self.skip_lobby,
             e2ee: self.e2ee,
-        };
+        }
+    }
+
+    /// Someone enters `meeting` without publishing yet.
+    pub fn enter(&mut self, meeting: &str, name: &str, role: Role) -> usize {
+        let identity = self.identity(name, role);
         let meeting = MeetingName::parse(meeting).unwrap();
         let id = self
             .sfu
