@@ -2,6 +2,8 @@
 
 use summit_proto::ErrorCode;
 
+use crate::InterpretationError;
+
 /// Why a request to the core was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -36,6 +38,10 @@ pub enum SfuError {
         "this invitation does not match the meeting's encryption; ask the organizer for a new one"
     )]
     EncryptionMismatch,
+    /// An interpretation request was refused (no such channel, a partner holds the
+    /// microphone, a language outside the interpreter's pair).
+    #[error("{0}")]
+    Interpretation(#[from] InterpretationError),
 }
 
 impl SfuError {
@@ -49,7 +55,8 @@ impl SfuError {
             SfuError::NotAllowed(_)
             | SfuError::MeetingFull
             | SfuError::Locked
-            | SfuError::EncryptionMismatch => ErrorCode::NotAllowed,
+            | SfuError::EncryptionMismatch
+            | SfuError::Interpretation(_) => ErrorCode::NotAllowed,
             SfuError::Invalid(_) => ErrorCode::InvalidMessage,
         }
     }

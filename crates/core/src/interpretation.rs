@@ -1,12 +1,14 @@
 //! Interpretation as policy: a meeting's language channels, the interpreter booths that feed
 //! them and each booth's microphone lease, and what each participant hears. A plain state
 //! machine (no media, no clock): the SFU asks it where an audio track goes and drains its
-//! events to switch forwarders and tell pages. Not yet wired into [`crate::Sfu`]; see
-//! docs/architecture.md.
+//! events to switch forwarders and tell pages. The mechanism that acts on it is in
+//! `channels.rs`.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use summit_proto::{Language, LanguagePair, ParticipantId};
+use summit_proto::{
+    BoothInfo, ChannelInfo, InterpretationState, Language, LanguagePair, ParticipantId,
+};
 
 /// Why an interpretation request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -300,6 +302,37 @@ impl Interpretation {
         let picked = self.hearing.get(&listener)?;
         (self.channel_source(picked) == Some(publisher))
             .then(|| AudioRoute::Channel(picked.clone()))
+    }
+
+    /// Whether the meeting has any channel (otherwise pages show no interpretation controls).
+    pub fn is_active(&self) -> bool {
+        !self.languages.is_empty()
+    }
+
+    /// The state as `id` sees it: every channel, booth and holder, and what `id` hears.
+    pub fn state(&self, id: ParticipantId) -> InterpretationState {
+        InterpretationState {
+            languages: self.languages.iter().cloned().collect(),
+            booths: self
+                .booths
+                .iter()
+                .map(|(pair, b)| BoothInfo {
+                    pair: pair.clone(),
+                    into: b.into.clone(),
+                    interpreters: b.members.clone(),
+                    holder: b.holder,
+                })
+                .collect(),
+            channels: self
+                .languages
+                .iter()
+                .map(|l| ChannelInfo {
+                    language: l.clone(),
+                    source: self.channel_source(l),
+                })
+                .collect(),
+            hearing: self.hearing.get(&id).cloned(),
+        }
     }
 
     /// The next change to act on.

@@ -6,6 +6,7 @@
 //! participants, disconnects and the next timeout. Tests drive it in virtual time.
 #![deny(missing_docs)]
 
+mod channels;
 mod chat;
 mod codec;
 mod config;

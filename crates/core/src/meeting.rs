@@ -4,6 +4,8 @@ use std::collections::VecDeque;
 
 use summit_proto::{ChatMessage, ParticipantId};
 
+use crate::interpretation::Interpretation;
+
 /// A meeting with at least one participant.
 #[derive(Debug)]
 pub(crate) struct Meeting {
@@ -16,6 +18,8 @@ pub(crate) struct Meeting {
     /// Media and chat are end-to-end encrypted: set by the first invitation, fixed after.
     pub(crate) e2ee: bool,
     pub(crate) chat: VecDeque<ChatMessage>,
+    /// Language channels, booths and who hears what.
+    pub(crate) interpretation: Interpretation,
 }
 
 impl Meeting {
@@ -26,6 +30,7 @@ impl Meeting {
             locked: false,
             e2ee,
             chat: VecDeque::new(),
+            interpretation: Interpretation::default(),
         }
     }
 

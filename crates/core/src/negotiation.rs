@@ -110,6 +110,7 @@ impl Sfu {
         for m in members {
             self.offer_if_needed(m);
         }
+        self.feed_channels_of(id);
         self.broadcast_update(id);
         Ok(())
     }
@@ -140,8 +141,13 @@ impl Sfu {
     pub(crate) fn release_slot(&mut self, sub: ParticipantId, slot: usize) {
         if let Some(p) = self.participants.get_mut(&sub) {
             if let Some(s) = p.slots.get_mut(slot) {
-                s.assign(None);
-                p.needs_offer = true;
+                if s.channel {
+                    // The channel stays; it carries nothing until its next source.
+                    s.switch_source(None);
+                } else {
+                    s.assign(None);
+                    p.needs_offer = true;
+                }
             }
         }
     }
@@ -166,6 +172,11 @@ impl Sfu {
         {
             return;
         }
+        // An interpreter's microphone reaches listeners only through channel slots; as a
+        // track of its own, only their booth partners hear it.
+        if source == TrackSource::Microphone && !self.direct_audio(publisher, sub) {
+            return;
+        }
         let Some(track) = self
             .participants
             .get(&publisher)
@@ -185,7 +196,7 @@ impl Sfu {
         let idx = match s
             .slots
             .iter()
-            .position(|x| x.kind == kind && x.track.is_none() && !x.negotiated_active)
+            .position(|x| x.kind == kind && !x.active() && !x.negotiated_active)
         {
             Some(i) => i,
             None => {
@@ -220,6 +231,11 @@ impl Sfu {
         let mut api = p.subscriber.rtc.sdp_api();
         for slot in &mut p.slots {
             match (slot.mid, slot.track) {
+                _ if slot.mid.is_none() && slot.channel => {
+                    let dir = Direction::SendOnly;
+                    let name = Some("channel".to_owned());
+                    slot.mid = Some(api.add_media(slot.kind, dir, name.clone(), name, None));
+                }
                 (None, None) => continue,
                 (None, Some(t)) => {
                     let stream = format!("{}", t.publisher);
@@ -227,9 +243,9 @@ impl Sfu {
                     let dir = Direction::SendOnly;
                     slot.mid = Some(api.add_media(slot.kind, dir, Some(stream), Some(track), None));
                 }
-                (Some(mid), t) => {
-                    if t.is_some() != slot.negotiated_active {
-                        let dir = if t.is_some() {
+                (Some(mid), _) => {
+                    if slot.active() != slot.negotiated_active {
+                        let dir = if slot.active() {
                             Direction::SendOnly
                         } else {
                             Direction::Inactive
@@ -238,7 +254,7 @@ impl Sfu {
                     }
                 }
             }
-            slot.offered = Some((slot.generation, slot.track.is_some()));
+            slot.offered = Some((slot.generation, slot.active()));
         }
         let Some((offer, pending)) = api.apply() else {
             tracing::debug!(participant = %id, "slots changed but the SDP did not");
@@ -248,6 +264,7 @@ impl Sfu {
         let tracks = p
             .slots
             .iter()
+            .filter(|s| !s.channel)
             .filter_map(|s| {
                 Some(SubscribedTrack {
                     mid: s.mid?.to_string(),
@@ -256,9 +273,21 @@ impl Sfu {
                 })
             })
             .collect();
+        let channel_mid = p
+            .channel_slot
+            .and_then(|i| p.slots.get(i))
+            .and_then(|s| s.mid)
+            .map(|m| m.to_string());
         let sdp = offer.to_sdp_string();
         tracing::debug!(participant = %id, ?tracks, "subscribe offer");
-        self.signal(id, ServerMessage::SubscribeOffer { sdp, tracks });
+        self.signal(
+            id,
+            ServerMessage::SubscribeOffer {
+                sdp,
+                tracks,
+                channel_mid,
+            },
+        );
         self.mark_dirty(PeerKey {
             participant: id,
             side: Side::Subscriber,
@@ -294,11 +323,9 @@ impl Sfu {
             }
             slot.negotiated_active = active;
             if slot.generation == gen {
-                if let Some(t) = slot.track {
-                    slot.ready = true;
-                    if slot.kind == MediaKind::Video {
-                        started.push(t);
-                    }
+                slot.ready = slot.active();
+                if let Some(t) = slot.track.filter(|_| slot.kind == MediaKind::Video) {
+                    started.push(t);
                 }
             } else {
                 // Re-pointed since the offer: the next offer says what it carries now.

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use str0m::net::Transmit;
-use summit_proto::{CloseCode, InvitationId, MeetingName, ParticipantId, ServerMessage};
+use summit_proto::{CloseCode, InvitationId, Language, MeetingName, ParticipantId, ServerMessage};
 
 /// One thing for the runtime to do, from [`crate::Sfu::poll_output`].
 #[derive(Debug)]
@@ -28,6 +28,8 @@ pub enum SfuEvent {
     InvitationRevoked(InvitationId),
     /// A host ended the meeting: links to it must say so.
     MeetingEnded(MeetingName),
+    /// A host added a language channel: later entries to the meeting know it.
+    LanguageAdded(MeetingName, Language),
 }
 
 /// Why the core removed a participant.

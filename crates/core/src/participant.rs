@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use str0m::change::SdpPendingOffer;
 use summit_proto::{
-    Capabilities, InvitationId, MeetingName, ParticipantId, ParticipantInfo, Role, TrackSource,
+    Capabilities, InvitationId, LanguagePair, MeetingName, ParticipantId, ParticipantInfo, Role,
+    TrackSource,
 };
 
 use crate::peer::{Peer, Side};
@@ -27,6 +28,10 @@ pub(crate) struct Participant {
     pub(crate) subscriber: Peer,
     pub(crate) tracks: Vec<PublishedTrack>,
     pub(crate) slots: Vec<Slot>,
+    /// The slot that carries the language channel this participant listens to, once picked.
+    pub(crate) channel_slot: Option<usize>,
+    /// For an interpreter: the pair their invitation names.
+    pub(crate) interprets: Option<LanguagePair>,
     /// The server's outstanding offer on the subscribing connection.
     pub(crate) pending_offer: Option<SdpPendingOffer>,
     /// Slots changed while an offer was outstanding.

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 use str0m::net::{Protocol, Receive};
 use str0m::Input;
 use summit_proto::{
-    Capabilities, Capability, ClientMessage, CloseCode, InvitationId, MeetingName, ParticipantId,
-    Role, ServerMessage, TrackSource, PROTOCOL_VERSION,
+    Capabilities, Capability, ClientMessage, CloseCode, InvitationId, Language, LanguagePair,
+    MeetingName, ParticipantId, Role, ServerMessage, TrackSource, PROTOCOL_VERSION,
 };
+
+use crate::channels::{add_pair, Request};
 
 use crate::decision::Decision;
 use crate::meeting::Meeting;
@@ -41,6 +43,10 @@ pub struct Identity {
     pub skip_lobby: bool,
     /// The invitation is to an end-to-end encrypted meeting.
     pub e2ee: bool,
+    /// The meeting's language channels as registered (merged into the meeting's).
+    pub languages: Vec<Language>,
+    /// For an interpreter: the pair their invitation names.
+    pub interprets: Option<LanguagePair>,
 }
 
 /// The SFU: every meeting, participant and connection on this server.
@@ -171,6 +177,7 @@ impl Sfu {
         let admitted =
             was_admitted || identity.capabilities.has(Capability::Moderate) || identity.skip_lobby;
         let e2ee = identity.e2ee;
+        let languages = identity.languages;
         let p = Participant {
             id,
             meeting: meeting.clone(),
@@ -184,16 +191,33 @@ impl Sfu {
             subscriber: Peer::new(now, self.config.public_addr),
             tracks: Vec::new(),
             slots: Vec::new(),
+            channel_slot: None,
+            interprets: identity.interprets,
             pending_offer: None,
             needs_offer: false,
             last_seen: now,
             microphone_muted: false,
             camera_off: false,
         };
+        let pair = p.interprets.clone();
         self.participants.insert(id, p);
-        self.meetings
+        let m = self
+            .meetings
             .entry(meeting.clone())
             .or_insert_with(|| Meeting::new(e2ee));
+        // Channels registered (or a pair invited) since the meeting began join it now.
+        let mut added = false;
+        for l in languages {
+            added |= m.interpretation.add_language(l);
+        }
+        if let Some(pair) = &pair {
+            let before = m.interpretation.languages().count();
+            add_pair(&mut m.interpretation, pair);
+            added |= m.interpretation.languages().count() != before;
+        }
+        if added {
+            self.interpretation_changed(&meeting);
+        }
         if admitted {
             self.enter(id);
         } else {
@@ -243,9 +267,11 @@ impl Sfu {
             return;
         };
         p.admitted = true;
+        let interpreter = p.interprets.is_some();
         let info = p.info();
         let caps = p.capabilities;
         let meeting = p.meeting.clone();
+        self.enter_interpretation(id);
         let Some(m) = self.meetings.get_mut(&meeting) else {
             return;
         };
@@ -276,6 +302,12 @@ impl Sfu {
             heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
         };
         self.signal(id, welcome);
+        if interpreter {
+            // Everyone sees the booth's new member.
+            self.interpretation_changed(&meeting);
+        } else {
+            self.send_interpretation_state(id);
+        }
         for o in &others {
             self.signal(
                 *o,
@@ -365,6 +397,20 @@ impl Sfu {
             }
             ClientMessage::Chat { text, sealed } => self.chat(id, text, sealed, wall_ms),
             ClientMessage::E2ee { to, data } => self.relay_e2ee(id, to, data),
+            ClientMessage::Listen { channel } => {
+                self.interpretation_request(id, Request::Listen(channel))
+            }
+            ClientMessage::TakeMic {} => self.interpretation_request(id, Request::TakeMic),
+            ClientMessage::HandOver { to } => {
+                self.interpretation_request(id, Request::HandOver(to))
+            }
+            ClientMessage::ReleaseMic {} => self.interpretation_request(id, Request::ReleaseMic),
+            ClientMessage::SetDirection { into } => {
+                self.interpretation_request(id, Request::SetDirection(into))
+            }
+            ClientMessage::AddLanguage { language } => {
+                self.interpretation_request(id, Request::AddLanguage(language))
+            }
         }
     }
 
@@ -633,6 +679,7 @@ impl Sfu {
             }
             None => Vec::new(),
         };
+        self.leave_interpretation(&p.meeting, id);
         if self.meetings.get(&p.meeting).is_some_and(Meeting::is_empty) {
             self.meetings.remove(&p.meeting);
         }

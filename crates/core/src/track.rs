@@ -64,6 +64,9 @@ pub(crate) struct Slot {
     /// Set once the m-line is in an offer.
     pub(crate) mid: Option<Mid>,
     pub(crate) track: Option<TrackRef>,
+    /// A language channel slot: always active once negotiated; `track` is its current source
+    /// and changes at handovers without renegotiation.
+    pub(crate) channel: bool,
     /// Bumped whenever `track` changes, so an answer to an older offer does not start it.
     pub(crate) generation: u64,
     /// The generation and activity the outstanding offer described.
@@ -83,6 +86,7 @@ impl Slot {
             kind,
             mid: None,
             track: None,
+            channel: false,
             generation: 0,
             offered: None,
             negotiated_active: false,
@@ -90,6 +94,26 @@ impl Slot {
             forwarder: Forwarder::new(kind == MediaKind::Video),
             pt_map: None,
         }
+    }
+
+    /// A slot for a language channel (audio).
+    pub(crate) fn channel() -> Self {
+        Self {
+            channel: true,
+            ..Self::new(MediaKind::Audio)
+        }
+    }
+
+    /// Whether the m-line should be sending: it carries a track, or it is a channel.
+    pub(crate) fn active(&self) -> bool {
+        self.channel || self.track.is_some()
+    }
+
+    /// A channel slot's source changes: the outgoing stream continues, no renegotiation.
+    pub(crate) fn switch_source(&mut self, track: Option<TrackRef>) {
+        self.track = track;
+        self.pt_map = None;
+        self.forwarder.switch_source(false);
     }
 
     /// Points the slot at `track` (or frees it).

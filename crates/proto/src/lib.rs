@@ -10,7 +10,7 @@ pub use capability::{Capabilities, Capability};
 pub use ids::{InvitationId, MeetingName, MeetingNameError, ParticipantId, Role, TrackSource};
 pub use language::{Language, LanguageError, LanguagePair};
 pub use message::{
-    ChatMessage, ClientMessage, CloseCode, ErrorCode, ParticipantInfo, PublishedTrackInfo,
-    ServerMessage, SubscribedTrack, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SEALED_BYTES,
-    PROTOCOL_VERSION,
+    BoothInfo, ChannelInfo, ChatMessage, ClientMessage, CloseCode, ErrorCode, InterpretationState,
+    ParticipantInfo, PublishedTrackInfo, ServerMessage, SubscribedTrack, MAX_MESSAGE_BYTES,
+    MAX_SDP_BYTES, MAX_SEALED_BYTES, PROTOCOL_VERSION,
 };

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{InvitationId, MeetingName, ParticipantId, Role, TrackSource};
+use crate::{InvitationId, Language, LanguagePair, MeetingName, ParticipantId, Role, TrackSource};
 
 /// The signaling protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -99,6 +99,33 @@ pub enum ClientMessage {
         name: String,
         /// The invitee's role.
         role: Role,
+        /// For an interpreter: the pair they work between (required for that role).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interprets: Option<LanguagePair>,
+    },
+    /// Pick what to hear: a language channel over the floor, or the floor alone (`null`).
+    Listen {
+        /// The channel, or none for the floor (the original sound).
+        channel: Option<Language>,
+    },
+    /// Interpreter: take the booth's microphone (refused while a partner holds it).
+    TakeMic {},
+    /// Interpreter: give the microphone to a booth partner, at once.
+    HandOver {
+        /// The partner.
+        to: ParticipantId,
+    },
+    /// Interpreter: let go of the microphone.
+    ReleaseMic {},
+    /// Interpreter: speak into this language of the pair from now on.
+    SetDirection {
+        /// The channel the booth now feeds.
+        into: Language,
+    },
+    /// Host: add a language channel to the meeting.
+    AddLanguage {
+        /// The new channel.
+        language: Language,
     },
     /// Leave the meeting.
     Leave {},
@@ -158,6 +185,41 @@ pub struct ChatMessage {
     pub at_ms: u64,
 }
 
+/// The interpretation state of a meeting, as one participant sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterpretationState {
+    /// The language channels besides the floor.
+    pub languages: Vec<Language>,
+    /// The interpreter booths.
+    pub booths: Vec<BoothInfo>,
+    /// Each channel and whose microphone feeds it now.
+    pub channels: Vec<ChannelInfo>,
+    /// What this participant hears: a channel, or the floor (`null`).
+    pub hearing: Option<Language>,
+}
+
+/// Interpreters who share one language pair and one microphone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoothInfo {
+    /// The pair.
+    pub pair: LanguagePair,
+    /// The channel the booth speaks into now.
+    pub into: Language,
+    /// Its interpreters, in order of entry.
+    pub interpreters: Vec<ParticipantId>,
+    /// Who holds the microphone.
+    pub holder: Option<ParticipantId>,
+}
+
+/// A language channel and its current source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelInfo {
+    /// The channel.
+    pub language: Language,
+    /// The interpreter whose microphone feeds it now, if any.
+    pub source: Option<ParticipantId>,
+}
+
 /// A message from the server to the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -204,6 +266,10 @@ pub enum ServerMessage {
         sdp: String,
         /// Every active m-line and what it carries.
         tracks: Vec<SubscribedTrack>,
+        /// The m-line carrying the language channel this page listens to (its source changes
+        /// at handovers without a new offer), once the page has picked one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel_mid: Option<String>,
     },
     /// Someone entered.
     ParticipantJoined {
@@ -259,6 +325,9 @@ pub enum ServerMessage {
         /// The host's name.
         by: String,
     },
+    /// The meeting's interpretation: channels, booths and who holds each microphone. Sent on
+    /// entry to meetings with channels and whenever any of it changes.
+    Interpretation(InterpretationState),
     /// A new invitation, in answer to `invite`.
     Invitation {
         /// The token, to put in a link `<origin>/m/<meeting>?invite=<token>`.

@@ -9,8 +9,8 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use summit_auth::{Invitation, InvitationClaims};
 use summit_core::{Identity, SfuError};
 use summit_proto::{
-    Capability, ClientMessage, CloseCode, ErrorCode, MeetingName, Role, ServerMessage,
-    PROTOCOL_VERSION,
+    Capability, ClientMessage, CloseCode, ErrorCode, LanguagePair, MeetingName, Role,
+    ServerMessage, PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -197,6 +197,15 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             tracing::error!("could not give back a use: {e:#}");
         }
     };
+    // Channels registered for the meeting; the core merges them into the running meeting.
+    let languages = state
+        .store
+        .lock()
+        .meeting_languages(&meeting)
+        .unwrap_or_else(|e| {
+            tracing::error!(%meeting, "cannot read the meeting's languages: {e:#}");
+            Vec::new()
+        });
     let identity = Identity {
         capabilities: invitation.capabilities(),
         name: claims.name.clone(),
@@ -204,6 +213,8 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         invitation: jti.clone(),
         skip_lobby: claims.skip_lobby,
         e2ee: !claims.no_e2ee,
+        languages,
+        interprets: claims.interprets.clone(),
     };
     let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     let (to_client, mut from_sfu) = mpsc::channel(CLIENT_QUEUE);
@@ -263,8 +274,8 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                     return close(ws, CloseCode::RateLimited, "too many messages; slow down").await;
                 }
                 match inc {
-                    Incoming::Message(ClientMessage::Invite { name, role }) => {
-                        let reply = page_invite(&state, &invitation, &meeting, name, role);
+                    Incoming::Message(ClientMessage::Invite { name, role, interprets }) => {
+                        let reply = page_invite(&state, &invitation, &meeting, name, role, interprets);
                         if !send(&mut ws, &reply).await { break; }
                     }
                     Incoming::Message(m) => {
@@ -292,6 +303,7 @@ fn page_invite(
     meeting: &MeetingName,
     name: String,
     role: Role,
+    interprets: Option<LanguagePair>,
 ) -> ServerMessage {
     let error = |code, message: &str| ServerMessage::Error {
         code,
@@ -306,6 +318,27 @@ fn page_invite(
             "this server holds only the public key; ask the organizer for invitations",
         );
     };
+    match (&interprets, role) {
+        (None, Role::Interpreter) => {
+            return error(
+                ErrorCode::InvalidMessage,
+                "an interpreter works between two languages: give the pair, e.g. ru-zh",
+            )
+        }
+        (Some(_), r) if r != Role::Interpreter => {
+            return error(
+                ErrorCode::InvalidMessage,
+                "only an interpreter has a language pair",
+            )
+        }
+        _ => {}
+    }
+    if let Some(pair) = &interprets {
+        let langs = [pair.a.clone(), pair.b.clone()];
+        if let Err(e) = state.store.lock().add_languages(meeting, &langs) {
+            tracing::error!(%meeting, "cannot record the pair's channels: {e:#}");
+        }
+    }
     let now = unix_now();
     let mut claims = InvitationClaims::new(
         meeting.clone(),
@@ -316,6 +349,7 @@ fn page_invite(
     );
     // The invitee joins the same meeting: encrypted if the inviter's is.
     claims.no_e2ee = inviter.claims.no_e2ee;
+    claims.interprets = interprets;
     match claims.sign(key) {
         Ok(token) => ServerMessage::Invitation {
             token,

@@ -48,6 +48,9 @@ pub(crate) async fn run(
                         store.lock().revoke(&id.0, "removed by a host").map(|_| ())
                     }
                     SfuEvent::MeetingEnded(m) => store.lock().end_meeting(m),
+                    SfuEvent::LanguageAdded(m, l) => {
+                        store.lock().add_languages(m, std::slice::from_ref(l)).map(|_| ())
+                    }
                     _ => Ok(()),
                 };
                 if let Err(err) = result {

@@ -32,6 +32,10 @@ pub struct SimClient {
     pub received: HashMap<(ParticipantId, TrackSource), u64>,
     /// Packets received on mids the mapping does not name.
     pub unmapped: u64,
+    /// The mid carrying the language channel this page listens to.
+    pub channel_mid: Option<String>,
+    /// Sequence numbers received on the channel, in order of arrival.
+    pub channel_seqs: Vec<u64>,
     /// Keyframes requested of this client's camera.
     pub keyframe_requests: u64,
     pub(crate) send_keyframe: bool,
@@ -71,6 +75,8 @@ impl SimClient {
             mapping: Vec::new(),
             received: HashMap::new(),
             unmapped: 0,
+            channel_mid: None,
+            channel_seqs: Vec::new(),
             keyframe_requests: 0,
             send_keyframe: true,
             seq: HashMap::new(),
@@ -86,23 +92,27 @@ impl SimClient {
 
     /// Makes the publishing offer (microphone and camera) and the track list to send with it.
     pub fn publish_offer(&mut self) -> (String, Vec<PublishedTrackInfo>) {
+        self.publish_offer_with(true)
+    }
+
+    /// Makes a publishing offer: the microphone, and the camera if `video`.
+    pub fn publish_offer_with(&mut self, video: bool) -> (String, Vec<PublishedTrackInfo>) {
         let mut api = self.publisher.sdp_api();
         let a = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let v = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let v =
+            video.then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
         let (offer, pending) = api.apply().unwrap();
         self.pub_pending = Some(pending);
         self.audio = Some(a);
-        self.video = Some(v);
-        let tracks = vec![
-            PublishedTrackInfo {
-                mid: a.to_string(),
-                source: TrackSource::Microphone,
-            },
-            PublishedTrackInfo {
-                mid: v.to_string(),
-                source: TrackSource::Camera,
-            },
-        ];
+        self.video = v;
+        let mut tracks = vec![PublishedTrackInfo {
+            mid: a.to_string(),
+            source: TrackSource::Microphone,
+        }];
+        tracks.extend(v.map(|v| PublishedTrackInfo {
+            mid: v.to_string(),
+            source: TrackSource::Camera,
+        }));
         (offer.to_sdp_string(), tracks)
     }
 
@@ -117,8 +127,14 @@ impl SimClient {
     }
 
     /// Answers a subscribe offer.
-    pub fn answer_subscribe(&mut self, sdp: &str, tracks: Vec<SubscribedTrack>) -> String {
+    pub fn answer_subscribe(
+        &mut self,
+        sdp: &str,
+        tracks: Vec<SubscribedTrack>,
+        channel_mid: Option<String>,
+    ) -> String {
         self.mapping = tracks;
+        self.channel_mid = channel_mid;
         let offer = SdpOffer::from_sdp_string(sdp).unwrap();
         let answer = self.subscriber.sdp_api().accept_offer(offer).unwrap();
         answer.to_sdp_string()
@@ -190,7 +206,9 @@ impl SimClient {
             })
             .map(|p| p.pt())
             .unwrap_or(pt_hint.into());
-        let seq = self.seq.entry(mid).or_insert(100);
+        // Pages start their streams far apart in sequence space, as browsers (random) do.
+        let first = 100 + (self.id.0 * 7919) % 30_000;
+        let seq = self.seq.entry(mid).or_insert(first);
         *seq += 1;
         let s = *seq;
         let ts = (s as u32)
@@ -216,7 +234,12 @@ impl SimClient {
                 .direct_api()
                 .stream_rx(&ssrc)
                 .map(|s| s.mid());
-            let m = mid.and_then(|mid| self.mapping.iter().find(|t| t.mid == mid.to_string()));
+            let mid = mid.map(|m| m.to_string());
+            if mid.is_some() && mid == self.channel_mid {
+                self.channel_seqs.push(*p.seq_no);
+                return;
+            }
+            let m = mid.and_then(|mid| self.mapping.iter().find(|t| t.mid == mid));
             match m {
                 Some(t) => *self.received.entry((t.participant, t.source)).or_default() += 1,
                 None => self.unmapped += 1,

@@ -119,12 +119,32 @@ impl Harness {
             invitation: InvitationId(format!("inv-{name}")),
             skip_lobby: self.skip_lobby,
             e2ee: self.e2ee,
+            languages: Vec::new(),
+            interprets: None,
         }
     }
 
     /// Someone enters `meeting` without publishing yet.
     pub fn enter(&mut self, meeting: &str, name: &str, role: Role) -> usize {
         let identity = self.identity(name, role);
+        self.enter_with(meeting, identity)
+    }
+
+    /// An interpreter of `pair` (e.g. "ru-zh") enters `meeting` and publishes their microphone.
+    pub fn join_interpreter(&mut self, meeting: &str, name: &str, pair: &str) -> usize {
+        let identity = Identity {
+            interprets: Some(pair.parse().unwrap()),
+            ..self.identity(name, Role::Interpreter)
+        };
+        let i = self.enter_with(meeting, identity);
+        let (sdp, tracks) = self.clients[i].publish_offer_with(false);
+        self.send(i, ClientMessage::Publish { sdp, tracks })
+            .unwrap();
+        i
+    }
+
+    /// Someone enters `meeting` with a given identity, without publishing yet.
+    pub fn enter_with(&mut self, meeting: &str, identity: Identity) -> usize {
         let meeting = MeetingName::parse(meeting).unwrap();
         let id = self
             .sfu
@@ -333,8 +353,12 @@ impl Harness {
                     };
                     match msg {
                         ServerMessage::PublishAnswer { sdp } => c.accept_publish_answer(&sdp),
-                        ServerMessage::SubscribeOffer { sdp, tracks } => {
-                            let answer = c.answer_subscribe(&sdp, tracks);
+                        ServerMessage::SubscribeOffer {
+                            sdp,
+                            tracks,
+                            channel_mid,
+                        } => {
+                            let answer = c.answer_subscribe(&sdp, tracks, channel_mid);
                             // A participant removed meanwhile gets an error, as a page would.
                             let answer = ClientMessage::SubscribeAnswer { sdp: answer };
                             let _ = self.sfu.handle_message(now, id, answer, 0);

@@ -1,0 +1,241 @@
+//! Language channels as mechanism: each listener of a channel has one audio slot whose source
+//! the SFU re-points to the current interpreter at a handover (the forwarder keeps the
+//! outgoing stream continuous), and the interpretation requests pages make. The policy (who
+//! holds which microphone, who hears what) is [`crate::Interpretation`].
+
+use summit_proto::{
+    Capability, Language, LanguagePair, MeetingName, ParticipantId, ServerMessage, TrackSource,
+};
+
+use crate::interpretation::{AudioRoute, Hearing, Interpretation};
+use crate::output::{Output, SfuEvent};
+use crate::track::{Slot, SlotRef, TrackRef};
+use crate::{Sfu, SfuError};
+
+/// A request a page makes about interpretation.
+#[derive(Debug)]
+pub(crate) enum Request {
+    Listen(Option<Language>),
+    TakeMic,
+    HandOver(ParticipantId),
+    ReleaseMic,
+    SetDirection(Language),
+    AddLanguage(Language),
+}
+
+impl Sfu {
+    /// Serves one interpretation request and tells everyone what changed.
+    pub(crate) fn interpretation_request(
+        &mut self,
+        id: ParticipantId,
+        req: Request,
+    ) -> Result<(), SfuError> {
+        let p = self
+            .participants
+            .get(&id)
+            .ok_or(SfuError::UnknownParticipant)?;
+        let meeting = p.meeting.clone();
+        let moderator = p.capabilities.has(Capability::Moderate);
+        let has_channel_slot = p.channel_slot.is_some();
+        let m = self
+            .meetings
+            .get_mut(&meeting)
+            .ok_or(SfuError::UnknownParticipant)?;
+        let i = &mut m.interpretation;
+        match req {
+            Request::Listen(channel) => {
+                let wants_channel = channel.is_some();
+                i.listen(id, channel.map_or(Hearing::Floor, Hearing::Channel))?;
+                if wants_channel && !has_channel_slot {
+                    self.add_channel_slot(id);
+                }
+            }
+            Request::TakeMic => i.take(id)?,
+            Request::HandOver(to) => i.hand_over(id, to)?,
+            Request::ReleaseMic => i.release(id)?,
+            Request::SetDirection(into) => i.set_direction(id, into)?,
+            Request::AddLanguage(l) => {
+                if !moderator {
+                    return Err(SfuError::NotAllowed("only a host adds language channels"));
+                }
+                if !i.add_language(l.clone()) {
+                    return Ok(());
+                }
+                self.outputs
+                    .push_back(Output::Event(SfuEvent::LanguageAdded(meeting.clone(), l)));
+            }
+        }
+        self.interpretation_changed(&meeting);
+        Ok(())
+    }
+
+    /// A participant enters: an interpreter takes their place in their booth (the pair's
+    /// languages become channels if they were not).
+    pub(crate) fn enter_interpretation(&mut self, id: ParticipantId) {
+        let Some(p) = self.participants.get(&id) else {
+            return;
+        };
+        let Some(pair) = p.interprets.clone() else {
+            return;
+        };
+        let meeting = p.meeting.clone();
+        if let Some(m) = self.meetings.get_mut(&meeting) {
+            add_pair(&mut m.interpretation, &pair);
+            // Both languages are channels now, so this cannot fail.
+            if let Err(e) = m.interpretation.join_interpreter(id, pair) {
+                tracing::warn!(participant = %id, "interpreter not seated: {e}");
+            }
+        }
+    }
+
+    /// Whether `publisher`'s microphone goes to `listener` as a track of its own: the floor,
+    /// or a booth partner. An interpreter reaches everyone else only through channels.
+    pub(crate) fn direct_audio(&self, publisher: ParticipantId, listener: ParticipantId) -> bool {
+        let Some(m) = self
+            .participants
+            .get(&publisher)
+            .and_then(|p| self.meetings.get(&p.meeting))
+        else {
+            return false;
+        };
+        matches!(
+            m.interpretation.route(publisher, listener),
+            Some(AudioRoute::Floor | AudioRoute::BoothLine)
+        )
+    }
+
+    /// Acts on the policy's changes: re-points channel slots, tells every member the state.
+    pub(crate) fn interpretation_changed(&mut self, meeting: &MeetingName) {
+        let Some(m) = self.meetings.get_mut(meeting) else {
+            return;
+        };
+        while let Some(e) = m.interpretation.poll_event() {
+            tracing::debug!(%meeting, ?e, "interpretation");
+        }
+        if !m.interpretation.is_active() {
+            return;
+        }
+        let states: Vec<(ParticipantId, ServerMessage)> = m
+            .members
+            .iter()
+            .map(|id| {
+                let state = m.interpretation.state(*id);
+                (*id, ServerMessage::Interpretation(state))
+            })
+            .collect();
+        self.feed_channels(meeting);
+        for (to, msg) in states {
+            self.signal(to, msg);
+        }
+    }
+
+    /// Tells one participant the interpretation state (on entry).
+    pub(crate) fn send_interpretation_state(&mut self, id: ParticipantId) {
+        let Some(m) = self
+            .participants
+            .get(&id)
+            .and_then(|p| self.meetings.get(&p.meeting))
+        else {
+            return;
+        };
+        if m.interpretation.is_active() {
+            let msg = ServerMessage::Interpretation(m.interpretation.state(id));
+            self.signal(id, msg);
+        }
+    }
+
+    /// Re-points the channel slots of `id`'s meeting after `id`'s tracks changed.
+    pub(crate) fn feed_channels_of(&mut self, id: ParticipantId) {
+        if let Some(meeting) = self.participants.get(&id).map(|p| p.meeting.clone()) {
+            self.feed_channels(&meeting);
+        }
+    }
+
+    /// Points every channel slot of a meeting at its channel's current source (the lease
+    /// holder's microphone), or at nothing. Work per member, only when something changed.
+    fn feed_channels(&mut self, meeting: &MeetingName) {
+        let Some(m) = self.meetings.get(meeting) else {
+            return;
+        };
+        let mut moves = Vec::new();
+        for &id in &m.members {
+            let Some(p) = self.participants.get(&id) else {
+                continue;
+            };
+            let Some(slot) = p.channel_slot else {
+                continue;
+            };
+            let want = match m.interpretation.hearing(id) {
+                Hearing::Channel(l) => m.interpretation.channel_source(&l),
+                Hearing::Floor => None,
+            }
+            .filter(|s| *s != id)
+            .filter(|s| {
+                self.participants
+                    .get(s)
+                    .is_some_and(|p| p.track(TrackSource::Microphone).is_some())
+            });
+            let have = p.slots.get(slot).and_then(|s| s.track).map(|t| t.publisher);
+            if want != have {
+                moves.push((id, slot, have, want));
+            }
+        }
+        for (id, slot, have, want) in moves {
+            let at = SlotRef {
+                participant: id,
+                slot,
+            };
+            if let Some(t) = have.and_then(|h| self.participants.get_mut(&h)) {
+                if let Some(mic) = t.track_mut(TrackSource::Microphone) {
+                    mic.subscribers.retain(|s| *s != at);
+                }
+            }
+            let track = want.map(|publisher| TrackRef {
+                publisher,
+                source: TrackSource::Microphone,
+            });
+            if let Some(s) = self
+                .participants
+                .get_mut(&id)
+                .and_then(|p| p.slots.get_mut(slot))
+            {
+                s.switch_source(track);
+            }
+            if let Some(mic) = want
+                .and_then(|w| self.participants.get_mut(&w))
+                .and_then(|p| p.track_mut(TrackSource::Microphone))
+            {
+                mic.subscribers.push(at);
+            }
+        }
+    }
+
+    /// Gives `id` the slot that will carry their channel, negotiated once.
+    fn add_channel_slot(&mut self, id: ParticipantId) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        p.slots.push(Slot::channel());
+        p.channel_slot = Some(p.slots.len() - 1);
+        p.needs_offer = true;
+        self.offer_if_needed(id);
+    }
+
+    /// Someone left: out of their booth and channel; a microphone they held is free again.
+    pub(crate) fn leave_interpretation(&mut self, meeting: &MeetingName, id: ParticipantId) {
+        let Some(m) = self.meetings.get_mut(meeting) else {
+            return;
+        };
+        let interpreter = m.interpretation.is_interpreter(id);
+        m.interpretation.leave(id);
+        if interpreter {
+            self.interpretation_changed(meeting);
+        }
+    }
+}
+
+/// Makes both languages of a pair channels of the meeting.
+pub(crate) fn add_pair(i: &mut Interpretation, pair: &LanguagePair) {
+    i.add_language(pair.a.clone());
+    i.add_language(pair.b.clone());
+}
