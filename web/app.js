@@ -5,6 +5,7 @@ import { Connection } from './connection.js';
 import { Tile, watchLevel } from './tiles.js';
 import { E2ee, secretFromFragment } from './e2ee.js';
 import { FrameCrypto, frameSupport } from './framecrypto.js';
+import { InterpretationView } from './interpretation.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -46,6 +47,14 @@ const state = {
   /** @type {E2ee | null} */ e2ee: null,
   /** @type {FrameCrypto | null} */ frames: null,
 };
+const interp = new InterpretationView({
+  send: (msg) => state.signaling?.send(msg),
+  nameOf: (id) => state.people.get(id)?.info.name ?? `#${id}`,
+  // The floor: everyone's microphone but the interpreters' (booth partners stay at full).
+  floorAudio: () => [...state.people.values()].filter((p) => p.info.role !== 'interpreter').map((p) => p.tile.audio),
+  toast: (text) => toast(text),
+});
+/** @type {any} */ (state).interp = interp;
 // For tests and debugging: the live connections and what each subscribed m-line carries.
 /** @type {any} */ (window).summit = state;
 
@@ -182,7 +191,8 @@ async function handleMessage(msg) {
   switch (msg.type) {
     case 'welcome': return onWelcome(msg);
     case 'publish_answer': return conn.onPublishAnswer(msg.sdp);
-    case 'subscribe_offer': return conn.onSubscribeOffer(msg.sdp, msg.tracks);
+    case 'subscribe_offer': return conn.onSubscribeOffer(msg.sdp, msg.tracks, msg.channel_mid);
+    case 'interpretation': return interp.update(msg);
     case 'participant_joined':
       addPerson(msg.participant);
       return state.e2ee?.joined(msg.participant.id);
@@ -226,6 +236,7 @@ async function onWelcome(msg) {
   $('chat-earlier').hidden = true;
   state.selfTile = new Tile($('grid'), 'self', msg.name, true);
   for (const p of msg.participants) addPerson(p);
+  interp.welcome(msg);
   await startE2ee(msg);
   for (const c of msg.chat) addChat(c, true);
   // Without the meeting key this page could only send what no one can decrypt.
@@ -407,6 +418,7 @@ function renderPeople() {
     rows.push(personRow(text, actions));
   }
   $('people').replaceChildren(...rows);
+  interp.render();
   $('btn-people').querySelector('.label').textContent = `People (${rows.length})`;
 }
 
@@ -478,12 +490,14 @@ function toast(text, ms = 4000) {
  * @param {MediaStreamTrack} track
  */
 function onTrack(mid, track) {
+  if (mid === state.conn?.channelMid) return interp.setChannelTrack(track);
   const m = state.conn?.mapping.find((t) => t.mid === mid);
   if (!m) return;
   const p = state.people.get(m.participant);
   if (!p) return;
   if (m.source === 'microphone') {
     p.tile.setAudio(track);
+    interp.mix();
     p.stopLevel?.();
     p.stopLevel = watchLevel(audioCtx(), track, (l) => p.tile.speaking(!p.info.microphone_muted && l > 0.08));
   } else if (m.source === 'camera') {
@@ -667,12 +681,25 @@ $('btn-invite').addEventListener('click', () => {
   $('invite-result').hidden = true;
   $('invite-error').hidden = true;
   $('invite-name').value = '';
+  $('invite-pair').value = '';
+  showPairRow();
   $('invite-dialog').showModal();
 });
+// An interpreter's invitation names the pair they work between.
+function showPairRow() {
+  const interpreter = $('invite-role').value === 'interpreter';
+  $('invite-pair-row').hidden = !interpreter;
+  $('invite-pair').required = interpreter;
+}
+$('invite-role').addEventListener('change', showPairRow);
 $('invite-form').addEventListener('submit', (/** @type {Event} */ e) => {
   e.preventDefault();
   const name = $('invite-name').value.trim();
-  if (name) state.signaling?.send({ type: 'invite', name, role: $('invite-role').value });
+  const role = $('invite-role').value;
+  /** @type {any} */
+  const msg = { type: 'invite', name, role };
+  if (role === 'interpreter') msg.interprets = $('invite-pair').value.trim().toLowerCase();
+  if (name) state.signaling?.send(msg);
 });
 $('invite-copy').addEventListener('click', async () => {
   try { await navigator.clipboard.writeText($('invite-link').value); toast('Link copied'); } catch { $('invite-link').select(); }

@@ -35,6 +35,11 @@ export class Connection {
     this.senders = new Map();
     /** @type {Array<{mid: string, participant: number, source: string}>} */
     this.mapping = [];
+    /** The m-line carrying the language channel this page listens to, if any. */
+    /** @type {string | null} */
+    this.channelMid = null;
+    /** Subscribe offers received (renegotiations), for tests and debugging. */
+    this.offers = 0;
     this.publishing = Promise.resolve();
     /** @type {(() => void) | null} resolves the publishing offer in flight */
     this.answered = null;
@@ -94,9 +99,12 @@ export class Connection {
   /**
    * @param {string} sdp
    * @param {Array<{mid: string, participant: number, source: string}>} tracks
+   * @param {string | null} [channelMid]
    */
-  async onSubscribeOffer(sdp, tracks) {
+  async onSubscribeOffer(sdp, tracks, channelMid = null) {
+    this.offers += 1;
     this.mapping = tracks;
+    this.channelMid = channelMid ?? null;
     await this.sub.setRemoteDescription({ type: 'offer', sdp });
     const answer = await this.sub.createAnswer();
     await this.sub.setLocalDescription(answer);

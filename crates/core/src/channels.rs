@@ -49,6 +49,10 @@ impl Sfu {
                 if wants_channel && !has_channel_slot {
                     self.add_channel_slot(id);
                 }
+                // Only this listener's slot and view change.
+                self.feed_channels(&meeting);
+                self.send_interpretation_state(id);
+                return Ok(());
             }
             Request::TakeMic => i.take(id)?,
             Request::HandOver(to) => i.hand_over(id, to)?,

@@ -33,8 +33,8 @@ pub(crate) struct InviteArgs {
     #[arg(long)]
     uses: Option<u32>,
     /// For an interpreter: the two languages they interpret between, e.g. ru-zh (both become
-    /// interpretation channels of the meeting if they are not yet; signed into the invitation
-    /// now, routed once interpretation lands).
+    /// interpretation channels of the meeting if they are not yet). Partners invited with the
+    /// same pair share one booth and one microphone.
     #[arg(long)]
     interprets: Option<LanguagePair>,
     /// Enter without waiting in the lobby.

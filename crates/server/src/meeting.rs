@@ -18,8 +18,8 @@ pub(crate) enum MeetingCommand {
         /// Without end-to-end encryption, for deployments that need server-side processing.
         #[arg(long)]
         no_e2ee: bool,
-        /// Interpretation channels besides the floor, e.g. ru,zh,en (recorded now; the SFU
-        /// routes them once interpretation lands, see docs/architecture.md).
+        /// Interpretation channels besides the floor, e.g. ru,zh,en: each listener picks one
+        /// and hears it over the original (docs/interpretation.md).
         #[arg(long, value_parser = parse_language_list, default_value = "")]
         languages: LanguageList,
         /// The organizer's file of meeting secrets (mode 0600; `summit serve` never reads it).
