@@ -48,7 +48,7 @@ export class InterpretationView {
     const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
     this.el = {
       listenWrap: $('listen-wrap'), listen: $('listen-select'), volumeWrap: $('floor-volume-wrap'),
-      volume: $('floor-volume'), audio: /** @type {HTMLAudioElement} */ ($('channel-audio')),
+      volume: $('floor-volume'), channelStatus: $('channel-status'), audio: /** @type {HTMLAudioElement} */ ($('channel-audio')),
       booth: $('booth'), boothTitle: $('booth-title'), boothStatus: $('booth-status'),
       boothActions: $('booth-actions'), section: $('interp-section'), list: $('interp-list'),
       addForm: $('add-language-form'), addInput: $('add-language'),
@@ -117,6 +117,9 @@ export class InterpretationView {
     for (const a of this.deps.floorAudio()) a.volume = onChannel ? this.floorVolume : 1;
     this.el.audio.muted = !onChannel;
     this.el.volumeWrap.hidden = !onChannel;
+    const source = this.channelSource();
+    this.el.channelStatus.textContent = !onChannel ? ''
+      : source ? `${source === this.me ? 'you' : this.deps.nameOf(source)} interpreting` : 'no interpreter yet';
   }
 
   render() {
