@@ -692,3 +692,113 @@ async fn meetings_have_interpretation_channels_and_interpreters_a_pair() {
     let err = fails(&["meeting", "create", "m3", "--languages", "Russian"]);
     assert!(err.contains("not a language code"), "{err}");
 }
+
+/// The next message of `kind`, skipping others.
+async fn recv_kind(ws: &mut Ws, kind: &str) -> serde_json::Value {
+    loop {
+        let m = recv_json(ws).await;
+        if m["type"] == kind {
+            return m;
+        }
+    }
+}
+
+async fn send_json(ws: &mut Ws, v: serde_json::Value) {
+    ws.send(Message::text(v.to_string())).await.unwrap();
+}
+
+#[tokio::test]
+async fn interpretation_over_the_wire_from_registry_to_page_invitations() {
+    let server = start();
+    server.summit(&[
+        "meeting",
+        "create",
+        "bi",
+        "--languages",
+        "ru,zh",
+        "--no-e2ee",
+    ]);
+    let (token, _) = server.invite("bi", "Host", &["--role", "host"]);
+    let (mut host, reply) = server.join_with("bi", &token).await;
+    assert_eq!(message(reply)["type"], "welcome");
+    // The registry's channels reach the running meeting.
+    let st = recv_kind(&mut host, "interpretation").await;
+    assert_eq!(st["languages"], serde_json::json!(["ru", "zh"]), "{st}");
+    assert_eq!(st["hearing"], serde_json::Value::Null);
+    // A page invitation for an interpreter needs the pair, and only an interpreter has one.
+    send_json(
+        &mut host,
+        serde_json::json!({"type": "invite", "name": "Dora", "role": "interpreter"}),
+    )
+    .await;
+    let e = recv_kind(&mut host, "error").await;
+    assert!(e["message"].as_str().unwrap().contains("pair"), "{e}");
+    send_json(&mut host, serde_json::json!({"type": "invite", "name": "Lin", "role": "delegate", "interprets": "ru-zh"})).await;
+    let e = recv_kind(&mut host, "error").await;
+    assert!(
+        e["message"].as_str().unwrap().contains("interpreter"),
+        "{e}"
+    );
+    send_json(&mut host, serde_json::json!({"type": "invite", "name": "Dora", "role": "interpreter", "interprets": "de-fr"})).await;
+    let inv = recv_kind(&mut host, "invitation").await;
+    let list = server.summit(&["meeting", "list"]);
+    assert!(list.contains("channels ru,zh,de,fr"), "{list}");
+    // Dora enters (the host admits her) and sits in the de-fr booth.
+    let (mut dora, reply) = server.join_with("bi", inv["token"].as_str().unwrap()).await;
+    assert_eq!(message(reply)["type"], "lobby");
+    let waiting = waiting_list(&mut host).await;
+    let dora_id = waiting["waiting"][0]["id"].clone();
+    send_json(
+        &mut host,
+        serde_json::json!({"type": "admit", "participant": dora_id}),
+    )
+    .await;
+    assert_eq!(recv_json(&mut dora).await["type"], "welcome");
+    let st = recv_kind(&mut dora, "interpretation").await;
+    assert_eq!(st["booths"][0]["pair"], "de-fr", "{st}");
+    assert_eq!(
+        st["booths"][0]["interpreters"],
+        serde_json::json!([dora_id])
+    );
+    send_json(&mut dora, serde_json::json!({"type": "take_mic"})).await;
+    // The host's states arrive in order: Dora's seat in the booth, then her microphone.
+    let mut st = recv_kind(&mut host, "interpretation").await;
+    while st["booths"][0]["holder"].is_null() {
+        st = recv_kind(&mut host, "interpretation").await;
+    }
+    assert_eq!(st["booths"][0]["holder"], dora_id, "{st}");
+    // Requests outside one's role or pair are refused with a reason; the connection stays.
+    send_json(&mut host, serde_json::json!({"type": "take_mic"})).await;
+    let e = recv_kind(&mut host, "error").await;
+    assert_eq!(e["code"], "not_allowed", "{e}");
+    send_json(
+        &mut dora,
+        serde_json::json!({"type": "set_direction", "into": "ru"}),
+    )
+    .await;
+    let e = recv_kind(&mut dora, "error").await;
+    assert!(e["message"].as_str().unwrap().contains("de-fr"), "{e}");
+    // A host's new channel is kept in the registry for later entries.
+    send_json(
+        &mut host,
+        serde_json::json!({"type": "add_language", "language": "en"}),
+    )
+    .await;
+    let st = recv_kind(&mut host, "interpretation").await;
+    assert!(
+        st["languages"].as_array().unwrap().contains(&"en".into()),
+        "{st}"
+    );
+    let mut list = String::new();
+    for _ in 0..50 {
+        list = server.summit(&["meeting", "list"]);
+        if list.contains("channels ru,zh,de,fr,en") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(list.contains("channels ru,zh,de,fr,en"), "{list}");
+    // Dora's connection still serves (states she was sent meanwhile come first).
+    send_json(&mut dora, serde_json::json!({"type": "ping"})).await;
+    recv_kind(&mut dora, "pong").await;
+}
