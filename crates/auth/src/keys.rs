@@ -1,7 +1,7 @@
 //! The invitation signing key pair (Ed25519): generation, PEM files, and the public half alone.
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
@@ -88,6 +88,17 @@ impl SigningKey {
         VerifyingKey(self.public)
     }
 
+    /// Signs `message` (Ed25519): the 64-byte signature.
+    pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], KeyError> {
+        let pair = Ed25519KeyPair::from_pkcs8(&self.pkcs8)
+            .or_else(|_| Ed25519KeyPair::from_pkcs8_maybe_unchecked(&self.pkcs8))
+            .map_err(|_| KeyError::BadPrivateKey)?;
+        pair.sign(message)
+            .as_ref()
+            .try_into()
+            .map_err(|_| KeyError::BadPrivateKey)
+    }
+
     pub(crate) fn encoding_key(&self) -> jsonwebtoken::EncodingKey {
         jsonwebtoken::EncodingKey::from_ed_der(&self.pkcs8)
     }
@@ -111,6 +122,13 @@ impl VerifyingKey {
         URL_SAFE_NO_PAD.encode(self.0)
     }
 
+    /// Whether `signature` is this key's Ed25519 signature of `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(&ED25519, self.0)
+            .verify(message, signature)
+            .is_ok()
+    }
+
     pub(crate) fn decoding_key(&self) -> jsonwebtoken::DecodingKey {
         jsonwebtoken::DecodingKey::from_ed_der(&self.0)
     }
@@ -132,5 +150,12 @@ mod tests {
         )
         .is_err());
         assert!(VerifyingKey::from_text("abc").is_err());
+        let sig = k.sign(b"head").unwrap();
+        assert!(v.verify(b"head", &sig));
+        assert!(!v.verify(b"heads", &sig));
+        assert!(!SigningKey::generate()
+            .unwrap()
+            .verifying_key()
+            .verify(b"head", &sig));
     }
 }

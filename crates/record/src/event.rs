@@ -1,0 +1,125 @@
+//! What the record says happened: one variant per kind of event.
+
+use serde::{Deserialize, Serialize};
+
+/// One event of a meeting. Participants are named by their id in the meeting, display name,
+/// role and invitation id, so that a record reads on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RecordEvent {
+    /// The first person entered.
+    MeetingStarted {},
+    /// A participant entered the meeting (admitted, or directly).
+    Joined {
+        /// Their id in the meeting.
+        participant: u64,
+        /// Display name from their invitation.
+        name: String,
+        /// Role from their invitation.
+        role: String,
+        /// The invitation they entered with.
+        invitation: String,
+    },
+    /// A participant left (or lost their connection, or was removed).
+    Left {
+        /// Their id in the meeting.
+        participant: u64,
+        /// Display name.
+        name: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// A host let someone in from the lobby.
+    Admitted {
+        /// Who.
+        participant: u64,
+        /// Their name.
+        name: String,
+        /// The host.
+        by: String,
+    },
+    /// A host turned someone away from the lobby.
+    Denied {
+        /// Who.
+        participant: u64,
+        /// Their name.
+        name: String,
+        /// The host.
+        by: String,
+    },
+    /// A host removed a participant (and revoked their invitation).
+    Removed {
+        /// Who.
+        participant: u64,
+        /// Their name.
+        name: String,
+        /// The host.
+        by: String,
+    },
+    /// A host muted a participant's microphone.
+    MutedByHost {
+        /// Who.
+        participant: u64,
+        /// Their name.
+        name: String,
+        /// The host.
+        by: String,
+    },
+    /// A host locked or unlocked the meeting.
+    Locked {
+        /// Locked (true) or unlocked.
+        locked: bool,
+        /// The host.
+        by: String,
+    },
+    /// An interpretation booth's microphone changed hands.
+    Handover {
+        /// The booth's language pair, e.g. "ru-zh".
+        booth: String,
+        /// Who holds it now, if anyone.
+        holder: Option<u64>,
+        /// Their name.
+        name: Option<String>,
+    },
+    /// A host ended the meeting, or the last person left.
+    MeetingEnded {
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+impl RecordEvent {
+    /// The event in words, for a person reading the record.
+    pub fn describe(&self) -> String {
+        match self {
+            RecordEvent::MeetingStarted {} => "The meeting started.".into(),
+            RecordEvent::Joined {
+                participant,
+                name,
+                role,
+                invitation,
+            } => format!("{name} ({role}, #{participant}) joined with invitation {invitation}."),
+            RecordEvent::Left {
+                participant,
+                name,
+                reason,
+            } => format!("{name} (#{participant}) left: {reason}."),
+            RecordEvent::Admitted { name, by, .. } => format!("{by} admitted {name}."),
+            RecordEvent::Denied { name, by, .. } => format!("{by} denied {name} entry."),
+            RecordEvent::Removed { name, by, .. } => format!("{by} removed {name}."),
+            RecordEvent::MutedByHost { name, by, .. } => format!("{by} muted {name}."),
+            RecordEvent::Locked { locked: true, by } => format!("{by} locked the meeting."),
+            RecordEvent::Locked { locked: false, by } => format!("{by} unlocked the meeting."),
+            RecordEvent::Handover {
+                booth,
+                name: Some(n),
+                ..
+            } => format!("{n} took the {booth} booth's microphone."),
+            RecordEvent::Handover { booth, .. } => {
+                format!("The {booth} booth's microphone is free.")
+            }
+            RecordEvent::MeetingEnded { reason } => format!("The meeting ended: {reason}."),
+        }
+    }
+}
