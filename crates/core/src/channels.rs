@@ -7,7 +7,9 @@ use summit_proto::{
     Capability, Language, LanguagePair, MeetingName, ParticipantId, ServerMessage, TrackSource,
 };
 
-use crate::interpretation::{AudioRoute, Hearing, Interpretation};
+use summit_record::RecordEvent;
+
+use crate::interpretation::{AudioRoute, Hearing, Interpretation, InterpretationEvent};
 use crate::output::{Output, SfuEvent};
 use crate::track::{Slot, SlotRef, TrackRef};
 use crate::{Sfu, SfuError};
@@ -113,9 +115,25 @@ impl Sfu {
         let Some(m) = self.meetings.get_mut(meeting) else {
             return;
         };
+        let mut handovers = Vec::new();
         while let Some(e) = m.interpretation.poll_event() {
             tracing::debug!(%meeting, ?e, "interpretation");
+            if let InterpretationEvent::LeaseChanged { booth, holder } = e {
+                handovers.push((booth, holder));
+            }
         }
+        for (booth, holder) in handovers {
+            let name = holder.and_then(|h| self.participants.get(&h).map(|p| p.name.clone()));
+            let event = RecordEvent::Handover {
+                booth: booth.to_string(),
+                holder: holder.map(|h| h.0),
+                name,
+            };
+            self.record(meeting, event);
+        }
+        let Some(m) = self.meetings.get_mut(meeting) else {
+            return;
+        };
         if !m.interpretation.is_active() {
             return;
         }

@@ -25,6 +25,7 @@ mod output;
 mod participant;
 mod peer;
 mod policy;
+mod record;
 mod sfu;
 mod timers;
 mod track;

@@ -1,6 +1,7 @@
 //! The lobby: who waits, whether a host is there to admit them, and the host's admit and deny.
 
 use summit_proto::{Capability, CloseCode, MeetingName, ParticipantId, ServerMessage};
+use summit_record::RecordEvent;
 
 use crate::output::Disconnect;
 use crate::{Sfu, SfuError};
@@ -103,6 +104,12 @@ impl Sfu {
         target: ParticipantId,
     ) -> Result<(), SfuError> {
         self.waiting_target(host, target)?;
+        let by = self.host(host)?.name.clone();
+        self.record_about(target, |participant, name| RecordEvent::Admitted {
+            participant,
+            name,
+            by,
+        });
         self.enter(target);
         Ok(())
     }
@@ -113,6 +120,12 @@ impl Sfu {
         target: ParticipantId,
     ) -> Result<(), SfuError> {
         self.waiting_target(host, target)?;
+        let by = self.host(host)?.name.clone();
+        self.record_about(target, |participant, name| RecordEvent::Denied {
+            participant,
+            name,
+            by,
+        });
         self.remove(
             target,
             Disconnect {

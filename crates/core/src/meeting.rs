@@ -20,6 +20,8 @@ pub(crate) struct Meeting {
     pub(crate) chat: VecDeque<ChatMessage>,
     /// Language channels, booths and who hears what.
     pub(crate) interpretation: Interpretation,
+    /// Why the meeting is ending, once a host ended it (for the record's last entry).
+    pub(crate) ending: Option<String>,
 }
 
 impl Meeting {
@@ -31,6 +33,7 @@ impl Meeting {
             e2ee,
             chat: VecDeque::new(),
             interpretation: Interpretation::default(),
+            ending: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! revocations that arrive from outside (`summit revoke`).
 
 use summit_proto::{CloseCode, InvitationId, ParticipantId, ServerMessage};
+use summit_record::RecordEvent;
 
 use crate::output::{Disconnect, Output, SfuEvent};
 use crate::{Sfu, SfuError};
@@ -13,6 +14,12 @@ impl Sfu {
         target: ParticipantId,
     ) -> Result<(), SfuError> {
         let by = self.moderation_target(host, target)?;
+        let b = by.clone();
+        self.record_about(target, |participant, name| RecordEvent::MutedByHost {
+            participant,
+            name,
+            by: b,
+        });
         if let Some(p) = self.participants.get_mut(&target) {
             // Forwarding stops with the next packet; the participant may unmute themselves.
             p.muted_by_host = true;
@@ -37,6 +44,12 @@ impl Sfu {
         let Some(invitation) = self.participants.get(&target).map(|p| p.invitation.clone()) else {
             return Ok(());
         };
+        let b = by.clone();
+        self.record_about(target, |participant, name| RecordEvent::Removed {
+            participant,
+            name,
+            by: b,
+        });
         self.outputs
             .push_back(Output::Event(SfuEvent::InvitationRevoked(invitation)));
         self.remove(
@@ -52,6 +65,11 @@ impl Sfu {
     pub(crate) fn lock(&mut self, host: ParticipantId, locked: bool) -> Result<(), SfuError> {
         let h = self.host(host)?;
         let (meeting, by) = (h.meeting.clone(), h.name.clone());
+        let event = RecordEvent::Locked {
+            locked,
+            by: by.clone(),
+        };
+        self.record(&meeting, event);
         let Some(m) = self.meetings.get_mut(&meeting) else {
             return Ok(());
         };
@@ -73,6 +91,9 @@ impl Sfu {
         let (meeting, by) = (h.meeting.clone(), h.name.clone());
         self.outputs
             .push_back(Output::Event(SfuEvent::MeetingEnded(meeting.clone())));
+        if let Some(m) = self.meetings.get_mut(&meeting) {
+            m.ending = Some(format!("{by} ended the meeting"));
+        }
         let everyone: Vec<ParticipantId> = self
             .meetings
             .get(&meeting)

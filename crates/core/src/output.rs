@@ -30,6 +30,8 @@ pub enum SfuEvent {
     MeetingEnded(MeetingName),
     /// A host added a language channel: later entries to the meeting know it.
     LanguageAdded(MeetingName, Language),
+    /// An event for the meeting's record: to be made durable before anything after it is sent.
+    Record(MeetingName, summit_record::RecordEvent),
 }
 
 /// Why the core removed a participant.

@@ -11,6 +11,8 @@ use summit_proto::{
     MeetingName, ParticipantId, Role, ServerMessage, TrackSource, PROTOCOL_VERSION,
 };
 
+use summit_record::RecordEvent;
+
 use crate::channels::{add_pair, Request};
 
 use crate::decision::Decision;
@@ -201,6 +203,9 @@ impl Sfu {
         };
         let pair = p.interprets.clone();
         self.participants.insert(id, p);
+        if !self.meetings.contains_key(&meeting) {
+            self.record(&meeting, RecordEvent::MeetingStarted {});
+        }
         let m = self
             .meetings
             .entry(meeting.clone())
@@ -269,8 +274,15 @@ impl Sfu {
         p.admitted = true;
         let interpreter = p.interprets.is_some();
         let info = p.info();
+        let joined = RecordEvent::Joined {
+            participant: id.0,
+            name: p.name.clone(),
+            role: p.role.to_string(),
+            invitation: p.invitation.0.clone(),
+        };
         let caps = p.capabilities;
         let meeting = p.meeting.clone();
+        self.record(&meeting, joined);
         self.enter_interpretation(id);
         let Some(m) = self.meetings.get_mut(&meeting) else {
             return;
@@ -679,9 +691,20 @@ impl Sfu {
             }
             None => Vec::new(),
         };
+        if p.admitted {
+            let left = RecordEvent::Left {
+                participant: id.0,
+                name: p.name.clone(),
+                reason: reason.to_owned(),
+            };
+            self.record(&p.meeting, left);
+        }
         self.leave_interpretation(&p.meeting, id);
         if self.meetings.get(&p.meeting).is_some_and(Meeting::is_empty) {
-            self.meetings.remove(&p.meeting);
+            if let Some(m) = self.meetings.remove(&p.meeting) {
+                let reason = m.ending.unwrap_or_else(|| "everyone left".to_owned());
+                self.record(&p.meeting, RecordEvent::MeetingEnded { reason });
+            }
         }
         if !p.admitted {
             // Nobody but the hosts knew of them.

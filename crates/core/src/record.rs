@@ -1,0 +1,28 @@
+//! What the meeting record says: the core names each recordable event as it decides it, before
+//! it tells anyone, so that the runtime can make it durable before it is acknowledged.
+
+use summit_proto::{MeetingName, ParticipantId};
+use summit_record::RecordEvent;
+
+use crate::output::{Output, SfuEvent};
+use crate::Sfu;
+
+impl Sfu {
+    /// Queues an event for `meeting`'s record.
+    pub(crate) fn record(&mut self, meeting: &MeetingName, event: RecordEvent) {
+        self.outputs
+            .push_back(Output::Event(SfuEvent::Record(meeting.clone(), event)));
+    }
+
+    /// Queues an event about participant `id` (named in it), built by `f` from their id and name.
+    pub(crate) fn record_about(
+        &mut self,
+        id: ParticipantId,
+        f: impl FnOnce(u64, String) -> RecordEvent,
+    ) {
+        if let Some(p) = self.participants.get(&id) {
+            let (meeting, event) = (p.meeting.clone(), f(id.0, p.name.clone()));
+            self.record(&meeting, event);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The core names every event of the meeting record, in the order it decides them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use summit_core::SfuEvent;
+use summit_proto::{ClientMessage, Role};
+use summit_record::RecordEvent;
+use summit_testkit::Harness;
+
+fn described(h: &Harness) -> Vec<String> {
+    h.events
+        .iter()
+        .filter_map(|e| match e {
+            SfuEvent::Record(m, r) => {
+                assert_eq!(m.as_str(), "m");
+                Some(r.describe())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_meeting_is_recorded_from_start_to_end() {
+    let mut h = Harness::new(21);
+    h.skip_lobby = false;
+    let host = h.join_as("m", "Host", Role::Host);
+    let guest = h.enter("m", "Guest", Role::Delegate);
+    let gid = h.clients[guest].id;
+    h.send(host, ClientMessage::Admit { participant: gid })
+        .unwrap();
+    let late = h.enter("m", "Late", Role::Delegate);
+    let lid = h.clients[late].id;
+    h.send(host, ClientMessage::Deny { participant: lid })
+        .unwrap();
+    h.send(host, ClientMessage::Lock { locked: true }).unwrap();
+    h.send(host, ClientMessage::MuteParticipant { participant: gid })
+        .unwrap();
+    h.send(host, ClientMessage::Lock { locked: false }).unwrap();
+    h.skip_lobby = true;
+    let anna = h.join_interpreter("m", "Anna", "ru-zh");
+    h.send(anna, ClientMessage::TakeMic {}).unwrap();
+    h.send(host, ClientMessage::Remove { participant: gid })
+        .unwrap();
+    h.send(host, ClientMessage::EndMeeting {}).unwrap();
+    let (host_id, anna_id) = (h.clients[host].id.0, h.clients[anna].id.0);
+    let gid = gid.0;
+    assert_eq!(
+        described(&h),
+        [
+            "The meeting started.".to_owned(),
+            format!("Host (host, #{host_id}) joined with invitation inv-Host."),
+            "Host admitted Guest.".into(),
+            format!("Guest (delegate, #{gid}) joined with invitation inv-Guest."),
+            "Host denied Late entry.".into(),
+            "Host locked the meeting.".into(),
+            "Host muted Guest.".into(),
+            "Host unlocked the meeting.".into(),
+            format!("Anna (interpreter, #{anna_id}) joined with invitation inv-Anna."),
+            "Anna took the ru-zh booth's microphone.".into(),
+            "Host removed Guest.".into(),
+            format!("Guest (#{gid}) left: Host removed you from the meeting."),
+            format!("Host (#{host_id}) left: Host ended the meeting."),
+            format!("Anna (#{anna_id}) left: Host ended the meeting."),
+            "The ru-zh booth's microphone is free.".into(),
+            "The meeting ended: Host ended the meeting.".into(),
+        ]
+    );
+    // The typed form carries the ids and roles, not just words.
+    assert!(h.events.iter().any(|e| matches!(e,
+        SfuEvent::Record(_, RecordEvent::Joined { role, participant, .. }) if role == "interpreter" && *participant == anna_id)));
+}
