@@ -6,6 +6,7 @@ import { Tile, watchLevel } from './tiles.js';
 import { E2ee, secretFromFragment } from './e2ee.js';
 import { FrameCrypto, frameSupport } from './framecrypto.js';
 import { InterpretationView } from './interpretation.js';
+import { RecordView } from './record.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -55,6 +56,8 @@ const interp = new InterpretationView({
   toast: (text) => toast(text),
 });
 /** @type {any} */ (state).interp = interp;
+const record = new RecordView();
+/** @type {any} */ (state).record = record;
 // For tests and debugging: the live connections and what each subscribed m-line carries.
 /** @type {any} */ (window).summit = state;
 
@@ -193,6 +196,7 @@ async function handleMessage(msg) {
     case 'publish_answer': return conn.onPublishAnswer(msg.sdp);
     case 'subscribe_offer': return conn.onSubscribeOffer(msg.sdp, msg.tracks, msg.channel_mid);
     case 'interpretation': return interp.update(msg);
+    case 'record_head': return record.update(msg.head);
     case 'participant_joined':
       addPerson(msg.participant);
       return state.e2ee?.joined(msg.participant.id);

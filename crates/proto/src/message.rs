@@ -220,6 +220,23 @@ pub struct ChannelInfo {
     pub source: Option<ParticipantId>,
 }
 
+/// A signed head of a meeting's record (docs/record.md has how to check it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordHead {
+    /// The meeting.
+    pub meeting: String,
+    /// The last entry covered.
+    pub seq: u64,
+    /// The SHA-256 of that entry's line, in hex.
+    pub hash: String,
+    /// When it was signed (RFC 3339).
+    pub at: String,
+    /// The server's record key (base64url Ed25519 public key).
+    pub key: String,
+    /// The Ed25519 signature, base64url.
+    pub sig: String,
+}
+
 /// A message from the server to the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -328,6 +345,12 @@ pub enum ServerMessage {
     /// The meeting's interpretation: channels, booths and who holds each microphone. Sent on
     /// entry to meetings with channels and whenever any of it changes.
     Interpretation(InterpretationState),
+    /// The meeting record's head, signed by the server after a join, a leave or the end:
+    /// the page keeps the latest as proof of what the record held (docs/record.md).
+    RecordHead {
+        /// The signed head.
+        head: RecordHead,
+    },
     /// A new invitation, in answer to `invite`.
     Invitation {
         /// The token, to put in a link `<origin>/m/<meeting>?invite=<token>`.

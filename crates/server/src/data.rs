@@ -35,6 +35,31 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE meetings ADD COLUMN e2ee INTEGER NOT NULL DEFAULT 1;",
     // Interpretation channels, comma-separated language codes ('' for none).
     "ALTER TABLE meetings ADD COLUMN languages TEXT NOT NULL DEFAULT '';",
+    // The meeting record (docs/record.md): each meeting's hash chain as the exact lines
+    // hashed, the heads the server signed, and participant sessions for queries.
+    "ALTER TABLE meetings ADD COLUMN started_at TEXT;
+    CREATE TABLE record_entries (
+        meeting TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        line TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (meeting, seq)
+    );
+    CREATE TABLE record_heads (
+        meeting TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        head TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        meeting TEXT NOT NULL,
+        participant INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        invitation TEXT NOT NULL,
+        joined_at TEXT NOT NULL,
+        left_at TEXT
+    );
+    CREATE INDEX sessions_by_meeting ON sessions (meeting);",
 ];
 
 /// Parses a comma-separated list of language codes, as stored and as typed on the command line.
@@ -47,6 +72,27 @@ pub(crate) fn parse_languages(text: &str) -> anyhow::Result<Vec<Language>> {
         }
     }
     Ok(out)
+}
+
+/// Makes a new Ed25519 key and writes it to `path` (PKCS#8 PEM, mode 0600, never overwritten).
+pub(crate) fn create_private_key(path: &Path) -> anyhow::Result<SigningKey> {
+    let key = SigningKey::generate()?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(key.to_pem().as_bytes())?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    Ok(key)
+}
+
+/// Reads an Ed25519 private key file (PKCS#8 PEM).
+pub(crate) fn read_private_key(path: &Path) -> anyhow::Result<SigningKey> {
+    let pem =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    SigningKey::from_pem(&pem).with_context(|| format!("{} is not a valid key", path.display()))
 }
 
 /// Why an invitation may not enter, in words safe to show its holder.
@@ -72,8 +118,8 @@ impl std::fmt::Display for EntryRefusal {
 
 /// An opened data directory.
 pub(crate) struct DataDir {
-    path: PathBuf,
-    db: Connection,
+    pub(crate) path: PathBuf,
+    pub(crate) db: Connection,
 }
 
 impl DataDir {
@@ -110,10 +156,7 @@ impl DataDir {
     pub(crate) fn signing_key(&self) -> anyhow::Result<SigningKey> {
         let private = self.path.join(PRIVATE_KEY);
         if private.exists() {
-            let pem = fs::read_to_string(&private)
-                .with_context(|| format!("cannot read {}", private.display()))?;
-            return SigningKey::from_pem(&pem)
-                .with_context(|| format!("{} is not a valid signing key", private.display()));
+            return read_private_key(&private);
         }
         if self.path.join(PUBLIC_KEY).exists() {
             bail!(
@@ -121,15 +164,7 @@ impl DataDir {
                 self.path.display()
             );
         }
-        let key = SigningKey::generate()?;
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&private)
-            .with_context(|| format!("cannot create {}", private.display()))?;
-        f.write_all(key.to_pem().as_bytes())?;
-        fs::set_permissions(&private, fs::Permissions::from_mode(0o600))?;
+        let key = create_private_key(&private)?;
         fs::write(
             self.path.join(PUBLIC_KEY),
             key.verifying_key().to_text() + "\n",

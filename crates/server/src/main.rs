@@ -8,6 +8,9 @@ mod invite;
 mod limits;
 mod media;
 mod meeting;
+mod record;
+mod record_log;
+mod recorder;
 mod secrets;
 mod serve;
 mod signaling;
@@ -33,10 +36,21 @@ struct Cli {
 enum Command {
     /// Start the server (HTTP, WebSocket signaling and WebRTC media).
     Serve(serve::ServeArgs),
-    /// Manage meetings.
+    /// Manage meetings: create, list (who took part, since when), show a timeline.
+    #[command(visible_alias = "meetings")]
     Meeting {
         #[command(subcommand)]
         command: meeting::MeetingCommand,
+    },
+    /// A meeting's verifiable record: export it, verify it offline.
+    Record {
+        #[command(subcommand)]
+        command: record::RecordCommand,
+    },
+    /// The server's public keys.
+    Key {
+        #[command(subcommand)]
+        command: record::KeyCommand,
     },
     /// Print a join link for someone.
     Invite(invite::InviteArgs),
@@ -80,5 +94,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Meeting { command } => meeting::run(&cli.data, command),
+        Command::Record { command } => record::run(&cli.data, command),
+        Command::Key { command } => record::key(&cli.data, command),
     }
 }

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use summit_core::{Identity, Joined, Output, Sfu, SfuConfig, SfuError, SfuEvent};
+
+use crate::recorder::Recorder;
 use summit_proto::{
-    ClientMessage, CloseCode, InvitationId, MeetingName, ParticipantId, ServerMessage,
+    ClientMessage, CloseCode, InvitationId, MeetingName, ParticipantId, RecordHead, ServerMessage,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -62,6 +64,7 @@ pub(crate) async fn run(
     config: SfuConfig,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<SfuEvent>,
+    mut recorder: Recorder,
     mut stop: watch::Receiver<bool>,
 ) {
     let local = config.public_addr;
@@ -69,7 +72,7 @@ pub(crate) async fn run(
     let mut clients: HashMap<ParticipantId, Client> = HashMap::new();
     let mut buf = vec![0u8; 2048];
     loop {
-        let deadline = drain(&mut sfu, &socket, &mut clients, &events);
+        let deadline = drain(&mut sfu, &socket, &mut clients, &events, &mut recorder);
         tokio::select! {
             r = socket.readable() => {
                 if r.is_err() { continue; }
@@ -141,10 +144,31 @@ fn drain(
     socket: &UdpSocket,
     clients: &mut HashMap<ParticipantId, Client>,
     events: &mpsc::UnboundedSender<SfuEvent>,
+    recorder: &mut Recorder,
 ) -> Instant {
+    // Signed heads go out after the rest of the batch, so a newcomer's `welcome` comes first.
+    let mut heads: Vec<(MeetingName, RecordHead)> = Vec::new();
     loop {
         match sfu.poll_output() {
-            Output::Timeout(t) => return t,
+            Output::Timeout(t) => {
+                for (meeting, head) in heads {
+                    for id in sfu.members(&meeting) {
+                        if let Some(c) = clients.get(&id) {
+                            let msg = ServerMessage::RecordHead { head: head.clone() };
+                            let _ = c.tx.try_send(ToClient::Message(msg));
+                        }
+                    }
+                }
+                return t;
+            }
+            // Durable before anything the core decided after it goes out.
+            Output::Event(SfuEvent::Record(meeting, event)) => {
+                match recorder.append(&meeting, event) {
+                    Ok(Some(head)) => heads.push((meeting, head)),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(%meeting, "could not record an event: {e:#}"),
+                }
+            }
             Output::Event(e) => {
                 let _ = events.send(e);
             }

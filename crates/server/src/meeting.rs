@@ -1,4 +1,5 @@
-//! `summit meeting`: registers meetings (encryption, interpretation channels) and lists them.
+//! `summit meeting` (or `summit meetings`): registers meetings (encryption, interpretation
+//! channels), lists them with who took part, and shows one meeting's timeline.
 
 use std::path::{Path, PathBuf};
 
@@ -26,8 +27,32 @@ pub(crate) enum MeetingCommand {
         #[arg(long, default_value = "./summit-secrets")]
         secrets: PathBuf,
     },
-    /// List registered meetings.
-    List,
+    /// List meetings, optionally only those someone took part in, or since a date.
+    List {
+        /// Only meetings this person (display name, any case) took part in; repeat for several.
+        #[arg(long = "with", value_name = "NAME")]
+        with: Vec<String>,
+        /// Only meetings first started on or after this date (2026-01-31 or RFC 3339).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<String>,
+    },
+    /// Show one meeting: who was present when, and its recorded timeline.
+    Show {
+        /// The meeting.
+        name: MeetingName,
+    },
+}
+
+/// A date or time as the registry stores times (RFC 3339, UTC), for comparison.
+fn parse_since(s: &str) -> Result<String, String> {
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_owned()
+    };
+    humantime::parse_rfc3339_weak(&full)
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .map_err(|_| format!("'{s}' is not a date such as 2026-01-31"))
 }
 
 /// A comma-separated list of language codes, for clap.
@@ -83,17 +108,76 @@ pub(crate) fn run(data: &Path, command: MeetingCommand) -> anyhow::Result<()> {
                 "Invite someone: summit invite --meeting {name} --name \"Their Name\" --role host"
             );
         }
-        MeetingCommand::List => {
+        MeetingCommand::List { with, since } => {
+            let mut shown = 0;
             for (name, created, e2ee, languages) in dir.meetings()? {
+                let (started, ended) = dir.meeting_times(&name)?;
+                if since
+                    .as_ref()
+                    .is_some_and(|s| started.as_ref().is_none_or(|t| t < s))
+                {
+                    continue;
+                }
+                let people = dir.sessions(&name)?;
+                let took_part = |who: &String| {
+                    people
+                        .iter()
+                        .any(|p| p.name.to_lowercase() == who.to_lowercase())
+                };
+                if !with.iter().all(took_part) {
+                    continue;
+                }
+                shown += 1;
                 let e2ee = if e2ee { "e2ee" } else { "no e2ee" };
                 let channels = if languages.is_empty() {
                     String::new()
                 } else {
                     format!("\tchannels {languages}")
                 };
-                println!("{name}\tcreated {created}\t{e2ee}{channels}");
+                let when = match (started, ended) {
+                    (Some(s), Some(e)) => format!("\tstarted {s}\tended {e}"),
+                    (Some(s), None) => format!("\tstarted {s}"),
+                    _ => String::new(),
+                };
+                println!("{name}\tcreated {created}{when}\t{e2ee}{channels}");
+            }
+            if !with.is_empty() || since.is_some() {
+                eprintln!("{shown} meeting(s) match.");
             }
         }
+        MeetingCommand::Show { name } => show(&dir, &name)?,
+    }
+    Ok(())
+}
+
+/// Prints one meeting: its settings, who was present when, and the recorded timeline.
+fn show(dir: &DataDir, name: &MeetingName) -> anyhow::Result<()> {
+    let Some(record) = dir.record_file(name.as_str())? else {
+        anyhow::bail!("meeting '{name}' has no record: nobody has entered it on this server");
+    };
+    println!("Meeting {name}");
+    let (started, ended) = dir.meeting_times(name.as_str())?;
+    if let Some(s) = started {
+        println!("  first started {s}");
+    }
+    if let Some(e) = ended {
+        println!("  last ended    {e}");
+    }
+    println!("\nPresent:");
+    for s in dir.sessions(name.as_str())? {
+        let left = s.left_at.as_deref().unwrap_or("(still in)");
+        println!("  {}\t{}\tfrom {}\tto {left}", s.name, s.role, s.joined_at);
+    }
+    println!("\nTimeline:");
+    for line in &record.entries {
+        let e: summit_record::Entry = serde_json::from_str(line)?;
+        println!("  {:>4}  {}  {}", e.seq, e.at, e.event.describe());
+    }
+    if let Some(h) = record.heads.last() {
+        println!(
+            "\nSigned through entry {} at {} (summit record export {name} to check it).",
+            h.seq, h.at
+        );
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::data::DataDir;
 use crate::limits::{ConnectionCounts, Limits};
+use crate::recorder::Recorder;
 use crate::store::Store;
 use crate::{http, media, store};
 
@@ -46,6 +47,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
     // With the private key at hand, hosts can invite from the meeting page.
     let signing = dir.signing_key_if_present()?.map(Arc::new);
     let store = Store::new(dir);
+    let recorder = Recorder::new(store.clone())?;
     let public_ip = match args.public_ip {
         Some(ip) => ip,
         None if args.listen.ip().is_unspecified() => {
@@ -94,7 +96,14 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut config = SfuConfig::new(public_addr);
         config.max_participants = args.limits.max_participants;
-        let sfu = tokio::spawn(media::run(udp, config, rx, events_tx, stop_rx.clone()));
+        let sfu = tokio::spawn(media::run(
+            udp,
+            config,
+            rx,
+            events_tx,
+            recorder,
+            stop_rx.clone(),
+        ));
         tokio::spawn(store::run(store.clone(), events_rx, commands.clone()));
         // A closed stdout (a pipe whose reader left) must not stop the server.
         let mut out = std::io::stdout();

@@ -5,108 +5,12 @@
 use std::process::Command;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
 mod common;
+use common::ws::{next_reply, ping_pong, recv_close, recv_json, recv_kind, send_json, Reply, Ws};
 use common::{start, start_with, Server};
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-impl Server {
-    /// Connects and sends a join with `token`; returns the socket and the first reply.
-    async fn join_with(&self, meeting: &str, token: &str) -> (Ws, Reply) {
-        let mut ws = self.connect().await;
-        let join =
-            serde_json::json!({"type": "join", "version": 1, "meeting": meeting, "invite": token});
-        ws.send(Message::text(join.to_string())).await.unwrap();
-        let reply = next_reply(&mut ws).await;
-        (ws, reply)
-    }
-
-    async fn connect(&self) -> Ws {
-        let ws_url = self.url.replace("http://", "ws://") + "/ws";
-        tokio_tungstenite::connect_async(ws_url).await.unwrap().0
-    }
-
-    /// Connects and joins; returns the socket after `welcome`.
-    async fn join(&self, meeting: &str, name: &str) -> Ws {
-        let mut ws = self.connect().await;
-        let join = serde_json::json!({"type": "join", "version": 1, "meeting": meeting, "invite": self.token(meeting, name)});
-        ws.send(Message::text(join.to_string())).await.unwrap();
-        let m = recv_json(&mut ws).await;
-        assert_eq!(m["type"], "welcome", "{m}");
-        ws
-    }
-}
-
-/// What the server answered first.
-#[derive(Debug)]
-enum Reply {
-    Message(serde_json::Value),
-    Close(u16, String),
-}
-
-async fn next_reply(ws: &mut Ws) -> Reply {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("no reply")
-        {
-            Some(Ok(Message::Text(t))) => {
-                return Reply::Message(serde_json::from_str(t.as_str()).unwrap())
-            }
-            Some(Ok(Message::Close(Some(f)))) => {
-                return Reply::Close(f.code.into(), f.reason.to_string())
-            }
-            Some(Ok(_)) => continue,
-            other => panic!("connection ended without a reason: {other:?}"),
-        }
-    }
-}
-
-/// The next JSON message, skipping participant notices.
-async fn recv_json(ws: &mut Ws) -> serde_json::Value {
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("no message")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = m {
-            let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
-            if v["type"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("participant_"))
-            {
-                continue;
-            }
-            return v;
-        }
-    }
-}
-
-/// The close code and reason the server sends next.
-async fn recv_close(ws: &mut Ws) -> (u16, String) {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("no close")
-        {
-            Some(Ok(Message::Close(Some(f)))) => return (f.code.into(), f.reason.to_string()),
-            Some(Ok(Message::Close(None))) | None | Some(Err(_)) => {
-                panic!("closed without a reason")
-            }
-            Some(Ok(_)) => continue,
-        }
-    }
-}
-
-async fn ping_pong(ws: &mut Ws) {
-    ws.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
-    assert_eq!(recv_json(ws).await["type"], "pong");
-}
 
 #[tokio::test]
 async fn malformed_signaling_is_answered_and_others_keep_being_served() {
@@ -691,20 +595,6 @@ async fn meetings_have_interpretation_channels_and_interpreters_a_pair() {
     assert!(err.contains("language pair"), "{err}");
     let err = fails(&["meeting", "create", "m3", "--languages", "Russian"]);
     assert!(err.contains("not a language code"), "{err}");
-}
-
-/// The next message of `kind`, skipping others.
-async fn recv_kind(ws: &mut Ws, kind: &str) -> serde_json::Value {
-    loop {
-        let m = recv_json(ws).await;
-        if m["type"] == kind {
-            return m;
-        }
-    }
-}
-
-async fn send_json(ws: &mut Ws, v: serde_json::Value) {
-    ws.send(Message::text(v.to_string())).await.unwrap();
 }
 
 #[tokio::test]

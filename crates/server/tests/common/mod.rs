@@ -2,6 +2,8 @@
 //! directory, and the CLI against that directory.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub(crate) mod ws;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
