@@ -39,6 +39,7 @@ const state = {
   unread: 0,
   audioCtx: /** @type {AudioContext | null} */ (null),
   locked: false,
+  recording: false,
   waitingCount: 0,
   /** @type {string[]} message types received, for debugging */ log: [],
   /** The meeting is end-to-end encrypted (from `welcome`). */
@@ -209,6 +210,7 @@ async function handleMessage(msg) {
     case 'lobby': return showLobby(msg);
     case 'lobby_changed': return renderWaiting(msg.waiting);
     case 'meeting_locked': return setLocked(msg.locked, msg.by);
+    case 'recording': return setRecording(msg.on, msg.by);
     case 'muted_by_host': return mutedByHost(msg.by);
     case 'invitation': return showInvitation(msg.token);
     case 'error':
@@ -229,6 +231,7 @@ async function onWelcome(msg) {
   for (const el of document.querySelectorAll('.host-only')) /** @type {HTMLElement} */ (el).hidden = !msg.can_moderate;
   $('chat-form').hidden = !msg.can_chat;
   setLocked(msg.locked, null);
+  setRecording(!!msg.recording, null);
   $('meeting').hidden = false;
   overlay('');
   setConnState('Connected');
@@ -459,6 +462,14 @@ function setLocked(locked, by) {
   if (by) toast(locked ? `${by} locked the meeting` : `${by} unlocked the meeting`);
 }
 
+/** @param {boolean} on @param {string | null} by */
+function setRecording(on, by) {
+  state.recording = on;
+  $('recording-badge').hidden = !on;
+  $('btn-record').textContent = on ? 'Stop recording' : 'Start recording';
+  if (by) toast(on ? `${by} started recording` : `${by} stopped recording`);
+}
+
 /** @param {string} by */
 function mutedByHost(by) {
   const a = state.local?.getAudioTracks()[0];
@@ -677,6 +688,7 @@ $('btn-chat').addEventListener('click', () => togglePanel('chat-panel'));
 $('btn-people').addEventListener('click', () => togglePanel('people-panel'));
 $('btn-leave').addEventListener('click', leave);
 $('lobby-leave').addEventListener('click', leave);
+$('btn-record').addEventListener('click', () => state.signaling?.send({ type: state.recording ? 'stop_recording' : 'start_recording' }));
 $('btn-lock').addEventListener('click', () => state.signaling?.send({ type: 'lock', locked: !state.locked }));
 $('btn-end').addEventListener('click', () => {
   if (confirm('End the meeting for everyone?')) state.signaling?.send({ type: 'end_meeting' });

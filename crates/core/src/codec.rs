@@ -32,15 +32,19 @@ impl VideoCodec {
 pub(crate) fn vp8_keyframe_start(p: &[u8]) -> bool {
     let Some(&b0) = p.first() else { return false };
     let start = b0 & 0x10 != 0 && b0 & 0x07 == 0;
-    if !start {
-        return false;
-    }
+    start && matches!(vp8_descriptor_len(p).and_then(|i| p.get(i)), Some(h) if h & 0x01 == 0)
+}
+
+/// The length of a VP8 RTP payload descriptor (RFC 7741 section 4.2): where the VP8 data
+/// starts in `p`, or `None` if `p` is too short to say.
+pub fn vp8_descriptor_len(p: &[u8]) -> Option<usize> {
+    let b0 = *p.first()?;
     let mut i = 1;
     if b0 & 0x80 != 0 {
-        let Some(&x) = p.get(i) else { return false };
+        let x = *p.get(i)?;
         i += 1;
         if x & 0x80 != 0 {
-            let Some(&pid) = p.get(i) else { return false };
+            let pid = *p.get(i)?;
             i += if pid & 0x80 != 0 { 2 } else { 1 };
         }
         if x & 0x40 != 0 {
@@ -50,7 +54,7 @@ pub(crate) fn vp8_keyframe_start(p: &[u8]) -> bool {
             i += 1;
         }
     }
-    matches!(p.get(i), Some(h) if h & 0x01 == 0)
+    (i <= p.len()).then_some(i)
 }
 
 /// H264 (RFC 6184): an IDR slice or SPS, alone, in a STAP-A, or at the start of a FU-A.

@@ -26,10 +26,12 @@ mod participant;
 mod peer;
 mod policy;
 mod record;
+mod recording;
 mod sfu;
 mod timers;
 mod track;
 
+pub use codec::vp8_descriptor_len;
 pub use config::SfuConfig;
 pub use decision::Decision;
 pub use error::SfuError;
@@ -38,4 +40,5 @@ pub use interpretation::{
 };
 pub use output::{Disconnect, Output, SfuEvent};
 pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
+pub use recording::RecordedPacket;
 pub use sfu::{Identity, Joined, Sfu};

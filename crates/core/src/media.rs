@@ -10,9 +10,10 @@ use summit_proto::{ParticipantId, TrackSource};
 
 use crate::codec::VideoCodec;
 use crate::decision::Decision;
+use crate::output::Output;
 use crate::peer::{PeerKey, Side};
 use crate::track::TrackRef;
-use crate::Sfu;
+use crate::{RecordedPacket, Sfu};
 
 impl Sfu {
     pub(crate) fn on_event(&mut self, key: PeerKey, now: Instant, e: Event) {
@@ -101,6 +102,20 @@ impl Sfu {
             return;
         }
         let video = !source.is_audio();
+        if publisher.recording {
+            self.outputs.push_back(Output::Recorded(RecordedPacket {
+                publisher: from,
+                source,
+                seq: *pkt.seq_no,
+                timestamp: pkt.header.timestamp,
+                clock_rate,
+                marker: pkt.header.marker,
+                payload: pkt.payload.clone(),
+            }));
+        }
+        let Some(publisher) = self.participants.get_mut(&from) else {
+            return;
+        };
         // Take the list out so subscribers can be borrowed mutably; put it back after.
         let subscribers = std::mem::take(&mut publisher.tracks[idx].subscribers);
         let exts = ExtensionValues {

@@ -22,6 +22,8 @@ pub(crate) struct Meeting {
     pub(crate) interpretation: Interpretation,
     /// Why the meeting is ending, once a host ended it (for the record's last entry).
     pub(crate) ending: Option<String>,
+    /// Being recorded now.
+    pub(crate) recording: bool,
 }
 
 impl Meeting {
@@ -34,6 +36,7 @@ impl Meeting {
             chat: VecDeque::new(),
             interpretation: Interpretation::default(),
             ending: None,
+            recording: false,
         }
     }
 

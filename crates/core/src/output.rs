@@ -16,6 +16,8 @@ pub enum Output {
     Disconnect(ParticipantId, Disconnect),
     /// Something the runtime must record (revocations, ended meetings).
     Event(SfuEvent),
+    /// A packet for the recording of the publisher's meeting (only while it is recorded).
+    Recorded(crate::RecordedPacket),
     /// Nothing more until this time (or new input).
     Timeout(Instant),
 }

@@ -32,6 +32,8 @@ pub(crate) struct Participant {
     pub(crate) channel_slot: Option<usize>,
     /// For an interpreter: the pair their invitation names.
     pub(crate) interprets: Option<LanguagePair>,
+    /// Their meeting is being recorded: their packets also go to the recording.
+    pub(crate) recording: bool,
     /// The server's outstanding offer on the subscribing connection.
     pub(crate) pending_offer: Option<SdpPendingOffer>,
     /// Slots changed while an offer was outstanding.

@@ -195,6 +195,7 @@ impl Sfu {
             slots: Vec::new(),
             channel_slot: None,
             interprets: identity.interprets,
+            recording: false,
             pending_offer: None,
             needs_offer: false,
             last_seen: now,
@@ -293,6 +294,10 @@ impl Sfu {
         let chat = m.chat.iter().cloned().collect();
         let locked = m.locked;
         let e2ee = m.e2ee;
+        let recording = m.recording;
+        if let Some(p) = self.participants.get_mut(&id) {
+            p.recording = recording;
+        }
         let participants = others
             .iter()
             .filter_map(|o| self.participants.get(o).map(Participant::info))
@@ -309,6 +314,7 @@ impl Sfu {
             can_moderate: caps.has(Capability::Moderate),
             locked,
             e2ee,
+            recording,
             participants,
             chat,
             heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
@@ -420,6 +426,8 @@ impl Sfu {
             ClientMessage::SetDirection { into } => {
                 self.interpretation_request(id, Request::SetDirection(into))
             }
+            ClientMessage::StartRecording {} => self.set_recording(id, true),
+            ClientMessage::StopRecording {} => self.set_recording(id, false),
             ClientMessage::AddLanguage { language } => {
                 self.interpretation_request(id, Request::AddLanguage(language))
             }
@@ -703,6 +711,10 @@ impl Sfu {
         if self.meetings.get(&p.meeting).is_some_and(Meeting::is_empty) {
             if let Some(m) = self.meetings.remove(&p.meeting) {
                 let reason = m.ending.unwrap_or_else(|| "everyone left".to_owned());
+                if m.recording {
+                    let by = "the meeting ended".to_owned();
+                    self.record(&p.meeting, RecordEvent::RecordingStopped { by });
+                }
                 self.record(&p.meeting, RecordEvent::MeetingEnded { reason });
             }
         }

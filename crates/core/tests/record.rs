@@ -69,3 +69,59 @@ fn a_meeting_is_recorded_from_start_to_end() {
     assert!(h.events.iter().any(|e| matches!(e,
         SfuEvent::Record(_, RecordEvent::Joined { role, participant, .. }) if role == "interpreter" && *participant == anna_id)));
 }
+
+#[test]
+fn packets_go_to_the_recording_only_while_it_runs_and_never_in_an_encrypted_meeting() {
+    use std::time::Duration;
+    use summit_core::SfuError;
+    use summit_proto::{ServerMessage, TrackSource};
+    let mut h = Harness::new(22);
+    let host = h.join_as("m", "Host", Role::Host);
+    let a = h.join("m", "A");
+    h.run(Duration::from_secs(1));
+    assert!(h.recorded.is_empty());
+    h.send(host, ClientMessage::StartRecording {}).unwrap();
+    assert!(h
+        .messages_to(a)
+        .iter()
+        .any(|m| matches!(m, ServerMessage::Recording { on: true, by } if by == "Host")));
+    // Someone who enters now is told, and recorded too.
+    let late = h.join("m", "Late");
+    assert!(h.messages_to(late).iter().any(|m| matches!(
+        m,
+        ServerMessage::Welcome {
+            recording: true,
+            ..
+        }
+    )));
+    h.run(Duration::from_secs(1));
+    let late_id = h.clients[late].id;
+    for (who, source) in [
+        (h.clients[a].id, TrackSource::Microphone),
+        (h.clients[a].id, TrackSource::Camera),
+        (late_id, TrackSource::Microphone),
+    ] {
+        let n = h
+            .recorded
+            .iter()
+            .filter(|(p, s, _)| *p == who && *s == source)
+            .count();
+        assert!(n > 10, "{who} {source:?}: {n}");
+    }
+    h.send(host, ClientMessage::StopRecording {}).unwrap();
+    let stopped = h.recorded.len();
+    h.run(Duration::from_secs(1));
+    assert_eq!(h.recorded.len(), stopped);
+    // Only hosts record; an encrypted meeting is never recorded in the clear.
+    assert!(matches!(
+        h.send(a, ClientMessage::StartRecording {}),
+        Err(SfuError::NotAllowed(_))
+    ));
+    let mut e = Harness::new(23);
+    e.e2ee = true;
+    let host = e.join_as("m", "Host", Role::Host);
+    assert!(matches!(
+        e.send(host, ClientMessage::StartRecording {}),
+        Err(SfuError::NotAllowed(_))
+    ));
+}

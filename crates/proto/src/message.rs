@@ -122,6 +122,10 @@ pub enum ClientMessage {
         /// The channel the booth now feeds.
         into: Language,
     },
+    /// Host: start recording the meeting (every track, as it arrives).
+    StartRecording {},
+    /// Host: stop recording.
+    StopRecording {},
     /// Host: add a language channel to the meeting.
     AddLanguage {
         /// The new channel.
@@ -265,6 +269,9 @@ pub enum ServerMessage {
         locked: bool,
         /// Whether media and chat are end-to-end encrypted (the page needs the meeting secret).
         e2ee: bool,
+        /// Whether the meeting is being recorded.
+        #[serde(default)]
+        recording: bool,
         /// Everyone else already present.
         participants: Vec<ParticipantInfo>,
         /// Recent chat, oldest first.
@@ -335,6 +342,13 @@ pub enum ServerMessage {
         /// Whether it is locked now.
         locked: bool,
         /// The host who did it.
+        by: String,
+    },
+    /// Recording started or stopped: every page shows it while it runs.
+    Recording {
+        /// Whether it runs now.
+        on: bool,
+        /// The host who started or stopped it.
         by: String,
     },
     /// A host muted this participant's microphone.

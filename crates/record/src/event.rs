@@ -82,6 +82,16 @@ pub enum RecordEvent {
         /// Their name.
         name: Option<String>,
     },
+    /// A host started recording.
+    RecordingStarted {
+        /// The host.
+        by: String,
+    },
+    /// Recording stopped (a host stopped it, or the meeting ended).
+    RecordingStopped {
+        /// The host, or why.
+        by: String,
+    },
     /// A host ended the meeting, or the last person left.
     MeetingEnded {
         /// Why, in words.
@@ -119,6 +129,8 @@ impl RecordEvent {
             RecordEvent::Handover { booth, .. } => {
                 format!("The {booth} booth's microphone is free.")
             }
+            RecordEvent::RecordingStarted { by } => format!("{by} started recording."),
+            RecordEvent::RecordingStopped { by } => format!("Recording stopped ({by})."),
             RecordEvent::MeetingEnded { reason } => format!("The meeting ended: {reason}."),
         }
     }

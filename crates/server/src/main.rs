@@ -11,6 +11,7 @@ mod meeting;
 mod record;
 mod record_log;
 mod recorder;
+mod recording;
 mod secrets;
 mod serve;
 mod signaling;

@@ -6,9 +6,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use summit_core::{Identity, Joined, Output, Sfu, SfuConfig, SfuError, SfuEvent};
 
 use crate::recorder::Recorder;
+use crate::recording::Recordings;
 use summit_proto::{
     ClientMessage, CloseCode, InvitationId, MeetingName, ParticipantId, RecordHead, ServerMessage,
 };
+use summit_record::RecordEvent;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -65,6 +67,7 @@ pub(crate) async fn run(
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<SfuEvent>,
     mut recorder: Recorder,
+    mut recordings: Recordings,
     mut stop: watch::Receiver<bool>,
 ) {
     let local = config.public_addr;
@@ -72,7 +75,14 @@ pub(crate) async fn run(
     let mut clients: HashMap<ParticipantId, Client> = HashMap::new();
     let mut buf = vec![0u8; 2048];
     loop {
-        let deadline = drain(&mut sfu, &socket, &mut clients, &events, &mut recorder);
+        let deadline = drain(
+            &mut sfu,
+            &socket,
+            &mut clients,
+            &events,
+            &mut recorder,
+            &mut recordings,
+        );
         tokio::select! {
             r = socket.readable() => {
                 if r.is_err() { continue; }
@@ -136,6 +146,8 @@ pub(crate) async fn run(
             "the server is shutting down".into(),
         ));
     }
+    // Recordings in progress end with the server, as playable files.
+    tokio::task::block_in_place(|| recordings.finish());
 }
 
 /// Carries out the core's outputs until it asks for a timeout, which is returned.
@@ -145,6 +157,7 @@ fn drain(
     clients: &mut HashMap<ParticipantId, Client>,
     events: &mpsc::UnboundedSender<SfuEvent>,
     recorder: &mut Recorder,
+    recordings: &mut Recordings,
 ) -> Instant {
     // Signed heads go out after the rest of the batch, so a newcomer's `welcome` comes first.
     let mut heads: Vec<(MeetingName, RecordHead)> = Vec::new();
@@ -163,6 +176,16 @@ fn drain(
             }
             // Durable before anything the core decided after it goes out.
             Output::Event(SfuEvent::Record(meeting, event)) => {
+                match &event {
+                    RecordEvent::Joined {
+                        participant, name, ..
+                    } => {
+                        recordings.name(ParticipantId(*participant), meeting.clone(), name.clone())
+                    }
+                    RecordEvent::RecordingStarted { .. } => recordings.start(meeting.clone()),
+                    RecordEvent::RecordingStopped { .. } => recordings.stop(meeting.clone()),
+                    _ => {}
+                }
                 match recorder.append(&meeting, event) {
                     Ok(Some(head)) => heads.push((meeting, head)),
                     Ok(None) => {}
@@ -172,6 +195,7 @@ fn drain(
             Output::Event(e) => {
                 let _ = events.send(e);
             }
+            Output::Recorded(p) => recordings.packet(p),
             Output::Transmit(t) => {
                 // UDP: a full socket buffer drops the datagram, as the network would.
                 let _ = socket.try_send_to(&t.contents, t.destination);

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::data::DataDir;
 use crate::limits::{ConnectionCounts, Limits};
 use crate::recorder::Recorder;
+use crate::recording::Recordings;
 use crate::store::Store;
 use crate::{http, media, store};
 
@@ -48,6 +49,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let signing = dir.signing_key_if_present()?.map(Arc::new);
     let store = Store::new(dir);
     let recorder = Recorder::new(store.clone())?;
+    let recordings = Recordings::spawn(data.join("recordings"))?;
     let public_ip = match args.public_ip {
         Some(ip) => ip,
         None if args.listen.ip().is_unspecified() => {
@@ -102,6 +104,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             rx,
             events_tx,
             recorder,
+            recordings,
             stop_rx.clone(),
         ));
         tokio::spawn(store::run(store.clone(), events_rx, commands.clone()));

@@ -43,6 +43,8 @@ pub struct Harness {
     pub signals: Vec<(ParticipantId, ServerMessage)>,
     /// Every event the core asked the runtime to persist.
     pub events: Vec<SfuEvent>,
+    /// Every packet handed to the recording: (publisher, source, sequence number).
+    pub recorded: Vec<(ParticipantId, summit_proto::TrackSource, u64)>,
     /// Whether invitations made by `join` skip the lobby (default: yes, as most tests need).
     pub skip_lobby: bool,
     /// Whether invitations made by `join` are to an end-to-end encrypted meeting (default: no,
@@ -83,6 +85,7 @@ impl Harness {
             disconnects: Vec::new(),
             signals: Vec::new(),
             events: Vec::new(),
+            recorded: Vec::new(),
             skip_lobby: true,
             e2ee: false,
             sent: Default::default(),
@@ -341,6 +344,7 @@ impl Harness {
                     self.disconnects.push((id, why));
                 }
                 Output::Event(e) => self.events.push(e),
+                Output::Recorded(r) => self.recorded.push((r.publisher, r.source, r.seq)),
                 Output::Signal(id, msg) => {
                     self.signals.push((id, msg.clone()));
                     let now = self.now;
