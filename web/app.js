@@ -7,6 +7,7 @@ import { E2ee, secretFromFragment } from './e2ee.js';
 import { FrameCrypto, frameSupport } from './framecrypto.js';
 import { InterpretationView } from './interpretation.js';
 import { RecordView } from './record.js';
+import { RecordingSealer } from './recording-keys.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -58,6 +59,7 @@ const interp = new InterpretationView({
 });
 /** @type {any} */ (state).interp = interp;
 const record = new RecordView();
+const sealer = new RecordingSealer({ meeting, send: (m) => state.signaling?.send(m) });
 /** @type {any} */ (state).record = record;
 // For tests and debugging: the live connections and what each subscribed m-line carries.
 /** @type {any} */ (window).summit = state;
@@ -231,6 +233,7 @@ async function onWelcome(msg) {
   for (const el of document.querySelectorAll('.host-only')) /** @type {HTMLElement} */ (el).hidden = !msg.can_moderate;
   $('chat-form').hidden = !msg.can_chat;
   setLocked(msg.locked, null);
+  sealer.configure(msg.recording_key);
   setRecording(!!msg.recording, null);
   $('meeting').hidden = false;
   overlay('');
@@ -328,7 +331,12 @@ async function startE2ee(welcome) {
         meeting,
         secret: /** @type {Uint8Array<ArrayBuffer>} */ (secret),
         send: (m) => state.signaling?.send({ type: 'e2ee', ...m }),
-        sink: state.frames,
+        // Own keys also go to the recording sealer (it seals them only while recording).
+        sink: {
+          sendKey: (s, i, b) => { state.frames?.sendKey(s, i, b); sealer.ownKey(s, i, b); },
+          key: (s, i, b) => state.frames?.key(s, i, b),
+          forget: (s) => state.frames?.forget(s),
+        },
         onChange: () => { renderE2ee(); },
         onRejected: (id) => toast(`${state.people.get(id)?.info.name || 'Someone'} could not prove they hold this meeting's key, so they get no keys.`, 6000),
       });
@@ -465,6 +473,7 @@ function setLocked(locked, by) {
 /** @param {boolean} on @param {string | null} by */
 function setRecording(on, by) {
   state.recording = on;
+  sealer.setRecording(on);
   $('recording-badge').hidden = !on;
   $('btn-record').textContent = on ? 'Stop recording' : 'Start recording';
   if (by) toast(on ? `${by} started recording` : `${by} stopped recording`);

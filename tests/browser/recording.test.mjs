@@ -1,12 +1,14 @@
 // Recording from real pages: a host starts and stops it, every page shows "Recording" while
 // it runs, and each track lands in the data directory as Opus in Ogg or VP8 in WebM that
-// ffprobe (Debian's ffmpeg) reads with the right codec and about the recorded duration.
+// ffprobe (Debian's ffmpeg) reads with the right codec and about the recorded duration. An
+// encrypted meeting is recorded sealed, and `summit record unseal` with the organizer's
+// recording key turns it into the same playable files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serverAndChromium, joinPage, until } from './harness.mjs';
+import { serverAndChromium, joinPage, until, myId, waitStats } from './harness.mjs';
 
 const env = serverAndChromium();
 
@@ -22,33 +24,19 @@ function probe(file) {
   }
 }
 
-test('a host records the meeting: every page shows it, and each track plays back', async () => {
-  env.server.summit('meeting', 'create', 'rec-media', '--no-e2ee');
-  const inv = (name, ...args) => env.server.invite('rec-media', name, ...args).url;
-  const host = await joinPage(env.browser, inv('Ada', '--role', 'host'));
-  const lin = await joinPage(env.browser, inv('Lin', '--skip-lobby'));
-  // Let both publish before recording starts.
-  await new Promise((r) => setTimeout(r, 2000));
-  await host.getByRole('button', { name: 'Start recording' }).click();
-  const started = Date.now();
-  for (const p of [host, lin]) await p.getByText('● Recording').waitFor({ timeout: 5000 });
-  await new Promise((r) => setTimeout(r, 6000));
-  await host.getByRole('button', { name: 'Stop recording' }).click();
-  const recorded = (Date.now() - started) / 1000;
-  for (const p of [host, lin]) await p.getByText('● Recording').waitFor({ state: 'hidden', timeout: 5000 });
-  await lin.getByText('Ada stopped recording').waitFor({ timeout: 5000 });
-
-  const root = join(env.server.data, 'recordings', 'rec-media');
-  const [session] = readdirSync(root);
-  const dir = join(root, session);
-  const want = ['Ada-microphone', 'Ada-camera', 'Lin-microphone', 'Lin-camera'];
+/**
+ * Waits until `dir` holds a playable file for each of `want` (name prefixes), then checks
+ * each one's codec and that it lasts the recorded time within 10 %.
+ */
+async function checkPlayable(dir, want, recorded) {
   let files = [];
   let probes = {};
   await until(async () => {
-    files = readdirSync(dir);
+    files = readdirSync(dir).filter((f) => f.endsWith('.ogg') || f.endsWith('.webm'));
     probes = Object.fromEntries(files.map((f) => [f, probe(join(dir, f))]));
     return want.every((w) => files.some((f) => f.startsWith(w) && probes[f]?.duration > 0));
-  }, 10000, `four playable files in ${dir}`);
+  }, 10000, `playable files for ${want.join(', ')} in ${dir}`);
+  assert.equal(files.length, want.length, files.join(', '));
   for (const f of files) {
     const p = probes[f];
     const codec = f.endsWith('.ogg') ? 'opus' : 'vp8';
@@ -56,6 +44,34 @@ test('a host records the meeting: every page shows it, and each track plays back
     assert.ok(Math.abs(p.duration - recorded) <= recorded * 0.1,
       `${f} lasts ${p.duration} s; ${recorded} s were recorded`);
   }
+}
+
+/** The host records for about six seconds; returns the seconds between start and stop. */
+async function recordAWhile(host, pages) {
+  await host.getByRole('button', { name: 'Start recording' }).click();
+  const started = Date.now();
+  for (const p of pages) await p.getByText('● Recording').waitFor({ timeout: 5000 });
+  await new Promise((r) => setTimeout(r, 6000));
+  await host.getByRole('button', { name: 'Stop recording' }).click();
+  const recorded = (Date.now() - started) / 1000;
+  for (const p of pages) await p.getByText('● Recording').waitFor({ state: 'hidden', timeout: 5000 });
+  return recorded;
+}
+
+const TRACKS = ['Ada-microphone', 'Ada-camera', 'Lin-microphone', 'Lin-camera'];
+
+test('a host records the meeting: every page shows it, and each track plays back', async () => {
+  env.server.summit('meeting', 'create', 'rec-media', '--no-e2ee');
+  const inv = (name, ...args) => env.server.invite('rec-media', name, ...args).url;
+  const host = await joinPage(env.browser, inv('Ada', '--role', 'host'));
+  const lin = await joinPage(env.browser, inv('Lin', '--skip-lobby'));
+  // Let both publish before recording starts.
+  await new Promise((r) => setTimeout(r, 2000));
+  const recorded = await recordAWhile(host, [host, lin]);
+  await lin.getByText('Ada stopped recording').waitFor({ timeout: 5000 });
+  const root = join(env.server.data, 'recordings', 'rec-media');
+  const [session] = readdirSync(root);
+  await checkPlayable(join(root, session), TRACKS, recorded);
   // The record says who recorded when.
   const md = env.server.summit('record', 'export', 'rec-media', '--format', 'md');
   assert.match(md, /Ada started recording\./);
@@ -63,10 +79,41 @@ test('a host records the meeting: every page shows it, and each track plays back
   for (const p of [host, lin]) await p.context().close();
 });
 
-test('recording an end-to-end encrypted meeting is refused with a reason, not done in the clear', async () => {
+test('an encrypted meeting without a recording key is not recorded: refused with a reason', async () => {
   const host = await joinPage(env.browser, env.server.invite('rec-e2ee', 'Ada', '--role', 'host').url);
   await host.getByRole('button', { name: 'Start recording' }).click();
-  await host.getByText(/cannot record an end-to-end encrypted meeting/).waitFor({ timeout: 5000 });
+  await host.getByText(/this encrypted meeting has no recording key/).waitFor({ timeout: 5000 });
   assert.ok(await host.getByText('● Recording').isHidden());
   await host.context().close();
+});
+
+test('an encrypted meeting is recorded sealed, and unsealed offline with the recording key', async () => {
+  const keyFile = join(env.server.data, 'rec.key');
+  const pub = env.server.summit('keygen', '--recording', '--out', keyFile).trim();
+  env.server.summit('meeting', 'create', 'rec-sealed', '--recording-key', pub);
+  const inv = (name, ...args) => env.server.invite('rec-sealed', name, ...args).url;
+  const host = await joinPage(env.browser, inv('Ada', '--role', 'host'));
+  const lin = await joinPage(env.browser, inv('Lin', '--skip-lobby'));
+  const ids = await Promise.all([host, lin].map((p) => myId(p)));
+  for (const [page, from] of [[host, ids[1]], [lin, ids[0]]]) {
+    await waitStats(page, (st) => st[`${from}:camera`]?.framesDecoded > 10, 20000, 'encrypted media flowing');
+  }
+  const recorded = await recordAWhile(host, [host, lin]);
+  const root = join(env.server.data, 'recordings', 'rec-sealed');
+  const [session] = readdirSync(root);
+  const dir = join(root, session);
+  // The server kept frames it cannot read, and keys sealed to a key it does not hold.
+  await until(() => readdirSync(dir).filter((f) => f.endsWith('.sealed')).length === 4, 10000, 'four sealed tracks');
+  assert.ok(readdirSync(dir).every((f) => !f.endsWith('.ogg') && !f.endsWith('.webm')));
+  assert.ok(readFileSync(join(dir, 'keys.jsonl'), 'utf8').trim().split('\n').length >= 2);
+  // Another recording key opens nothing.
+  const wrong = join(env.server.data, 'wrong.key');
+  env.server.summit('keygen', '--recording', '--out', wrong);
+  assert.throws(() => env.server.summit('record', 'unseal', dir, '--key', wrong), /no sealed key opens/);
+  // The organizer's key turns it into playable files.
+  const out = env.server.summit('record', 'unseal', dir, '--key', keyFile);
+  assert.doesNotMatch(out, /without a key/, out);
+  await checkPlayable(join(dir, 'unsealed'), TRACKS, recorded);
+  assert.match(env.server.summit('record', 'export', 'rec-sealed', '--format', 'md'), /Ada started a sealed recording\./);
+  for (const p of [host, lin]) await p.context().close();
 });

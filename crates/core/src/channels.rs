@@ -32,10 +32,7 @@ impl Sfu {
         id: ParticipantId,
         req: Request,
     ) -> Result<(), SfuError> {
-        let p = self
-            .participants
-            .get(&id)
-            .ok_or(SfuError::UnknownParticipant)?;
+        let p = self.participant(id)?;
         let meeting = p.meeting.clone();
         let moderator = p.capabilities.has(Capability::Moderate);
         let has_channel_slot = p.channel_slot.is_some();

@@ -17,10 +17,7 @@ impl Sfu {
         sealed: bool,
         wall_ms: u64,
     ) -> Result<(), SfuError> {
-        let p = self
-            .participants
-            .get(&id)
-            .ok_or(SfuError::UnknownParticipant)?;
+        let p = self.participant(id)?;
         if !p.capabilities.has(Capability::Chat) {
             return Err(SfuError::NotAllowed("this role may not chat"));
         }

@@ -14,10 +14,7 @@ impl Sfu {
         to: Option<ParticipantId>,
         data: String,
     ) -> Result<(), SfuError> {
-        let p = self
-            .participants
-            .get(&id)
-            .ok_or(SfuError::UnknownParticipant)?;
+        let p = self.participant(id)?;
         let m = self
             .meetings
             .get(&p.meeting)

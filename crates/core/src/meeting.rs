@@ -24,6 +24,8 @@ pub(crate) struct Meeting {
     pub(crate) ending: Option<String>,
     /// Being recorded now.
     pub(crate) recording: bool,
+    /// The organizer's recording key (encrypted meetings are recorded sealed to it).
+    pub(crate) recording_key: Option<String>,
 }
 
 impl Meeting {
@@ -37,6 +39,7 @@ impl Meeting {
             interpretation: Interpretation::default(),
             ending: None,
             recording: false,
+            recording_key: None,
         }
     }
 

@@ -18,6 +18,9 @@ pub enum Output {
     Event(SfuEvent),
     /// A packet for the recording of the publisher's meeting (only while it is recorded).
     Recorded(crate::RecordedPacket),
+    /// A participant's media key sealed to the meeting's recording key, to keep beside the
+    /// recording.
+    RecordingKey(ParticipantId, String),
     /// Nothing more until this time (or new input).
     Timeout(Instant),
 }

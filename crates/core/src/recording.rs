@@ -1,7 +1,9 @@
 //! Recording as the core sees it: hosts start and stop it, every page is told, and while it
 //! runs each packet a publisher sends is also handed to the runtime, which writes the files.
 
-use summit_proto::{ParticipantId, ServerMessage, TrackSource};
+use summit_proto::{ParticipantId, ServerMessage, TrackSource, MAX_SEALED_BYTES};
+
+use crate::output::Output;
 use summit_record::RecordEvent;
 
 use crate::track::TrackRef;
@@ -18,15 +20,18 @@ impl Sfu {
         if m.recording == on {
             return Ok(());
         }
-        if on && m.e2ee {
+        if on && m.e2ee && m.recording_key.is_none() {
             return Err(SfuError::NotAllowed(
-                "this server cannot record an end-to-end encrypted meeting yet (it needs a recording key)",
+                "this encrypted meeting has no recording key: the organizer makes one with `summit keygen --recording` and `summit meeting create --recording-key`",
             ));
         }
         m.recording = on;
         let members = m.members.clone();
         let event = if on {
-            RecordEvent::RecordingStarted { by: by.clone() }
+            RecordEvent::RecordingStarted {
+                by: by.clone(),
+                sealed: m.e2ee,
+            }
         } else {
             RecordEvent::RecordingStopped { by: by.clone() }
         };
@@ -54,6 +59,27 @@ impl Sfu {
                 self.request_keyframe(t, now);
             }
         }
+        Ok(())
+    }
+}
+
+impl Sfu {
+    /// A page's media key sealed to the recording key: kept beside the recording, unread.
+    pub(crate) fn recording_key_from(
+        &mut self,
+        id: ParticipantId,
+        data: String,
+    ) -> Result<(), SfuError> {
+        let p = self.participant(id)?;
+        if !p.recording || !self.meetings.get(&p.meeting).is_some_and(|m| m.e2ee) {
+            return Err(SfuError::Unexpected("no sealed recording is running"));
+        }
+        if data.is_empty() || data.len() > MAX_SEALED_BYTES {
+            return Err(SfuError::Invalid(format!(
+                "a sealed key has 1 to {MAX_SEALED_BYTES} bytes"
+            )));
+        }
+        self.outputs.push_back(Output::RecordingKey(id, data));
         Ok(())
     }
 }

@@ -49,6 +49,9 @@ pub struct Identity {
     pub languages: Vec<Language>,
     /// For an interpreter: the pair their invitation names.
     pub interprets: Option<LanguagePair>,
+    /// The meeting's recording key as registered, if any (encrypted meetings need one to be
+    /// recorded).
+    pub recording_key: Option<String>,
 }
 
 /// The SFU: every meeting, participant and connection on this server.
@@ -180,6 +183,7 @@ impl Sfu {
             was_admitted || identity.capabilities.has(Capability::Moderate) || identity.skip_lobby;
         let e2ee = identity.e2ee;
         let languages = identity.languages;
+        let recording_key = identity.recording_key;
         let p = Participant {
             id,
             meeting: meeting.clone(),
@@ -211,6 +215,9 @@ impl Sfu {
             .meetings
             .entry(meeting.clone())
             .or_insert_with(|| Meeting::new(e2ee));
+        if recording_key.is_some() {
+            m.recording_key = recording_key;
+        }
         // Channels registered (or a pair invited) since the meeting began join it now.
         let mut added = false;
         for l in languages {
@@ -295,6 +302,7 @@ impl Sfu {
         let locked = m.locked;
         let e2ee = m.e2ee;
         let recording = m.recording;
+        let recording_key = m.recording_key.clone().filter(|_| e2ee);
         if let Some(p) = self.participants.get_mut(&id) {
             p.recording = recording;
         }
@@ -315,6 +323,7 @@ impl Sfu {
             locked,
             e2ee,
             recording,
+            recording_key,
             participants,
             chat,
             heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
@@ -428,10 +437,18 @@ impl Sfu {
             }
             ClientMessage::StartRecording {} => self.set_recording(id, true),
             ClientMessage::StopRecording {} => self.set_recording(id, false),
+            ClientMessage::RecordingKey { data } => self.recording_key_from(id, data),
             ClientMessage::AddLanguage { language } => {
                 self.interpretation_request(id, Request::AddLanguage(language))
             }
         }
+    }
+
+    /// The participant `id`, or the error for a request from someone who already left.
+    pub(crate) fn participant(&self, id: ParticipantId) -> Result<&Participant, SfuError> {
+        self.participants
+            .get(&id)
+            .ok_or(SfuError::UnknownParticipant)
     }
 
     /// The participant's signaling connection closed: they leave at once.

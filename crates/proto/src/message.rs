@@ -124,6 +124,12 @@ pub enum ClientMessage {
     },
     /// Host: start recording the meeting (every track, as it arrives).
     StartRecording {},
+    /// While an encrypted meeting is recorded: one of this page's media keys, sealed to the
+    /// meeting's recording key (opaque to the server, kept beside the recording).
+    RecordingKey {
+        /// The sealed key (docs/record.md).
+        data: String,
+    },
     /// Host: stop recording.
     StopRecording {},
     /// Host: add a language channel to the meeting.
@@ -272,6 +278,10 @@ pub enum ServerMessage {
         /// Whether the meeting is being recorded.
         #[serde(default)]
         recording: bool,
+        /// The public key recordings of this encrypted meeting are sealed to, if it has one
+        /// (base64url of an uncompressed P-256 point).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recording_key: Option<String>,
         /// Everyone else already present.
         participants: Vec<ParticipantInfo>,
         /// Recent chat, oldest first.

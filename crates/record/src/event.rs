@@ -86,6 +86,10 @@ pub enum RecordEvent {
     RecordingStarted {
         /// The host.
         by: String,
+        /// End-to-end encrypted: the files hold the frames sealed, opened only with the
+        /// organizer's recording key.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        sealed: bool,
     },
     /// Recording stopped (a host stopped it, or the meeting ended).
     RecordingStopped {
@@ -129,7 +133,12 @@ impl RecordEvent {
             RecordEvent::Handover { booth, .. } => {
                 format!("The {booth} booth's microphone is free.")
             }
-            RecordEvent::RecordingStarted { by } => format!("{by} started recording."),
+            RecordEvent::RecordingStarted { by, sealed: false } => {
+                format!("{by} started recording.")
+            }
+            RecordEvent::RecordingStarted { by, sealed: true } => {
+                format!("{by} started a sealed recording.")
+            }
             RecordEvent::RecordingStopped { by } => format!("Recording stopped ({by})."),
             RecordEvent::MeetingEnded { reason } => format!("The meeting ended: {reason}."),
         }

@@ -60,6 +60,8 @@ const MIGRATIONS: &[&str] = &[
         left_at TEXT
     );
     CREATE INDEX sessions_by_meeting ON sessions (meeting);",
+    // The organizer's recording key (public half), for sealed recordings of encrypted meetings.
+    "ALTER TABLE meetings ADD COLUMN recording_key TEXT;",
 ];
 
 /// Parses a comma-separated list of language codes, as stored and as typed on the command line.
@@ -236,6 +238,32 @@ impl DataDir {
             [name.as_str(), &text.join(",")],
         )?;
         Ok(added)
+    }
+
+    /// A registered meeting's recording key (public half), if it has one.
+    pub(crate) fn meeting_recording_key(
+        &self,
+        name: &MeetingName,
+    ) -> anyhow::Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .db
+            .query_row(
+                "SELECT recording_key FROM meetings WHERE name = ?1",
+                [name.as_str()],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Sets a registered meeting's recording key.
+    pub(crate) fn set_recording_key(&self, name: &MeetingName, key: &str) -> anyhow::Result<()> {
+        self.db.execute(
+            "UPDATE meetings SET recording_key = ?2 WHERE name = ?1",
+            [name.as_str(), key],
+        )?;
+        Ok(())
     }
 
     /// Whether a registered meeting is end-to-end encrypted; `None` if it is not registered.

@@ -12,10 +12,12 @@ mod record;
 mod record_log;
 mod recorder;
 mod recording;
+mod recording_key;
 mod secrets;
 mod serve;
 mod signaling;
 mod store;
+mod unseal;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -47,6 +49,15 @@ enum Command {
     Record {
         #[command(subcommand)]
         command: record::RecordCommand,
+    },
+    /// Make a key pair: `--recording` for sealing recordings of encrypted meetings.
+    Keygen {
+        /// A recording key pair (ECDH P-256): the private half is written to `--out`.
+        #[arg(long, required = true)]
+        recording: bool,
+        /// Where to write the private key (mode 0600; never overwritten).
+        #[arg(long, default_value = "./recording.key")]
+        out: PathBuf,
     },
     /// The server's public keys.
     Key {
@@ -97,5 +108,14 @@ fn main() -> anyhow::Result<()> {
         Command::Meeting { command } => meeting::run(&cli.data, command),
         Command::Record { command } => record::run(&cli.data, command),
         Command::Key { command } => record::key(&cli.data, command),
+        Command::Keygen { recording: _, out } => {
+            let public = recording_key::generate(&out)?;
+            println!("{public}");
+            eprintln!(
+                "Wrote the recording private key to {} (keep it offline). Register the public key above with: summit meeting create <name> --recording-key {public}",
+                out.display()
+            );
+            Ok(())
+        }
     }
 }

@@ -182,7 +182,9 @@ fn drain(
                     } => {
                         recordings.name(ParticipantId(*participant), meeting.clone(), name.clone())
                     }
-                    RecordEvent::RecordingStarted { .. } => recordings.start(meeting.clone()),
+                    RecordEvent::RecordingStarted { sealed, .. } => {
+                        recordings.start(meeting.clone(), *sealed)
+                    }
                     RecordEvent::RecordingStopped { .. } => recordings.stop(meeting.clone()),
                     _ => {}
                 }
@@ -196,6 +198,7 @@ fn drain(
                 let _ = events.send(e);
             }
             Output::Recorded(p) => recordings.packet(p),
+            Output::RecordingKey(id, data) => recordings.key(id, data),
             Output::Transmit(t) => {
                 // UDP: a full socket buffer drops the datagram, as the network would.
                 let _ = socket.try_send_to(&t.contents, t.destination);

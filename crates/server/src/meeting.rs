@@ -26,6 +26,10 @@ pub(crate) enum MeetingCommand {
         /// The organizer's file of meeting secrets (mode 0600; `summit serve` never reads it).
         #[arg(long, default_value = "./summit-secrets")]
         secrets: PathBuf,
+        /// For an encrypted meeting: the public recording key its recordings are sealed to
+        /// (`summit keygen --recording` makes a pair; keep the private half offline).
+        #[arg(long, value_parser = crate::recording_key::parse_public)]
+        recording_key: Option<String>,
     },
     /// List meetings, optionally only those someone took part in, or since a date.
     List {
@@ -73,6 +77,7 @@ pub(crate) fn run(data: &Path, command: MeetingCommand) -> anyhow::Result<()> {
             no_e2ee,
             languages,
             secrets,
+            recording_key,
         } => {
             let created = dir.create_meeting(&name, !no_e2ee)?;
             let e2ee = dir.meeting_e2ee(&name)?.unwrap_or(!no_e2ee);
@@ -90,6 +95,13 @@ pub(crate) fn run(data: &Path, command: MeetingCommand) -> anyhow::Result<()> {
             if !added.is_empty() {
                 let list: Vec<&str> = added.iter().map(Language::as_str).collect();
                 println!("Interpretation channels added: {}.", list.join(", "));
+            }
+            if let Some(k) = &recording_key {
+                if !e2ee {
+                    anyhow::bail!("'{name}' is not end-to-end encrypted: its recordings play as they are, with no recording key");
+                }
+                dir.set_recording_key(&name, k)?;
+                println!("Its recordings are sealed to the recording key given; unseal them with its private half.");
             }
             if e2ee {
                 let file = SecretsFile::new(&secrets);

@@ -26,6 +26,14 @@ pub(crate) enum RecordCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Turn a sealed recording (of an end-to-end encrypted meeting) into playable files.
+    Unseal {
+        /// The recording's directory (under the data directory's `recordings/`).
+        recording: PathBuf,
+        /// The recording private key (`summit keygen --recording` made it).
+        #[arg(long)]
+        key: PathBuf,
+    },
     /// Check a record offline: the hash chain, the server's signatures, and a head you kept.
     Verify {
         /// The exported record (JSON or Markdown).
@@ -87,6 +95,21 @@ pub(crate) fn run(data: &Path, command: RecordCommand) -> anyhow::Result<()> {
             Ok(())
         }
         RecordCommand::Verify { file, head, key } => verify_file(data, &file, head.as_deref(), key),
+        RecordCommand::Unseal { recording, key } => {
+            for t in crate::unseal::unseal(&recording, &key)? {
+                println!(
+                    "{}: {} frames{}",
+                    t.file.display(),
+                    t.frames - t.undecryptable,
+                    if t.undecryptable > 0 {
+                        format!(" ({} without a key, skipped)", t.undecryptable)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            Ok(())
+        }
     }
 }
 

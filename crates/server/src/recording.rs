@@ -1,11 +1,13 @@
 //! Recording files: a writer thread of its own receives the packets the core hands out while a
 //! meeting is recorded and writes each track as it arrives: Opus in Ogg (the `ogg` crate), VP8
-//! in WebM (the `webm` crate, over libwebm). The SFU task never waits for the disk: when the
-//! queue is full a packet is dropped and counted.
+//! in WebM (the `webm` crate, over libwebm); in an end-to-end encrypted meeting, the encrypted
+//! frames as they are (a sealed log per track) and the pages' sealed keys beside them, for
+//! `summit record unseal`. The SFU task never waits for the disk: when the queue is full a
+//! packet is dropped and counted.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
@@ -23,7 +25,8 @@ const PAGE_PACKETS: u64 = 50;
 
 /// What the writer thread is asked to do.
 enum Job {
-    Start(MeetingName),
+    Start(MeetingName, bool),
+    Key(ParticipantId, String),
     Stop(MeetingName),
     Name(ParticipantId, MeetingName, String),
     Packet(RecordedPacket),
@@ -51,9 +54,14 @@ impl Recordings {
         })
     }
 
-    /// Recording of `meeting` started.
-    pub(crate) fn start(&mut self, meeting: MeetingName) {
-        self.send(Job::Start(meeting));
+    /// Recording of `meeting` started; `sealed`: its frames are end-to-end encrypted.
+    pub(crate) fn start(&mut self, meeting: MeetingName, sealed: bool) {
+        self.send(Job::Start(meeting, sealed));
+    }
+
+    /// A page's media key, sealed to the meeting's recording key: kept beside the recording.
+    pub(crate) fn key(&mut self, id: ParticipantId, data: String) {
+        self.send(Job::Key(id, data));
     }
 
     /// Recording of `meeting` stopped: its files are finished.
@@ -105,7 +113,8 @@ fn write_loop(root: &Path, rx: Receiver<Job>) {
     let mut w = Writers::default();
     while let Ok(job) = rx.recv() {
         match job {
-            Job::Start(m) => w.start(root, m),
+            Job::Start(m, sealed) => w.start(root, m, sealed),
+            Job::Key(id, data) => w.key(id, &data),
             Job::Stop(m) => w.stop(&m),
             Job::Name(id, m, name) => {
                 w.names.insert(id, (m, name));
@@ -121,14 +130,14 @@ fn write_loop(root: &Path, rx: Receiver<Job>) {
 
 #[derive(Default)]
 struct Writers {
-    /// Meetings being recorded, with their directory.
-    sessions: HashMap<MeetingName, PathBuf>,
+    /// Meetings being recorded: their directory, and whether their frames are sealed.
+    sessions: HashMap<MeetingName, (PathBuf, bool)>,
     names: HashMap<ParticipantId, (MeetingName, String)>,
     tracks: HashMap<(ParticipantId, TrackSource), Track>,
 }
 
 impl Writers {
-    fn start(&mut self, root: &Path, meeting: MeetingName) {
+    fn start(&mut self, root: &Path, meeting: MeetingName, sealed: bool) {
         let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
             .to_string()
             .replace(':', "");
@@ -138,7 +147,27 @@ impl Writers {
             return;
         }
         tracing::info!(%meeting, "recording into {}", dir.display());
-        self.sessions.insert(meeting, dir);
+        let about = serde_json::json!({ "meeting": meeting.as_str(), "sealed": sealed });
+        if let Err(e) = std::fs::write(dir.join(ABOUT_FILE), about.to_string() + "\n") {
+            tracing::error!(%meeting, "cannot describe the recording: {e}");
+        }
+        self.sessions.insert(meeting, (dir, sealed));
+    }
+
+    fn key(&mut self, id: ParticipantId, data: &str) {
+        let Some((dir, true)) = self.names.get(&id).and_then(|(m, _)| self.sessions.get(m)) else {
+            return;
+        };
+        let line = serde_json::json!({ "participant": id.0, "data": data }).to_string();
+        let path = dir.join(KEYS_FILE);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = written {
+            tracing::error!("cannot keep a sealed key in {}: {e}", path.display());
+        }
     }
 
     fn stop(&mut self, meeting: &MeetingName) {
@@ -166,7 +195,7 @@ impl Writers {
             let Some((meeting, name)) = self.names.get(&p.publisher) else {
                 return;
             };
-            let Some(dir) = self.sessions.get(meeting) else {
+            let Some((dir, sealed)) = self.sessions.get(meeting) else {
                 return;
             };
             let base = format!(
@@ -175,11 +204,7 @@ impl Writers {
                 source_name(p.source),
                 p.publisher.0
             );
-            let track = if p.source.is_audio() {
-                OggOpus::create(&dir.join(format!("{base}.ogg"))).map(Track::Audio)
-            } else {
-                Ok(Track::Video(Vp8Webm::new(dir.join(format!("{base}.webm")))))
-            };
+            let track = Track::create(dir, &base, p.source.is_audio(), *sealed);
             match track {
                 Ok(t) => {
                     self.tracks.insert(key, t);
@@ -191,11 +216,7 @@ impl Writers {
             }
         }
         if let Some(t) = self.tracks.get_mut(&key) {
-            let result = match t {
-                Track::Audio(a) => a.packet(&p),
-                Track::Video(v) => v.packet(&p),
-            };
-            if let Err(e) = result {
+            if let Err(e) = t.packet(&p) {
                 tracing::warn!("recording write failed: {e:#}");
             }
         }
@@ -224,23 +245,141 @@ fn file_safe(name: &str) -> String {
     }
 }
 
-enum Track {
-    Audio(OggOpus),
-    Video(Vp8Webm),
+/// What a recording directory holds: `{"meeting":…,"sealed":…}`.
+pub(crate) const ABOUT_FILE: &str = "recording.json";
+
+/// Where the sealed keys of a recording are kept, one JSON object per line.
+pub(crate) const KEYS_FILE: &str = "keys.jsonl";
+
+/// Receives whole frames (an Opus packet, a VP8 frame) with their RTP timestamp.
+pub(crate) trait FrameSink {
+    fn frame(&mut self, ts: u32, clock_rate: u32, data: &[u8]) -> anyhow::Result<()>;
+    fn finish(self: Box<Self>) -> anyhow::Result<()>;
+}
+
+/// One recorded track: VP8 is reassembled from its packets; Opus packets are frames.
+struct Track {
+    vp8: Option<Vp8Assembler>,
+    sink: Box<dyn FrameSink + Send>,
 }
 
 impl Track {
-    fn finish(self) -> anyhow::Result<()> {
-        match self {
-            Track::Audio(a) => a.finish(),
-            Track::Video(v) => v.finish(),
+    fn create(dir: &Path, base: &str, audio: bool, sealed: bool) -> anyhow::Result<Self> {
+        let sink: Box<dyn FrameSink + Send> = match (sealed, audio) {
+            (true, _) => Box::new(SealedLog::create(
+                &dir.join(format!("{base}.sealed")),
+                audio,
+            )?),
+            (false, true) => Box::new(OggOpus::create(&dir.join(format!("{base}.ogg")))?),
+            (false, false) => Box::new(Vp8Webm::new(dir.join(format!("{base}.webm")))),
+        };
+        Ok(Self {
+            vp8: (!audio).then(Vp8Assembler::default),
+            sink,
+        })
+    }
+
+    fn packet(&mut self, p: &RecordedPacket) -> anyhow::Result<()> {
+        match &mut self.vp8 {
+            None => self.sink.frame(p.timestamp, p.clock_rate, &p.payload),
+            Some(a) => match a.push(p) {
+                Some(frame) => {
+                    let r = self.sink.frame(p.timestamp, p.clock_rate, &frame);
+                    a.give_back(frame);
+                    r
+                }
+                None => Ok(()),
+            },
         }
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        self.sink.finish()
+    }
+}
+
+/// Reassembles VP8 frames from RTP packets (RFC 7741); a frame with a lost packet is dropped.
+#[derive(Default)]
+struct Vp8Assembler {
+    frame: Vec<u8>,
+    /// RTP timestamp of the frame being assembled, and whether all its packets came in order.
+    frame_ts: Option<u32>,
+    intact: bool,
+    next_seq: u64,
+}
+
+impl Vp8Assembler {
+    /// Adds a packet; returns the frame it completes, if any.
+    fn push(&mut self, p: &RecordedPacket) -> Option<Vec<u8>> {
+        let offset = vp8_descriptor_len(&p.payload)?;
+        let b0 = *p.payload.first()?;
+        let starts_frame = b0 & 0x10 != 0 && b0 & 0x07 == 0;
+        if starts_frame {
+            self.frame.clear();
+            self.frame_ts = Some(p.timestamp);
+            self.intact = true;
+        } else if self.frame_ts != Some(p.timestamp) || p.seq != self.next_seq {
+            // A packet of this frame was lost or came late: drop the frame.
+            self.intact = false;
+        }
+        self.next_seq = p.seq + 1;
+        if !self.intact {
+            return None;
+        }
+        self.frame.extend_from_slice(p.payload.get(offset..)?);
+        if !p.marker {
+            return None;
+        }
+        self.intact = false;
+        Some(std::mem::take(&mut self.frame))
+    }
+
+    /// Returns a frame's buffer for reuse.
+    fn give_back(&mut self, mut buf: Vec<u8>) {
+        buf.clear();
+        self.frame = buf;
+    }
+}
+
+/// The frames of an end-to-end encrypted track exactly as they came, for `summit record
+/// unseal`: a header line, then per frame its RTP timestamp, clock rate and length (u32, big
+/// endian) and bytes.
+pub(crate) struct SealedLog {
+    w: BufWriter<File>,
+}
+
+/// First bytes of a sealed log, before "audio" or "video" and a newline.
+pub(crate) const SEALED_MAGIC: &str = "SUMMIT-SEALED/1 ";
+
+impl SealedLog {
+    fn create(path: &Path, audio: bool) -> anyhow::Result<Self> {
+        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut w = BufWriter::new(f);
+        let kind = if audio { "audio" } else { "video" };
+        w.write_all(format!("{SEALED_MAGIC}{kind}\n").as_bytes())?;
+        Ok(Self { w })
+    }
+}
+
+impl FrameSink for SealedLog {
+    fn frame(&mut self, ts: u32, clock_rate: u32, data: &[u8]) -> anyhow::Result<()> {
+        let len = u32::try_from(data.len())?;
+        self.w.write_all(&ts.to_be_bytes())?;
+        self.w.write_all(&clock_rate.to_be_bytes())?;
+        self.w.write_all(&len.to_be_bytes())?;
+        self.w.write_all(data)?;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> anyhow::Result<()> {
+        self.w.flush()?;
+        Ok(())
     }
 }
 
 /// Opus packets in an Ogg stream (RFC 7845). One packet is held back so the last one can
 /// end the stream.
-struct OggOpus {
+pub(crate) struct OggOpus {
     w: PacketWriter<'static, BufWriter<File>>,
     first_ts: Option<u32>,
     held: Option<(Vec<u8>, u64)>,
@@ -253,7 +392,7 @@ const SERIAL: u32 = 0x5355_4d54;
 const OPUS_PACKET_SAMPLES: u64 = 960;
 
 impl OggOpus {
-    fn create(path: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn create(path: &Path) -> anyhow::Result<Self> {
         let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut w = PacketWriter::new(BufWriter::new(f));
         // OpusHead: version 1, 2 channels, no pre-skip, 48 kHz, no gain, mapping family 0.
@@ -275,15 +414,17 @@ impl OggOpus {
             packets: 0,
         })
     }
+}
 
-    fn packet(&mut self, p: &RecordedPacket) -> anyhow::Result<()> {
-        let first = *self.first_ts.get_or_insert(p.timestamp);
+impl FrameSink for OggOpus {
+    fn frame(&mut self, ts: u32, _clock_rate: u32, data: &[u8]) -> anyhow::Result<()> {
+        let first = *self.first_ts.get_or_insert(ts);
         // The granule position counts 48 kHz samples up to the end of the packet.
-        let end = u64::from(p.timestamp.wrapping_sub(first)) + OPUS_PACKET_SAMPLES;
+        let end = u64::from(ts.wrapping_sub(first)) + OPUS_PACKET_SAMPLES;
         if self.held.as_ref().is_some_and(|(_, g)| end <= *g) {
             return Ok(()); // late or repeated: the stream only moves forward
         }
-        if let Some((data, granule)) = self.held.replace((p.payload.to_vec(), end)) {
+        if let Some((data, granule)) = self.held.replace((data.to_vec(), end)) {
             self.packets += 1;
             let info = if self.packets.is_multiple_of(PAGE_PACKETS) {
                 PacketWriteEndInfo::EndPage
@@ -295,74 +436,38 @@ impl OggOpus {
         Ok(())
     }
 
-    fn finish(mut self) -> anyhow::Result<()> {
+    fn finish(mut self: Box<Self>) -> anyhow::Result<()> {
         if let Some((data, granule)) = self.held.take() {
             self.w
                 .write_packet(data, SERIAL, PacketWriteEndInfo::EndStream, granule)?;
         }
-        use std::io::Write;
         self.w.inner_mut().flush()?;
         Ok(())
     }
 }
 
-/// VP8 frames reassembled from RTP (RFC 7741) into a WebM file, which starts at the first
-/// keyframe (its header gives the picture size the file declares).
-struct Vp8Webm {
+/// VP8 frames in a WebM file, which starts at the first keyframe (its header gives the
+/// picture size the file declares).
+pub(crate) struct Vp8Webm {
     path: PathBuf,
     segment: Option<(webm::mux::Segment<BufWriter<File>>, VideoTrack)>,
-    frame: Vec<u8>,
-    /// RTP timestamp of the frame being assembled, and whether all its packets came in order.
-    frame_ts: Option<u32>,
-    intact: bool,
-    next_seq: u64,
     first_ts: Option<u32>,
     last_ns: Option<u64>,
 }
 
 impl Vp8Webm {
-    fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         Self {
             path,
             segment: None,
-            frame: Vec::new(),
-            frame_ts: None,
-            intact: false,
-            next_seq: 0,
             first_ts: None,
             last_ns: None,
         }
     }
+}
 
-    fn packet(&mut self, p: &RecordedPacket) -> anyhow::Result<()> {
-        let Some(offset) = vp8_descriptor_len(&p.payload) else {
-            return Ok(());
-        };
-        let b0 = p.payload[0];
-        let starts_frame = b0 & 0x10 != 0 && b0 & 0x07 == 0;
-        if starts_frame {
-            self.frame.clear();
-            self.frame_ts = Some(p.timestamp);
-            self.intact = true;
-        } else if self.frame_ts != Some(p.timestamp) || p.seq != self.next_seq {
-            // A packet of this frame was lost or came late: drop the frame.
-            self.intact = false;
-        }
-        self.next_seq = p.seq + 1;
-        if !self.intact {
-            return Ok(());
-        }
-        self.frame.extend_from_slice(&p.payload[offset..]);
-        if p.marker {
-            self.intact = false;
-            let frame = std::mem::take(&mut self.frame);
-            self.write_frame(&frame, p.timestamp, p.clock_rate)?;
-            self.frame = frame;
-        }
-        Ok(())
-    }
-
-    fn write_frame(&mut self, frame: &[u8], ts: u32, clock_rate: u32) -> anyhow::Result<()> {
+impl FrameSink for Vp8Webm {
+    fn frame(&mut self, ts: u32, clock_rate: u32, frame: &[u8]) -> anyhow::Result<()> {
         let keyframe = frame.first().is_some_and(|b| b & 0x01 == 0);
         if self.segment.is_none() {
             if !keyframe {
@@ -398,7 +503,7 @@ impl Vp8Webm {
         Ok(())
     }
 
-    fn finish(self) -> anyhow::Result<()> {
+    fn finish(self: Box<Self>) -> anyhow::Result<()> {
         if let Some((segment, _)) = self.segment {
             segment
                 .finalize(None)

@@ -197,15 +197,24 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             tracing::error!("could not give back a use: {e:#}");
         }
     };
-    // Channels registered for the meeting; the core merges them into the running meeting.
-    let languages = state
-        .store
-        .lock()
-        .meeting_languages(&meeting)
-        .unwrap_or_else(|e| {
-            tracing::error!(%meeting, "cannot read the meeting's languages: {e:#}");
-            Vec::new()
-        });
+    // Settings registered for the meeting (channels, recording key); the core merges them into
+    // the running meeting. A registry error leaves them out rather than refusing entry.
+    let (languages, recording_key) = {
+        let store = state.store.lock();
+        let or_default = |what: &str, e: anyhow::Error| {
+            tracing::error!(%meeting, "cannot read the meeting's {what}: {e:#}");
+        };
+        (
+            store.meeting_languages(&meeting).unwrap_or_else(|e| {
+                or_default("languages", e);
+                Vec::new()
+            }),
+            store.meeting_recording_key(&meeting).unwrap_or_else(|e| {
+                or_default("recording key", e);
+                None
+            }),
+        )
+    };
     let identity = Identity {
         capabilities: invitation.capabilities(),
         name: claims.name.clone(),
@@ -215,6 +224,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         e2ee: !claims.no_e2ee,
         languages,
         interprets: claims.interprets.clone(),
+        recording_key,
     };
     let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     let (to_client, mut from_sfu) = mpsc::channel(CLIENT_QUEUE);

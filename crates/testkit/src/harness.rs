@@ -124,6 +124,7 @@ impl Harness {
             e2ee: self.e2ee,
             languages: Vec::new(),
             interprets: None,
+            recording_key: None,
         }
     }
 
@@ -345,6 +346,7 @@ impl Harness {
                 }
                 Output::Event(e) => self.events.push(e),
                 Output::Recorded(r) => self.recorded.push((r.publisher, r.source, r.seq)),
+                Output::RecordingKey(..) => {}
                 Output::Signal(id, msg) => {
                     self.signals.push((id, msg.clone()));
                     let now = self.now;
