@@ -27,17 +27,19 @@ export const CHROMIUM_ARGS = [
 /** Starts `summit serve` on free ports; resolves once it prints its address. */
 export async function startServer() {
   const data = mkdtempSync(join(tmpdir(), 'summit-test-'));
-  const proc = spawn(SUMMIT, ['--data', data, 'serve', '--listen', '127.0.0.1:0', '--udp', '0'], {
+  const proc = spawn(SUMMIT, ['--data', data, 'serve', '--listen', '127.0.0.1:0', '--udp', '0',
+    '--metrics-listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', process.env.SUMMIT_STDERR ? 'inherit' : 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.SUMMIT_LOG || 'summit=info,warn' },
   });
   let out = '';
-  const url = await new Promise((resolve, reject) => {
+  const [url, metrics] = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 15000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/Web and signaling: (http:\/\/\S+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      const mm = out.match(/Metrics: +(http:\/\/\S+)/);
+      if (m && mm) { clearTimeout(timer); resolve([m[1], mm[1]]); }
     });
     proc.stderr?.on('data', (d) => { out += d; });
     proc.on('error', (e) => { clearTimeout(timer); reject(new Error(`cannot start ${SUMMIT}: ${e.message}`)); });
@@ -45,6 +47,8 @@ export async function startServer() {
   });
   return {
     url,
+    /** The Prometheus endpoint (`/metrics`). */
+    metrics,
     data,
     invite(meeting, name, ...extra) {
       return JSON.parse(this.summit('invite', '--meeting', meeting, '--name', name, '--server', url, '--json', ...extra));

@@ -2,7 +2,7 @@
 // a third joins late, one leaves, and bad invitations are refused with a visible message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndChromium, joinPage, waitStats, inbound, myId } from './harness.mjs';
+import { serverAndChromium, joinPage, waitStats, inbound, myId, until } from './harness.mjs';
 
 const env = serverAndChromium();
 
@@ -93,4 +93,21 @@ test('a shared screen is decoded by the others and goes away when stopped', asyn
   await alice.getByRole('button', { name: 'Share screen' }).click();
   await bob.getByLabel('Screen shared by Alice').waitFor({ state: 'detached', timeout: 5000 });
   for (const p of [alice, bob]) await p.context().close();
+});
+
+test('Prometheus metrics show the meeting, its participants and what was forwarded', async () => {
+  const a = await joinPage(env.browser, env.server.invite('metrics-1', 'Ada', '--role', 'host', '--skip-lobby').url);
+  const b = await joinPage(env.browser, env.server.invite('metrics-1', 'Lin', '--skip-lobby').url);
+  let text = '';
+  const value = (re) => Number((text.match(re) || [])[1] || NaN);
+  await until(async () => {
+    text = await (await fetch(env.server.metrics)).text();
+    return value(/^summit_meeting_forwarded_packets_total\{meeting="metrics-1"\} (\d+)/m) > 200;
+  }, 20000, 'packets forwarded in metrics-1');
+  assert.equal(value(/^summit_meeting_participants\{meeting="metrics-1"\} (\d+)/m), 2, text);
+  assert.ok(value(/^summit_tracks (\d+)/m) >= 4, text);
+  assert.ok(value(/^summit_forwarded_bytes_total (\d+)/m) > 10000, text);
+  assert.ok(value(/^summit_keyframe_requests_total (\d+)/m) >= 1, text);
+  assert.match(text, /^summit_nacks_sent_total \d+/m);
+  for (const p of [a, b]) await p.context().close();
 });

@@ -19,6 +19,7 @@ mod keyframe;
 mod lobby;
 mod media;
 mod meeting;
+mod metrics;
 mod moderation;
 mod negotiation;
 mod output;
@@ -38,6 +39,7 @@ pub use error::SfuError;
 pub use interpretation::{
     AudioRoute, Hearing, Interpretation, InterpretationError, InterpretationEvent,
 };
+pub use metrics::{Counters, MeetingMetrics, Metrics};
 pub use output::{Disconnect, Output, SfuEvent};
 pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
 pub use recording::RecordedPacket;

@@ -10,6 +10,7 @@ use summit_proto::{ParticipantId, TrackSource};
 
 use crate::codec::VideoCodec;
 use crate::decision::Decision;
+use crate::metrics::StreamFigures;
 use crate::output::Output;
 use crate::peer::{PeerKey, Side};
 use crate::track::TrackRef;
@@ -46,6 +47,21 @@ impl Sfu {
                 for t in tracks {
                     self.request_keyframe(t, now);
                 }
+            }
+            (Side::Publisher, Event::MediaIngressStats(s)) => {
+                let f = StreamFigures {
+                    nacks: s.nacks,
+                    lost: 0,
+                };
+                self.stream_figures(key, s.mid, f);
+            }
+            (Side::Subscriber, Event::MediaEgressStats(s)) => {
+                let lost = s.remote.map_or(0, |r| r.packets_lost);
+                let f = StreamFigures {
+                    nacks: s.nacks,
+                    lost,
+                };
+                self.stream_figures(key, s.mid, f);
             }
             (_, Event::IceConnectionStateChange(s)) => {
                 tracing::debug!(participant = %key.participant, side = ?key.side, "ICE {s:?}");
@@ -127,6 +143,7 @@ impl Sfu {
         let seq: u64 = *pkt.seq_no;
         let ts = pkt.header.timestamp;
         let mut need_keyframe = false;
+        let (mut sent, mut sent_bytes) = (0u64, 0u64);
         for s in &subscribers {
             let Some(sub) = self.participants.get_mut(&s.participant) else {
                 continue;
@@ -186,6 +203,8 @@ impl Sfu {
                 .ext_vals(exts.clone())
                 .nackable(true),
             );
+            sent += 1;
+            sent_bytes += pkt.payload.len() as u64;
             if self.config.record_decisions {
                 self.decisions.push(Decision::Forwarded {
                     from,
@@ -200,6 +219,8 @@ impl Sfu {
             });
         }
         if let Some(publisher) = self.participants.get_mut(&from) {
+            publisher.forwarded.forwarded_packets += sent;
+            publisher.forwarded.forwarded_bytes += sent_bytes;
             if let Some(t) = publisher.tracks.get_mut(idx) {
                 t.subscribers = subscribers;
             }
@@ -234,6 +255,7 @@ impl Sfu {
         let Some(p) = self.participants.get_mut(&t.publisher) else {
             return;
         };
+        p.forwarded.keyframe_requests += 1;
         let Some(mid) = p.track(t.source).map(|t| t.mid) else {
             return;
         };

@@ -26,6 +26,8 @@ pub(crate) struct Meeting {
     pub(crate) recording: bool,
     /// The organizer's recording key (encrypted meetings are recorded sealed to it).
     pub(crate) recording_key: Option<String>,
+    /// What participants who left had counted.
+    pub(crate) departed_counters: crate::metrics::Counters,
 }
 
 impl Meeting {
@@ -40,6 +42,7 @@ impl Meeting {
             ending: None,
             recording: false,
             recording_key: None,
+            departed_counters: crate::metrics::Counters::default(),
         }
     }
 

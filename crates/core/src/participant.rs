@@ -39,6 +39,8 @@ pub(crate) struct Participant {
     /// Slots changed while an offer was outstanding.
     pub(crate) needs_offer: bool,
     pub(crate) last_seen: Instant,
+    /// What was forwarded from this participant's tracks, and keyframes asked of them.
+    pub(crate) forwarded: crate::metrics::Counters,
     pub(crate) microphone_muted: bool,
     pub(crate) camera_off: bool,
 }
@@ -57,6 +59,20 @@ impl Participant {
 
     pub(crate) fn track_mut(&mut self, source: TrackSource) -> Option<&mut PublishedTrack> {
         self.tracks.iter_mut().find(|t| t.source == source)
+    }
+
+    /// Everything counted for this participant: forwarded from them, and their connections'
+    /// NACK and loss figures.
+    pub(crate) fn counters(&self) -> crate::metrics::Counters {
+        let mut c = self.forwarded;
+        for (_, f) in &self.publisher.figures {
+            c.nacks_sent += f.nacks;
+        }
+        for (_, f) in &self.subscriber.figures {
+            c.nacks_received += f.nacks;
+            c.packets_lost += f.lost;
+        }
+        c
     }
 
     pub(crate) fn info(&self) -> ParticipantInfo {

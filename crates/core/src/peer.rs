@@ -6,6 +6,9 @@ use std::time::Instant;
 use str0m::{Candidate, Rtc};
 use summit_proto::ParticipantId;
 
+/// How often str0m reports each connection's stream figures.
+const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Which of a participant's two connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Side {
@@ -29,6 +32,8 @@ pub(crate) struct Peer {
     pub(crate) deadline: Instant,
     /// Written to since it was last driven.
     pub(crate) dirty: bool,
+    /// The latest cumulative RTCP figures per stream (from str0m's periodic stats).
+    pub(crate) figures: Vec<(str0m::media::Mid, crate::metrics::StreamFigures)>,
 }
 
 impl std::fmt::Debug for Peer {
@@ -49,6 +54,8 @@ impl Peer {
             .enable_opus(true, false)
             .enable_vp8(true)
             .enable_h264(true)
+            // Loss and NACK figures for monitoring; a few events per connection per interval.
+            .set_stats_interval(Some(STATS_INTERVAL))
             .build(now);
         if let Ok(c) = Candidate::host(public_addr, "udp") {
             rtc.add_local_candidate(c);
@@ -57,6 +64,7 @@ impl Peer {
             rtc,
             deadline: now,
             dirty: false,
+            figures: Vec::new(),
         }
     }
 }

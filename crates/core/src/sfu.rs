@@ -75,6 +75,8 @@ pub struct Sfu {
     /// Sessions that lost their connection recently, by id.
     departed: HashMap<ParticipantId, Departed>,
     dropped: u64,
+    /// What participants who left had counted (server totals).
+    pub(crate) departed_counters: crate::metrics::Counters,
 }
 
 impl Sfu {
@@ -104,6 +106,7 @@ impl Sfu {
             decisions: Vec::new(),
             departed: HashMap::new(),
             dropped: 0,
+            departed_counters: crate::metrics::Counters::default(),
         }
     }
 
@@ -203,6 +206,7 @@ impl Sfu {
             pending_offer: None,
             needs_offer: false,
             last_seen: now,
+            forwarded: crate::metrics::Counters::default(),
             microphone_muted: false,
             camera_off: false,
         };
@@ -708,8 +712,11 @@ impl Sfu {
                 }
             }
         }
+        let counted = p.counters();
+        self.departed_counters += counted;
         let members = match self.meetings.get_mut(&p.meeting) {
             Some(m) => {
+                m.departed_counters += counted;
                 m.members.retain(|x| *x != id);
                 m.lobby.retain(|x| *x != id);
                 m.members.clone()

@@ -251,3 +251,34 @@ fn nack_and_rtx_repair_losses_on_both_hops() {
         );
     }
 }
+
+#[test]
+fn metrics_count_what_was_forwarded_and_the_losses_repaired() {
+    let mut h = Harness::new(9);
+    h.loss = 0.05;
+    let a = h.join("summit", "a");
+    let _b = h.join("summit", "b");
+    h.run(Duration::from_secs(12));
+    let m = h.sfu.metrics();
+    let forwarded = h
+        .decisions
+        .iter()
+        .filter(|(_, d)| matches!(d, Decision::Forwarded { .. }))
+        .count() as u64;
+    assert_eq!(m.totals.forwarded_packets, forwarded);
+    assert!(m.totals.forwarded_bytes > forwarded * 50);
+    assert!(m.totals.keyframe_requests >= 2, "{m:?}");
+    // 5 % loss each way: the server asked publishers to resend, and subscribers asked it.
+    assert!(
+        m.totals.nacks_sent > 0 && m.totals.nacks_received > 0,
+        "{m:?}"
+    );
+    assert_eq!(m.meetings.len(), 1);
+    assert_eq!((m.meetings[0].participants, m.meetings[0].tracks), (2, 4));
+    assert_eq!(m.meetings[0].counters.forwarded_packets, forwarded);
+    // What a participant counted stays in the totals after they leave.
+    h.leave(a);
+    let after = h.sfu.metrics();
+    assert!(after.totals.forwarded_packets >= forwarded);
+    assert!(after.totals.nacks_sent >= m.totals.nacks_sent);
+}

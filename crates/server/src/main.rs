@@ -8,6 +8,7 @@ mod invite;
 mod limits;
 mod media;
 mod meeting;
+mod metrics;
 mod record;
 mod record_log;
 mod recorder;

@@ -39,6 +39,8 @@ pub(crate) enum Command {
     Closed(ConnId, ParticipantId),
     /// An invitation was revoked from outside the meeting.
     Revoked(InvitationId),
+    /// A snapshot for the metrics listener.
+    Metrics(oneshot::Sender<summit_core::Metrics>),
 }
 
 /// A participant's live signaling connection.
@@ -113,6 +115,9 @@ pub(crate) async fn run(
                         let _ = reply.send(joined);
                     }
                     Command::Revoked(id) => sfu.handle_revoked(now, &id),
+                    Command::Metrics(reply) => {
+                        let _ = reply.send(sfu.metrics());
+                    }
                     Command::Message(conn, id, msg) => {
                         if clients.get(&id).is_none_or(|c| c.conn != conn) {
                             continue;

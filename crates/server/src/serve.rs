@@ -38,6 +38,9 @@ pub(crate) struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Where Prometheus scrapes `/metrics`; keep it private (it shows meeting activity).
+    #[arg(long, default_value = "127.0.0.1:7882", value_parser = crate::parse_addr)]
+    metrics_listen: SocketAddr,
     #[command(flatten)]
     limits: Limits,
 }
@@ -82,6 +85,8 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let http_addr = tcp.local_addr()?;
+        let metrics_tcp = crate::metrics::bind(args.metrics_listen).await?;
+        let metrics_addr = metrics_tcp.local_addr()?;
         let tls = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(
                 axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -108,11 +113,17 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             stop_rx.clone(),
         ));
         tokio::spawn(store::run(store.clone(), events_rx, commands.clone()));
+        tokio::spawn(crate::metrics::serve(
+            metrics_tcp,
+            commands.clone(),
+            stop_rx.clone(),
+        ));
         // A closed stdout (a pipe whose reader left) must not stop the server.
         let mut out = std::io::stdout();
         let _ = writeln!(out, "Summit is running.");
         let _ = writeln!(out, "  Web and signaling: {scheme}://{http_addr}");
         let _ = writeln!(out, "  WebRTC media:      udp {public_addr}");
+        let _ = writeln!(out, "  Metrics:           http://{metrics_addr}/metrics");
         let _ = writeln!(out, "Invite someone (in another terminal):");
         let _ = writeln!(out, "  summit --data {} invite --meeting my-meeting --name \"Ada Lovelace\" --role host --server {scheme}://{http_addr}",
             data.display()

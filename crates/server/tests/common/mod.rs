@@ -40,6 +40,9 @@ pub(crate) fn start_with(extra: &[&str]) -> Server {
             "127.0.0.1:0",
             "--udp",
             "0",
+            // Free ports for metrics too: tests run side by side.
+            "--metrics-listen",
+            "127.0.0.1:0",
         ])
         .args(extra)
         .stdout(Stdio::piped())
