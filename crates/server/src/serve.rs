@@ -141,8 +141,15 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         });
         // Ctrl-C first stops the SFU task, which closes every signaling connection with a
         // reason; then the HTTP server, which no longer waits on open WebSockets.
+        // SIGTERM (systemd, docker stop, kill) stops it the same way, so recordings end as
+        // playable files and pages get a reason.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot watch for SIGTERM")?;
         tokio::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
             let _ = stop_tx.send(true);
         });
         let mut stop = stop_rx;

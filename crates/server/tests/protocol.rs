@@ -87,29 +87,31 @@ async fn a_bad_first_message_or_invitation_is_closed_with_a_reason() {
 }
 
 #[tokio::test]
-async fn ctrl_c_closes_connections_with_a_reason_and_exits() {
-    let mut server = start();
-    let mut ws = server.join("m", "Ada").await;
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let (code, reason) = recv_close(&mut ws).await;
-    assert_eq!(code, 1001, "{reason}");
-    assert!(reason.contains("shutting down"), "{reason}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            break;
+async fn ctrl_c_or_sigterm_closes_connections_with_a_reason_and_exits() {
+    for signal in ["-INT", "-TERM"] {
+        let mut server = start();
+        let mut ws = server.join("m", "Ada").await;
+        let pid = server.child.id().to_string();
+        assert!(Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success());
+        let (code, reason) = recv_close(&mut ws).await;
+        assert_eq!(code, 1001, "{signal}: {reason}");
+        assert!(reason.contains("shutting down"), "{reason}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                assert!(status.success(), "{signal}: exit status {status}");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server still running 5 s after kill {signal}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "server still running 5 s after Ctrl-C"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
