@@ -191,6 +191,9 @@ fn drain(
                         recordings.start(meeting.clone(), *sealed)
                     }
                     RecordEvent::RecordingStopped { .. } => recordings.stop(meeting.clone()),
+                    RecordEvent::Left { participant, .. } => {
+                        recordings.forget(ParticipantId(*participant))
+                    }
                     _ => {}
                 }
                 match recorder.append(&meeting, event) {

@@ -29,6 +29,7 @@ enum Job {
     Key(ParticipantId, String),
     Stop(MeetingName),
     Name(ParticipantId, MeetingName, String),
+    Forget(ParticipantId),
     Packet(RecordedPacket),
 }
 
@@ -74,6 +75,11 @@ impl Recordings {
         self.send(Job::Name(id, meeting, name));
     }
 
+    /// A participant left: their name is no longer needed (an open file keeps its own).
+    pub(crate) fn forget(&mut self, id: ParticipantId) {
+        self.send(Job::Forget(id));
+    }
+
     /// One packet of a recorded meeting.
     pub(crate) fn packet(&mut self, p: RecordedPacket) {
         self.send(Job::Packet(p));
@@ -117,8 +123,11 @@ fn write_loop(root: &Path, rx: Receiver<Job>) {
             Job::Key(id, data) => w.key(id, &data),
             Job::Stop(m) => w.stop(&m),
             Job::Name(id, m, name) => {
+                // Back (a resumed session): keep the name past this recording.
+                w.departed.retain(|p| *p != id);
                 w.names.insert(id, (m, name));
             }
+            Job::Forget(id) => w.forget(id),
             Job::Packet(p) => w.packet(p),
         }
     }
@@ -133,6 +142,8 @@ struct Writers {
     /// Meetings being recorded: their directory, and whether their frames are sealed.
     sessions: HashMap<MeetingName, (PathBuf, bool)>,
     names: HashMap<ParticipantId, (MeetingName, String)>,
+    /// Participants who left while one of their files was open.
+    departed: Vec<ParticipantId>,
     tracks: HashMap<(ParticipantId, TrackSource), Track>,
 }
 
@@ -152,6 +163,16 @@ impl Writers {
             tracing::error!(%meeting, "cannot describe the recording: {e}");
         }
         self.sessions.insert(meeting, (dir, sealed));
+    }
+
+    /// Drops a departed participant's name unless one of their files is still open (it is
+    /// finished, and the name dropped, when the recording stops).
+    fn forget(&mut self, id: ParticipantId) {
+        if self.tracks.keys().any(|(p, _)| *p == id) {
+            self.departed.push(id);
+        } else {
+            self.names.remove(&id);
+        }
     }
 
     fn key(&mut self, id: ParticipantId, data: &str) {
@@ -181,6 +202,10 @@ impl Writers {
             .copied()
             .collect();
         for k in ids {
+            if self.departed.contains(&k.0) {
+                self.departed.retain(|p| *p != k.0);
+                self.names.remove(&k.0);
+            }
             if let Some(t) = self.tracks.remove(&k) {
                 if let Err(e) = t.finish() {
                     tracing::error!(%meeting, "a recording did not finish cleanly: {e:#}");
