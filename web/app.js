@@ -56,6 +56,8 @@ const interp = new InterpretationView({
   // The floor: everyone's microphone but the interpreters' (booth partners stay at full).
   floorAudio: () => [...state.people.values()].filter((p) => p.info.role !== 'interpreter').map((p) => p.tile.audio),
   toast: (text) => toast(text),
+  micOn: () => state.micOn,
+  unmute: () => { if (!state.micOn) toggleMic(); },
 });
 /** @type {any} */ (state).interp = interp;
 const record = new RecordView();
@@ -560,6 +562,7 @@ function reflectControls() {
   $('btn-cam').title = state.camOn ? 'Turn camera off (V)' : 'Turn camera on (V)';
   $('btn-screen').setAttribute('aria-pressed', String(!!state.screen));
   state.selfTile?.update({ microphone_muted: !state.micOn, camera_off: !state.camOn });
+  interp.render();
 }
 
 function toggleMic() {

@@ -30,6 +30,8 @@ export class InterpretationView {
    *   nameOf: (id: number) => string,
    *   floorAudio: () => HTMLMediaElement[],
    *   toast: (text: string) => void,
+   *   micOn: () => boolean,
+   *   unmute: () => void,
    * }} deps
    */
   constructor(deps) {
@@ -146,8 +148,12 @@ export class InterpretationView {
     const other = b.into === x ? y : x;
     this.el.boothTitle.textContent = `Booth ${x}–${y} · speaking into ${languageName(b.into)}`;
     const mine = b.holder === this.me;
-    this.el.boothStatus.textContent = mine ? 'You have the microphone: listeners of this channel hear you.'
-      : b.holder ? `${this.deps.nameOf(b.holder)} has the microphone.` : 'The microphone is free.';
+    const muted = !this.deps.micOn();
+    this.el.boothStatus.textContent = mine && muted
+      ? 'You have the microphone, but yours is muted: listeners hear nothing. Unmute (M).'
+      : mine ? 'You have the microphone: listeners of this channel hear you.'
+        : b.holder ? `${this.deps.nameOf(b.holder)} has the microphone.` : 'The microphone is free.';
+    this.el.booth.classList.toggle('muted', mine && muted);
     this.el.booth.classList.toggle('live', mine);
     /** @type {HTMLButtonElement[]} */
     const buttons = [];
@@ -158,7 +164,11 @@ export class InterpretationView {
       el.addEventListener('click', () => this.deps.send(msg));
       buttons.push(el);
     };
-    if (!b.holder) button('Take microphone', { type: 'take_mic' });
+    if (!b.holder) {
+      button('Take microphone', { type: 'take_mic' });
+      // Going live unmutes, as an interpreter console's "on air" key does.
+      buttons[buttons.length - 1].addEventListener('click', () => { if (!this.deps.micOn()) this.deps.unmute(); });
+    }
     if (mine) {
       for (const p of b.interpreters.filter((i) => i !== this.me)) {
         button(`Hand over to ${this.deps.nameOf(p)}`, { type: 'hand_over', to: p });

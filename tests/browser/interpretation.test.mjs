@@ -153,6 +153,15 @@ test('a host invites an interpreter from the page: the pair is asked for, and th
   await dora.getByRole('button', { name: 'Join' }).click();
   await host.getByRole('button', { name: 'Admit' }).click();
   await dora.locator('#booth-title').getByText('Booth de–fr · speaking into French (fr)').waitFor({ timeout: 10000 });
+  // Going live unmutes; muting while live is flagged in the booth bar.
+  const mic = dora.getByRole('button', { name: 'Microphone', exact: true });
+  await mic.click();
+  await until(async () => (await mic.getAttribute('aria-pressed')) === 'false', 5000, 'Dora muted');
+  await dora.getByRole('button', { name: 'Take microphone' }).click();
+  await dora.locator('#booth-status').getByText('You have the microphone: listeners of this channel hear you.').waitFor({ timeout: 5000 });
+  assert.equal(await mic.getAttribute('aria-pressed'), 'true');
+  await mic.click();
+  await dora.locator('#booth-status').getByText('but yours is muted').waitFor({ timeout: 5000 });
   await dora.getByRole('button', { name: 'Switch to German (de)' }).click();
   await dora.locator('#booth-title').getByText('speaking into German (de)').waitFor({ timeout: 5000 });
   // The pair's languages became channels for everyone.
