@@ -371,6 +371,7 @@ impl Vp8Assembler {
 /// endian) and bytes.
 pub(crate) struct SealedLog {
     w: BufWriter<File>,
+    frames: u64,
 }
 
 /// First bytes of a sealed log, before "audio" or "video" and a newline.
@@ -382,7 +383,7 @@ impl SealedLog {
         let mut w = BufWriter::new(f);
         let kind = if audio { "audio" } else { "video" };
         w.write_all(format!("{SEALED_MAGIC}{kind}\n").as_bytes())?;
-        Ok(Self { w })
+        Ok(Self { w, frames: 0 })
     }
 }
 
@@ -393,6 +394,11 @@ impl FrameSink for SealedLog {
         self.w.write_all(&clock_rate.to_be_bytes())?;
         self.w.write_all(&len.to_be_bytes())?;
         self.w.write_all(data)?;
+        self.frames += 1;
+        if self.frames.is_multiple_of(PAGE_PACKETS) {
+            // As for Ogg pages: a crash loses at most about a second.
+            self.w.flush()?;
+        }
         Ok(())
     }
 
@@ -457,6 +463,10 @@ impl FrameSink for OggOpus {
                 PacketWriteEndInfo::NormalPacket
             };
             self.w.write_packet(data, SERIAL, info, granule)?;
+            if info == PacketWriteEndInfo::EndPage {
+                // About once a second: a crash loses at most the last second of sound.
+                self.w.inner_mut().flush()?;
+            }
         }
         Ok(())
     }
