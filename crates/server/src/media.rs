@@ -7,15 +7,15 @@ use summit_core::{Identity, Joined, Output, Sfu, SfuConfig, SfuError, SfuEvent};
 
 use crate::recorder::Recorder;
 use crate::recording::Recordings;
+use crate::udp::MediaSocket;
 use summit_proto::{
     ClientMessage, CloseCode, InvitationId, MeetingName, ParticipantId, RecordHead, ServerMessage,
 };
 use summit_record::RecordEvent;
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// Datagrams read per wake-up before the core's outputs are drained.
-const RECV_BATCH: usize = 64;
+/// Receive batches per wake-up before the core's outputs are drained.
+const RECV_BATCHES: usize = 4;
 /// Messages queued to one signaling connection before it counts as stuck.
 pub(crate) const CLIENT_QUEUE: usize = 512;
 
@@ -40,7 +40,14 @@ pub(crate) enum Command {
     /// An invitation was revoked from outside the meeting.
     Revoked(InvitationId),
     /// A snapshot for the metrics listener.
-    Metrics(oneshot::Sender<summit_core::Metrics>),
+    Metrics(oneshot::Sender<MediaMetrics>),
+}
+
+/// What the metrics listener shows: the core's counters and the socket's.
+pub(crate) struct MediaMetrics {
+    pub(crate) core: summit_core::Metrics,
+    /// Datagrams a full socket send buffer refused.
+    pub(crate) send_drops: u64,
 }
 
 /// A participant's live signaling connection.
@@ -64,7 +71,7 @@ fn wall_ms() -> u64 {
 }
 
 pub(crate) async fn run(
-    socket: UdpSocket,
+    mut socket: MediaSocket,
     config: SfuConfig,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<SfuEvent>,
@@ -75,11 +82,10 @@ pub(crate) async fn run(
     let local = config.public_addr;
     let mut sfu = Sfu::new(config, Instant::now());
     let mut clients: HashMap<ParticipantId, Client> = HashMap::new();
-    let mut buf = vec![0u8; 2048];
     loop {
         let deadline = drain(
             &mut sfu,
-            &socket,
+            &mut socket,
             &mut clients,
             &events,
             &mut recorder,
@@ -88,12 +94,11 @@ pub(crate) async fn run(
         tokio::select! {
             r = socket.readable() => {
                 if r.is_err() { continue; }
-                for _ in 0..RECV_BATCH {
-                    match socket.try_recv_from(&mut buf) {
-                        Ok((n, source)) => {
-                            sfu.handle_receive(Instant::now(), source, local, &buf[..n]);
-                        }
-                        Err(_) => break,
+                // Packets of one batch share a clock reading: they arrived together.
+                let now = Instant::now();
+                for _ in 0..RECV_BATCHES {
+                    if socket.receive(|source, d| sfu.handle_receive(now, source, local, d)) == 0 {
+                        break;
                     }
                 }
             }
@@ -116,7 +121,7 @@ pub(crate) async fn run(
                     }
                     Command::Revoked(id) => sfu.handle_revoked(now, &id),
                     Command::Metrics(reply) => {
-                        let _ = reply.send(sfu.metrics());
+                        let _ = reply.send(MediaMetrics { core: sfu.metrics(), send_drops: socket.send_drops });
                     }
                     Command::Message(conn, id, msg) => {
                         if clients.get(&id).is_none_or(|c| c.conn != conn) {
@@ -158,7 +163,7 @@ pub(crate) async fn run(
 /// Carries out the core's outputs until it asks for a timeout, which is returned.
 fn drain(
     sfu: &mut Sfu,
-    socket: &UdpSocket,
+    socket: &mut MediaSocket,
     clients: &mut HashMap<ParticipantId, Client>,
     events: &mpsc::UnboundedSender<SfuEvent>,
     recorder: &mut Recorder,
@@ -169,6 +174,7 @@ fn drain(
     loop {
         match sfu.poll_output() {
             Output::Timeout(t) => {
+                socket.flush();
                 for (meeting, head) in heads {
                     for id in sfu.members(&meeting) {
                         if let Some(c) = clients.get(&id) {
@@ -208,8 +214,7 @@ fn drain(
             Output::Recorded(p) => recordings.packet(p),
             Output::RecordingKey(id, data) => recordings.key(id, data),
             Output::Transmit(t) => {
-                // UDP: a full socket buffer drops the datagram, as the network would.
-                let _ = socket.try_send_to(&t.contents, t.destination);
+                socket.send(t.destination, &t.contents);
             }
             Output::Signal(id, msg) => {
                 let stuck = match clients.get(&id) {

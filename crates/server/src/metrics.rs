@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use crate::media::MediaMetrics;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use summit_core::Metrics;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -83,7 +83,8 @@ fn counter(r: &mut Registry, name: &str, help: &str, v: u64) {
 }
 
 /// The snapshot in the OpenMetrics text format.
-fn render(m: &Metrics) -> Result<String, std::fmt::Error> {
+fn render(media: &MediaMetrics) -> Result<String, std::fmt::Error> {
+    let m = &media.core;
     let mut r = Registry::with_prefix("summit");
     gauge(
         &mut r,
@@ -147,6 +148,12 @@ fn render(m: &Metrics) -> Result<String, std::fmt::Error> {
         "dropped_datagrams",
         "Datagrams dropped before reaching a connection",
         m.dropped_datagrams,
+    );
+    counter(
+        &mut r,
+        "send_dropped_datagrams",
+        "Datagrams dropped because the media socket's send buffer was full",
+        media.send_drops,
     );
     // Per meeting: rate() of the byte counter is the meeting's bitrate.
     let participants = Family::<Labels, Gauge>::default();

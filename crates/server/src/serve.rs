@@ -103,6 +103,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut config = SfuConfig::new(public_addr);
         config.max_participants = args.limits.max_participants;
+        let udp = crate::udp::MediaSocket::new(udp).context("cannot set up the media socket")?;
         let sfu = tokio::spawn(media::run(
             udp,
             config,

@@ -1,0 +1,531 @@
+//! `summit bench`: a load generator that measures Summit (and, side by side, Janus) forwarding
+//! real VP8 and Opus: packets per CPU-second, added latency, loss and memory, per scenario.
+//!
+//! The generator runs every simulated participant on one thread pinned to one core; the server
+//! under test runs pinned to another, so the generator's own cost does not decide the result.
+
+mod content;
+mod floor;
+mod janus;
+mod peer;
+mod process;
+mod report;
+mod scenario;
+mod stamp;
+mod summit;
+mod tally;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use futures_util::future::try_join_all;
+use tokio::task::JoinHandle;
+
+use content::Content;
+use janus::JanusServer;
+use peer::{PeerLink, PeerSpec};
+use report::{Report, Row};
+use scenario::Scenario;
+use summit::SummitServer;
+use tally::Tally;
+
+/// Options of `summit bench`.
+#[derive(Args)]
+pub(crate) struct BenchArgs {
+    /// The address every server and simulated peer uses (Janus needs one that is not loopback:
+    /// scripts/bench makes one in a private network namespace).
+    #[arg(long, default_value = "127.0.0.1", value_parser = crate::parse_ip)]
+    ip: IpAddr,
+    /// Servers to measure, in order.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "summit")]
+    servers: Vec<Server>,
+    /// Scenarios to run (1-to-50, 12-party, 50-audio, ramp); default all.
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<String>,
+    /// Seconds measured per scenario (after everyone's media flows).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Receivers added per ramp step.
+    #[arg(long, default_value_t = 25)]
+    ramp_step: usize,
+    /// The ramp stops here at the latest.
+    #[arg(long, default_value_t = 500)]
+    ramp_max: usize,
+    /// CPU for the server under test (default 0 where there are two or more).
+    #[arg(long)]
+    server_cpu: Option<usize>,
+    /// CPU for the generator (default 1 where there are two or more).
+    #[arg(long)]
+    generator_cpu: Option<usize>,
+    /// Do not pin processes to CPUs.
+    #[arg(long, conflicts_with_all = ["server_cpu", "generator_cpu"])]
+    no_pin: bool,
+    /// Working directory: generated content (kept between runs) and the servers' files.
+    #[arg(long, default_value = "./summit-bench")]
+    work: PathBuf,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// A server the bench can drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Server {
+    /// This Summit, as `summit serve`.
+    Summit,
+    /// Janus 1.1's VideoRoom (Debian package `janus`).
+    Janus,
+}
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            Server::Summit => "summit",
+            Server::Janus => "janus",
+        }
+    }
+}
+
+/// Limits of the ramp: past any of them a person would notice, or the result stops meaning much.
+const RAMP_P99: Duration = Duration::from_millis(5);
+const RAMP_LOSS: f64 = 0.001;
+const RAMP_SERVER_CPU: f64 = 0.85;
+const GENERATOR_LIMIT_CPU: f64 = 0.90;
+const GENERATOR_LIMIT_LAG: Duration = Duration::from_millis(5);
+const RAMP_STEP_SECONDS: u64 = 4;
+
+/// Runs `summit bench`.
+pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let (server_cpu, generator_cpu) = if args.no_pin || cpus < 2 {
+        (None, None)
+    } else {
+        (
+            Some(args.server_cpu.unwrap_or(0)),
+            Some(args.generator_cpu.unwrap_or(1)),
+        )
+    };
+    if let Some(cpu) = generator_cpu {
+        pin_self(cpu)?;
+    }
+    let scenarios: Vec<String> = if args.scenarios.is_empty() {
+        ["1-to-50", "12-party", "50-audio", "ramp"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        args.scenarios.clone()
+    };
+    for s in &scenarios {
+        if s != "ramp" && !Scenario::all().iter().any(|x| x.name == s) {
+            bail!("unknown scenario '{s}': choose from 1-to-50, 12-party, 50-audio, ramp");
+        }
+    }
+    std::fs::create_dir_all(&args.work)?;
+    eprintln!(
+        "Preparing the content (ffmpeg, once: kept in {})",
+        args.work.display()
+    );
+    let content = Rc::new(Content::load_or_make(&args.work.join("content"))?);
+    eprintln!(
+        "Content: 720p VP8 at {:.2} Mbit/s, {} packets/s; Opus at 50 packets/s",
+        content.video_bitrate() as f64 / 1e6,
+        content.video_packet_rate()
+    );
+    str0m::crypto::from_feature_flags().install_process_default();
+    let floor = floor::measure(args.ip, server_cpu)?;
+    eprintln!(
+        "Latency floor between the CPUs (UDP echo, no server): p50 {:.3} ms, p99 {:.3} ms",
+        floor[0].as_secs_f64() * 1e3,
+        floor[1].as_secs_f64() * 1e3
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    let mut report = Report {
+        date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        machine: machine(),
+        floor_ms: floor.map(|d| d.as_secs_f64() * 1e3),
+        rows: Vec::new(),
+        ramp_stops: Vec::new(),
+    };
+    let bench = Bench {
+        ip: args.ip,
+        work: args.work.clone(),
+        pin: server_cpu,
+        seconds: args.seconds,
+        content,
+    };
+    local.block_on(&rt, async {
+        for name in &scenarios {
+            for server in &args.servers {
+                if name == "ramp" {
+                    let (rows, why) = bench.ramp(*server, args.ramp_step, args.ramp_max).await?;
+                    report.rows.extend(rows);
+                    eprintln!("Ramp, {}: {why}", server.name());
+                    report.ramp_stops.push((server.name().into(), why));
+                } else if let Some(sc) = Scenario::all().into_iter().find(|s| s.name == name) {
+                    let row = bench.fixed(*server, &sc).await?;
+                    report.rows.push(row);
+                }
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    print!("{}", report.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Pins this process (all its threads, and what it starts later) to `cpu`.
+fn pin_self(cpu: usize) -> anyhow::Result<()> {
+    let status = std::process::Command::new("taskset")
+        .args([
+            "-a",
+            "-p",
+            "-c",
+            &cpu.to_string(),
+            &std::process::id().to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("cannot run taskset (util-linux) to pin the generator; use --no-pin")?;
+    if !status.success() {
+        bail!("taskset could not pin the generator to CPU {cpu}");
+    }
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("unknown CPU")
+        .trim()
+        .to_owned();
+    // Counted from /proc: this process may already be pinned to one of them.
+    let cpus = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cpus} × {model}, Linux {}", kernel.trim())
+}
+
+/// A running server under test.
+enum Running {
+    Summit {
+        server: SummitServer,
+        token: String,
+    },
+    Janus {
+        server: JanusServer,
+        feeds: Vec<u64>,
+    },
+}
+
+const MEETING: &str = "bench";
+const ROOM: u64 = 4242;
+
+impl Running {
+    async fn start(kind: Server, bench: &Bench) -> anyhow::Result<Self> {
+        Ok(match kind {
+            Server::Summit => {
+                let server = SummitServer::start(bench.ip, &bench.work, bench.pin)?;
+                let token = server.meeting(MEETING)?;
+                Running::Summit { server, token }
+            }
+            Server::Janus => {
+                let server = JanusServer::start(bench.ip, &bench.work, bench.pin)?;
+                server.create_room(ROOM).await?;
+                Running::Janus {
+                    server,
+                    feeds: Vec::new(),
+                }
+            }
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        match self {
+            Running::Summit { server, .. } => server.pid(),
+            Running::Janus { server, .. } => server.pid(),
+        }
+    }
+
+    /// Starts `specs`' peers and their signaling. Janus: publishers first (their feed ids are
+    /// needed to subscribe), then each receiver subscribes to every feed but its own.
+    async fn add(
+        &mut self,
+        specs: &[PeerSpec],
+        bench: &Bench,
+        tally: &Rc<Tally>,
+        tasks: &mut Vec<JoinHandle<()>>,
+        links: &mut Vec<PeerLink>,
+    ) -> anyhow::Result<()> {
+        let mut spawned = Vec::new();
+        for spec in specs {
+            let (link, task) = peer::spawn(*spec, bench.ip, bench.content.clone(), tally.clone())?;
+            tasks.push(task);
+            spawned.push((*spec, link));
+        }
+        match self {
+            Running::Summit { server, token } => {
+                for (spec, link) in spawned {
+                    let (url, token) = (server.ws_url().to_owned(), token.clone());
+                    tasks.push(tokio::task::spawn_local(async move {
+                        if let Err(e) = SummitServer::signal(url, MEETING.into(), token, link).await
+                        {
+                            eprintln!("bench peer {}: {e:#}", spec.index);
+                        }
+                    }));
+                }
+            }
+            Running::Janus { server, feeds } => {
+                let server = &*server;
+                let published = try_join_all(spawned.into_iter().map(|(spec, link)| async move {
+                    match spec.publish {
+                        Some(_) => {
+                            let (feed, link) = server
+                                .publish(ROOM, format!("p{}", spec.index), link)
+                                .await?;
+                            anyhow::Ok((spec, Some(feed), link))
+                        }
+                        None => Ok((spec, None, link)),
+                    }
+                }))
+                .await?;
+                feeds.extend(published.iter().filter_map(|(_, f, _)| *f));
+                let feeds = &*feeds;
+                let subscribed =
+                    try_join_all(published.into_iter().map(|(spec, own, link)| async move {
+                        if !spec.subscribe {
+                            return Ok(link);
+                        }
+                        let others: Vec<u64> =
+                            feeds.iter().copied().filter(|f| Some(*f) != own).collect();
+                        server.subscribe(ROOM, &others, link).await
+                    }))
+                    .await?;
+                links.extend(subscribed);
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Bench {
+    ip: IpAddr,
+    work: PathBuf,
+    pin: Option<usize>,
+    seconds: u64,
+    content: Rc<Content>,
+}
+
+/// Peers and signaling of one run; aborted when dropped.
+struct Crowd {
+    tasks: Vec<JoinHandle<()>>,
+    links: Vec<PeerLink>,
+}
+
+impl Drop for Crowd {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Bench {
+    async fn fixed(&self, kind: Server, sc: &Scenario) -> anyhow::Result<Row> {
+        let label = format!("{:<6} {:<9}", kind.name(), sc.name);
+        let tally = Rc::new(Tally::new());
+        let mut running = Running::start(kind, self).await?;
+        let mut crowd = Crowd {
+            tasks: Vec::new(),
+            links: Vec::new(),
+        };
+        running
+            .add(
+                &sc.peers(),
+                self,
+                &tally,
+                &mut crowd.tasks,
+                &mut crowd.links,
+            )
+            .await?;
+        wait_flowing(&label, &tally, sc.pairs()).await?;
+        self.measure(&label, kind, sc, &tally, running.pid(), self.seconds)
+            .await
+    }
+
+    /// Adds receivers to one publisher step by step until a limit is passed.
+    async fn ramp(
+        &self,
+        kind: Server,
+        step: usize,
+        max: usize,
+    ) -> anyhow::Result<(Vec<Row>, String)> {
+        let tally = Rc::new(Tally::new());
+        let mut running = Running::start(kind, self).await?;
+        let mut crowd = Crowd {
+            tasks: Vec::new(),
+            links: Vec::new(),
+        };
+        let mut rows = Vec::new();
+        let mut listeners = 0;
+        let mut first = true;
+        while listeners < max {
+            let next = (listeners + step.max(1)).min(max);
+            let sc = Scenario::ramp(next);
+            // Only the new peers are started; the publisher (index 0) comes with the first step.
+            let specs: Vec<PeerSpec> = sc
+                .peers()
+                .into_iter()
+                .filter(|p| (first && p.index == 0) || p.index as usize > listeners)
+                .collect();
+            first = false;
+            running
+                .add(&specs, self, &tally, &mut crowd.tasks, &mut crowd.links)
+                .await?;
+            listeners = next;
+            let label = format!("{:<6} ramp +{listeners:<4}", kind.name());
+            wait_flowing(&label, &tally, sc.pairs()).await?;
+            let mut row = self
+                .measure(&label, kind, &sc, &tally, running.pid(), RAMP_STEP_SECONDS)
+                .await?;
+            row.scenario = format!("ramp {listeners}");
+            let why = if row.generator_cpu > GENERATOR_LIMIT_CPU
+                || row.generator_lag_p99_ms > GENERATOR_LIMIT_LAG.as_secs_f64() * 1e3
+            {
+                Some(format!(
+                    "the generator became the limit at {listeners} receivers ({:.0}% of its core, sending {:.1} ms late at p99)",
+                    row.generator_cpu * 100.0,
+                    row.generator_lag_p99_ms
+                ))
+            } else if row.latency_ms[1] > RAMP_P99.as_secs_f64() * 1e3 {
+                Some(format!(
+                    "p99 added latency passed 5 ms ({:.2} ms) at {listeners} receivers",
+                    row.latency_ms[1]
+                ))
+            } else if row.loss > RAMP_LOSS {
+                Some(format!(
+                    "loss passed 0.1% ({:.3}%) at {listeners} receivers",
+                    row.loss * 100.0
+                ))
+            } else if row.server_cpu > RAMP_SERVER_CPU {
+                Some(format!(
+                    "the server passed 85% of a core ({:.0}%) at {listeners} receivers",
+                    row.server_cpu * 100.0
+                ))
+            } else {
+                None
+            };
+            rows.push(row);
+            if let Some(why) = why {
+                return Ok((rows, why));
+            }
+        }
+        Ok((
+            rows,
+            format!("reached --ramp-max ({max} receivers) within every limit"),
+        ))
+    }
+
+    /// Measures `seconds` of the running scenario, printing progress each second.
+    async fn measure(
+        &self,
+        label: &str,
+        kind: Server,
+        sc: &Scenario,
+        tally: &Tally,
+        pid: u32,
+        seconds: u64,
+    ) -> anyhow::Result<Row> {
+        // Let the first keyframes and any renegotiation settle.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let start = Instant::now();
+        tally.open_window(start);
+        let server0 = process::sample(Some(pid))?;
+        let gen0 = process::sample(None)?;
+        let (mut last_t, mut last_n, mut last_cpu) = (start, tally.received_total(), server0.cpu);
+        for i in 1..=seconds {
+            tokio::time::sleep_until((start + Duration::from_secs(i)).into()).await;
+            let now = Instant::now();
+            let s = process::sample(Some(pid))?;
+            let n = tally.received_total();
+            let dt = (now - last_t).as_secs_f64();
+            eprintln!(
+                "{label} measuring {i:>2}/{seconds} s: {:>8.0} pkt/s forwarded, server {:>5.1}% CPU",
+                (n - last_n) as f64 / dt,
+                (s.cpu.saturating_sub(last_cpu)).as_secs_f64() / dt * 100.0,
+            );
+            (last_t, last_n, last_cpu) = (now, n, s.cpu);
+        }
+        let end = Instant::now();
+        tally.close_window(end);
+        let server1 = process::sample(Some(pid))?;
+        let gen1 = process::sample(None)?;
+        // Packets sent just before the end are still on their way.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let counts = tally.counts();
+        let secs = (end - start).as_secs_f64();
+        let cpu = server1.cpu.saturating_sub(server0.cpu).as_secs_f64();
+        let received = counts.received as f64;
+        let expected = sc.expected(&counts.sent) as f64;
+        Ok(Row {
+            scenario: sc.name.into(),
+            server: kind.name(),
+            seconds: secs,
+            forwarded_per_second: received / secs,
+            server_cpu: cpu / secs,
+            cpu_seconds_per_million: if received > 0.0 {
+                cpu / (received / 1e6)
+            } else {
+                0.0
+            },
+            packets_per_cpu_second: if cpu > 0.0 { received / cpu } else { 0.0 },
+            latency_ms: counts.latency.map(|d| d.as_secs_f64() * 1e3),
+            loss: if expected > 0.0 {
+                (1.0 - received / expected).max(0.0)
+            } else {
+                0.0
+            },
+            server_rss_mib: server1.rss as f64 / (1024.0 * 1024.0),
+            generator_cpu: gen1.cpu.saturating_sub(gen0.cpu).as_secs_f64() / secs,
+            generator_lag_p99_ms: counts.lag_p99.as_secs_f64() * 1e3,
+        })
+    }
+}
+
+/// Waits until every (receiver, stream) pair has delivered, printing progress.
+async fn wait_flowing(label: &str, tally: &Tally, pairs: usize) -> anyhow::Result<()> {
+    let deadline =
+        Instant::now() + Duration::from_secs(30) + Duration::from_millis(100 * pairs as u64 / 2);
+    let mut shown = usize::MAX;
+    loop {
+        let n = tally.flowing();
+        if n != shown {
+            eprintln!("{label} connecting: {n}/{pairs} streams flowing");
+            shown = n;
+        }
+        if n >= pairs {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{label}: only {n} of {pairs} streams reached their receivers");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

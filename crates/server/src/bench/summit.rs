@@ -1,0 +1,188 @@
+//! The bench's Summit: a `summit serve` child process on its own data directory, a meeting made
+//! with `--no-e2ee` and a lobby-skipping invitation, and WebSocket signaling for each peer.
+
+use std::io::{BufRead, BufReader};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::peer::{FromPeer, PeerLink, ToPeer};
+
+/// A running Summit server under test.
+pub(crate) struct SummitServer {
+    child: Child,
+    data: PathBuf,
+    ws_url: String,
+}
+
+impl Drop for SummitServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+fn summit_command(pin: Option<usize>) -> anyhow::Result<Command> {
+    let exe = std::env::current_exe().context("cannot find the summit binary")?;
+    Ok(match pin {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &cpu.to_string()]).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    })
+}
+
+impl SummitServer {
+    /// Starts `summit serve` on `ip` with fresh data in `work`, on CPU `pin` if given.
+    pub(crate) fn start(ip: IpAddr, work: &Path, pin: Option<usize>) -> anyhow::Result<Self> {
+        let data = work.join(format!("summit-data-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        // The server's log stays beside the content for a look after a failed run.
+        let log = std::fs::File::create(work.join("summit-serve.log"))?;
+        let mut child = summit_command(pin)?
+            .arg("--data")
+            .arg(&data)
+            .args(["serve", "--listen", &format!("{ip}:0"), "--udp", "0"])
+            .args(["--metrics-listen", &format!("{ip}:0")])
+            // The bench's hundreds of peers come from one address and share meetings.
+            .args([
+                "--max-connections-per-ip",
+                "100000",
+                "--max-participants",
+                "10000",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .context("cannot start summit serve")?;
+        let Some(stdout) = child.stdout.take() else {
+            bail!("no output from summit serve");
+        };
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let Some(Ok(line)) = lines.next() else {
+                bail!("summit serve exited at start (is {ip} an address of this machine?)");
+            };
+            if let Some(u) = line.split("Web and signaling: ").nth(1) {
+                break u.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Self {
+            child,
+            data,
+            ws_url: format!("{}/ws", url.replacen("http", "ws", 1)),
+        })
+    }
+
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Creates meeting `name` without end-to-end encryption; an invitation all peers share.
+    pub(crate) fn meeting(&self, name: &str) -> anyhow::Result<String> {
+        self.cli(&["meeting", "create", name, "--no-e2ee"])?;
+        let out = self.cli(&[
+            "invite",
+            "--meeting",
+            name,
+            "--name",
+            "bench",
+            "--skip-lobby",
+            "--uses",
+            "100000",
+            "--json",
+        ])?;
+        let v: Value = serde_json::from_str(&out).context("summit invite --json")?;
+        let url = v["url"].as_str().unwrap_or_default();
+        let token = url
+            .split("invite=")
+            .nth(1)
+            .and_then(|t| t.split('#').next())
+            .context("no token in the invitation")?;
+        Ok(token.to_owned())
+    }
+
+    fn cli(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = summit_command(None)?
+            .current_dir(&self.data)
+            .arg("--data")
+            .arg(&self.data)
+            .args(args)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "summit {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Signaling for one peer until its channels close: join, publish, answer subscribe offers,
+    /// keep the heartbeat.
+    pub(crate) async fn signal(
+        ws_url: String,
+        meeting: String,
+        token: String,
+        mut link: PeerLink,
+    ) -> anyhow::Result<()> {
+        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+            .await
+            .context("cannot open the signaling WebSocket")?;
+        let join = json!({"type": "join", "version": 1, "meeting": meeting, "invite": token});
+        ws.send(Message::text(join.to_string())).await?;
+        let mut heartbeat = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                m = link.from_peer.recv() => {
+                    let msg = match m {
+                        Some(FromPeer::PublishOffer { sdp, audio, video }) => {
+                            let mut tracks = vec![json!({"mid": audio, "source": "microphone"})];
+                            if let Some(v) = video {
+                                tracks.push(json!({"mid": v, "source": "camera"}));
+                            }
+                            json!({"type": "publish", "sdp": sdp, "tracks": tracks})
+                        }
+                        Some(FromPeer::SubscribeAnswer(sdp)) => json!({"type": "subscribe_answer", "sdp": sdp}),
+                        None => return Ok(()),
+                    };
+                    ws.send(Message::text(msg.to_string())).await?;
+                }
+                m = ws.next() => {
+                    let Some(Ok(Message::Text(text))) = m else {
+                        if matches!(m, Some(Ok(_))) { continue; }
+                        bail!("the server closed signaling: {m:?}");
+                    };
+                    let v: Value = serde_json::from_str(&text)?;
+                    let sdp = || v["sdp"].as_str().unwrap_or_default().to_owned();
+                    match v["type"].as_str() {
+                        Some("publish_answer") => { let _ = link.to_peer.send(ToPeer::PublishAnswer(sdp())); }
+                        Some("subscribe_offer") => { let _ = link.to_peer.send(ToPeer::SubscribeOffer(sdp())); }
+                        Some("error") => bail!("the server refused: {text}"),
+                        _ => {}
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    ws.send(Message::text(r#"{"type":"ping"}"#)).await?;
+                }
+            }
+        }
+    }
+
+    /// The WebSocket URL of the signaling endpoint.
+    pub(crate) fn ws_url(&self) -> &str {
+        &self.ws_url
+    }
+}
