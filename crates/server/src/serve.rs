@@ -71,8 +71,11 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         (public_ip, args.udp).into()
     };
     str0m::crypto::from_feature_flags().install_process_default();
+    // One worker per CPU this process may use: pinned to one CPU, a second worker would only
+    // take turns with the media task and delay it.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()?;
     rt.block_on(async move {

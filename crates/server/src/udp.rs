@@ -14,8 +14,10 @@ const RX_SLOT: usize = 64 * 1024;
 /// Largest GSO send (UDP payload limit, rounded down).
 const MAX_GSO_BYTES: usize = 64_000;
 /// Socket buffers the media socket asks for: a frame's burst to many subscribers fits, yet an
-/// overloaded server drops rather than queueing seconds of media (about 2,000 packets).
-const RECV_BUFFER: usize = 2 * 1024 * 1024;
+/// overloaded server drops rather than queueing seconds of media (the kernel doubles the
+/// figure for its bookkeeping: about 1,000 small packets, a third of a second of a
+/// 50-speaker meeting's audio).
+const RECV_BUFFER: usize = 512 * 1024;
 const SEND_BUFFER: usize = 4 * 1024 * 1024;
 
 /// The SFU's UDP socket.

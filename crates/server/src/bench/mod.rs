@@ -94,8 +94,6 @@ impl Server {
 const RAMP_P99: Duration = Duration::from_millis(5);
 const RAMP_LOSS: f64 = 0.001;
 const RAMP_SERVER_CPU: f64 = 0.85;
-const GENERATOR_LIMIT_CPU: f64 = 0.90;
-const GENERATOR_LIMIT_LAG: Duration = Duration::from_millis(5);
 const RAMP_STEP_SECONDS: u64 = 4;
 
 /// Runs `summit bench`.
@@ -154,6 +152,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         floor_ms: floor.map(|d| d.as_secs_f64() * 1e3),
         rows: Vec::new(),
         ramp_stops: Vec::new(),
+        failures: Vec::new(),
     };
     let bench = Bench {
         ip: args.ip,
@@ -165,14 +164,33 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     local.block_on(&rt, async {
         for name in &scenarios {
             for server in &args.servers {
-                if name == "ramp" {
-                    let (rows, why) = bench.ramp(*server, args.ramp_step, args.ramp_max).await?;
-                    report.rows.extend(rows);
-                    eprintln!("Ramp, {}: {why}", server.name());
-                    report.ramp_stops.push((server.name().into(), why));
+                // A scenario a server cannot carry is a result, not the end of the run.
+                let failed = if name == "ramp" {
+                    match bench.ramp(*server, args.ramp_step, args.ramp_max).await {
+                        Ok((rows, why)) => {
+                            report.rows.extend(rows);
+                            eprintln!("Ramp, {}: {why}", server.name());
+                            report.ramp_stops.push((server.name().into(), why));
+                            None
+                        }
+                        Err(e) => Some(e),
+                    }
                 } else if let Some(sc) = Scenario::all().into_iter().find(|s| s.name == name) {
-                    let row = bench.fixed(*server, &sc).await?;
-                    report.rows.push(row);
+                    match bench.fixed(*server, &sc).await {
+                        Ok(row) => {
+                            report.rows.push(row);
+                            None
+                        }
+                        Err(e) => Some(e),
+                    }
+                } else {
+                    None
+                };
+                if let Some(e) = failed {
+                    eprintln!("{name}, {}: failed: {e:#}", server.name());
+                    report
+                        .failures
+                        .push((name.clone(), server.name().into(), format!("{e:#}")));
                 }
             }
         }
@@ -282,14 +300,35 @@ impl Running {
         }
         match self {
             Running::Summit { server, token } => {
-                for (spec, link) in spawned {
-                    let (url, token) = (server.ws_url().to_owned(), token.clone());
-                    tasks.push(tokio::task::spawn_local(async move {
-                        if let Err(e) = SummitServer::signal(url, MEETING.into(), token, link).await
-                        {
-                            eprintln!("bench peer {}: {e:#}", spec.index);
+                // Publishers first, then receivers: a receiver joining a meeting whose tracks
+                // are all there gets one offer, not one per publisher arriving after it.
+                let (publishers, receivers): (Vec<_>, Vec<_>) = spawned
+                    .into_iter()
+                    .partition(|(spec, _)| spec.publish.is_some());
+                let before = tally.published();
+                let wanted = before + publishers.len();
+                for group in [publishers, receivers] {
+                    for (spec, link) in group {
+                        let (url, token) = (server.ws_url().to_owned(), token.clone());
+                        tasks.push(tokio::task::spawn_local(async move {
+                            if let Err(e) =
+                                SummitServer::signal(url, MEETING.into(), token, link).await
+                            {
+                                eprintln!("bench peer {}: {e:#}", spec.index);
+                            }
+                        }));
+                    }
+                    let deadline = Instant::now() + Duration::from_secs(30);
+                    while tally.published() < wanted {
+                        if Instant::now() > deadline {
+                            bail!(
+                                "only {} of {} publishers were answered within 30 s",
+                                tally.published() - before,
+                                wanted - before
+                            );
                         }
-                    }));
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
             }
             Running::Janus { server, feeds } => {
@@ -365,7 +404,7 @@ impl Bench {
                 &mut crowd.links,
             )
             .await?;
-        wait_flowing(&label, &tally, sc.pairs()).await?;
+        wait_flowing(&label, &tally, sc.pairs()).await;
         self.measure(&label, kind, sc, &tally, running.pid(), self.seconds)
             .await
     }
@@ -401,14 +440,12 @@ impl Bench {
                 .await?;
             listeners = next;
             let label = format!("{:<6} ramp +{listeners:<4}", kind.name());
-            wait_flowing(&label, &tally, sc.pairs()).await?;
+            wait_flowing(&label, &tally, sc.pairs()).await;
             let mut row = self
                 .measure(&label, kind, &sc, &tally, running.pid(), RAMP_STEP_SECONDS)
                 .await?;
             row.scenario = format!("ramp {listeners}");
-            let why = if row.generator_cpu > GENERATOR_LIMIT_CPU
-                || row.generator_lag_p99_ms > GENERATOR_LIMIT_LAG.as_secs_f64() * 1e3
-            {
+            let why = if row.generator_limited() {
                 Some(format!(
                     "the generator became the limit at {listeners} receivers ({:.0}% of its core, sending {:.1} ms late at p99)",
                     row.generator_cpu * 100.0,
@@ -505,14 +542,17 @@ impl Bench {
             server_rss_mib: server1.rss as f64 / (1024.0 * 1024.0),
             generator_cpu: gen1.cpu.saturating_sub(gen0.cpu).as_secs_f64() / secs,
             generator_lag_p99_ms: counts.lag_p99.as_secs_f64() * 1e3,
+            streams_flowing: tally.flowing(),
+            streams_expected: sc.pairs(),
         })
     }
 }
 
-/// Waits until every (receiver, stream) pair has delivered, printing progress.
-async fn wait_flowing(label: &str, tally: &Tally, pairs: usize) -> anyhow::Result<()> {
+/// Waits until every (receiver, stream) pair has delivered, printing progress; past the
+/// deadline the run goes on with what flows (the row says how much did).
+async fn wait_flowing(label: &str, tally: &Tally, pairs: usize) {
     let deadline =
-        Instant::now() + Duration::from_secs(30) + Duration::from_millis(100 * pairs as u64 / 2);
+        Instant::now() + Duration::from_secs(30) + Duration::from_millis(10 * pairs as u64);
     let mut shown = usize::MAX;
     loop {
         let n = tally.flowing();
@@ -521,10 +561,13 @@ async fn wait_flowing(label: &str, tally: &Tally, pairs: usize) -> anyhow::Resul
             shown = n;
         }
         if n >= pairs {
-            return Ok(());
+            return;
         }
         if Instant::now() > deadline {
-            bail!("{label}: only {n} of {pairs} streams reached their receivers");
+            eprintln!(
+                "{label} measuring anyway: only {n} of {pairs} streams reached their receivers"
+            );
+            return;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

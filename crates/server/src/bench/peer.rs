@@ -399,6 +399,7 @@ impl Peer {
             sender.next_audio = now;
             sender.next_video = now;
             self.sender = Some(sender);
+            self.tally.on_published();
         }
     }
 

@@ -32,6 +32,21 @@ pub(crate) struct Row {
     pub(crate) generator_cpu: f64,
     /// How late the generator sent what was due, p99, ms.
     pub(crate) generator_lag_p99_ms: f64,
+    /// (receiver, stream) pairs that delivered at least once, of those the scenario has.
+    pub(crate) streams_flowing: usize,
+    pub(crate) streams_expected: usize,
+}
+
+/// The generator counts as the limit past 90 % of its CPU or 5 ms late at p99.
+const GENERATOR_CPU_LIMIT: f64 = 0.90;
+const GENERATOR_LAG_LIMIT_MS: f64 = 5.0;
+
+impl Row {
+    /// Whether the generator, not the server, limited this measurement.
+    pub(crate) fn generator_limited(&self) -> bool {
+        self.generator_cpu > GENERATOR_CPU_LIMIT
+            || self.generator_lag_p99_ms > GENERATOR_LAG_LIMIT_MS
+    }
 }
 
 /// A whole run.
@@ -48,6 +63,8 @@ pub(crate) struct Report {
     pub(crate) rows: Vec<Row>,
     /// Why the ramp stopped, per server.
     pub(crate) ramp_stops: Vec<(String, String)>,
+    /// Scenarios a server could not complete: (scenario, server, why).
+    pub(crate) failures: Vec<(String, String, String)>,
 }
 
 fn ms(v: f64) -> String {
@@ -111,6 +128,30 @@ impl Report {
             out.push_str(&ratios.join("\n"));
             out.push('\n');
         }
+        for r in self
+            .rows
+            .iter()
+            .filter(|r| r.streams_flowing < r.streams_expected)
+        {
+            let _ = writeln!(
+                out,
+                "- {}, {}: only {} of {} (receiver, stream) pairs ever delivered; the loss counts the rest.",
+                r.scenario, r.server, r.streams_flowing, r.streams_expected
+            );
+        }
+        for r in self.rows.iter().filter(|r| r.generator_limited()) {
+            let _ = writeln!(
+                out,
+                "- {}, {}: the generator was the limit ({:.0}% of its CPU, sending {} ms late at p99): these figures say more about the generator than the server.",
+                r.scenario,
+                r.server,
+                r.generator_cpu * 100.0,
+                ms(r.generator_lag_p99_ms)
+            );
+        }
+        for (scenario, server, why) in &self.failures {
+            let _ = writeln!(out, "- {scenario}, {server}: not measured: {why}");
+        }
         for (server, why) in &self.ramp_stops {
             let _ = writeln!(out, "- Ramp, {server}: {why}");
         }
@@ -136,6 +177,8 @@ mod tests {
             server_rss_mib: 20.0,
             generator_cpu: 0.3,
             generator_lag_p99_ms: 0.1,
+            streams_flowing: 100,
+            streams_expected: 100,
         }
     }
 
@@ -145,8 +188,20 @@ mod tests {
             date: "2026-11-28".into(),
             machine: "test".into(),
             floor_ms: [0.1, 0.3],
-            rows: vec![row("summit", 200_000.0), row("janus", 80_000.0)],
+            rows: vec![row("summit", 200_000.0), row("janus", 80_000.0), {
+                let mut r = row("summit", 1.0);
+                r.scenario = "50-audio".into();
+                r.generator_lag_p99_ms = 200.0;
+                r.streams_flowing = 2150;
+                r.streams_expected = 2500;
+                r
+            }],
             ramp_stops: vec![("summit".into(), "p99 passed 5 ms at 300 receivers".into())],
+            failures: vec![(
+                "50-audio".into(),
+                "janus".into(),
+                "only 3 of 2500 streams".into(),
+            )],
         };
         let t = report.table();
         assert!(
@@ -158,5 +213,14 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("Ramp, summit: p99 passed 5 ms"), "{t}");
+        assert!(
+            t.contains("- 50-audio, summit: the generator was the limit"),
+            "{t}"
+        );
+        assert!(!t.contains("- 1-to-50, summit: the generator"), "{t}");
+        assert!(
+            t.contains("- 50-audio, janus: not measured: only 3 of 2500 streams"),
+            "{t}"
+        );
     }
 }

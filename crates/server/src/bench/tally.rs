@@ -28,6 +28,8 @@ pub(crate) struct Tally {
     received_total: Cell<u64>,
     /// (subscriber, stream) pairs that have delivered at least one packet.
     flowing: Cell<usize>,
+    /// Publishers whose offer the server has answered.
+    published: Cell<usize>,
 }
 
 /// A window's figures.
@@ -61,6 +63,7 @@ impl Tally {
             received: Cell::new(0),
             received_total: Cell::new(0),
             flowing: Cell::new(0),
+            published: Cell::new(0),
         }
     }
 
@@ -119,6 +122,16 @@ impl Tally {
     /// A subscriber got its first packet of a stream.
     pub(crate) fn on_flowing(&self) {
         self.flowing.set(self.flowing.get() + 1);
+    }
+
+    /// A publisher's offer was answered.
+    pub(crate) fn on_published(&self) {
+        self.published.set(self.published.get() + 1);
+    }
+
+    /// Publishers answered so far.
+    pub(crate) fn published(&self) -> usize {
+        self.published.get()
     }
 
     /// (subscriber, stream) pairs delivering.
