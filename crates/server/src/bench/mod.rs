@@ -49,9 +49,9 @@ pub(crate) struct BenchArgs {
     /// Seconds measured per scenario (after everyone's media flows).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Receivers added per ramp step.
-    #[arg(long, default_value_t = 25)]
-    ramp_step: usize,
+    /// Receivers added per ramp step (default: 1, 2, 5, 10, 20, 50, 100... receivers).
+    #[arg(long)]
+    ramp_step: Option<usize>,
     /// The ramp stops here at the latest.
     #[arg(long, default_value_t = 500)]
     ramp_max: usize,
@@ -413,7 +413,7 @@ impl Bench {
     async fn ramp(
         &self,
         kind: Server,
-        step: usize,
+        step: Option<usize>,
         max: usize,
     ) -> anyhow::Result<(Vec<Row>, String)> {
         let tally = Rc::new(Tally::new());
@@ -426,7 +426,7 @@ impl Bench {
         let mut listeners = 0;
         let mut first = true;
         while listeners < max {
-            let next = (listeners + step.max(1)).min(max);
+            let next = next_ramp_step(listeners, step).min(max);
             let sc = Scenario::ramp(next);
             // Only the new peers are started; the publisher (index 0) comes with the first step.
             let specs: Vec<PeerSpec> = sc
@@ -548,6 +548,22 @@ impl Bench {
     }
 }
 
+/// The ramp's next size: `step` more, or by default the next of 1, 2, 5, 10, 20, 50, 100...
+fn next_ramp_step(now: usize, step: Option<usize>) -> usize {
+    if let Some(step) = step {
+        return now + step.max(1);
+    }
+    let mut decade = 1;
+    loop {
+        for m in [1, 2, 5] {
+            if m * decade > now {
+                return m * decade;
+            }
+        }
+        decade *= 10;
+    }
+}
+
 /// Waits until every (receiver, stream) pair has delivered, printing progress; past the
 /// deadline the run goes on with what flows (the row says how much did).
 async fn wait_flowing(label: &str, tally: &Tally, pairs: usize) {
@@ -570,5 +586,23 @@ async fn wait_flowing(label: &str, tally: &Tally, pairs: usize) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_ramp_step;
+
+    #[test]
+    fn the_ramp_grows_by_1_2_5_steps_or_by_a_fixed_step() {
+        let mut n = 0;
+        let mut seen = Vec::new();
+        while n < 500 {
+            n = next_ramp_step(n, None);
+            seen.push(n);
+        }
+        assert_eq!(seen, [1, 2, 5, 10, 20, 50, 100, 200, 500]);
+        assert_eq!(next_ramp_step(25, Some(25)), 50);
+        assert_eq!(next_ramp_step(3, Some(0)), 4);
     }
 }
