@@ -124,6 +124,9 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
             bail!("unknown scenario '{s}': choose from 1-to-50, 12-party, 50-audio, ramp");
         }
     }
+    if args.servers.contains(&Server::Janus) && args.ip.is_loopback() {
+        bail!("Janus cannot do ICE on loopback: run the side-by-side bench with scripts/bench (it makes a private network namespace), or --servers summit");
+    }
     std::fs::create_dir_all(&args.work)?;
     eprintln!(
         "Preparing the content (ffmpeg, once: kept in {})",
@@ -200,6 +203,9 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if report.rows.is_empty() {
+        bail!("nothing could be measured (the notes above say why)");
     }
     Ok(())
 }
