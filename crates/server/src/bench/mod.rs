@@ -127,12 +127,15 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.servers.contains(&Server::Janus) && args.ip.is_loopback() {
         bail!("Janus cannot do ICE on loopback: run the side-by-side bench with scripts/bench (it makes a private network namespace), or --servers summit");
     }
-    std::fs::create_dir_all(&args.work)?;
+    std::fs::create_dir_all(&args.work)
+        .with_context(|| format!("cannot create {}", args.work.display()))?;
+    // Absolute: the servers' data directories are also handed to CLI runs in other folders.
+    let work = std::path::absolute(&args.work)?;
     eprintln!(
         "Preparing the content (ffmpeg, once: kept in {})",
         args.work.display()
     );
-    let content = Rc::new(Content::load_or_make(&args.work.join("content"))?);
+    let content = Rc::new(Content::load_or_make(&work.join("content"))?);
     eprintln!(
         "Content: 720p VP8 at {:.2} Mbit/s, {} packets/s; Opus at 50 packets/s",
         content.video_bitrate() as f64 / 1e6,
@@ -159,7 +162,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     let bench = Bench {
         ip: args.ip,
-        work: args.work.clone(),
+        work,
         pin: server_cpu,
         seconds: args.seconds,
         content,
