@@ -20,6 +20,9 @@ pub struct SfuConfig {
     pub max_participants: usize,
     /// Record a [`crate::Decision`] for every forwarding and keyframe decision (tests).
     pub record_decisions: bool,
+    /// Estimate each subscriber's bandwidth (TWCC), starting from this many bits per second,
+    /// and choose simulcast layers by it; `None` chooses by shown size alone (less CPU).
+    pub initial_bandwidth: Option<u64>,
 }
 
 impl SfuConfig {
@@ -33,6 +36,7 @@ impl SfuConfig {
             chat_history: 100,
             max_participants: 100,
             record_decisions: false,
+            initial_bandwidth: Some(3_000_000),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! participants, disconnects and the next timeout. Tests drive it in virtual time.
 #![deny(missing_docs)]
 
+mod bandwidth;
 mod channels;
 mod chat;
 mod codec;
@@ -16,6 +17,7 @@ mod error;
 mod forwarder;
 mod interpretation;
 mod keyframe;
+mod layers;
 mod lobby;
 mod media;
 mod meeting;

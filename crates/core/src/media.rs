@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use str0m::bwe::BweKind;
 use str0m::format::Codec;
 use str0m::media::{KeyframeRequestKind, MediaKind, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
@@ -21,32 +22,34 @@ impl Sfu {
         match (key.side, e) {
             (Side::Publisher, Event::RtpPacket(pkt)) => self.forward(key.participant, now, pkt),
             (Side::Subscriber, Event::KeyframeRequest(req)) => {
-                let track = self.participants.get(&key.participant).and_then(|p| {
-                    p.slots
-                        .iter()
-                        .find(|s| s.mid == Some(req.mid))
-                        .and_then(|s| s.track)
+                // The subscriber lost its picture: ask for a keyframe of the layer it gets.
+                let want = self.participants.get(&key.participant).and_then(|p| {
+                    let s = p.slots.iter().find(|s| s.mid == Some(req.mid))?;
+                    Some((s.track?, s.layer.or(s.target)?))
                 });
-                if let Some(t) = track {
-                    self.request_keyframe(t, now);
+                if let Some((t, layer)) = want {
+                    self.request_keyframe(t, layer, now);
                 }
             }
             (Side::Subscriber, Event::Connected) => {
                 // Start every video slot that was waiting for the connection.
-                let tracks: Vec<TrackRef> = self
+                let wanted: Vec<(TrackRef, usize)> = self
                     .participants
                     .get(&key.participant)
                     .map(|p| {
                         p.slots
                             .iter()
                             .filter(|s| s.ready && s.kind == MediaKind::Video)
-                            .filter_map(|s| s.track)
+                            .filter_map(|s| Some((s.track?, s.target?)))
                             .collect()
                     })
                     .unwrap_or_default();
-                for t in tracks {
-                    self.request_keyframe(t, now);
+                for (t, layer) in wanted {
+                    self.request_keyframe(t, layer, now);
                 }
+            }
+            (Side::Subscriber, Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })) => {
+                self.bandwidth_estimated(key.participant, now, estimate.as_u64());
             }
             (Side::Publisher, Event::MediaIngressStats(s)) => {
                 let f = StreamFigures {
@@ -70,29 +73,48 @@ impl Sfu {
         }
     }
 
-    /// Forwards one packet from a publisher to every slot its track feeds.
+    /// Forwards one packet from a publisher to every slot its track feeds whose chosen layer it
+    /// belongs to; a slot changes layer only at a keyframe of the layer it switches to.
     fn forward(&mut self, from: ParticipantId, now: Instant, pkt: RtpPacket) {
         let Some(publisher) = self.participants.get_mut(&from) else {
             return;
         };
         let ssrc = pkt.header.ssrc;
         let pt = pkt.header.payload_type;
-        let idx = match publisher.tracks.iter().position(|t| t.ssrc == Some(ssrc)) {
-            Some(i) => i,
+        let found = publisher
+            .tracks
+            .iter()
+            .enumerate()
+            .find_map(|(i, t)| Some((i, t.layer_of(ssrc)?)));
+        let (idx, layer) = match found {
+            Some(f) => f,
             None => {
-                // First packet of this SSRC: find its m-line.
-                let mid = publisher
+                // First packet of this SSRC: find its m-line, and its layer by rid.
+                let Some((mid, rid)) = publisher
                     .publisher
                     .rtc
                     .direct_api()
                     .stream_rx(&ssrc)
-                    .map(|s| s.mid());
-                let Some(i) = mid.and_then(|m| publisher.tracks.iter().position(|t| t.mid == m))
+                    .map(|s| (s.mid(), s.rid()))
                 else {
                     return;
                 };
-                publisher.tracks[i].ssrc = Some(ssrc);
-                i
+                let Some(i) = publisher.tracks.iter().position(|t| t.mid == mid) else {
+                    return;
+                };
+                let layers = &mut publisher.tracks[i].layers;
+                let l = match rid {
+                    Some(rid) => layers.iter().position(|l| l.rid == Some(rid)),
+                    // No rid: the one stream, or simulcast the answer did not keep (the
+                    // browser then sends its first, lowest, encoding alone).
+                    None => Some(0),
+                };
+                let Some(l) = l else { return };
+                let Some(entry) = layers.get_mut(l) else {
+                    return;
+                };
+                entry.ssrc = Some(ssrc);
+                (i, l)
             }
         };
         let codec_cache = publisher.tracks[idx].codec;
@@ -113,12 +135,16 @@ impl Sfu {
                 (c, r)
             }
         };
+        if let Some(l) = publisher.tracks[idx].layers.get_mut(layer) {
+            l.rate.add(now, pkt.payload.len());
+        }
         let source = publisher.tracks[idx].source;
         if source == TrackSource::Microphone && publisher.muted_by_host {
             return;
         }
         let video = !source.is_audio();
-        if publisher.recording {
+        // The recording keeps the best layer (the only one when not simulcast).
+        if publisher.recording && layer + 1 == publisher.tracks[idx].layers.len() {
             self.outputs.push_back(Output::Recorded(RecordedPacket {
                 publisher: from,
                 source,
@@ -155,7 +181,22 @@ impl Sfu {
                 continue;
             }
             let Some(mid) = slot.mid else { continue };
+            let Some(target) = slot.target else { continue };
             let payload = &pkt.payload;
+            if slot.layer != Some(layer) {
+                // Another layer than the one forwarded: only the target's keyframe starts it.
+                if layer != target {
+                    continue;
+                }
+                if video && !codec.is_keyframe_start(payload) {
+                    need_keyframe = true;
+                    continue;
+                }
+                // Continue the outgoing stream from this layer (after a pause too).
+                slot.forwarder.switch_source(video);
+                slot.vp8.switch_source();
+                slot.layer = Some(layer);
+            }
             let Some((out_seq, out_ts)) = slot.forwarder.map(seq, ts, clock_rate, now, || {
                 video && codec.is_keyframe_start(payload)
             }) else {
@@ -187,21 +228,19 @@ impl Sfu {
             let Some(sub) = self.participants.get_mut(&s.participant) else {
                 continue;
             };
+            let payload = match sub.slots.get_mut(s.slot) {
+                Some(slot) if codec == VideoCodec::Vp8 => slot.vp8.rewrite(&pkt.payload),
+                _ => pkt.payload.clone(),
+            };
             let mut api = sub.subscriber.rtc.direct_api();
             let Some(stream) = api.stream_tx_by_mid(mid, None) else {
                 continue;
             };
             stream.write_rtp(
-                RtpWrite::new(
-                    out_pt,
-                    out_seq.into(),
-                    out_ts,
-                    pkt.timestamp,
-                    pkt.payload.clone(),
-                )
-                .marker(pkt.header.marker)
-                .ext_vals(exts.clone())
-                .nackable(true),
+                RtpWrite::new(out_pt, out_seq.into(), out_ts, pkt.timestamp, payload)
+                    .marker(pkt.header.marker)
+                    .ext_vals(exts.clone())
+                    .nackable(true),
             );
             sent += 1;
             sent_bytes += pkt.payload.len() as u64;
@@ -231,13 +270,14 @@ impl Sfu {
                     publisher: from,
                     source,
                 },
+                layer,
                 now,
             );
         }
     }
 
-    /// Asks a publisher for a keyframe, throttled per track.
-    pub(crate) fn request_keyframe(&mut self, t: TrackRef, now: Instant) {
+    /// Asks a publisher for a keyframe of one layer, throttled per layer.
+    pub(crate) fn request_keyframe(&mut self, t: TrackRef, layer: usize, now: Instant) {
         let window = self.config.keyframe_throttle;
         let Some(p) = self.participants.get_mut(&t.publisher) else {
             return;
@@ -245,21 +285,34 @@ impl Sfu {
         let Some(track) = p.track_mut(t.source) else {
             return;
         };
-        if track.kind() != MediaKind::Video || !track.keyframes.request(now, window) {
+        if track.kind() != MediaKind::Video {
             return;
         }
-        self.send_keyframe_request(t);
+        let Some(l) = track.layers.get_mut(layer) else {
+            return;
+        };
+        if l.keyframes.request(now, window) {
+            self.send_keyframe_request(t, layer);
+        }
     }
 
-    fn send_keyframe_request(&mut self, t: TrackRef) {
+    fn send_keyframe_request(&mut self, t: TrackRef, layer: usize) {
         let Some(p) = self.participants.get_mut(&t.publisher) else {
             return;
         };
         p.forwarded.keyframe_requests += 1;
-        let Some(mid) = p.track(t.source).map(|t| t.mid) else {
+        let Some((mid, rid, ssrc)) = p.track(t.source).and_then(|t| {
+            let l = t.layers.get(layer)?;
+            Some((t.mid, l.rid, l.ssrc))
+        }) else {
             return;
         };
-        if let Some(rx) = p.publisher.rtc.direct_api().stream_rx_by_mid(mid, None) {
+        let mut api = p.publisher.rtc.direct_api();
+        let rx = match ssrc {
+            Some(ssrc) => api.stream_rx(&ssrc),
+            None => api.stream_rx_by_mid(mid, rid),
+        };
+        if let Some(rx) = rx {
             rx.request_keyframe(KeyframeRequestKind::Pli);
         }
         if self.config.record_decisions {
@@ -276,19 +329,22 @@ impl Sfu {
 
     pub(crate) fn send_deferred_keyframe_requests(&mut self, now: Instant) {
         let window = self.config.keyframe_throttle;
-        let mut due: Vec<TrackRef> = Vec::new();
+        let mut due: Vec<(TrackRef, usize)> = Vec::new();
         for p in self.participants.values_mut() {
             for t in &mut p.tracks {
-                if t.keyframes.poll_deferred(now, window) {
-                    due.push(TrackRef {
-                        publisher: p.id,
-                        source: t.source,
-                    });
+                for (i, l) in t.layers.iter_mut().enumerate() {
+                    if l.keyframes.poll_deferred(now, window) {
+                        let r = TrackRef {
+                            publisher: p.id,
+                            source: t.source,
+                        };
+                        due.push((r, i));
+                    }
                 }
             }
         }
-        for t in due {
-            self.send_keyframe_request(t);
+        for (t, layer) in due {
+            self.send_keyframe_request(t, layer);
         }
     }
 }

@@ -6,8 +6,8 @@ use std::time::Instant;
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{Direction, MediaKind, Mid};
 use summit_proto::{
-    Capability, ParticipantId, PublishedTrackInfo, ServerMessage, SubscribedTrack, TrackSource,
-    MAX_SDP_BYTES,
+    Capability, LayerInfo, ParticipantId, PublishedTrackInfo, ServerMessage, SubscribedTrack,
+    TrackSource, MAX_LAYERS, MAX_SDP_BYTES,
 };
 
 use crate::peer::{PeerKey, Side};
@@ -17,6 +17,37 @@ use crate::{Sfu, SfuError};
 
 /// Most tracks one participant may publish at once (microphone, camera, screen).
 const MAX_TRACKS: usize = 3;
+/// Longest rid accepted (RFC 8851 allows more; browsers use one or two characters).
+const MAX_RID: usize = 16;
+/// Largest declared picture side.
+const MAX_SIDE: u32 = 16_384;
+
+/// Declared simulcast layers: few, distinct, plausible, lowest first.
+fn check_layers(layers: &[LayerInfo]) -> Result<(), SfuError> {
+    if layers.len() > MAX_LAYERS {
+        return Err(SfuError::Invalid(format!("at most {MAX_LAYERS} layers")));
+    }
+    for (i, l) in layers.iter().enumerate() {
+        let rid_ok = !l.rid.is_empty()
+            && l.rid.len() <= MAX_RID
+            && l.rid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !rid_ok {
+            return Err(SfuError::Invalid(format!("bad rid {:?}", l.rid)));
+        }
+        if l.width > MAX_SIDE || l.height > MAX_SIDE {
+            return Err(SfuError::Invalid("layer larger than 16384 pixels".into()));
+        }
+        if layers[..i].iter().any(|o| o.rid == l.rid) {
+            return Err(SfuError::Invalid("each rid at most once".into()));
+        }
+        if layers[..i].iter().any(|o| o.height > l.height) {
+            return Err(SfuError::Invalid("layers go from lowest to highest".into()));
+        }
+    }
+    Ok(())
+}
 
 impl Sfu {
     pub(crate) fn handle_publish(
@@ -54,6 +85,7 @@ impl Sfu {
             {
                 return Err(SfuError::Invalid("each source and mid at most once".into()));
             }
+            check_layers(&t.layers)?;
         }
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| SfuError::Sdp(e.to_string()))?;
         let answer = p
@@ -100,8 +132,13 @@ impl Sfu {
         }
         let members = self.members_of(id);
         for (source, mid) in added {
+            let layers = tracks
+                .iter()
+                .find(|t| t.source == source)
+                .map(|t| t.layers.clone())
+                .unwrap_or_default();
             if let Some(p) = self.participants.get_mut(&id) {
-                p.tracks.push(PublishedTrack::new(source, mid));
+                p.tracks.push(PublishedTrack::new(source, mid, &layers));
             }
             for m in &members {
                 self.subscribe_if_policy(*m, id, source);
@@ -325,7 +362,9 @@ impl Sfu {
             if slot.generation == gen {
                 slot.ready = slot.active();
                 if let Some(t) = slot.track.filter(|_| slot.kind == MediaKind::Video) {
-                    started.push(t);
+                    if let Some(layer) = slot.target {
+                        started.push((t, layer));
+                    }
                 }
             } else {
                 // Re-pointed since the offer: the next offer says what it carries now.
@@ -343,10 +382,12 @@ impl Sfu {
             side: Side::Subscriber,
         });
         if connected {
-            for t in started {
-                self.request_keyframe(t, now);
+            for (t, layer) in started {
+                self.request_keyframe(t, layer, now);
             }
         }
+        // Newly ready video gets its layers chosen (and keyframes asked for) now.
+        self.reallocate(id, now);
         self.offer_if_needed(id);
         Ok(())
     }

@@ -43,6 +43,28 @@ pub(crate) struct Participant {
     pub(crate) forwarded: crate::metrics::Counters,
     pub(crate) microphone_muted: bool,
     pub(crate) camera_off: bool,
+    /// What their subscribing connection can carry, and the layer choice made from it.
+    pub(crate) bandwidth: Bandwidth,
+}
+
+/// One subscriber's bandwidth: the estimate, the layer allocator, what BWE was asked to probe.
+#[derive(Debug, Default)]
+pub(crate) struct Bandwidth {
+    /// The estimate layers are chosen by (bits per second), once the connection has one: str0m's,
+    /// except that a fall that still leaves room for what is sent is not believed (see
+    /// [`crate::bandwidth`]).
+    pub(crate) estimate: Option<u64>,
+    /// str0m's latest estimate.
+    pub(crate) raw: Option<u64>,
+    /// What the last allocation sends (video and audio), bits per second.
+    pub(crate) sending: u64,
+    /// The video part of it.
+    pub(crate) video: u64,
+    /// When str0m's BWE was last restarted from `estimate`.
+    pub(crate) restarted: Option<Instant>,
+    pub(crate) allocator: crate::layers::Allocator,
+    /// (minimum, desired) last given to str0m's BWE.
+    pub(crate) asked: (u64, u64),
 }
 
 impl Participant {

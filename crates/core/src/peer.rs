@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use str0m::bwe::Bitrate;
 use str0m::{Candidate, Rtc};
 use summit_proto::ParticipantId;
 
@@ -45,9 +46,11 @@ impl std::fmt::Debug for Peer {
 }
 
 impl Peer {
-    /// A server-side connection: ICE lite, RTP mode, Opus, VP8 and H264.
-    pub(crate) fn new(now: Instant, public_addr: SocketAddr) -> Self {
+    /// A server-side connection: ICE lite, RTP mode, Opus, VP8 and H264; with `bwe`, it
+    /// estimates the bandwidth towards the page (TWCC), starting from that rate.
+    pub(crate) fn new(now: Instant, public_addr: SocketAddr, bwe: Option<Bitrate>) -> Self {
         let mut rtc = Rtc::builder()
+            .enable_bwe(bwe)
             .set_rtp_mode(true)
             .set_ice_lite(true)
             .clear_codecs()

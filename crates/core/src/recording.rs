@@ -56,7 +56,13 @@ impl Sfu {
         if on {
             let now = self.now;
             for t in video {
-                self.request_keyframe(t, now);
+                // The recording keeps the best layer.
+                let top = self
+                    .participants
+                    .get(&t.publisher)
+                    .and_then(|p| p.track(t.source))
+                    .map_or(0, |tr| tr.layers.len().saturating_sub(1));
+                self.request_keyframe(t, top, now);
             }
         }
         Ok(())

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use str0m::bwe::Bitrate;
 use str0m::net::{Protocol, Receive};
 use str0m::Input;
 use summit_proto::{
@@ -29,6 +30,8 @@ use crate::{SfuConfig, SfuError};
 const RESUME_WINDOW: Duration = Duration::from_secs(30);
 /// How often heartbeats and deferred keyframe requests are checked.
 const HOUSEKEEPING: Duration = Duration::from_millis(50);
+/// How often every subscriber's layers are chosen again, besides on each new estimate.
+const REALLOCATE: Duration = Duration::from_millis(500);
 
 /// Who is joining, as established at the edge from their invitation.
 #[derive(Debug, Clone)]
@@ -70,6 +73,7 @@ pub struct Sfu {
     pub(crate) outputs: VecDeque<Output>,
     next_id: u64,
     next_housekeeping: Instant,
+    next_allocation: Instant,
     pub(crate) now: Instant,
     pub(crate) decisions: Vec<Decision>,
     /// Sessions that lost their connection recently, by id.
@@ -102,6 +106,7 @@ impl Sfu {
             outputs: VecDeque::new(),
             next_id: 1,
             next_housekeeping: now + HOUSEKEEPING,
+            next_allocation: now + REALLOCATE,
             now,
             decisions: Vec::new(),
             departed: HashMap::new(),
@@ -196,8 +201,12 @@ impl Sfu {
             invitation: identity.invitation,
             admitted,
             muted_by_host: false,
-            publisher: Peer::new(now, self.config.public_addr),
-            subscriber: Peer::new(now, self.config.public_addr),
+            publisher: Peer::new(now, self.config.public_addr, None),
+            subscriber: Peer::new(
+                now,
+                self.config.public_addr,
+                self.config.initial_bandwidth.map(Bitrate::bps),
+            ),
             tracks: Vec::new(),
             slots: Vec::new(),
             channel_slot: None,
@@ -209,6 +218,7 @@ impl Sfu {
             forwarded: crate::metrics::Counters::default(),
             microphone_muted: false,
             camera_off: false,
+            bandwidth: crate::participant::Bandwidth::default(),
         };
         let pair = p.interprets.clone();
         self.participants.insert(id, p);
@@ -384,6 +394,7 @@ impl Sfu {
                 self.signal(id, ServerMessage::Pong {});
                 Ok(())
             }
+            ClientMessage::Display { tiles } => self.handle_display(now, id, &tiles),
             ClientMessage::Leave {} => {
                 self.remove(
                     id,
@@ -555,6 +566,11 @@ impl Sfu {
             );
         }
         self.send_deferred_keyframe_requests(now);
+        if now >= self.next_allocation {
+            // Layer rates change as publishers' encoders adapt: choose again now and then.
+            self.next_allocation = now + REALLOCATE;
+            self.reallocate_all(now);
+        }
         self.departed.retain(|_, d| now <= d.at + RESUME_WINDOW);
     }
 

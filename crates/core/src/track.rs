@@ -1,37 +1,92 @@
 //! Published tracks (what a participant sends) and the subscriber slots they feed.
 
-use str0m::media::{MediaKind, Mid, Pt};
+use str0m::media::{MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
-use summit_proto::{ParticipantId, TrackSource};
+use summit_proto::{LayerInfo, ParticipantId, TrackSource};
 
-use crate::codec::VideoCodec;
+use crate::codec::{VideoCodec, Vp8Numbering};
 use crate::forwarder::Forwarder;
 use crate::keyframe::KeyframeThrottle;
+use crate::layers::{Display, LayerOption, RateMeter};
+
+/// One encoding of a published track: a simulcast layer, or the only stream of the track.
+#[derive(Debug)]
+pub(crate) struct Layer {
+    /// Its `a=rid`, for a simulcast layer.
+    pub(crate) rid: Option<Rid>,
+    /// Encoded size as the page declared it; 0 by 0 when unknown.
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    /// The SSRC it arrives with, learned from its first packet.
+    pub(crate) ssrc: Option<Ssrc>,
+    pub(crate) rate: RateMeter,
+    pub(crate) keyframes: KeyframeThrottle,
+}
+
+impl Layer {
+    fn new(rid: Option<Rid>, width: u32, height: u32) -> Self {
+        Self {
+            rid,
+            width,
+            height,
+            ssrc: None,
+            rate: RateMeter::default(),
+            keyframes: KeyframeThrottle::default(),
+        }
+    }
+
+    /// What the allocator needs to know of it.
+    pub(crate) fn option(&self, now: std::time::Instant) -> LayerOption {
+        LayerOption {
+            rate: self.rate.rate(now),
+            width: self.width,
+            height: self.height,
+            live: self.rate.live(now),
+        }
+    }
+}
 
 /// A track a participant publishes: one m-line of their publishing connection.
 #[derive(Debug)]
 pub(crate) struct PublishedTrack {
     pub(crate) source: TrackSource,
     pub(crate) mid: Mid,
-    /// The SSRC it arrives with, learned from its first packet.
-    pub(crate) ssrc: Option<Ssrc>,
+    /// Its encodings, lowest first: one, or the simulcast layers the page declared.
+    pub(crate) layers: Vec<Layer>,
     /// Slots it is forwarded into.
     pub(crate) subscribers: Vec<SlotRef>,
-    pub(crate) keyframes: KeyframeThrottle,
     /// Codec of the last payload type seen: (pt, codec, clock rate).
     pub(crate) codec: Option<(Pt, VideoCodec, u32)>,
 }
 
 impl PublishedTrack {
-    pub(crate) fn new(source: TrackSource, mid: Mid) -> Self {
+    /// A track sent as one stream (`layers` empty) or as the declared simulcast layers.
+    pub(crate) fn new(source: TrackSource, mid: Mid, layers: &[LayerInfo]) -> Self {
+        let layers = if layers.is_empty() || source.is_audio() {
+            vec![Layer::new(None, 0, 0)]
+        } else {
+            layers
+                .iter()
+                .map(|l| Layer::new(Some(Rid::from(l.rid.as_str())), l.width, l.height))
+                .collect()
+        };
         Self {
             source,
             mid,
-            ssrc: None,
+            layers,
             subscribers: Vec::new(),
-            keyframes: KeyframeThrottle::default(),
             codec: None,
         }
+    }
+
+    /// The layer a stream belongs to: by SSRC once known, else by its rid.
+    pub(crate) fn layer_of(&self, ssrc: Ssrc) -> Option<usize> {
+        self.layers.iter().position(|l| l.ssrc == Some(ssrc))
+    }
+
+    /// The rate of its lowest live layer (audio: its one stream).
+    pub(crate) fn rate(&self, now: std::time::Instant) -> u64 {
+        self.layers.first().map_or(0, |l| l.rate.rate(now))
     }
 
     pub(crate) fn kind(&self) -> MediaKind {
@@ -78,6 +133,14 @@ pub(crate) struct Slot {
     pub(crate) forwarder: Forwarder,
     /// Last payload type mapping: (publisher's pt, subscriber's pt).
     pub(crate) pt_map: Option<(Pt, Pt)>,
+    /// The layer of the track being forwarded now (switches happen on the target's keyframes).
+    pub(crate) layer: Option<usize>,
+    /// The layer the allocation chose; `None` sends nothing (video hidden or no bandwidth).
+    pub(crate) target: Option<usize>,
+    /// How the page shows this video.
+    pub(crate) display: Display,
+    /// VP8 picture numbering of the outgoing stream, continuous across layers and sources.
+    pub(crate) vp8: Vp8Numbering,
 }
 
 impl Slot {
@@ -93,6 +156,11 @@ impl Slot {
             ready: false,
             forwarder: Forwarder::new(kind == MediaKind::Video),
             pt_map: None,
+            layer: None,
+            // Audio has one layer and always flows; video waits for the first allocation.
+            target: (kind == MediaKind::Audio).then_some(0),
+            display: Display::Unreported,
+            vp8: Vp8Numbering::default(),
         }
     }
 
@@ -113,6 +181,7 @@ impl Slot {
     pub(crate) fn switch_source(&mut self, track: Option<TrackRef>) {
         self.track = track;
         self.pt_map = None;
+        self.layer = None;
         self.forwarder.switch_source(false);
     }
 
@@ -122,6 +191,9 @@ impl Slot {
         self.generation += 1;
         self.ready = false;
         self.pt_map = None;
+        self.layer = None;
+        self.target = (self.kind == MediaKind::Audio).then_some(0);
+        self.display = Display::Unreported;
         self.forwarder.switch_source(self.kind == MediaKind::Video);
     }
 }

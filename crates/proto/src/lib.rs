@@ -11,6 +11,6 @@ pub use ids::{InvitationId, MeetingName, MeetingNameError, ParticipantId, Role, 
 pub use language::{Language, LanguageError, LanguagePair};
 pub use message::{
     BoothInfo, ChannelInfo, ChatMessage, ClientMessage, CloseCode, ErrorCode, InterpretationState,
-    ParticipantInfo, PublishedTrackInfo, RecordHead, ServerMessage, SubscribedTrack,
-    MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SEALED_BYTES, PROTOCOL_VERSION,
+    LayerInfo, ParticipantInfo, PublishedTrackInfo, RecordHead, ServerMessage, SubscribedTrack,
+    TileDisplay, MAX_LAYERS, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SEALED_BYTES, PROTOCOL_VERSION,
 };

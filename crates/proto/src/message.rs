@@ -137,8 +137,44 @@ pub enum ClientMessage {
         /// The new channel.
         language: Language,
     },
+    /// How big this page shows other participants' video: the server sends each the simulcast
+    /// layer that fits, and nothing for video shown nowhere. Tiles not listed keep their last
+    /// report; a tile never reported gets the best layer the link carries.
+    Display {
+        /// One entry per tile that changed.
+        tiles: Vec<TileDisplay>,
+    },
     /// Leave the meeting.
     Leave {},
+}
+
+/// How big one remote video is shown, in device pixels; 0 by 0 means not shown (paused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TileDisplay {
+    /// Whose video.
+    pub participant: ParticipantId,
+    /// Which of their sources (camera or screen).
+    pub source: TrackSource,
+    /// Shown width in device pixels.
+    pub width: u32,
+    /// Shown height in device pixels.
+    pub height: u32,
+}
+
+/// Most simulcast layers one published track may declare.
+pub const MAX_LAYERS: usize = 3;
+
+/// One simulcast layer of a published video track, as the page encodes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerInfo {
+    /// The RTP stream id (`a=rid`) the layer is sent with.
+    pub rid: String,
+    /// Encoded width in pixels.
+    pub width: u32,
+    /// Encoded height in pixels.
+    pub height: u32,
 }
 
 /// What one m-line of a publishing offer carries.
@@ -149,6 +185,9 @@ pub struct PublishedTrackInfo {
     pub mid: String,
     /// The source it carries.
     pub source: TrackSource,
+    /// Simulcast layers, lowest first; empty when the track is sent as one stream.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerInfo>,
 }
 
 /// A participant as others see them.

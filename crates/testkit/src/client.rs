@@ -6,10 +6,37 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::rtp::{RtpWrite, Ssrc};
 use str0m::{Candidate, Event, Rtc};
-use summit_proto::{ParticipantId, PublishedTrackInfo, SubscribedTrack, TrackSource};
+use summit_proto::{LayerInfo, ParticipantId, PublishedTrackInfo, SubscribedTrack, TrackSource};
+
+/// The simulated camera's simulcast layers, lowest first: rid, size, and per 40 ms frame the
+/// packets and payload bytes each (about 110, 330 and 900 kbit/s with overheads).
+pub const LAYERS: [(&str, u32, u32, usize, usize); 3] = [
+    ("l", 320, 180, 1, 500),
+    ("m", 640, 360, 2, 750),
+    ("h", 1280, 720, 4, 1050),
+];
+
+/// Where the simulated payloads carry their layer: after the VP8 header in a frame's first
+/// packet, after the descriptor's first byte in the others.
+fn layer_of(payload: &[u8]) -> Option<u8> {
+    let first = payload.first()? & 0x10 != 0;
+    payload.get(if first { 5 } else { 1 }).copied()
+}
+
+/// One change of the layer a subscriber receives of one video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerChange {
+    /// When (virtual time).
+    pub at: Instant,
+    /// The layer now received (index into [`LAYERS`]); a change to the same layer is a
+    /// resumption after a pause of a second or more.
+    pub layer: u8,
+    /// Whether the first packet of the new layer starts a keyframe.
+    pub keyframe: bool,
+}
 
 /// A simulated participant's page.
 pub struct SimClient {
@@ -43,6 +70,19 @@ pub struct SimClient {
     pub(crate) next_audio: Instant,
     pub(crate) next_video: Instant,
     pub(crate) frames: u64,
+    /// Publish the camera in the three [`LAYERS`] (set before publishing).
+    pub simulcast: bool,
+    /// Per (publisher, source) of simulcast video received: each change of layer, in order.
+    pub layer_changes: HashMap<(ParticipantId, TrackSource), Vec<LayerChange>>,
+    /// Per (publisher, source): video packets received, by layer.
+    pub layer_packets: HashMap<(ParticipantId, TrackSource), [u64; 3]>,
+    layer_last: HashMap<(ParticipantId, TrackSource), Instant>,
+    layer_seq_seen: HashMap<(ParticipantId, TrackSource), u64>,
+    /// Keyframes asked for, by simulcast layer.
+    pub(crate) layer_keyframe: [bool; 3],
+    pub(crate) layer_seq: [u64; 3],
+    /// The virtual time of the input being handled (set by the harness).
+    pub(crate) subscriber_now: Instant,
     /// Stop sending heartbeats (a dead network).
     pub silent: bool,
     /// Removed by the server.
@@ -85,6 +125,14 @@ impl SimClient {
             // millisecond and str0m's internal stream order cannot change what is sent first.
             next_video: now + Duration::from_millis(7),
             frames: 0,
+            simulcast: false,
+            subscriber_now: now,
+            layer_changes: HashMap::new(),
+            layer_packets: HashMap::new(),
+            layer_last: HashMap::new(),
+            layer_seq_seen: HashMap::new(),
+            layer_keyframe: [true; 3],
+            layer_seq: [0; 3],
             silent: false,
             disconnected: false,
         }
@@ -97,10 +145,17 @@ impl SimClient {
 
     /// Makes a publishing offer: the microphone, and the camera if `video`.
     pub fn publish_offer_with(&mut self, video: bool) -> (String, Vec<PublishedTrackInfo>) {
+        let simulcast = self.simulcast.then(|| {
+            let mut s = Simulcast::new();
+            for (rid, ..) in LAYERS {
+                s.add_send_layer(SimulcastLayer::new(rid));
+            }
+            s
+        });
         let mut api = self.publisher.sdp_api();
         let a = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let v =
-            video.then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+        let v = video
+            .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, simulcast));
         let (offer, pending) = api.apply().unwrap();
         self.pub_pending = Some(pending);
         self.audio = Some(a);
@@ -108,10 +163,24 @@ impl SimClient {
         let mut tracks = vec![PublishedTrackInfo {
             mid: a.to_string(),
             source: TrackSource::Microphone,
+            layers: Vec::new(),
         }];
+        let layers = if self.simulcast {
+            LAYERS
+                .iter()
+                .map(|&(rid, width, height, ..)| LayerInfo {
+                    rid: rid.into(),
+                    width,
+                    height,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         tracks.extend(v.map(|v| PublishedTrackInfo {
             mid: v.to_string(),
             source: TrackSource::Camera,
+            layers,
         }));
         (offer.to_sdp_string(), tracks)
     }
@@ -164,7 +233,14 @@ impl SimClient {
                 self.write(now, mid, 111, vec![0xfc; 80], true, 960);
             }
         }
-        if let Some(mid) = self.video {
+        if let (Some(mid), true) = (self.video, self.simulcast) {
+            while self.next_video <= now {
+                self.next_video += Duration::from_millis(40);
+                self.frames += 1;
+                self.write_layers(now, mid);
+            }
+        }
+        if let (Some(mid), false) = (self.video, self.simulcast) {
             while self.next_video <= now {
                 self.next_video += Duration::from_millis(40);
                 self.frames += 1;
@@ -178,6 +254,45 @@ impl SimClient {
                     [vec![0x00], vec![1u8; 600]].concat(),
                     true,
                     3600,
+                );
+            }
+        }
+    }
+
+    /// One frame in each simulcast layer; each layer's keyframes come on request and every
+    /// 4 s, as an encoder's would.
+    fn write_layers(&mut self, now: Instant, mid: Mid) {
+        let Some(pt) = self
+            .publisher
+            .codec_config()
+            .find(|p| p.spec().codec == str0m::format::Codec::Vp8)
+            .map(|p| p.pt())
+        else {
+            return;
+        };
+        for (i, &(rid, _, _, packets, size)) in LAYERS.iter().enumerate() {
+            let key = std::mem::take(&mut self.layer_keyframe[i]) || self.frames % 100 == 1;
+            let ts = (self.frames as u32)
+                .wrapping_mul(3600)
+                .wrapping_add(i as u32 * 1_000_000);
+            for k in 0..packets {
+                let mut payload = if k == 0 {
+                    vec![0x10, if key { 0x00 } else { 0x01 }, 0x9d, 0x01, 0x2a]
+                } else {
+                    vec![0x00]
+                };
+                payload.push(i as u8);
+                payload.resize(size, 0);
+                self.layer_seq[i] += 1;
+                let seq = 1000 * (i as u64 + 1) + self.layer_seq[i];
+                let mut api = self.publisher.direct_api();
+                let Some(stream) = api.stream_tx_by_mid(mid, Some(Rid::from(rid))) else {
+                    return;
+                };
+                stream.write_rtp(
+                    RtpWrite::new(pt, seq.into(), ts, now, payload)
+                        .marker(k + 1 == packets)
+                        .nackable(true),
                 );
             }
         }
@@ -240,17 +355,66 @@ impl SimClient {
                 return;
             }
             let m = mid.and_then(|mid| self.mapping.iter().find(|t| t.mid == mid));
-            match m {
-                Some(t) => *self.received.entry((t.participant, t.source)).or_default() += 1,
-                None => self.unmapped += 1,
+            let Some(t) = m else {
+                self.unmapped += 1;
+                return;
+            };
+            let key = (t.participant, t.source);
+            *self.received.entry(key).or_default() += 1;
+            if t.source == TrackSource::Camera {
+                self.note_layer(key, *p.seq_no, &p.payload);
             }
         }
     }
 
+    /// Follows which simulcast layer of a video arrives (simulated payloads say).
+    fn note_layer(&mut self, key: (ParticipantId, TrackSource), seq: u64, payload: &[u8]) {
+        let Some(layer) = layer_of(payload).filter(|&l| usize::from(l) < LAYERS.len()) else {
+            return;
+        };
+        // A retransmission of an older packet says nothing about what is received now.
+        let newest = self.layer_seq_seen.entry(key).or_insert(0);
+        if seq < *newest {
+            return;
+        }
+        *newest = seq;
+        self.layer_packets.entry(key).or_default()[usize::from(layer)] += 1;
+        let now = self.subscriber_now;
+        // A pause (nothing for a second) ends like a switch: it must resume at a keyframe.
+        let resumed = self
+            .layer_last
+            .insert(key, now)
+            .is_some_and(|t| now.saturating_duration_since(t) > Duration::from_secs(1));
+        let changes = self.layer_changes.entry(key).or_default();
+        if resumed || changes.last().map(|c| c.layer) != Some(layer) {
+            let keyframe = payload.len() > 1 && payload[0] & 0x10 != 0 && payload[1] & 0x01 == 0;
+            changes.push(LayerChange {
+                at: self.subscriber_now,
+                layer,
+                keyframe,
+            });
+        }
+    }
+
+    /// The layer of `from`'s camera received last, if any.
+    pub fn layer_now(&self, from: ParticipantId) -> Option<u8> {
+        self.layer_changes
+            .get(&(from, TrackSource::Camera))
+            .and_then(|c| c.last())
+            .map(|c| c.layer)
+    }
+
     pub(crate) fn on_publisher_event(&mut self, e: Event) {
-        if let Event::KeyframeRequest(_) = e {
+        if let Event::KeyframeRequest(req) = e {
             self.keyframe_requests += 1;
             self.send_keyframe = true;
+            let layer = req
+                .rid
+                .and_then(|rid| LAYERS.iter().position(|(r, ..)| Rid::from(*r) == rid));
+            match layer {
+                Some(i) => self.layer_keyframe[i] = true,
+                None => self.layer_keyframe = [true; 3],
+            }
         }
     }
 }

@@ -21,6 +21,15 @@ struct Datagram {
     data: Vec<u8>,
 }
 
+/// A bottleneck towards one address: a FIFO drained at `rate`, dropping what would wait longer
+/// than `queue`, as a thin access link does.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    rate: u64,
+    queue: Duration,
+    busy_until: Instant,
+}
+
 /// An SFU and its simulated participants in virtual time.
 pub struct Harness {
     /// The core under test.
@@ -55,6 +64,9 @@ pub struct Harness {
     pub dropped_to: std::collections::HashMap<SocketAddr, u64>,
     /// Datagrams sent, by destination.
     pub sent: std::collections::HashMap<SocketAddr, u64>,
+    /// Datagrams a limited link dropped (queue full), by destination.
+    pub link_drops: std::collections::HashMap<SocketAddr, u64>,
+    links: std::collections::HashMap<SocketAddr, Link>,
     server: SocketAddr,
     seed: u64,
     in_flight: Vec<Datagram>,
@@ -91,6 +103,8 @@ impl Harness {
             sent: Default::default(),
             last_sent: Default::default(),
             dropped_to: Default::default(),
+            link_drops: Default::default(),
+            links: Default::default(),
             server,
             seed,
             in_flight: Vec::new(),
@@ -161,6 +175,37 @@ impl Harness {
         self.clients.push(c);
         self.process_outputs();
         self.clients.len() - 1
+    }
+
+    /// A delegate joins and publishes microphone and a camera in three simulcast layers.
+    pub fn join_simulcast(&mut self, meeting: &str, name: &str) -> usize {
+        let i = self.enter(meeting, name, Role::Delegate);
+        self.clients[i].simulcast = true;
+        self.publish(i);
+        i
+    }
+
+    /// Limits the link towards client `i`'s subscribing connection to `bps` bits per second
+    /// (with a 200 ms queue), or lifts the limit with `None`.
+    pub fn limit_downlink(&mut self, i: usize, bps: Option<u64>) {
+        let addr = self.clients[i].sub_addr;
+        match bps {
+            Some(rate) => {
+                let busy_until = self.links.get(&addr).map_or(self.now, |l| l.busy_until);
+                let queue = Duration::from_millis(200);
+                self.links.insert(
+                    addr,
+                    Link {
+                        rate,
+                        queue,
+                        busy_until,
+                    },
+                );
+            }
+            None => {
+                self.links.remove(&addr);
+            }
+        }
     }
 
     /// Client `i` publishes microphone and camera.
@@ -246,6 +291,7 @@ impl Harness {
                 continue;
             };
             let publisher = c.pub_addr == d.destination;
+            c.subscriber_now = now;
             if let Ok(r) = Receive::new(Protocol::Udp, d.source, d.destination, &d.data) {
                 let rtc = if publisher {
                     &mut c.publisher
@@ -304,8 +350,20 @@ impl Harness {
             *self.dropped_to.entry(destination).or_default() += 1;
             return;
         }
+        let mut at = self.now + self.delay;
+        if let Some(link) = self.links.get_mut(&destination) {
+            let start = link.busy_until.max(self.now);
+            if start - self.now > link.queue {
+                *self.link_drops.entry(destination).or_default() += 1;
+                return;
+            }
+            // 28 bytes of IP and UDP headers on the wire.
+            let bits = (data.len() as u64 + 28) * 8;
+            link.busy_until = start + Duration::from_micros(bits * 1_000_000 / link.rate.max(1));
+            at = link.busy_until + self.delay;
+        }
         self.in_flight.push(Datagram {
-            at: self.now + self.delay,
+            at,
             source,
             destination,
             data,

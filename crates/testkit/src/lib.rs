@@ -6,5 +6,5 @@
 mod client;
 mod harness;
 
-pub use client::SimClient;
+pub use client::{LayerChange, SimClient, LAYERS};
 pub use harness::Harness;

@@ -1,0 +1,197 @@
+//! Per-subscriber bandwidth: the link's estimate and the page's tile sizes in, a simulcast
+//! layer (or none) per video slot out. The choice itself is [`crate::layers::Allocator`]; this
+//! gathers its inputs, applies its result to the slots and tells str0m's BWE what to probe for.
+//!
+//! A TWCC estimate follows what is actually sent: while a subscriber hides its video or watches
+//! thumbnails, str0m's estimate sinks towards that small rate. Believed, it would keep the
+//! video it later asks for from ever starting (nothing is sent, so nothing proves the link
+//! carries more). So a fall is believed only as congestion: the estimate falls, below what
+//! is being sent, while video is sent; a fall that still leaves room for what is sent keeps
+//! the estimate where it was, and when the subscriber then needs more than str0m believes, its BWE restarts from
+//! that estimate. A link that really got thinner shows it within a second of sending again,
+//! and the layers step down.
+
+use std::time::Instant;
+
+use str0m::bwe::Bitrate;
+use str0m::media::MediaKind;
+use summit_proto::{ParticipantId, TileDisplay, TrackSource};
+
+use crate::layers::{Display, Tile, UP_HEADROOM_PERCENT};
+use crate::peer::{PeerKey, Side};
+use crate::track::TrackRef;
+use crate::{Sfu, SfuError};
+
+/// str0m's BWE is restarted at most this often (it climbs from the acknowledged rate for a
+/// moment after each restart).
+const RESTART_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// Most tiles one `display` message may list.
+const MAX_TILES: usize = 256;
+
+impl Sfu {
+    /// The subscribing connection's bandwidth estimate changed.
+    pub(crate) fn bandwidth_estimated(&mut self, id: ParticipantId, now: Instant, bps: u64) {
+        if let Some(p) = self.participants.get_mut(&id) {
+            let b = &mut p.bandwidth;
+            // Congestion: the estimate falls, below what is being sent. (After a restart str0m
+            // climbs from the rate it saw acknowledged; a climb is never a fall.)
+            let falling = b.raw.is_some_and(|r| bps < r);
+            let congested = falling && bps < b.sending && b.video > 0;
+            b.raw = Some(bps);
+            tracing::trace!(participant = %id, bps, congested, "estimate");
+            match b.estimate {
+                Some(e) if bps < e && !congested => {}
+                _ => b.estimate = Some(bps),
+            }
+        }
+        self.reallocate(id, now);
+    }
+
+    /// The page reports how big it shows some tiles.
+    pub(crate) fn handle_display(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        tiles: &[TileDisplay],
+    ) -> Result<(), SfuError> {
+        if tiles.len() > MAX_TILES {
+            return Err(SfuError::Invalid(format!("at most {MAX_TILES} tiles")));
+        }
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(SfuError::UnknownParticipant)?;
+        for t in tiles {
+            let r = TrackRef {
+                publisher: t.participant,
+                source: t.source,
+            };
+            // A tile of a track this page does not receive (any more) is ignored: reports
+            // race with renegotiation.
+            if let Some(slot) = p
+                .slots
+                .iter_mut()
+                .find(|s| !s.channel && s.track == Some(r))
+            {
+                slot.display = Display::from_size(t.width, t.height);
+            }
+        }
+        self.reallocate(id, now);
+        Ok(())
+    }
+
+    /// Chooses every subscriber's layers again.
+    pub(crate) fn reallocate_all(&mut self, now: Instant) {
+        let ids: Vec<ParticipantId> = self.participants.keys().copied().collect();
+        for id in ids {
+            self.reallocate(id, now);
+        }
+    }
+
+    /// Chooses `id`'s layers from its estimate and tile sizes, applies them, and asks for
+    /// keyframes of layers it switches to.
+    pub(crate) fn reallocate(&mut self, id: ParticipantId, now: Instant) {
+        let Some(p) = self.participants.get(&id) else {
+            return;
+        };
+        // Gather: each ready video slot's track layers; the audio this subscriber receives.
+        let mut slots = Vec::new();
+        let mut tiles = Vec::new();
+        let mut audio = 0u64;
+        for (i, s) in p.slots.iter().enumerate() {
+            let Some(t) = s.track else { continue };
+            let Some(track) = self
+                .participants
+                .get(&t.publisher)
+                .and_then(|pp| pp.track(t.source))
+            else {
+                continue;
+            };
+            if s.kind == MediaKind::Audio {
+                audio += track.rate(now);
+                continue;
+            }
+            if !s.ready {
+                continue;
+            }
+            slots.push(i);
+            tiles.push(Tile {
+                layers: track.layers.iter().map(|l| l.option(now)).collect(),
+                display: s.display,
+                current: s.target,
+                important: t.source == TrackSource::Screen,
+            });
+        }
+        let budget = p.bandwidth.estimate.map(|e| e.saturating_sub(audio));
+        let bwe = self.config.initial_bandwidth.is_some();
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let alloc = p.bandwidth.allocator.allocate(now, budget, &tiles);
+        tracing::trace!(participant = %id, ?tiles, ?alloc, ?budget, "allocation");
+        let mut keyframes = Vec::new();
+        for (&i, &target) in slots.iter().zip(&alloc.layers) {
+            let Some(slot) = p.slots.get_mut(i) else {
+                continue;
+            };
+            if slot.target == target {
+                continue;
+            }
+            tracing::debug!(participant = %id, slot = i, from = ?slot.target, to = ?target, ?budget, "layer");
+            slot.target = target;
+            match target {
+                // Stopped: the next start waits for a keyframe.
+                None => slot.layer = None,
+                Some(l) if slot.layer != Some(l) => {
+                    if let Some(t) = slot.track {
+                        keyframes.push((t, l));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        let sending = alloc.used + audio;
+        p.bandwidth.sending = sending;
+        p.bandwidth.video = alloc.used;
+        if let (true, Some(e), Some(raw)) = (bwe, p.bandwidth.estimate, p.bandwidth.raw) {
+            let rested = p
+                .bandwidth
+                .restarted
+                .is_none_or(|t| now.saturating_duration_since(t) >= RESTART_EVERY);
+            if raw < sending && raw < e && rested {
+                p.bandwidth.restarted = Some(now);
+                // str0m's estimate sank while little was sent; start it again from the last
+                // loaded one rather than pace the new video at the sunk rate.
+                tracing::debug!(participant = %id, raw, estimate = e, "BWE restarted");
+                p.subscriber.rtc.bwe().reset(Bitrate::bps(e));
+                p.bandwidth.raw = None;
+            }
+        }
+        // Probe towards what the tiles want, padding up to the next step so the estimate can
+        // show it fits (str0m caps padding at its estimate and stops it on overuse).
+        if bwe && !tiles.is_empty() {
+            let minimum = sending + alloc.next_step * UP_HEADROOM_PERCENT / 100;
+            let desired = (alloc.wanted + audio).max(minimum);
+            let (m0, d0) = p.bandwidth.asked;
+            if differs(minimum, m0) || differs(desired, d0) {
+                p.bandwidth.asked = (minimum, desired);
+                p.subscriber
+                    .rtc
+                    .bwe()
+                    .set_bitrate(Bitrate::bps(minimum), Bitrate::bps(desired));
+                self.mark_dirty(PeerKey {
+                    participant: id,
+                    side: Side::Subscriber,
+                });
+            }
+        }
+        for (t, l) in keyframes {
+            self.request_keyframe(t, l, now);
+        }
+    }
+}
+
+/// Whether two rates differ by more than a twentieth (smaller changes are noise).
+fn differs(a: u64, b: u64) -> bool {
+    a.abs_diff(b) * 20 > a.max(b)
+}
