@@ -3,6 +3,7 @@
 import { Signaling, closeText } from './signaling.js';
 import { Connection } from './connection.js';
 import { Tile, watchLevel } from './tiles.js';
+import { DisplayReporter } from './display.js';
 import { E2ee, secretFromFragment } from './e2ee.js';
 import { FrameCrypto, frameSupport } from './framecrypto.js';
 import { InterpretationView } from './interpretation.js';
@@ -50,6 +51,8 @@ const state = {
   /** @type {E2ee | null} */ e2ee: null,
   /** @type {FrameCrypto | null} */ frames: null,
 };
+/** How big each remote video is shown, for the server's choice of simulcast layer. */
+const display = new DisplayReporter((msg) => state.signaling?.send(msg));
 const interp = new InterpretationView({
   send: (msg) => state.signaling?.send(msg),
   nameOf: (id) => state.people.get(id)?.info.name ?? `#${id}`,
@@ -242,6 +245,8 @@ async function onWelcome(msg) {
   setConnState('Connected');
   if (!state.joinedAt) state.joinedAt = Date.now();
   for (const p of [...state.people.keys()]) removePerson(p);
+  // A new session (or a resumed one after a lost connection) has no sizes yet.
+  display.resend();
   state.selfTile?.remove();
   $('chat-log').replaceChildren();
   unreadableEarlier = 0;
@@ -396,6 +401,7 @@ function removePerson(id) {
   p.stopLevel?.();
   p.tile.remove();
   removeScreen(id);
+  display.forget(id);
   state.people.delete(id);
   renderPeople();
 }
@@ -528,12 +534,16 @@ function onTrack(mid, track) {
     p.stopLevel = watchLevel(audioCtx(), track, (l) => p.tile.speaking(!p.info.microphone_muted && l > 0.08));
   } else if (m.source === 'camera') {
     p.tile.setVideo(track);
+    display.watch(m.participant, 'camera', p.tile.video);
   } else if (m.source === 'screen') {
-    showScreen(m.participant, track);
+    display.watch(m.participant, 'screen', showScreen(m.participant, track));
   }
 }
 
-/** @param {number} id @param {MediaStreamTrack} track */
+/**
+ * @param {number} id @param {MediaStreamTrack} track
+ * @returns {HTMLVideoElement} where it is shown
+ */
 function showScreen(id, track) {
   removeScreen(id);
   const v = document.createElement('video');
@@ -543,6 +553,7 @@ function showScreen(id, track) {
   v.srcObject = new MediaStream([track]);
   $('screens').append(v);
   $('screens').hidden = false;
+  return v;
 }
 
 /** @param {number} id */

@@ -15,6 +15,31 @@ function preferVp8(t) {
   try { if (vp8.length) t.setCodecPreferences(vp8); } catch (e) { console.warn('cannot prefer VP8:', e); }
 }
 
+/**
+ * Camera simulcast: three encodings, lowest first, so the server can send each viewer the one
+ * that fits their link and the size they show it at (docs/architecture.md). Bitrates follow
+ * what browsers use for these sizes.
+ */
+const CAMERA_LAYERS = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_700_000 },
+];
+
+/**
+ * The layers as the server is told of them: rid and encoded size.
+ * @param {MediaStreamTrack} track
+ */
+function layerInfo(track) {
+  const s = track.getSettings();
+  const [w, h] = [s.width || 1280, s.height || 720];
+  return CAMERA_LAYERS.map((l) => ({
+    rid: l.rid,
+    width: Math.round(w / l.scaleResolutionDownBy),
+    height: Math.round(h / l.scaleResolutionDownBy),
+  }));
+}
+
 export class Connection {
   /**
    * @param {import('./signaling.js').Signaling} signaling
@@ -33,6 +58,8 @@ export class Connection {
     this.sub = new RTCPeerConnection(config);
     /** @type {Map<string, RTCRtpTransceiver>} source -> transceiver */
     this.senders = new Map();
+    /** @type {Map<string, Array<{rid: string, width: number, height: number}>>} source -> layers */
+    this.layers = new Map();
     /** @type {Array<{mid: string, participant: number, source: string}>} */
     this.mapping = [];
     /** The m-line carrying the language channel this page listens to, if any. */
@@ -58,7 +85,12 @@ export class Connection {
   async setSource(source, track) {
     let t = this.senders.get(source);
     if (!t && track) {
-      t = this.pub.addTransceiver(track, { direction: 'sendonly' });
+      // The camera goes out in three simulcast layers; a screen share in one, at full size.
+      const simulcast = source === 'camera';
+      t = this.pub.addTransceiver(track, simulcast
+        ? { direction: 'sendonly', sendEncodings: CAMERA_LAYERS.map((l) => ({ ...l })) }
+        : { direction: 'sendonly' });
+      if (simulcast) this.layers.set(source, layerInfo(track));
       if (this.frames) {
         this.frames.attach(t.sender, 'encrypt', track.kind);
         if (track.kind === 'video') preferVp8(t);
@@ -82,7 +114,10 @@ export class Connection {
       await this.pub.setLocalDescription(offer);
       const tracks = [];
       for (const [source, t] of this.senders) {
-        if (t.mid && t.direction !== 'inactive') tracks.push({ mid: t.mid, source });
+        if (t.mid && t.direction !== 'inactive') {
+          const layers = this.layers.get(source);
+          tracks.push(layers ? { mid: t.mid, source, layers } : { mid: t.mid, source });
+        }
       }
       this.signaling.send({ type: 'publish', sdp: this.pub.localDescription?.sdp, tracks });
       await new Promise((resolve) => { this.answered = () => resolve(undefined); });

@@ -115,6 +115,8 @@ export async function inbound(page) {
       out[`${t.participant}:${t.source}`] = {
         framesDecoded: r.framesDecoded || 0,
         packetsReceived: r.packetsReceived || 0,
+        frameWidth: r.frameWidth || 0,
+        framesReceived: r.framesReceived || 0,
         audioEnergy: r.totalAudioEnergy || 0,
       };
     }

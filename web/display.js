@@ -1,0 +1,83 @@
+// @ts-check
+/**
+ * Tells the server how big this page shows each remote video, so it sends the simulcast layer
+ * that fits (a thumbnail never needs 720p) and nothing for video shown nowhere: a hidden tile,
+ * a collapsed strip, a tab in the background. Sizes are in device pixels, reported when they
+ * change (resizes are gathered for a moment first).
+ */
+
+/** Gathers resize and visibility changes for this long before one report. */
+const SETTLE_MS = 250;
+
+export class DisplayReporter {
+  /** @param {(msg: object) => void} send signaling */
+  constructor(send) {
+    this.send = send;
+    /** @type {Map<string, {participant: number, source: string, el: HTMLVideoElement}>} */
+    this.videos = new Map();
+    /** @type {Map<string, string>} what was last reported, by key */
+    this.reported = new Map();
+    this.timer = 0;
+    this.observer = new ResizeObserver(() => this.schedule());
+    document.addEventListener('visibilitychange', () => this.schedule());
+    window.addEventListener('resize', () => this.schedule());
+  }
+
+  /**
+   * Follows the element showing `participant`'s `source`.
+   * @param {number} participant
+   * @param {string} source
+   * @param {HTMLVideoElement} el
+   */
+  watch(participant, source, el) {
+    const key = `${participant}:${source}`;
+    const old = this.videos.get(key);
+    if (old?.el === el) return;
+    if (old) this.observer.unobserve(old.el);
+    this.videos.set(key, { participant, source, el });
+    this.observer.observe(el);
+    this.schedule();
+  }
+
+  /**
+   * Visibility that no resize shows (the `hidden` attribute, a tile's picture turned off).
+   */
+  changed() { this.schedule(); }
+
+  /** @param {number} participant */
+  forget(participant) {
+    for (const [key, v] of this.videos) {
+      if (v.participant !== participant) continue;
+      this.observer.unobserve(v.el);
+      this.videos.delete(key);
+      this.reported.delete(key);
+    }
+  }
+
+  /** After reconnecting the server knows nothing: report everything again. */
+  resend() {
+    this.reported.clear();
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.timer) return;
+    this.timer = window.setTimeout(() => { this.timer = 0; this.report(); }, SETTLE_MS);
+  }
+
+  report() {
+    const dpr = window.devicePixelRatio || 1;
+    const tiles = [];
+    for (const [key, v] of this.videos) {
+      // offsetParent is null when the element or an ancestor is not displayed.
+      const shown = !document.hidden && v.el.isConnected && !v.el.hidden && v.el.offsetParent !== null;
+      const width = shown ? Math.round(v.el.clientWidth * dpr) : 0;
+      const height = shown ? Math.round(v.el.clientHeight * dpr) : 0;
+      const now = `${width}x${height}`;
+      if (this.reported.get(key) === now) continue;
+      this.reported.set(key, now);
+      tiles.push({ participant: v.participant, source: v.source, width, height });
+    }
+    if (tiles.length) this.send({ type: 'display', tiles });
+  }
+}
