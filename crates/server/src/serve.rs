@@ -41,6 +41,10 @@ pub(crate) struct ServeArgs {
     /// Where Prometheus scrapes `/metrics`; keep it private (it shows meeting activity).
     #[arg(long, default_value = "127.0.0.1:7882", value_parser = crate::parse_addr)]
     metrics_listen: SocketAddr,
+    /// Do not estimate each subscriber's bandwidth: simulcast layers are then chosen by tile
+    /// size alone. Saves CPU (docs/performance.md) on links known to be ample.
+    #[arg(long)]
+    no_bandwidth_estimation: bool,
     #[command(flatten)]
     limits: Limits,
 }
@@ -106,6 +110,9 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut config = SfuConfig::new(public_addr);
         config.max_participants = args.limits.max_participants;
+        if args.no_bandwidth_estimation {
+            config.initial_bandwidth = None;
+        }
         let udp = crate::udp::MediaSocket::new(udp).context("cannot set up the media socket")?;
         let sfu = tokio::spawn(media::run(
             udp,

@@ -14,6 +14,8 @@ fn bench_measures_a_one_to_fifty_meeting_and_writes_json() {
             "bench",
             "--scenarios",
             "1-to-50",
+            "--servers",
+            "summit-no-bwe,summit",
             "--seconds",
             "3",
             "--no-pin",
@@ -31,6 +33,7 @@ fn bench_measures_a_one_to_fifty_meeting_and_writes_json() {
     assert!(stderr.contains("measuring  3/3 s"), "{stderr}");
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("| 1-to-50 | summit |"), "{table}");
+    assert!(table.contains("| 1-to-50 | summit-no-bwe |"), "{table}");
 
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -51,5 +54,14 @@ fn bench_measures_a_one_to_fifty_meeting_and_writes_json() {
     );
     assert!(row["server_cpu"].as_f64().unwrap() > 0.0, "{row}");
     assert!(row["server_rss_mib"].as_f64().unwrap() > 1.0, "{row}");
+    // With bandwidth estimation (the default) it is measured too; in this unoptimized build
+    // fifty paced subscribers cost far more CPU, so only that it was measured is checked.
+    let bwe = &report["rows"][1];
+    assert_eq!(bwe["server"], "summit", "{bwe}");
+    assert!(
+        bwe["forwarded_per_second"].as_f64().unwrap() > 1_000.0,
+        "{bwe}"
+    );
+    assert!(bwe["server_cpu"].as_f64().unwrap() > 0.0, "{bwe}");
     let _ = std::fs::remove_dir_all(&work);
 }

@@ -75,8 +75,10 @@ pub(crate) struct BenchArgs {
 /// A server the bench can drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Server {
-    /// This Summit, as `summit serve`.
+    /// This Summit, as `summit serve` (with bandwidth estimation, as deployed).
     Summit,
+    /// This Summit without bandwidth estimation (`--no-bandwidth-estimation`), to show its cost.
+    SummitNoBwe,
     /// Janus 1.1's VideoRoom (Debian package `janus`).
     Janus,
 }
@@ -85,6 +87,7 @@ impl Server {
     fn name(self) -> &'static str {
         match self {
             Server::Summit => "summit",
+            Server::SummitNoBwe => "summit-no-bwe",
             Server::Janus => "janus",
         }
     }
@@ -268,8 +271,9 @@ const ROOM: u64 = 4242;
 impl Running {
     async fn start(kind: Server, bench: &Bench) -> anyhow::Result<Self> {
         Ok(match kind {
-            Server::Summit => {
-                let server = SummitServer::start(bench.ip, &bench.work, bench.pin)?;
+            Server::Summit | Server::SummitNoBwe => {
+                let bwe = kind == Server::Summit;
+                let server = SummitServer::start(bench.ip, &bench.work, bench.pin, bwe)?;
                 let token = server.meeting(MEETING)?;
                 Running::Summit { server, token }
             }

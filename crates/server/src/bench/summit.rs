@@ -42,8 +42,14 @@ fn summit_command(pin: Option<usize>) -> anyhow::Result<Command> {
 }
 
 impl SummitServer {
-    /// Starts `summit serve` on `ip` with fresh data in `work`, on CPU `pin` if given.
-    pub(crate) fn start(ip: IpAddr, work: &Path, pin: Option<usize>) -> anyhow::Result<Self> {
+    /// Starts `summit serve` on `ip` with fresh data in `work`, on CPU `pin` if given, with or
+    /// without bandwidth estimation.
+    pub(crate) fn start(
+        ip: IpAddr,
+        work: &Path,
+        pin: Option<usize>,
+        bwe: bool,
+    ) -> anyhow::Result<Self> {
         let data = work.join(format!("summit-data-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
         // The server's log stays beside the content for a look after a failed run.
@@ -60,6 +66,7 @@ impl SummitServer {
                 "--max-participants",
                 "10000",
             ])
+            .args((!bwe).then_some("--no-bandwidth-estimation"))
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
