@@ -3,13 +3,13 @@
 //! gathers its inputs, applies its result to the slots and tells str0m's BWE what to probe for.
 //!
 //! A TWCC estimate follows what is actually sent: while a subscriber hides its video or watches
-//! thumbnails, str0m's estimate sinks towards that small rate. Believed, it would keep the
-//! video it later asks for from ever starting (nothing is sent, so nothing proves the link
-//! carries more). So a fall is believed only as congestion: the estimate falls, below what
-//! is being sent, while video is sent; a fall that still leaves room for what is sent keeps
-//! the estimate where it was, and when the subscriber then needs more than str0m believes, its BWE restarts from
-//! that estimate. A link that really got thinner shows it within a second of sending again,
-//! and the layers step down.
+//! thumbnails, str0m's estimate sinks towards that small rate, and with no video at all it
+//! cannot even pad to find more. Believed, it would keep the video the page later asks for
+//! from ever starting. So a fall is believed only as congestion (the estimate falls, below
+//! what is being sent, while video is sent); otherwise the earlier estimate stands. Since
+//! str0m paces what it sends at its own estimate, the allocation may exceed that by at most
+//! twice: the video comes back at once, a little queued, while str0m's estimate climbs from
+//! what it sees acknowledged (and padding towards the next step shows the link carries it).
 
 use std::time::Instant;
 
@@ -22,9 +22,9 @@ use crate::peer::{PeerKey, Side};
 use crate::track::TrackRef;
 use crate::{Sfu, SfuError};
 
-/// str0m's BWE is restarted at most this often (it climbs from the acknowledged rate for a
-/// moment after each restart).
-const RESTART_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// How far above str0m's own estimate the believed one may carry the allocation: str0m paces
+/// what it sends at its estimate, so sending more queues there until its estimate catches up.
+const OVER_RAW: u64 = 2;
 /// Most tiles one `display` message may list.
 const MAX_TILES: usize = 256;
 
@@ -122,7 +122,11 @@ impl Sfu {
                 important: t.source == TrackSource::Screen,
             });
         }
-        let budget = p.bandwidth.estimate.map(|e| e.saturating_sub(audio));
+        let believed = match (p.bandwidth.estimate, p.bandwidth.raw) {
+            (Some(e), Some(raw)) => Some(e.min(raw.saturating_mul(OVER_RAW))),
+            (e, _) => e,
+        };
+        let budget = believed.map(|e| e.saturating_sub(audio));
         let bwe = self.config.initial_bandwidth.is_some();
         let Some(p) = self.participants.get_mut(&id) else {
             return;
@@ -153,20 +157,6 @@ impl Sfu {
         let sending = alloc.used + audio;
         p.bandwidth.sending = sending;
         p.bandwidth.video = alloc.used;
-        if let (true, Some(e), Some(raw)) = (bwe, p.bandwidth.estimate, p.bandwidth.raw) {
-            let rested = p
-                .bandwidth
-                .restarted
-                .is_none_or(|t| now.saturating_duration_since(t) >= RESTART_EVERY);
-            if raw < sending && raw < e && rested {
-                p.bandwidth.restarted = Some(now);
-                // str0m's estimate sank while little was sent; start it again from the last
-                // loaded one rather than pace the new video at the sunk rate.
-                tracing::debug!(participant = %id, raw, estimate = e, "BWE restarted");
-                p.subscriber.rtc.bwe().reset(Bitrate::bps(e));
-                p.bandwidth.raw = None;
-            }
-        }
         // Probe towards what the tiles want, padding up to the next step so the estimate can
         // show it fits (str0m caps padding at its estimate and stops it on overuse).
         if bwe && !tiles.is_empty() {

@@ -51,7 +51,7 @@ pub(crate) struct Participant {
 #[derive(Debug, Default)]
 pub(crate) struct Bandwidth {
     /// The estimate layers are chosen by (bits per second), once the connection has one: str0m's,
-    /// except that a fall that still leaves room for what is sent is not believed (see
+    /// except that only a fall below what is sent is believed (see
     /// [`crate::bandwidth`]).
     pub(crate) estimate: Option<u64>,
     /// str0m's latest estimate.
@@ -60,8 +60,6 @@ pub(crate) struct Bandwidth {
     pub(crate) sending: u64,
     /// The video part of it.
     pub(crate) video: u64,
-    /// When str0m's BWE was last restarted from `estimate`.
-    pub(crate) restarted: Option<Instant>,
     pub(crate) allocator: crate::layers::Allocator,
     /// (minimum, desired) last given to str0m's BWE.
     pub(crate) asked: (u64, u64),

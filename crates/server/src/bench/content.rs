@@ -25,36 +25,67 @@ pub(crate) struct Content {
     pub(crate) video: Vec<VideoFrame>,
     /// Opus packets of 20 ms.
     pub(crate) audio: Vec<Vec<u8>>,
+    /// With simulcast: the 180p and 360p layers of the same picture, frame for frame (empty
+    /// without simulcast).
+    pub(crate) low_layers: Vec<Vec<VideoFrame>>,
+}
+
+/// The lower simulcast layers: size and bitrate, lowest first (the top one is the 720p).
+pub(crate) const LOW_LAYERS: [(u32, u32, &str); 2] = [(320, 180, "150k"), (640, 360, "500k")];
+
+/// Makes a 10 s, 30 frames/s VP8 test picture of `w` x `h` unless `out` exists (keyframes
+/// every 2 s, at the same frames in every size).
+fn make_video(out: &Path, w: u32, h: u32, rate: &str) -> anyhow::Result<()> {
+    if out.exists() {
+        return Ok(());
+    }
+    let src = format!("testsrc2=size={w}x{h}:rate=30");
+    ffmpeg(
+        out,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &src,
+            "-t",
+            "10",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            rate,
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-g",
+            "60",
+            "-keyint_min",
+            "60",
+        ],
+    )
 }
 
 impl Content {
-    /// Reads the content from `dir`, making it with ffmpeg first if it is not there.
-    pub(crate) fn load_or_make(dir: &Path) -> anyhow::Result<Self> {
+    /// Reads the content from `dir`, making it with ffmpeg first if it is not there; with
+    /// `simulcast`, also the two lower layers (180p, 360p) of the same picture.
+    pub(crate) fn load_or_make(dir: &Path, simulcast: bool) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let video = dir.join("video720.ivf");
         let audio = dir.join("audio.opus");
-        if !video.exists() {
-            ffmpeg(
-                &video,
-                &[
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    "testsrc2=size=1280x720:rate=30",
-                    "-t",
-                    "10",
-                    "-c:v",
-                    "libvpx",
-                    "-b:v",
-                    "1500k",
-                    "-deadline",
-                    "realtime",
-                    "-cpu-used",
-                    "8",
-                    "-g",
-                    "60",
-                ],
-            )?;
+        make_video(&video, 1280, 720, "1500k")?;
+        let mut low_layers = Vec::new();
+        if simulcast {
+            for (w, h, rate) in LOW_LAYERS {
+                let file = dir.join(format!("video{h}.ivf"));
+                make_video(&file, w, h, rate)?;
+                let ivf = std::fs::read(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let frames: Vec<VideoFrame> = parse_ivf(&ivf)?.into_iter().map(packetize).collect();
+                if frames.is_empty() {
+                    bail!("{} is empty; delete it to make it again", file.display());
+                }
+                low_layers.push(frames);
+            }
         }
         if !audio.exists() {
             ffmpeg(
@@ -82,6 +113,7 @@ impl Content {
         let content = Self {
             video: parse_ivf(&ivf)?.into_iter().map(packetize).collect(),
             audio: parse_ogg_opus(&ogg)?,
+            low_layers,
         };
         if content.video.is_empty() || content.audio.is_empty() {
             bail!(

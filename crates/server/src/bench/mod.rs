@@ -64,6 +64,10 @@ pub(crate) struct BenchArgs {
     /// Do not pin processes to CPUs.
     #[arg(long, conflicts_with_all = ["server_cpu", "generator_cpu"])]
     no_pin: bool,
+    /// Publishers send their camera in three simulcast layers (180p, 360p, 720p), as browsers
+    /// do; receivers get the best their link carries. Summit only.
+    #[arg(long)]
+    simulcast: bool,
     /// Working directory: generated content (kept between runs) and the servers' files.
     #[arg(long, default_value = "./summit-bench")]
     work: PathBuf,
@@ -127,6 +131,9 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
             bail!("unknown scenario '{s}': choose from 1-to-50, 12-party, 50-audio, ramp");
         }
     }
+    if args.simulcast && args.servers.contains(&Server::Janus) {
+        bail!("--simulcast measures Summit only: leave janus out of --servers");
+    }
     if args.servers.contains(&Server::Janus) && args.ip.is_loopback() {
         bail!("Janus cannot do ICE on loopback: run the side-by-side bench with scripts/bench (it makes a private network namespace), or --servers summit");
     }
@@ -138,7 +145,10 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         "Preparing the content (ffmpeg, once: kept in {})",
         args.work.display()
     );
-    let content = Rc::new(Content::load_or_make(&work.join("content"))?);
+    let content = Rc::new(Content::load_or_make(
+        &work.join("content"),
+        args.simulcast,
+    )?);
     eprintln!(
         "Content: 720p VP8 at {:.2} Mbit/s, {} packets/s; Opus at 50 packets/s",
         content.video_bitrate() as f64 / 1e6,

@@ -11,7 +11,7 @@ use std::io::IoSliceMut;
 use std::os::fd::AsRawFd;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpWrite;
 use str0m::{Candidate, Event, Input, Output, Rtc};
@@ -51,6 +51,10 @@ pub(crate) struct PeerSpec {
     pub(crate) subscribe: bool,
 }
 
+/// Simulcast layers of the camera, lowest first: rid, width, height.
+pub(crate) const SIMULCAST: [(&str, u32, u32); 3] =
+    [("q", 320, 180), ("h", 640, 360), ("f", 1280, 720)];
+
 /// From signaling to the peer.
 pub(crate) enum ToPeer {
     /// The server's answer to the publishing offer.
@@ -66,6 +70,8 @@ pub(crate) enum FromPeer {
         sdp: String,
         audio: String,
         video: Option<String>,
+        /// The camera goes out in the simulcast layers [`SIMULCAST`].
+        simulcast: bool,
     },
     /// The answer to the last subscribe offer.
     SubscribeAnswer(String),
@@ -185,6 +191,8 @@ struct Sender {
     audio_rtp_seq: u64,
     video_rtp_seq: u64,
     video_frames_sent: u32,
+    /// Sequence numbers of the lower simulcast layers.
+    low_rtp_seq: [u64; 2],
 }
 
 /// Starts the peer on the current `LocalSet`; signaling talks to it through the returned link.
@@ -351,9 +359,17 @@ impl Peer {
         let media = self.spec.publish?;
         let conn = self.publisher.as_mut()?;
         let mut api = conn.rtc.sdp_api();
+        let simulcast = !self.content.low_layers.is_empty();
+        let layers = simulcast.then(|| {
+            let mut s = Simulcast::new();
+            for (rid, ..) in SIMULCAST {
+                s.add_send_layer(SimulcastLayer::new(rid));
+            }
+            s
+        });
         let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
         let video = (media == Media::AudioVideo)
-            .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+            .then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, layers));
         let (offer, pending) = api.apply()?;
         let pt = |codec: Codec| {
             conn.rtc
@@ -376,12 +392,14 @@ impl Peer {
             audio_rtp_seq: 1_000 + u64::from(self.spec.index) * 7_919 % 30_000,
             video_rtp_seq: 5_000 + u64::from(self.spec.index) * 104_729 % 30_000,
             video_frames_sent: 0,
+            low_rtp_seq: [20_000, 40_000],
         };
         self.pending = Some((pending, sender));
         Some(FromPeer::PublishOffer {
             sdp: offer.to_sdp_string(),
             audio: audio.to_string(),
             video: video.map(|v| v.to_string()),
+            simulcast,
         })
     }
 
@@ -455,6 +473,10 @@ impl Peer {
             s.video_frame += 1;
             let ts = s.video_frames_sent.wrapping_mul(3_000);
             s.video_frames_sent += 1;
+            // With simulcast the stamped 720p is the top layer; the lower ones carry no stamp
+            // (a receiver moved down to them shows as loss of the stream it should get).
+            let simulcast = !content.low_layers.is_empty();
+            let top = simulcast.then(|| Rid::from(SIMULCAST[2].0));
             let last = frame.packets.len().saturating_sub(1);
             for (i, p) in frame.packets.iter().enumerate() {
                 let stamp = Stamp {
@@ -466,13 +488,31 @@ impl Peer {
                 let mut payload = p.clone();
                 stamp.append_to(&mut payload);
                 s.video_rtp_seq += 1;
-                if let Some(tx) = api.stream_tx_by_mid(video, None) {
+                if let Some(tx) = api.stream_tx_by_mid(video, top) {
                     tx.write_rtp(
                         RtpWrite::new(s.vp8.into(), s.video_rtp_seq.into(), ts, now, payload)
                             .marker(i == last)
                             .nackable(true),
                     );
                     tally.on_sent(&stamp, lag);
+                }
+            }
+            for (l, frames) in content.low_layers.iter().enumerate() {
+                let Some(frame) = frames.get((s.video_frame - 1) % frames.len().max(1)) else {
+                    continue;
+                };
+                let rid = Rid::from(SIMULCAST[l].0);
+                let last = frame.packets.len().saturating_sub(1);
+                for (i, p) in frame.packets.iter().enumerate() {
+                    s.low_rtp_seq[l] += 1;
+                    let Some(tx) = api.stream_tx_by_mid(video, Some(rid)) else {
+                        continue;
+                    };
+                    tx.write_rtp(
+                        RtpWrite::new(s.vp8.into(), s.low_rtp_seq[l].into(), ts, now, p.clone())
+                            .marker(i == last)
+                            .nackable(true),
+                    );
                 }
             }
         }

@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::peer::{FromPeer, PeerLink, ToPeer};
+use super::peer::{FromPeer, PeerLink, ToPeer, SIMULCAST};
 
 /// A running Summit server under test.
 pub(crate) struct SummitServer {
@@ -155,10 +155,15 @@ impl SummitServer {
             tokio::select! {
                 m = link.from_peer.recv() => {
                     let msg = match m {
-                        Some(FromPeer::PublishOffer { sdp, audio, video }) => {
+                        Some(FromPeer::PublishOffer { sdp, audio, video, simulcast }) => {
                             let mut tracks = vec![json!({"mid": audio, "source": "microphone"})];
                             if let Some(v) = video {
-                                tracks.push(json!({"mid": v, "source": "camera"}));
+                                let layers: Vec<_> = SIMULCAST
+                                    .iter()
+                                    .filter(|_| simulcast)
+                                    .map(|(rid, width, height)| json!({"rid": rid, "width": width, "height": height}))
+                                    .collect();
+                                tracks.push(json!({"mid": v, "source": "camera", "layers": layers}));
                             }
                             json!({"type": "publish", "sdp": sdp, "tracks": tracks})
                         }
