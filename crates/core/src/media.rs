@@ -143,17 +143,55 @@ impl Sfu {
             return;
         }
         let video = !source.is_audio();
-        // The recording keeps the best layer (the only one when not simulcast).
-        if publisher.recording && layer + 1 == publisher.tracks[idx].layers.len() {
-            self.outputs.push_back(Output::Recorded(RecordedPacket {
-                publisher: from,
-                source,
-                seq: *pkt.seq_no,
-                timestamp: pkt.header.timestamp,
-                clock_rate,
-                marker: pkt.header.marker,
-                payload: pkt.payload.clone(),
-            }));
+        // The recording takes the best layer being sent, switching at keyframes like a slot.
+        let mut record_keyframe = None;
+        if publisher.recording {
+            let best = publisher.tracks[idx].best_live_layer(now);
+            let tap = &mut publisher.tracks[idx].tap;
+            let payload = &pkt.payload;
+            let mut take = tap.layer == Some(layer);
+            if !take && layer == best {
+                if video && !codec.is_keyframe_start(payload) {
+                    record_keyframe = Some(layer);
+                } else {
+                    tap.forwarder.switch_source(video);
+                    tap.layer = Some(layer);
+                    take = true;
+                }
+            } else if take && best != layer {
+                // A better (or the only remaining) layer: move at its next keyframe.
+                record_keyframe = Some(best);
+            }
+            let seq = *pkt.seq_no;
+            let mapped = take
+                .then(|| {
+                    tap.forwarder
+                        .map(seq, pkt.header.timestamp, clock_rate, now, || {
+                            video && codec.is_keyframe_start(payload)
+                        })
+                })
+                .flatten();
+            if let Some((seq, timestamp)) = mapped {
+                self.outputs.push_back(Output::Recorded(RecordedPacket {
+                    publisher: from,
+                    source,
+                    seq,
+                    timestamp,
+                    clock_rate,
+                    marker: pkt.header.marker,
+                    payload: pkt.payload.clone(),
+                }));
+            }
+        }
+        if let Some(l) = record_keyframe {
+            self.request_keyframe(
+                TrackRef {
+                    publisher: from,
+                    source,
+                },
+                l,
+                now,
+            );
         }
         let Some(publisher) = self.participants.get_mut(&from) else {
             return;

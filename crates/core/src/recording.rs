@@ -40,6 +40,9 @@ impl Sfu {
         for id in &members {
             if let Some(p) = self.participants.get_mut(id) {
                 p.recording = on;
+                for t in &mut p.tracks {
+                    t.tap = crate::track::RecordingTap::new(!t.source.is_audio());
+                }
                 video.extend(
                     p.tracks
                         .iter()
@@ -56,13 +59,13 @@ impl Sfu {
         if on {
             let now = self.now;
             for t in video {
-                // The recording keeps the best layer.
-                let top = self
+                // The recording keeps the best layer being sent.
+                let best = self
                     .participants
                     .get(&t.publisher)
                     .and_then(|p| p.track(t.source))
-                    .map_or(0, |tr| tr.layers.len().saturating_sub(1));
-                self.request_keyframe(t, top, now);
+                    .map_or(0, |tr| tr.best_live_layer(now));
+                self.request_keyframe(t, best, now);
             }
         }
         Ok(())

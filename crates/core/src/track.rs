@@ -55,6 +55,8 @@ pub(crate) struct PublishedTrack {
     pub(crate) layers: Vec<Layer>,
     /// Slots it is forwarded into.
     pub(crate) subscribers: Vec<SlotRef>,
+    /// What the recording takes of it, while the meeting is recorded.
+    pub(crate) tap: RecordingTap,
     /// Codec of the last payload type seen: (pt, codec, clock rate).
     pub(crate) codec: Option<(Pt, VideoCodec, u32)>,
 }
@@ -75,8 +77,17 @@ impl PublishedTrack {
             mid,
             layers,
             subscribers: Vec::new(),
+            tap: RecordingTap::new(!source.is_audio()),
             codec: None,
         }
+    }
+
+    /// The best layer being sent now (the top one before any has been measured).
+    pub(crate) fn best_live_layer(&self, now: std::time::Instant) -> usize {
+        (0..self.layers.len())
+            .rev()
+            .find(|&i| self.layers[i].rate.live(now))
+            .unwrap_or(self.layers.len().saturating_sub(1))
     }
 
     /// The layer a stream belongs to: by SSRC once known, else by its rid.
@@ -94,6 +105,25 @@ impl PublishedTrack {
             MediaKind::Audio
         } else {
             MediaKind::Video
+        }
+    }
+}
+
+/// The recording's view of a track: its best live layer as one continuous stream (a browser
+/// starts its top simulcast layer only once its own bandwidth estimate allows, and may drop it).
+#[derive(Debug)]
+pub(crate) struct RecordingTap {
+    pub(crate) forwarder: Forwarder,
+    /// The layer recorded now.
+    pub(crate) layer: Option<usize>,
+}
+
+impl RecordingTap {
+    /// A tap that starts at the next packet (audio) or keyframe (video).
+    pub(crate) fn new(video: bool) -> Self {
+        Self {
+            forwarder: Forwarder::new(video),
+            layer: None,
         }
     }
 }

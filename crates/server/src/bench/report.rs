@@ -106,7 +106,7 @@ impl Report {
         let ratios: Vec<String> = self
             .rows
             .iter()
-            .filter(|r| r.server == "summit")
+            .filter(|r| r.server.starts_with("summit"))
             .filter_map(|s| {
                 let j = self
                     .rows
@@ -114,8 +114,9 @@ impl Report {
                     .find(|j| j.server == "janus" && j.scenario == s.scenario)?;
                 (j.packets_per_cpu_second > 0.0).then(|| {
                     format!(
-                        "- {}: Summit forwards {:.1}× as many packets per CPU-second as Janus (p99 {} ms against {} ms).",
+                        "- {}: {} forwards {:.1}× as many packets per CPU-second as Janus (p99 {} ms against {} ms).",
                         s.scenario,
+                        s.server,
                         s.packets_per_cpu_second / j.packets_per_cpu_second,
                         ms(s.latency_ms[1]),
                         ms(j.latency_ms[1]),
