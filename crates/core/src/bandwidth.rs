@@ -8,8 +8,9 @@
 //! from ever starting. So a fall is believed only as congestion (the estimate falls, below
 //! what is being sent, while video is sent); otherwise the earlier estimate stands. Since
 //! str0m paces what it sends at its own estimate, the allocation may exceed that by at most
-//! twice: the video comes back at once, a little queued, while str0m's estimate climbs from
-//! what it sees acknowledged (and padding towards the next step shows the link carries it).
+//! 300 kbit/s: a thumbnail comes back at once, a little queued, while str0m's estimate climbs
+//! from what it sees acknowledged (and padding towards the next step shows the link carries
+//! it); bigger layers follow as it does.
 
 use std::time::Instant;
 
@@ -22,9 +23,10 @@ use crate::peer::{PeerKey, Side};
 use crate::track::TrackRef;
 use crate::{Sfu, SfuError};
 
-/// How far above str0m's own estimate the believed one may carry the allocation: str0m paces
-/// what it sends at its estimate, so sending more queues there until its estimate catches up.
-const OVER_RAW: u64 = 2;
+/// How far above str0m's own estimate the believed one may carry the allocation (bits per
+/// second): str0m paces what it sends at 1.1 times its estimate, so sending more queues there
+/// until its estimate catches up. Enough to bring back a thumbnail at once.
+const OVER_RAW: u64 = 300_000;
 /// Most tiles one `display` message may list.
 const MAX_TILES: usize = 256;
 
@@ -123,7 +125,7 @@ impl Sfu {
             });
         }
         let believed = match (p.bandwidth.estimate, p.bandwidth.raw) {
-            (Some(e), Some(raw)) => Some(e.min(raw.saturating_mul(OVER_RAW))),
+            (Some(e), Some(raw)) => Some(e.min(raw.saturating_add(OVER_RAW))),
             (e, _) => e,
         };
         let budget = believed.map(|e| e.saturating_sub(audio));
