@@ -224,3 +224,29 @@ fn too_thin_for_any_video_keeps_audio() {
         "{video} video packets in 10 s on a 130 kbit/s link"
     );
 }
+
+#[test]
+fn the_recording_takes_the_best_layer_as_one_stream() {
+    let mut h = Harness::new(15);
+    let host = h.enter("summit", "host", Role::Host);
+    h.clients[host].simulcast = true;
+    h.publish(host);
+    let pid = h.clients[host].id;
+    h.run(Duration::from_secs(2));
+    h.send(host, ClientMessage::StartRecording {}).unwrap();
+    h.run(Duration::from_secs(4));
+    let seqs: Vec<u64> = h
+        .recorded
+        .iter()
+        .filter(|(p, s, _)| *p == pid && *s == TrackSource::Camera)
+        .map(|(_, _, seq)| *seq)
+        .collect();
+    // The top layer is 4 packets a frame at 25 frames/s; all three would be 7.
+    let per_second = seqs.len() as f64 / 4.0;
+    assert!(
+        (80.0..=105.0).contains(&per_second),
+        "{per_second} packets/s recorded"
+    );
+    // One continuous stream: each number follows the last.
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+}

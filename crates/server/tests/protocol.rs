@@ -29,6 +29,12 @@ async fn malformed_signaling_is_answered_and_others_keep_being_served() {
         serde_json::json!({"type": "publish", "sdp": "x".repeat(50_000), "tracks": []}).to_string(),
         serde_json::json!({"type": "chat", "text": "x".repeat(5000)}).to_string(),
         r#"{"type":"join","version":1,"meeting":"m","invite":"x"}"#.to_owned(),
+        r#"{"type":"display","tiles":[{"participant":1,"source":"camera","width":-1,"height":0}]}"#
+            .to_owned(),
+        r#"{"type":"display","tiles":[{"participant":1,"source":"camera"}]}"#.to_owned(),
+        serde_json::json!({"type": "display", "tiles": vec![
+            serde_json::json!({"participant": 1, "source": "camera", "width": 1, "height": 1}); 300]})
+        .to_string(),
     ];
     for bad in &error_replies {
         ws.send(Message::text(bad.clone())).await.unwrap();
@@ -36,6 +42,42 @@ async fn malformed_signaling_is_answered_and_others_keep_being_served() {
         assert_eq!(m["type"], "error", "for {}: {m}", &bad[..bad.len().min(60)]);
         assert!(m["message"].as_str().is_some_and(|s| !s.is_empty()));
     }
+    ping_pong(&mut ws).await;
+    // Simulcast layers are checked before the offer is looked at.
+    let layers = [
+        (
+            serde_json::json!([{"rid": "q", "width": 320, "height": 180}, {"rid": "h", "width": 640, "height": 360},
+                {"rid": "f", "width": 1280, "height": 720}, {"rid": "x", "width": 1920, "height": 1080}]),
+            "at most 3 layers",
+        ),
+        (
+            serde_json::json!([{"rid": "a b", "width": 320, "height": 180}]),
+            "bad rid",
+        ),
+        (
+            serde_json::json!([{"rid": "f", "width": 1280, "height": 720}, {"rid": "q", "width": 320, "height": 180}]),
+            "lowest to highest",
+        ),
+        (
+            serde_json::json!([{"rid": "q", "width": 99_999, "height": 180}]),
+            "16384",
+        ),
+        (
+            serde_json::json!([{"rid": "q", "width": 320, "height": 180}, {"rid": "q", "width": 320, "height": 180}]),
+            "each rid at most once",
+        ),
+    ];
+    for (l, why) in layers {
+        let msg = serde_json::json!({"type": "publish", "sdp": "v=0",
+            "tracks": [{"mid": "0", "source": "camera", "layers": l}]});
+        send_json(&mut ws, msg).await;
+        let m = recv_json(&mut ws).await;
+        assert_eq!(m["type"], "error", "{m}");
+        assert!(m["message"].as_str().unwrap().contains(why), "{why}: {m}");
+    }
+    // Sizes of tiles it does not receive (yet) are no error: reports race renegotiation.
+    let display = r#"{"type":"display","tiles":[{"participant":99,"source":"screen","width":640,"height":360}]}"#;
+    ws.send(Message::text(display)).await.unwrap();
     ping_pong(&mut ws).await;
 
     // Over 64 KiB: closed with a reason.
