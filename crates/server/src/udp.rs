@@ -70,7 +70,11 @@ impl MediaSocket {
             meta,
             ..
         } = self;
-        let mut iovs: Vec<IoSliceMut<'_>> = rx.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+        // On the stack: no allocation per batch (`rx` holds exactly BATCH_SIZE slots).
+        let mut slots = rx.iter_mut();
+        let mut iovs: [IoSliceMut<'_>; BATCH_SIZE] = std::array::from_fn(|_| {
+            IoSliceMut::new(slots.next().map_or(&mut [][..], |b| &mut b[..]))
+        });
         let read = socket.try_io(Interest::READABLE, || {
             state.recv(UdpSockRef::from(&*socket), &mut iovs, meta)
         });

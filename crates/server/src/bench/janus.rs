@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -123,14 +123,7 @@ impl JanusServer {
         }
         let conf = work.join(format!("janus-conf-{}", std::process::id()));
         write_config(&conf, ip)?;
-        let mut cmd = match pin {
-            Some(cpu) => {
-                let mut c = Command::new("taskset");
-                c.args(["-c", &cpu.to_string(), "janus"]);
-                c
-            }
-            None => Command::new("janus"),
-        };
+        let mut cmd = super::pinned("janus".as_ref(), pin);
         let child = cmd
             .arg("-F")
             .arg(&conf)

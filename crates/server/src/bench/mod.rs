@@ -227,6 +227,18 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// Pins this process (all its threads, and what it starts later) to `cpu`.
+/// A command running `program`, on CPU `pin` if given (through `taskset`).
+fn pinned(program: &std::ffi::OsStr, pin: Option<usize>) -> std::process::Command {
+    match pin {
+        Some(cpu) => {
+            let mut c = std::process::Command::new("taskset");
+            c.args(["-c", &cpu.to_string()]).arg(program);
+            c
+        }
+        None => std::process::Command::new(program),
+    }
+}
+
 fn pin_self(cpu: usize) -> anyhow::Result<()> {
     let status = std::process::Command::new("taskset")
         .args([

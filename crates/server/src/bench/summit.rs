@@ -31,14 +31,7 @@ impl Drop for SummitServer {
 
 fn summit_command(pin: Option<usize>) -> anyhow::Result<Command> {
     let exe = std::env::current_exe().context("cannot find the summit binary")?;
-    Ok(match pin {
-        Some(cpu) => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", &cpu.to_string()]).arg(exe);
-            c
-        }
-        None => Command::new(exe),
-    })
+    Ok(super::pinned(exe.as_os_str(), pin))
 }
 
 impl SummitServer {
