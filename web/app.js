@@ -219,6 +219,11 @@ async function handleMessage(msg) {
     case 'meeting_locked': return setLocked(msg.locked, msg.by);
     case 'recording': return setRecording(msg.on, msg.by);
     case 'muted_by_host': return mutedByHost(msg.by);
+    case 'video_paused':
+      if (msg.source === 'camera') {
+        state.people.get(msg.participant)?.tile.setNote(msg.paused ? 'Video paused: your connection is too slow for it' : '', 'bandwidth');
+      }
+      return;
     case 'invitation': return showInvitation(msg.token);
     case 'error':
       console.warn('server:', msg.code, msg.message);
@@ -534,7 +539,9 @@ function onTrack(mid, track) {
     p.stopLevel = watchLevel(audioCtx(), track, (l) => p.tile.speaking(!p.info.microphone_muted && l > 0.08));
   } else if (m.source === 'camera') {
     p.tile.setVideo(track);
-    display.watch(m.participant, 'camera', p.tile.video);
+    // The tile, not its video element: a tile showing initials for a while (camera off, a key
+    // or bandwidth missing) is still shown, and wants the video back when it can have it.
+    display.watch(m.participant, 'camera', p.tile.el);
   } else if (m.source === 'screen') {
     display.watch(m.participant, 'screen', showScreen(m.participant, track));
   }

@@ -13,7 +13,7 @@ export class DisplayReporter {
   /** @param {(msg: object) => void} send signaling */
   constructor(send) {
     this.send = send;
-    /** @type {Map<string, {participant: number, source: string, el: HTMLVideoElement}>} */
+    /** @type {Map<string, {participant: number, source: string, el: HTMLElement}>} */
     this.videos = new Map();
     /** @type {Map<string, string>} what was last reported, by key */
     this.reported = new Map();
@@ -27,7 +27,7 @@ export class DisplayReporter {
    * Follows the element showing `participant`'s `source`.
    * @param {number} participant
    * @param {string} source
-   * @param {HTMLVideoElement} el
+   * @param {HTMLElement} el
    */
   watch(participant, source, el) {
     const key = `${participant}:${source}`;
@@ -69,8 +69,9 @@ export class DisplayReporter {
     const dpr = window.devicePixelRatio || 1;
     const tiles = [];
     for (const [key, v] of this.videos) {
-      // offsetParent is null when the element or an ancestor is not displayed.
-      const shown = !document.hidden && v.el.isConnected && !v.el.hidden && v.el.offsetParent !== null;
+      // No client rects when the element or an ancestor is not displayed (offsetParent would
+      // also be null for a fixed-position element that is shown).
+      const shown = !document.hidden && v.el.isConnected && !v.el.hidden && v.el.getClientRects().length > 0;
       const width = shown ? Math.round(v.el.clientWidth * dpr) : 0;
       const height = shown ? Math.round(v.el.clientHeight * dpr) : 0;
       const now = `${width}x${height}`;

@@ -49,6 +49,8 @@ export class Tile {
     this.note = document.createElement('div');
     this.note.className = 'note';
     this.note.hidden = true;
+    /** Why there is no picture, by reason. */
+    this.notes = { e2ee: '', bandwidth: '' };
     this.el.append(this.initials, this.video, this.audio, this.label, this.note);
     grid.append(this.el);
     this.cameraOff = true;
@@ -80,14 +82,18 @@ export class Tile {
   }
 
   /**
-   * A line over the tile saying why there is no picture (e.g. an encryption key is missing);
-   * the initials stand in for the video meanwhile, rather than a black frame.
-   * @param {string} text empty to hide
+   * A line over the tile saying why there is no picture (an encryption key is missing, the
+   * connection is too slow for this video); the initials stand in for the video meanwhile,
+   * rather than a black or frozen frame. Each reason is set apart; the first one set shows.
+   * @param {string} text empty to clear
+   * @param {'e2ee'|'bandwidth'} [why]
    */
-  setNote(text) {
-    this.note.hidden = !text;
+  setNote(text, why = 'e2ee') {
+    this.notes[why] = text;
+    const shown = this.notes.e2ee || this.notes.bandwidth;
+    this.note.hidden = !shown;
     const span = document.createElement('span');
-    span.textContent = text;
+    span.textContent = shown;
     this.note.replaceChildren(span);
     this.show();
   }

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use str0m::bwe::Bitrate;
 use str0m::media::MediaKind;
-use summit_proto::{ParticipantId, TileDisplay, TrackSource};
+use summit_proto::{ParticipantId, ServerMessage, TileDisplay, TrackSource};
 
 use crate::layers::{Display, Tile, UP_HEADROOM_PERCENT};
 use crate::peer::{PeerKey, Side};
@@ -136,10 +136,19 @@ impl Sfu {
         let alloc = p.bandwidth.allocator.allocate(now, budget, &tiles);
         tracing::trace!(participant = %id, ?tiles, ?alloc, ?budget, "allocation");
         let mut keyframes = Vec::new();
+        let mut told = Vec::new();
         for (&i, &target) in slots.iter().zip(&alloc.layers) {
             let Some(slot) = p.slots.get_mut(i) else {
                 continue;
             };
+            // Off although shown: the link is the reason, and the page should say so.
+            let starved = target.is_none() && slot.display != Display::Hidden;
+            if starved != slot.starved {
+                slot.starved = starved;
+                if let Some(t) = slot.track {
+                    told.push((t, starved));
+                }
+            }
             if slot.target == target {
                 continue;
             }
@@ -179,6 +188,14 @@ impl Sfu {
         }
         for (t, l) in keyframes {
             self.request_keyframe(t, l, now);
+        }
+        for (t, paused) in told {
+            let msg = ServerMessage::VideoPaused {
+                participant: t.publisher,
+                source: t.source,
+                paused,
+            };
+            self.signal(id, msg);
         }
     }
 }

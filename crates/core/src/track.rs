@@ -169,6 +169,8 @@ pub(crate) struct Slot {
     pub(crate) target: Option<usize>,
     /// How the page shows this video.
     pub(crate) display: Display,
+    /// Not sent for want of bandwidth (and the page was told).
+    pub(crate) starved: bool,
     /// VP8 picture numbering of the outgoing stream, continuous across layers and sources.
     pub(crate) vp8: Vp8Numbering,
 }
@@ -190,6 +192,7 @@ impl Slot {
             // Audio has one layer and always flows; video waits for the first allocation.
             target: (kind == MediaKind::Audio).then_some(0),
             display: Display::Unreported,
+            starved: false,
             vp8: Vp8Numbering::default(),
         }
     }
@@ -224,6 +227,7 @@ impl Slot {
         self.layer = None;
         self.target = (self.kind == MediaKind::Audio).then_some(0);
         self.display = Display::Unreported;
+        self.starved = false;
         self.forwarder.switch_source(self.kind == MediaKind::Video);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use summit_proto::{ClientMessage, ParticipantId, Role, TileDisplay, TrackSource};
+use summit_proto::{ClientMessage, ParticipantId, Role, ServerMessage, TileDisplay, TrackSource};
 use summit_testkit::{Harness, LayerChange};
 
 /// A simulcast publisher and an observer watching them.
@@ -120,6 +120,11 @@ fn hidden_video_stops_and_resumes_at_a_keyframe() {
     // Audio does not care.
     let audio = h.clients[v].got(pid, TrackSource::Microphone) - audio_at;
     assert!(audio >= 140, "only {audio} audio packets in 3 s");
+    // Hidden by the page itself: nothing to tell it.
+    assert!(!h
+        .messages_to(v)
+        .into_iter()
+        .any(|m| matches!(m, ServerMessage::VideoPaused { .. })));
     show(&mut h, v, pid, 640, 360);
     // Video is back at once (the low layer fits what str0m still estimates), the asked-for
     // layer follows as the estimate, sunk while nothing was sent, climbs again.

@@ -372,6 +372,16 @@ pub enum ServerMessage {
     },
     /// Answer to `ping`.
     Pong {},
+    /// The server stopped (or resumed) sending one video to this page because its link cannot
+    /// carry it (bandwidth estimate), not because the page hid it: the page says so on the tile.
+    VideoPaused {
+        /// Whose video.
+        participant: ParticipantId,
+        /// Which of their sources.
+        source: TrackSource,
+        /// Stopped (true) or sent again (false).
+        paused: bool,
+    },
     /// The joiner waits in the lobby until a host admits them.
     Lobby {
         /// The meeting.
