@@ -1,7 +1,7 @@
 // Simulcast in real Chromium: a delegate's camera goes out in three layers; a viewer showing
 // that camera as a thumbnail receives the low layer, a viewer showing it full-window the high
-// one (frameWidth in their stats); a viewer that stops showing it stops receiving its frames,
-// and gets a picture again when it shows it.
+// one (frameWidth in their stats); a viewer that stops showing it (a collapsed tile, a tab in
+// the background) stops receiving its frames, and gets a picture again when it shows it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverAndChromium, joinPage, waitStats, inbound, myId } from './harness.mjs';
@@ -38,16 +38,19 @@ test('a thumbnail gets the low layer, a full-window tile the high one, a hidden 
   const cam = `${a}:camera`;
   // Chromium's own bandwidth estimate starts low and the top layer comes last: generous time.
   await waitStats(large, (s) => s[cam]?.frameWidth >= 1000, 45000, 'full-window viewer receiving the high layer');
-  const thumb = await waitStats(small, (s) => s[cam]?.framesDecoded > 0 && s[cam].frameWidth > 0, 15000, 'thumbnail decoding');
   const sent = await sentLayers(alice);
   assert.ok(Object.keys(sent).length === 3, `Alice sends three layers: ${JSON.stringify(sent)}`);
-  assert.ok(thumb[cam].frameWidth <= 400, `thumbnail gets the low layer: ${thumb[cam].frameWidth} px wide; sent ${JSON.stringify(sent)}`);
-  // Both keep decoding at their own size.
+  // The thumbnail may first get a bigger layer (its tile had its grid size for a moment).
+  const thumb = await waitStats(small, (s) => s[cam]?.framesDecoded > 0 && s[cam].frameWidth > 0
+    && s[cam].frameWidth <= 400, 15000, `thumbnail decoding the low layer (Alice sends ${JSON.stringify(sent)})`);
+  // Both keep decoding at their own size. (The full-window viewer's layer also follows its
+  // bandwidth estimate, which three browsers on a small machine can push below the 720p layer
+  // for a while: it must be back on it within the time the estimate takes to climb.)
   await new Promise((r) => setTimeout(r, 2000));
-  const [s2, l2] = [await inbound(small), await inbound(large)];
+  const s2 = await inbound(small);
   assert.ok(s2[cam].framesDecoded > thumb[cam].framesDecoded, 'thumbnail frames stopped');
   assert.ok(s2[cam].frameWidth <= 400, `thumbnail switched up: ${s2[cam].frameWidth}`);
-  assert.ok(l2[cam].frameWidth >= 1000, `full window switched down: ${l2[cam].frameWidth}`);
+  await waitStats(large, (s) => s[cam].frameWidth >= 1000, 30000, 'full-window viewer on the high layer again');
 
   // The thumbnail viewer collapses its strip: the server stops sending that video (frames; the
   // connection's bandwidth estimation may still send a little padding)...
@@ -67,5 +70,19 @@ test('a thumbnail gets the low layer, a full-window tile the high one, a hidden 
   await small.addStyleTag({ content: `.tile[data-participant="${a}"] { display:block !important; }` });
   const frames = (await inbound(small))[cam].framesDecoded;
   await waitStats(small, (s) => s[cam].framesDecoded > frames + 10, 10000, 'video back after showing it again');
+  // The full-window viewer's tab goes to the background: its video stops too, and comes back.
+  const setHidden = (h) => large.evaluate((hidden) => {
+    Object.defineProperty(document, 'hidden', { value: hidden, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, h);
+  await setHidden(true);
+  await new Promise((r) => setTimeout(r, 1500));
+  const bg = (await inbound(large))[cam].framesReceived;
+  await new Promise((r) => setTimeout(r, 2000));
+  const bgAfter = (await inbound(large))[cam].framesReceived;
+  assert.ok(bgAfter - bg <= 1, `a background tab still receives video: ${bgAfter - bg} frames in 2 s`);
+  await setHidden(false);
+  const back = (await inbound(large))[cam].framesDecoded;
+  await waitStats(large, (s) => s[cam].framesDecoded > back + 10, 10000, 'video back in the foreground');
   for (const p of [alice, small, large]) await p.context().close();
 });

@@ -35,8 +35,7 @@ impl Sfu {
     pub(crate) fn bandwidth_estimated(&mut self, id: ParticipantId, now: Instant, bps: u64) {
         if let Some(p) = self.participants.get_mut(&id) {
             let b = &mut p.bandwidth;
-            // Congestion: the estimate falls, below what is being sent. (After a restart str0m
-            // climbs from the rate it saw acknowledged; a climb is never a fall.)
+            // Congestion: the estimate falls, below what is being sent, while video is sent.
             let falling = b.raw.is_some_and(|r| bps < r);
             let congested = falling && bps < b.sending && b.video > 0;
             b.raw = Some(bps);
