@@ -1,4 +1,5 @@
-// Firefox ESR and Chromium in one meeting decode each other through Summit.
+// Firefox ESR and Chromium in one meeting decode each other through Summit; Firefox sends
+// simulcast like Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, joinPage, waitStats, myId, launchChromium, launchFirefox, e2eeReport } from './harness.mjs';
@@ -38,6 +39,18 @@ test('a Firefox and a Chromium participant decode each other in an encrypted mee
       `${who}: ${JSON.stringify(r.stats)}`);
   }
   assert.equal(await ff.$eval('#e2ee-badge', (e) => e.textContent), '🔒 End-to-end encrypted');
+  // Firefox sends its camera in the three simulcast layers too, each at its own size.
+  const layers = await ff.evaluate(async () => {
+    const t = /** @type {any} */ (window).summit.conn.senders.get('camera');
+    /** @type {Record<string, number>} */
+    const widths = {};
+    (await t.sender.getStats()).forEach((/** @type {any} */ r) => {
+      if (r.type === 'outbound-rtp' && r.rid && r.bytesSent > 0) widths[r.rid] = r.frameWidth;
+    });
+    return widths;
+  });
+  assert.deepEqual(Object.keys(layers).sort(), ['f', 'h', 'q'], JSON.stringify(layers));
+  assert.ok(layers.q < layers.h && layers.h < layers.f, JSON.stringify(layers));
   await ff.close();
   await cr.context().close();
 });
