@@ -36,7 +36,11 @@ export class DisplayReporter {
     if (old) this.observer.unobserve(old.el);
     this.videos.set(key, { participant, source, el });
     this.observer.observe(el);
-    this.schedule();
+    // A new video is reported at once: a track arrives while the page answers the server's
+    // offer, so the size gets there before the answer and the first layer sent already fits
+    // (no 720p keyframe for a thumbnail). Later changes are gathered.
+    if (!old) this.report();
+    else this.schedule();
   }
 
   /**
