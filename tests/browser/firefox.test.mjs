@@ -39,16 +39,25 @@ test('a Firefox and a Chromium participant decode each other in an encrypted mee
       `${who}: ${JSON.stringify(r.stats)}`);
   }
   assert.equal(await ff.$eval('#e2ee-badge', (e) => e.textContent), '🔒 End-to-end encrypted');
-  // Firefox sends its camera in the three simulcast layers too, each at its own size.
-  const layers = await ff.evaluate(async () => {
-    const t = /** @type {any} */ (window).summit.conn.senders.get('camera');
-    /** @type {Record<string, number>} */
-    const widths = {};
-    (await t.sender.getStats()).forEach((/** @type {any} */ r) => {
-      if (r.type === 'outbound-rtp' && r.rid && r.bytesSent > 0) widths[r.rid] = r.frameWidth;
+  // Firefox sends its camera in the three simulcast layers too, each at its own size. It starts
+  // the top layer only once its own bandwidth estimate has grown to cover all three, which takes
+  // a few seconds after the first frames: wait for it.
+  /** @type {Record<string, number>} */
+  let layers = {};
+  const deadline = Date.now() + 45000;
+  while (Date.now() < deadline) {
+    layers = await ff.evaluate(async () => {
+      const t = /** @type {any} */ (window).summit.conn.senders.get('camera');
+      /** @type {Record<string, number>} */
+      const widths = {};
+      (await t.sender.getStats()).forEach((/** @type {any} */ r) => {
+        if (r.type === 'outbound-rtp' && r.rid && r.bytesSent > 0) widths[r.rid] = r.frameWidth;
+      });
+      return widths;
     });
-    return widths;
-  });
+    if (Object.keys(layers).length === 3) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
   assert.deepEqual(Object.keys(layers).sort(), ['f', 'h', 'q'], JSON.stringify(layers));
   assert.ok(layers.q < layers.h && layers.h < layers.f, JSON.stringify(layers));
   await ff.close();

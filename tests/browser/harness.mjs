@@ -53,9 +53,13 @@ export async function startServer() {
     invite(meeting, name, ...extra) {
       return JSON.parse(this.summit('invite', '--meeting', meeting, '--name', name, '--server', url, '--json', ...extra));
     },
-    /** Runs a `summit` subcommand on this server's data (the organizer's secrets file lands there too). */
+    /**
+     * Runs a `summit` subcommand on this server's data (the organizer's secrets file lands there
+     * too). Its stderr goes into the error thrown when it fails, not into the test output.
+     */
     summit(...args) {
-      return execFileSync(SUMMIT, ['--data', data, ...args], { cwd: data }).toString();
+      return execFileSync(SUMMIT, ['--data', data, ...args], { cwd: data, stdio: ['ignore', 'pipe', 'pipe'] })
+        .toString();
     },
     /** A token signed with the server's real key but with chosen claims (e.g. expired). */
     forge(claims) {
