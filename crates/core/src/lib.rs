@@ -34,7 +34,6 @@ mod sfu;
 mod timers;
 mod track;
 
-pub use codec::vp8_descriptor_len;
 pub use config::SfuConfig;
 pub use decision::Decision;
 pub use error::SfuError;
@@ -46,3 +45,4 @@ pub use output::{Disconnect, Output, SfuEvent};
 pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
 pub use recording::RecordedPacket;
 pub use sfu::{Identity, Joined, Sfu};
+pub use summit_codec::vp8_descriptor_len;

@@ -129,7 +129,7 @@ impl Sfu {
                 else {
                     return;
                 };
-                let c = VideoCodec::from_str0m(params.spec().codec);
+                let c = crate::codec::video_codec(params.spec().codec);
                 let r = params.spec().clock_rate.get();
                 publisher.tracks[idx].codec = Some((pt, c, r));
                 (c, r)
