@@ -57,6 +57,12 @@ fn vp8_indices(p: &[u8]) -> Option<(PictureIdAt, Option<usize>)> {
     Some((pid, tl0))
 }
 
+/// Where a VP8 descriptor's picture id and TL0PICIDX sit in one payload.
+type Fields = (PictureIdAt, Option<usize>);
+
+/// What is added to a source's picture ids and TL0PICIDX to continue the outgoing numbering.
+type Offsets = (u16, u8);
+
 /// Keeps a VP8 stream's picture ids and TL0PICIDX continuous when its source changes
 /// (simulcast layers number their pictures independently), as a decoder expects of one stream.
 #[derive(Debug, Default, Clone, Copy)]
@@ -69,6 +75,18 @@ pub struct Vp8Numbering {
     rebase: bool,
 }
 
+/// How many differently renumbered copies of one packet [`Vp8Renumbered`] keeps.
+const SHARED_COPIES: usize = 4;
+
+/// The renumbered copies of one packet, for the streams that renumber it alike to share:
+/// streams that switched to a layer at the same keyframe have the same offsets, so a packet
+/// forwarded to many of them is copied once, not once per stream. Start a new one per packet.
+#[derive(Debug, Default)]
+pub struct Vp8Renumbered {
+    copies: [Option<(Offsets, Arc<[u8]>)>; SHARED_COPIES],
+    next: usize,
+}
+
 impl Vp8Numbering {
     /// The next packet comes from a new source.
     pub fn switch_source(&mut self) {
@@ -78,20 +96,65 @@ impl Vp8Numbering {
     /// `payload` in the outgoing numbering: shared as it is while the offsets are 0 (as for a
     /// stream's first source), else a rewritten copy.
     pub fn rewrite(&mut self, payload: &Arc<[u8]>) -> Arc<[u8]> {
-        if !self.rebase && self.pid_offset == 0 && self.tl0_offset == 0 {
-            self.follow(payload);
-            return payload.clone();
-        }
-        let mut copy = payload.to_vec();
-        self.rewrite_in_place(&mut copy);
-        copy.into()
+        self.rewrite_shared(payload, &mut Vp8Renumbered::default())
     }
 
-    /// Notes the numbering of a packet passed on unchanged.
-    fn follow(&mut self, p: &[u8]) {
-        let Some((pid, tl0)) = vp8_indices(p) else {
+    /// As [`Self::rewrite`], taking the copy from `shared` when another stream renumbered
+    /// `payload` alike, and leaving a new copy there for the next.
+    pub fn rewrite_shared(&mut self, payload: &Arc<[u8]>, shared: &mut Vp8Renumbered) -> Arc<[u8]> {
+        let Some(fields) = vp8_indices(payload) else {
+            return payload.clone();
+        };
+        self.rebase_on(payload, fields);
+        let offsets = (self.pid_offset, self.tl0_offset);
+        let out = if offsets == (0, 0) {
+            payload.clone()
+        } else if let Some((_, copy)) = shared.copies.iter().flatten().find(|(o, _)| *o == offsets)
+        {
+            copy.clone()
+        } else {
+            let mut copy = payload.to_vec();
+            apply(&mut copy, fields, offsets);
+            let copy: Arc<[u8]> = copy.into();
+            shared.copies[shared.next] = Some((offsets, copy.clone()));
+            shared.next = (shared.next + 1) % SHARED_COPIES;
+            copy
+        };
+        self.follow(&out, fields);
+        out
+    }
+
+    /// Rewrites `p`'s picture id and TL0PICIDX into the outgoing numbering, in place.
+    pub fn rewrite_in_place(&mut self, p: &mut [u8]) {
+        let Some(fields) = vp8_indices(p) else {
             return;
         };
+        self.rebase_on(p, fields);
+        apply(p, fields, (self.pid_offset, self.tl0_offset));
+        self.follow(p, fields);
+    }
+
+    /// After a switch, sets the offsets that continue the outgoing numbering from `p`.
+    fn rebase_on(&mut self, p: &[u8], (pid, tl0): Fields) {
+        if !self.rebase {
+            return;
+        }
+        if let Some((i, long)) = pid {
+            let (value, _) = read_pid(p, i, long);
+            self.pid_offset = self
+                .last_pid
+                .map_or(0, |l| l.wrapping_add(1).wrapping_sub(value) & 0x7fff);
+        }
+        if let Some(i) = tl0 {
+            self.tl0_offset = self
+                .last_tl0
+                .map_or(0, |l| l.wrapping_add(1).wrapping_sub(p[i]));
+        }
+        self.rebase = false;
+    }
+
+    /// Notes the numbering of an outgoing packet.
+    fn follow(&mut self, p: &[u8], (pid, tl0): Fields) {
         if let Some((i, long)) = pid {
             let (value, mask) = read_pid(p, i, long);
             self.note_pid(value, mask);
@@ -99,42 +162,6 @@ impl Vp8Numbering {
         if let Some(i) = tl0 {
             self.note_tl0(p[i]);
         }
-    }
-
-    /// Rewrites `p`'s picture id and TL0PICIDX into the outgoing numbering, in place.
-    pub fn rewrite_in_place(&mut self, p: &mut [u8]) {
-        let Some((pid, tl0)) = vp8_indices(p) else {
-            return;
-        };
-        if let Some((i, long)) = pid {
-            let (value, mask) = read_pid(p, i, long);
-            if self.rebase {
-                self.pid_offset = self
-                    .last_pid
-                    .map_or(0, |l| l.wrapping_add(1).wrapping_sub(value) & 0x7fff);
-            }
-            let out = value.wrapping_add(self.pid_offset) & mask;
-            if long {
-                let [hi, lo] = out.to_be_bytes();
-                p[i] = 0x80 | hi;
-                if let Some(b) = p.get_mut(i + 1) {
-                    *b = lo;
-                }
-            } else {
-                p[i] = out as u8;
-            }
-            self.note_pid(out, mask);
-        }
-        if let Some(i) = tl0 {
-            if self.rebase {
-                self.tl0_offset = self
-                    .last_tl0
-                    .map_or(0, |l| l.wrapping_add(1).wrapping_sub(p[i]));
-            }
-            p[i] = p[i].wrapping_add(self.tl0_offset);
-            self.note_tl0(p[i]);
-        }
-        self.rebase = false;
     }
 
     /// Keeps the newest outgoing picture id (reordered packets do not move it back).
@@ -151,6 +178,26 @@ impl Vp8Numbering {
         if self.last_tl0.is_none_or(|l| out.wrapping_sub(l) < 128) {
             self.last_tl0 = Some(out);
         }
+    }
+}
+
+/// Adds `(pid_offset, tl0_offset)` to the picture id and TL0PICIDX found at `fields` in `p`.
+fn apply(p: &mut [u8], (pid, tl0): Fields, (pid_offset, tl0_offset): Offsets) {
+    if let Some((i, long)) = pid {
+        let (value, mask) = read_pid(p, i, long);
+        let out = value.wrapping_add(pid_offset) & mask;
+        if long {
+            let [hi, lo] = out.to_be_bytes();
+            p[i] = 0x80 | hi;
+            if let Some(b) = p.get_mut(i + 1) {
+                *b = lo;
+            }
+        } else {
+            p[i] = out as u8;
+        }
+    }
+    if let Some(i) = tl0 {
+        p[i] = p[i].wrapping_add(tl0_offset);
     }
 }
 
@@ -213,5 +260,41 @@ mod tests {
             n.rewrite_in_place(&mut f);
             let _ = n.rewrite(&f.into());
         }
+    }
+
+    #[test]
+    fn streams_renumbering_alike_share_one_copy() {
+        let pkt = |pid: u16, tl0: u8| -> Arc<[u8]> {
+            let [hi, lo] = pid.to_be_bytes();
+            vec![0x90, 0xc0, 0x80 | hi, lo, tl0, 0x00, 0x9d].into()
+        };
+        // Three streams forward layer A from picture 100; the third also had picture 101.
+        let (mut s1, mut s2, mut s3) = Default::default();
+        for n in [&mut s1, &mut s2, &mut s3] {
+            let _ = Vp8Numbering::rewrite(n, &pkt(100, 1));
+        }
+        let _ = s3.rewrite(&pkt(101, 1));
+        // All switch to layer B at its picture 7000.
+        let b = pkt(7000, 50);
+        let mut shared = Vp8Renumbered::default();
+        let mut outs = Vec::new();
+        for n in [&mut s1, &mut s2, &mut s3] {
+            n.switch_source();
+            outs.push(n.rewrite_shared(&b, &mut shared));
+        }
+        assert_eq!(&*outs[0], &*pkt(101, 2));
+        assert!(
+            Arc::ptr_eq(&outs[0], &outs[1]),
+            "alike streams copied twice"
+        );
+        assert_eq!(&*outs[2], &*pkt(102, 2));
+        // The next packet: shared again, and each stream's numbering moved on.
+        let b2 = pkt(7001, 50);
+        let mut shared = Vp8Renumbered::default();
+        let o1 = s1.rewrite_shared(&b2, &mut shared);
+        let o2 = s2.rewrite_shared(&b2, &mut shared);
+        let o3 = s3.rewrite_shared(&b2, &mut shared);
+        assert!(Arc::ptr_eq(&o1, &o2));
+        assert_eq!((&*o1, &*o3), (&*pkt(102, 2), &*pkt(103, 2)));
     }
 }

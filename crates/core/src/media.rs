@@ -9,7 +9,7 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::Event;
 use summit_proto::{ParticipantId, TrackSource};
 
-use crate::codec::VideoCodec;
+use crate::codec::{VideoCodec, Vp8Renumbered};
 use crate::decision::Decision;
 use crate::metrics::StreamFigures;
 use crate::output::Output;
@@ -208,6 +208,8 @@ impl Sfu {
         let ts = pkt.header.timestamp;
         let mut need_keyframe = false;
         let (mut sent, mut sent_bytes) = (0u64, 0u64);
+        // Subscribers that switched layers together renumber this packet alike: one copy.
+        let mut renumbered = Vp8Renumbered::default();
         for s in &subscribers {
             let Some(sub) = self.participants.get_mut(&s.participant) else {
                 continue;
@@ -267,7 +269,9 @@ impl Sfu {
                 continue;
             };
             let payload = match sub.slots.get_mut(s.slot) {
-                Some(slot) if codec == VideoCodec::Vp8 => slot.vp8.rewrite(&pkt.payload),
+                Some(slot) if codec == VideoCodec::Vp8 => {
+                    slot.vp8.rewrite_shared(&pkt.payload, &mut renumbered)
+                }
                 _ => pkt.payload.clone(),
             };
             let mut api = sub.subscriber.rtc.direct_api();
