@@ -9,6 +9,8 @@ import { FrameCrypto, frameSupport } from './framecrypto.js';
 import { InterpretationView } from './interpretation.js';
 import { RecordView } from './record.js';
 import { RecordingSealer } from './recording-keys.js';
+import { ChatView } from './chat.js';
+import { InviteDialog } from './invite.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -38,7 +40,6 @@ const state = {
   joinedAt: 0,
   leaving: false,
   reconnects: 0,
-  unread: 0,
   audioCtx: /** @type {AudioContext | null} */ (null),
   locked: false,
   recording: false,
@@ -66,6 +67,20 @@ const interp = new InterpretationView({
 const record = new RecordView();
 const sealer = new RecordingSealer({ meeting, send: (m) => state.signaling?.send(m) });
 /** @type {any} */ (state).record = record;
+const chat = new ChatView({
+  send: (m) => state.signaling?.send(m),
+  e2ee: () => state.e2ee,
+  encrypted: () => state.e2eeOn,
+  myId: () => state.me?.participant_id,
+  toast: (text) => toast(text),
+});
+const inviteDialog = new InviteDialog({
+  send: (m) => state.signaling?.send(m),
+  meeting,
+  // The meeting secret rides along in the fragment; the server never saw it.
+  fragment: () => (state.e2eeOn && secret ? location.hash : ''),
+  toast: (text) => toast(text),
+});
 // For tests and debugging: the live connections and what each subscribed m-line carries.
 /** @type {any} */ (window).summit = state;
 
@@ -213,7 +228,7 @@ async function handleMessage(msg) {
       removePerson(msg.participant_id);
       return state.e2ee?.left(msg.participant_id);
     case 'e2ee': return state.e2ee?.receive(msg.from, msg.data);
-    case 'chat': return addChat(msg);
+    case 'chat': return chat.add(msg);
     case 'lobby': return showLobby(msg);
     case 'lobby_changed': return renderWaiting(msg.waiting);
     case 'meeting_locked': return setLocked(msg.locked, msg.by);
@@ -224,11 +239,11 @@ async function handleMessage(msg) {
         state.people.get(msg.participant)?.tile.setNote(msg.paused ? 'Video paused: your connection is too slow for it' : '', 'bandwidth');
       }
       return;
-    case 'invitation': return showInvitation(msg.token);
+    case 'invitation': return inviteDialog.showLink(msg.token);
     case 'error':
       console.warn('server:', msg.code, msg.message);
-      if (!$('invite-dialog').open) toast(msg.message);
-      else { $('invite-error').textContent = msg.message; $('invite-error').hidden = false; }
+      if (inviteDialog.isOpen) inviteDialog.showError(msg.message);
+      else toast(msg.message);
       return;
     default: return;
   }
@@ -241,7 +256,6 @@ async function onWelcome(msg) {
   $('prejoin').hidden = true;
   $('lobby').hidden = true;
   for (const el of document.querySelectorAll('.host-only')) /** @type {HTMLElement} */ (el).hidden = !msg.can_moderate;
-  $('chat-form').hidden = !msg.can_chat;
   setLocked(msg.locked, null);
   sealer.configure(msg.recording_key);
   setRecording(!!msg.recording, null);
@@ -253,14 +267,12 @@ async function onWelcome(msg) {
   // A new session (or a resumed one after a lost connection) has no sizes yet.
   display.resend();
   state.selfTile?.remove();
-  $('chat-log').replaceChildren();
-  unreadableEarlier = 0;
-  $('chat-earlier').hidden = true;
+  chat.reset(!!msg.can_chat);
   state.selfTile = new Tile($('grid'), 'self', msg.name, true);
   for (const p of msg.participants) addPerson(p);
   interp.welcome(msg);
   await startE2ee(msg);
-  for (const c of msg.chat) addChat(c, true);
+  for (const c of msg.chat) chat.add(c, true);
   // Without the meeting key this page could only send what no one can decrypt.
   const canSend = msg.can_publish && !state.e2eeProblem;
   $('btn-cam').hidden = !msg.can_publish_video || !canSend;
@@ -501,16 +513,6 @@ function mutedByHost(by) {
   toast(`You were muted by the host (${by}). You can unmute yourself.`, 6000);
 }
 
-/** @param {string} token */
-function showInvitation(token) {
-  // The meeting secret rides along in the fragment; the server never saw it.
-  const fragment = state.e2eeOn && secret ? location.hash : '';
-  const url = `${location.origin}/m/${encodeURIComponent(meeting)}?invite=${token}${fragment}`;
-  $('invite-link').value = url;
-  $('invite-result').hidden = false;
-  $('invite-error').hidden = true;
-}
-
 /** @type {number | undefined} */
 let toastTimer;
 /** @param {string} text @param {number} [ms] */
@@ -641,60 +643,7 @@ function togglePanel(panel) {
   const el = $(panel);
   el.hidden = !el.hidden;
   $(panel === 'chat-panel' ? 'btn-chat' : 'btn-people').setAttribute('aria-pressed', String(!el.hidden));
-  if (panel === 'chat-panel' && !el.hidden) {
-    state.unread = 0;
-    $('unread').hidden = true;
-    $('chat-input').focus();
-  }
-}
-
-/** Chat is shown in order, though opening sealed messages takes a moment. */
-let chatQueue = Promise.resolve();
-/** Messages from before this page came that it cannot open, summarized in one line. */
-let unreadableEarlier = 0;
-
-/** @param {any} msg @param {boolean} [old] */
-function addChat(msg, old = false) {
-  chatQueue = chatQueue.then(() => openChat(msg, old)).catch((e) => console.error('chat:', e));
-}
-
-/** @param {any} msg @param {boolean} old */
-async function openChat(msg, old) {
-  if (!msg.sealed) return showChat(msg, old);
-  const e = state.e2ee;
-  let text = e ? await e.openChat(msg.from, msg.text) : null;
-  // A message can outrun its sender's key: give the key a moment to come.
-  for (let i = 0; !text && e && !old && i < 50 && e.missing().includes(msg.from); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    text = await e.openChat(msg.from, msg.text);
-  }
-  if (text !== null) return showChat({ ...msg, text }, old);
-  if (old) {
-    unreadableEarlier += 1;
-    $('chat-earlier').textContent = `🔒 ${unreadableEarlier} earlier message${unreadableEarlier > 1 ? 's were' : ' was'} sent before you joined and cannot be read with your keys.`;
-    $('chat-earlier').hidden = false;
-    return;
-  }
-  showChat({ ...msg, text: '🔒 A message you cannot decrypt (you do not have the key it was sent with).' }, old);
-}
-
-/** @param {any} msg @param {boolean} old */
-function showChat(msg, old) {
-  const li = document.createElement('li');
-  const meta = document.createElement('div');
-  meta.className = 'meta';
-  const time = new Date(msg.at_ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  meta.textContent = `${msg.name} · ${time}`;
-  const text = document.createElement('div');
-  text.textContent = msg.text;
-  li.append(meta, text);
-  $('chat-log').append(li);
-  li.scrollIntoView({ block: 'end' });
-  if (!old && $('chat-panel').hidden && msg.from !== state.me?.participant_id) {
-    state.unread += 1;
-    $('unread').textContent = String(state.unread);
-    $('unread').hidden = false;
-  }
+  if (panel === 'chat-panel' && !el.hidden) chat.opened();
 }
 
 function tickElapsed() {
@@ -723,44 +672,8 @@ $('btn-lock').addEventListener('click', () => state.signaling?.send({ type: 'loc
 $('btn-end').addEventListener('click', () => {
   if (confirm('End the meeting for everyone?')) state.signaling?.send({ type: 'end_meeting' });
 });
-$('btn-invite').addEventListener('click', () => {
-  $('invite-result').hidden = true;
-  $('invite-error').hidden = true;
-  $('invite-name').value = '';
-  $('invite-pair').value = '';
-  showPairRow();
-  $('invite-dialog').showModal();
-});
-// An interpreter's invitation names the pair they work between.
-function showPairRow() {
-  const interpreter = $('invite-role').value === 'interpreter';
-  $('invite-pair-row').hidden = !interpreter;
-  $('invite-pair').required = interpreter;
-}
-$('invite-role').addEventListener('change', showPairRow);
-$('invite-form').addEventListener('submit', (/** @type {Event} */ e) => {
-  e.preventDefault();
-  const name = $('invite-name').value.trim();
-  const role = $('invite-role').value;
-  /** @type {any} */
-  const msg = { type: 'invite', name, role };
-  if (role === 'interpreter') msg.interprets = $('invite-pair').value.trim().toLowerCase();
-  if (name) state.signaling?.send(msg);
-});
-$('invite-copy').addEventListener('click', async () => {
-  try { await navigator.clipboard.writeText($('invite-link').value); toast('Link copied'); } catch { $('invite-link').select(); }
-});
-$('invite-close').addEventListener('click', () => $('invite-dialog').close());
+$('btn-invite').addEventListener('click', () => inviteDialog.open());
 $('overlay-rejoin').addEventListener('click', () => location.reload());
-$('chat-form').addEventListener('submit', async (/** @type {Event} */ e) => {
-  e.preventDefault();
-  const text = $('chat-input').value.trim();
-  if (!text) return;
-  $('chat-input').value = '';
-  if (!state.e2eeOn) return state.signaling?.send({ type: 'chat', text });
-  if (!state.e2ee) return toast('Chat needs the meeting key.');
-  state.signaling?.send({ type: 'chat', text: await state.e2ee.sealChat(text), sealed: true });
-});
 document.addEventListener('keydown', (e) => {
   if ($('meeting').hidden || (e.target instanceof HTMLInputElement)) return;
   if (e.key === 'm' || e.key === 'M') toggleMic();
