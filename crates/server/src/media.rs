@@ -94,13 +94,18 @@ pub(crate) async fn run(
         tokio::select! {
             r = socket.readable() => {
                 if r.is_err() { continue; }
-                // Packets of one batch share a clock reading: they arrived together.
-                let now = Instant::now();
                 for _ in 0..RECV_BATCHES {
+                    // Packets of one batch share a clock reading: they arrived together.
+                    let now = Instant::now();
                     if socket.receive(|source, d| sfu.handle_receive(now, source, local, d)) == 0 {
                         break;
                     }
                 }
+                // str0m stamps a packet's send time, which a subscriber's congestion feedback
+                // is measured against, with the clock of the connection's last drive. What the
+                // batches forwarded leaves now, not when they were read: under load the
+                // difference varies by milliseconds and reads as queueing on the link.
+                sfu.handle_timeout(Instant::now());
             }
             cmd = commands.recv() => {
                 let Some(cmd) = cmd else { break };
