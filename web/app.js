@@ -11,6 +11,7 @@ import { RecordView } from './record.js';
 import { RecordingSealer } from './recording-keys.js';
 import { ChatView } from './chat.js';
 import { InviteDialog } from './invite.js';
+import { PeoplePanel } from './people.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -43,7 +44,6 @@ const state = {
   audioCtx: /** @type {AudioContext | null} */ (null),
   locked: false,
   recording: false,
-  waitingCount: 0,
   /** @type {string[]} message types received, for debugging */ log: [],
   /** The meeting is end-to-end encrypted (from `welcome`). */
   e2eeOn: false,
@@ -73,6 +73,11 @@ const chat = new ChatView({
   encrypted: () => state.e2eeOn,
   myId: () => state.me?.participant_id,
   toast: (text) => toast(text),
+});
+const peoplePanel = new PeoplePanel({
+  send: (m) => state.signaling?.send(m),
+  toast: (text) => toast(text),
+  show: () => togglePanel('people-panel'),
 });
 const inviteDialog = new InviteDialog({
   send: (m) => state.signaling?.send(m),
@@ -230,7 +235,7 @@ async function handleMessage(msg) {
     case 'e2ee': return state.e2ee?.receive(msg.from, msg.data);
     case 'chat': return chat.add(msg);
     case 'lobby': return showLobby(msg);
-    case 'lobby_changed': return renderWaiting(msg.waiting);
+    case 'lobby_changed': return peoplePanel.renderWaiting(msg.waiting);
     case 'meeting_locked': return setLocked(msg.locked, msg.by);
     case 'recording': return setRecording(msg.on, msg.by);
     case 'muted_by_host': return mutedByHost(msg.by);
@@ -423,58 +428,9 @@ function removePerson(id) {
   renderPeople();
 }
 
-/**
- * A row of the participants panel: the name, and buttons for hosts.
- * @param {string} text
- * @param {Array<[string, () => void]>} actions
- */
-function personRow(text, actions) {
-  const li = document.createElement('li');
-  li.setAttribute('aria-label', text);
-  const who = document.createElement('span');
-  who.className = 'who';
-  who.textContent = text;
-  li.append(who);
-  for (const [label, act] of actions) {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.textContent = label;
-    b.addEventListener('click', act);
-    li.append(b);
-  }
-  return li;
-}
-
 function renderPeople() {
-  const rows = [];
-  if (state.me) rows.push(personRow(`${state.me.name} (you, ${state.me.role})`, []));
-  const host = !!state.me?.can_moderate;
-  for (const { info } of state.people.values()) {
-    const text = `${info.name} (${info.role})${info.microphone_muted ? ', muted' : ''}`;
-    const actions = host ? /** @type {Array<[string, () => void]>} */ ([
-      ['Mute', () => state.signaling?.send({ type: 'mute_participant', participant: info.id })],
-      ['Remove', () => state.signaling?.send({ type: 'remove', participant: info.id })],
-    ]) : [];
-    rows.push(personRow(text, actions));
-  }
-  $('people').replaceChildren(...rows);
+  peoplePanel.render(state.me, state.people.values());
   interp.render();
-  $('btn-people').querySelector('.label').textContent = `People (${rows.length})`;
-}
-
-/** @param {Array<any>} waiting */
-function renderWaiting(waiting) {
-  $('waiting').replaceChildren(...waiting.map((w) => personRow(`${w.name} (${w.role})`, [
-    ['Admit', () => state.signaling?.send({ type: 'admit', participant: w.id })],
-    ['Deny', () => state.signaling?.send({ type: 'deny', participant: w.id })],
-  ])));
-  $('waiting-section').hidden = !waiting.length;
-  $('waiting-badge').hidden = !waiting.length;
-  $('waiting-badge').textContent = String(waiting.length);
-  // Someone new waits: show the host who, as meeting apps do.
-  if (waiting.length > (state.waitingCount || 0) && $('people-panel').hidden) togglePanel('people-panel');
-  if (waiting.length > (state.waitingCount || 0)) toast(`${waiting[waiting.length - 1].name} is waiting in the lobby`);
-  state.waitingCount = waiting.length;
 }
 
 /** @param {any} msg */
