@@ -26,7 +26,8 @@ function probe(file) {
 
 /**
  * Waits until `dir` holds a playable file for each of `want` (name prefixes), then checks
- * each one's codec and that it lasts the recorded time within 10 %.
+ * each one's codec and that it lasts the recorded time within a second (video starts at the
+ * first keyframe after the start, which a loaded machine can take a few hundred ms to send).
  */
 async function checkPlayable(dir, want, recorded) {
   let files = [];
@@ -41,18 +42,24 @@ async function checkPlayable(dir, want, recorded) {
     const p = probes[f];
     const codec = f.endsWith('.ogg') ? 'opus' : 'vp8';
     assert.equal(p.codec, codec, `${f}: ${JSON.stringify(p)}`);
-    assert.ok(Math.abs(p.duration - recorded) <= recorded * 0.1,
+    assert.ok(Math.abs(p.duration - recorded) <= 1,
       `${f} lasts ${p.duration} s; ${recorded} s were recorded`);
   }
 }
 
-/** The host records for about six seconds; returns the seconds between start and stop. */
+/**
+ * The host records for about six seconds; returns the seconds the server recorded, as the
+ * host's page saw it: from the server's word that recording started to its word that it
+ * stopped (both edges carry the same round trip, which a busy machine can stretch).
+ */
 async function recordAWhile(host, pages) {
   await host.getByRole('button', { name: 'Start recording' }).click();
+  await host.getByText('● Recording').waitFor({ timeout: 5000 });
   const started = Date.now();
   for (const p of pages) await p.getByText('● Recording').waitFor({ timeout: 5000 });
   await new Promise((r) => setTimeout(r, 6000));
   await host.getByRole('button', { name: 'Stop recording' }).click();
+  await host.getByText('● Recording').waitFor({ state: 'hidden', timeout: 5000 });
   const recorded = (Date.now() - started) / 1000;
   for (const p of pages) await p.getByText('● Recording').waitFor({ state: 'hidden', timeout: 5000 });
   return recorded;
