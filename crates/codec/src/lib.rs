@@ -9,7 +9,10 @@ mod h264;
 mod vp8;
 
 pub use h264::h264_keyframe;
-pub use vp8::{vp8_descriptor_len, vp8_keyframe_start, Vp8Numbering, Vp8Renumbered};
+pub use vp8::{
+    vp8_descriptor_len, vp8_frame_start, vp8_is_keyframe, vp8_keyframe_start, Vp8Numbering,
+    Vp8Renumbered,
+};
 
 /// Video codecs whose keyframes can be spotted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

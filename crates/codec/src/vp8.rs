@@ -4,9 +4,17 @@ use std::sync::Arc;
 
 /// VP8 (RFC 7741): the descriptor says "start of partition 0", and the VP8 header's P bit is 0.
 pub fn vp8_keyframe_start(p: &[u8]) -> bool {
-    let Some(&b0) = p.first() else { return false };
-    let start = b0 & 0x10 != 0 && b0 & 0x07 == 0;
-    start && matches!(vp8_descriptor_len(p).and_then(|i| p.get(i)), Some(h) if h & 0x01 == 0)
+    vp8_frame_start(p) && vp8_descriptor_len(p).is_some_and(|i| vp8_is_keyframe(&p[i..]))
+}
+
+/// Whether a VP8 frame (its data, after the RTP descriptor) is a keyframe: P bit 0.
+pub fn vp8_is_keyframe(frame: &[u8]) -> bool {
+    frame.first().is_some_and(|h| h & 0x01 == 0)
+}
+
+/// Whether `p` starts a VP8 frame: its descriptor says "start of partition 0".
+pub fn vp8_frame_start(p: &[u8]) -> bool {
+    p.first().is_some_and(|b0| b0 & 0x10 != 0 && b0 & 0x07 == 0)
 }
 
 /// The length of a VP8 RTP payload descriptor (RFC 7741 section 4.2): where the VP8 data

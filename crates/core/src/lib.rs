@@ -45,4 +45,3 @@ pub use output::{Disconnect, Output, SfuEvent};
 pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
 pub use recording::RecordedPacket;
 pub use sfu::{Identity, Joined, Sfu};
-pub use summit_codec::vp8_descriptor_len;

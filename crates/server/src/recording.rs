@@ -14,7 +14,8 @@ use std::thread::JoinHandle;
 
 use anyhow::Context;
 use ogg::writing::{PacketWriteEndInfo, PacketWriter};
-use summit_core::{vp8_descriptor_len, RecordedPacket};
+use summit_codec::{vp8_descriptor_len, vp8_frame_start, vp8_is_keyframe};
+use summit_core::RecordedPacket;
 use summit_proto::{MeetingName, ParticipantId, TrackSource};
 use webm::mux::{SegmentBuilder, SegmentMode, VideoCodecId, VideoTrack, Writer};
 
@@ -337,9 +338,7 @@ impl Vp8Assembler {
     /// Adds a packet; returns the frame it completes, if any.
     fn push(&mut self, p: &RecordedPacket) -> Option<Vec<u8>> {
         let offset = vp8_descriptor_len(&p.payload)?;
-        let b0 = *p.payload.first()?;
-        let starts_frame = b0 & 0x10 != 0 && b0 & 0x07 == 0;
-        if starts_frame {
+        if vp8_frame_start(&p.payload) {
             self.frame.clear();
             self.frame_ts = Some(p.timestamp);
             self.intact = true;
@@ -503,7 +502,7 @@ impl Vp8Webm {
 
 impl FrameSink for Vp8Webm {
     fn frame(&mut self, ts: u32, clock_rate: u32, frame: &[u8]) -> anyhow::Result<()> {
-        let keyframe = frame.first().is_some_and(|b| b & 0x01 == 0);
+        let keyframe = vp8_is_keyframe(frame);
         if self.segment.is_none() {
             if !keyframe {
                 return Ok(());

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use summit_codec::vp8_is_keyframe;
 
 use anyhow::{bail, Context};
 use sframe::frame::EncryptedFrame;
@@ -107,7 +108,7 @@ fn unseal_track(
         frames += 1;
         // The bytes the page left in the clear (docs/e2ee.md): the Opus TOC byte; for VP8 the
         // frame tag and, for a keyframe, the start code and size.
-        let keyframe = frame.first().is_some_and(|b| b & 0x01 == 0);
+        let keyframe = vp8_is_keyframe(frame);
         let n = if audio {
             1
         } else if keyframe {
