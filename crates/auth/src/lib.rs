@@ -4,9 +4,11 @@
 
 mod invitation;
 mod keys;
+mod resume;
 mod secret;
 
 pub use invitation::{Invitation, InvitationClaims, InvitationError};
 pub use keys::{KeyError, SigningKey, VerifyingKey};
+pub use resume::{new_resume_token, resume_hash, NoRandomness};
 pub use secret::{MeetingSecret, SecretError};
 pub use summit_proto::{Capabilities, Capability};

@@ -2,12 +2,16 @@
 //! in the fragment of invitation links, never sent to the server. The web client derives from
 //! it the key that proves membership in the key exchange (docs/e2ee.md).
 
+use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 /// Bytes of entropy in a meeting secret.
 const SECRET_BYTES: usize = 32;
+/// The HKDF salt of every key the web client derives from a meeting secret (docs/e2ee.md).
+const HKDF_SALT: &[u8] = b"summit e2ee v1";
 
 /// A meeting secret (32 random bytes).
 #[derive(Clone, PartialEq, Eq)]
@@ -37,12 +41,38 @@ impl MeetingSecret {
         URL_SAFE_NO_PAD.encode(self.0)
     }
 
+    /// The organizer's proof that `key` (a recording public key's raw bytes) is the meeting's:
+    /// `HMAC-SHA256(HKDF-SHA256(secret, salt "summit e2ee v1", info "recording-key <meeting>"),
+    /// key)`, base64url. Pages check it with their own secret before they seal anything to
+    /// the key, so a server that swaps the key gets nothing.
+    pub fn recording_key_mac(&self, meeting: &str, key: &[u8]) -> String {
+        let info = format!("recording-key {meeting}");
+        let info = [info.as_bytes()];
+        let prk = Salt::new(HKDF_SHA256, HKDF_SALT).extract(&self.0);
+        let mut mac_key = [0u8; 32];
+        // HKDF-SHA256 can always expand 32 bytes (at most 255 blocks), so this cannot fail.
+        if let Ok(okm) = prk.expand(&info, HmacLen) {
+            let _ = okm.fill(&mut mac_key);
+        }
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &mac_key), key);
+        URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
     /// Parses [`MeetingSecret::to_text`]'s output.
     pub fn from_text(text: &str) -> Result<Self, SecretError> {
         let v = URL_SAFE_NO_PAD
             .decode(text.trim())
             .map_err(|_| SecretError)?;
         Ok(Self(v.try_into().map_err(|_| SecretError)?))
+    }
+}
+
+/// HKDF output of 32 bytes (the HMAC key).
+struct HmacLen;
+
+impl aws_lc_rs::hkdf::KeyType for HmacLen {
+    fn len(&self) -> usize {
+        32
     }
 }
 
@@ -62,5 +92,17 @@ mod tests {
             assert!(MeetingSecret::from_text(bad).is_err(), "{bad}");
         }
         assert!(!format!("{a:?}").contains(&t));
+    }
+
+    #[test]
+    fn recording_key_macs_bind_secret_meeting_and_key() {
+        let s = MeetingSecret::from_text(&"A".repeat(43)).unwrap();
+        let mac = s.recording_key_mac("m", b"key");
+        assert_eq!(mac.len(), 43);
+        assert_eq!(mac, s.recording_key_mac("m", b"key"));
+        assert_ne!(mac, s.recording_key_mac("m2", b"key"));
+        assert_ne!(mac, s.recording_key_mac("m", b"kez"));
+        let other = MeetingSecret::from_text(&"B".repeat(43)).unwrap();
+        assert_ne!(mac, other.recording_key_mac("m", b"key"));
     }
 }

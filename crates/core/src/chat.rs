@@ -1,5 +1,7 @@
 //! Chat: messages to every member of a meeting, and the recent ones kept for later joiners.
 
+use std::time::Instant;
+
 use summit_proto::{Capability, ChatMessage, ParticipantId, ServerMessage, MAX_SEALED_BYTES};
 
 use crate::{Sfu, SfuError};
@@ -12,6 +14,7 @@ impl Sfu {
     /// encrypted meeting only sealed text is accepted, so a faulty page cannot leak plaintext.
     pub(crate) fn chat(
         &mut self,
+        now: Instant,
         id: ParticipantId,
         text: String,
         sealed: bool,
@@ -43,14 +46,18 @@ impl Sfu {
                 )));
             }
         }
+        let name = p.name.clone();
+        self.charge_relay(now, id, text.len())?;
         let msg = ChatMessage {
             from: id,
-            name: p.name.clone(),
+            name,
             text,
             sealed,
             at_ms: wall_ms,
         };
-        let meeting = p.meeting.clone();
+        let Some(meeting) = self.participants.get(&id).map(|p| p.meeting.clone()) else {
+            return Ok(());
+        };
         let keep = self.config.chat_history;
         if let Some(m) = self.meetings.get_mut(&meeting) {
             m.add_chat(msg.clone(), keep);

@@ -16,13 +16,27 @@ pub struct SfuConfig {
     pub heartbeat_timeout: Duration,
     /// Chat messages kept per meeting for those who join later.
     pub chat_history: usize,
-    /// Most participants (admitted and waiting) in one meeting.
+    /// Most participants (admitted and waiting) in one meeting, hosts aside.
     pub max_participants: usize,
+    /// Places kept for hosts beyond `max_participants`, so that a full meeting (or a lobby
+    /// flooded with one leaked link) never locks its hosts out; a leaked host link stays
+    /// bounded by them too.
+    pub host_seats: usize,
+    /// Most participants waiting in one meeting's lobby with the same invitation.
+    pub max_lobby_per_invitation: usize,
+    /// Bytes per second one participant may have the server relay (key exchange, chat).
+    pub relay_bytes_per_second: u64,
+    /// Bytes one participant may have relayed in a burst above that rate.
+    pub relay_burst_bytes: u64,
     /// Record a [`crate::Decision`] for every forwarding and keyframe decision (tests).
     pub record_decisions: bool,
     /// Estimate each subscriber's bandwidth (TWCC), starting from this many bits per second,
     /// and choose simulcast layers by it; `None` chooses by shown size alone (less CPU).
     pub initial_bandwidth: Option<u64>,
+    /// Attacks a compromised server would make, for tests of what pages withstand. Only in
+    /// test builds (`danger-test-attacks`), never in a release.
+    #[cfg(feature = "danger-test-attacks")]
+    pub attacks: Vec<crate::Attack>,
 }
 
 impl SfuConfig {
@@ -35,8 +49,14 @@ impl SfuConfig {
             heartbeat_timeout: Duration::from_secs(7),
             chat_history: 100,
             max_participants: 100,
+            host_seats: 5,
+            max_lobby_per_invitation: 3,
+            relay_bytes_per_second: 64 * 1024,
+            relay_burst_bytes: 256 * 1024,
             record_decisions: false,
             initial_bandwidth: Some(3_000_000),
+            #[cfg(feature = "danger-test-attacks")]
+            attacks: Vec::new(),
         }
     }
 }

@@ -1,18 +1,25 @@
 //! End-to-end encryption as the server sees it: key exchange messages it relays without
 //! reading. The keys themselves never reach the server (docs/e2ee.md).
 
-use summit_proto::{ParticipantId, ServerMessage, MAX_SEALED_BYTES};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use summit_proto::{ParticipantId, ServerMessage, MAX_E2EE_DATA_BYTES, MAX_E2EE_KEY_BYTES};
 
 use crate::{Sfu, SfuError};
 
 impl Sfu {
-    /// Relays an end-to-end key exchange message, unread, to one member or all the others.
-    /// Only between admitted members of one encrypted meeting: the lobby learns no keys.
+    /// Relays an end-to-end key exchange message, unread. With `keys`, each member listed gets
+    /// `data` and its own entry alone, so a rekey costs the relay bytes in proportion to the
+    /// meeting, not its square; otherwise `data` goes to `to`, or to every other member. Only
+    /// between admitted members of one encrypted meeting: the lobby learns no keys.
     pub(crate) fn relay_e2ee(
         &mut self,
+        now: Instant,
         id: ParticipantId,
         to: Option<ParticipantId>,
         data: String,
+        keys: BTreeMap<ParticipantId, String>,
     ) -> Result<(), SfuError> {
         let p = self.participant(id)?;
         let m = self
@@ -24,25 +31,80 @@ impl Sfu {
                 "this meeting is not end-to-end encrypted",
             ));
         }
-        if data.is_empty() || data.len() > MAX_SEALED_BYTES {
+        if data.is_empty() || data.len() > MAX_E2EE_DATA_BYTES {
             return Err(SfuError::Invalid(format!(
-                "e2ee data has 1 to {MAX_SEALED_BYTES} bytes"
+                "e2ee data has 1 to {MAX_E2EE_DATA_BYTES} bytes"
             )));
         }
-        let recipients: Vec<ParticipantId> = match to {
-            Some(t) if t != id && m.members.contains(&t) => vec![t],
-            Some(_) => return Err(SfuError::Invalid("no such member to send keys to".into())),
-            None => m.members.iter().copied().filter(|x| *x != id).collect(),
+        if keys
+            .values()
+            .any(|k| k.is_empty() || k.len() > MAX_E2EE_KEY_BYTES)
+        {
+            return Err(SfuError::Invalid(format!(
+                "an e2ee key entry has 1 to {MAX_E2EE_KEY_BYTES} bytes"
+            )));
+        }
+        let member = |t: &ParticipantId| *t != id && m.members.contains(t);
+        let recipients: Vec<(ParticipantId, Option<String>)> = if !keys.is_empty() {
+            if !keys.keys().all(member) {
+                return Err(SfuError::Invalid("no such member to send keys to".into()));
+            }
+            keys.into_iter().map(|(t, k)| (t, Some(k))).collect()
+        } else {
+            match to {
+                Some(t) if member(&t) => vec![(t, None)],
+                Some(_) => return Err(SfuError::Invalid("no such member to send keys to".into())),
+                None => m
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|x| *x != id)
+                    .map(|x| (x, None))
+                    .collect(),
+            }
         };
-        for r in recipients {
+        let bytes = data.len()
+            + recipients
+                .iter()
+                .filter_map(|(_, k)| k.as_ref())
+                .map(String::len)
+                .sum::<usize>();
+        self.charge_relay(now, id, bytes)?;
+        for (r, key) in recipients {
             self.signal(
                 r,
                 ServerMessage::E2ee {
                     from: id,
                     data: data.clone(),
+                    key,
                 },
             );
         }
         Ok(())
+    }
+
+    /// Takes `bytes` from what `id` may have relayed; refuses, relaying nothing, when the
+    /// budget (bytes per second, with a burst) is spent.
+    pub(crate) fn charge_relay(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        bytes: usize,
+    ) -> Result<(), SfuError> {
+        let (rate, burst) = (
+            self.config.relay_bytes_per_second,
+            self.config.relay_burst_bytes,
+        );
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(SfuError::UnknownParticipant)?;
+        if p.relay.take(now, bytes as f64) {
+            return Ok(());
+        }
+        Err(SfuError::RelayBudget(format!(
+            "not relayed: you are sending more than the server relays for one participant \
+             ({rate} bytes per second, {burst} at once); wait a moment"
+        )))
     }
 }

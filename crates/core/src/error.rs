@@ -26,6 +26,15 @@ pub enum SfuError {
     /// The meeting is full.
     #[error("the meeting is full")]
     MeetingFull,
+    /// A host denied this invitation: it may not wait in the lobby until allowed again.
+    #[error("a host did not let this invitation in; ask a host to allow it again")]
+    Denied,
+    /// As many people wait in the lobby with this invitation as one invitation may have.
+    #[error("too many people are waiting in the lobby with this invitation")]
+    LobbyFull,
+    /// More bytes to relay than the sender's budget allows now.
+    #[error("{0}")]
+    RelayBudget(String),
     /// Only a resumed session could enter, and there was none to resume.
     #[error("no session to resume")]
     NotResumable,
@@ -52,8 +61,11 @@ impl SfuError {
                 ErrorCode::UnexpectedMessage
             }
             SfuError::Sdp(_) => ErrorCode::InvalidSdp,
+            SfuError::RelayBudget(_) => ErrorCode::RateLimited,
             SfuError::NotAllowed(_)
             | SfuError::MeetingFull
+            | SfuError::Denied
+            | SfuError::LobbyFull
             | SfuError::Locked
             | SfuError::EncryptionMismatch
             | SfuError::Interpretation(_) => ErrorCode::NotAllowed,

@@ -6,7 +6,10 @@
 //! participants, disconnects and the next timeout. Tests drive it in virtual time.
 #![deny(missing_docs)]
 
+#[cfg(feature = "danger-test-attacks")]
+mod attacks;
 mod bandwidth;
+mod budget;
 mod channels;
 mod chat;
 mod codec;
@@ -30,10 +33,14 @@ mod peer;
 mod policy;
 mod record;
 mod recording;
+mod session;
 mod sfu;
 mod timers;
 mod track;
 
+#[cfg(feature = "danger-test-attacks")]
+pub use attacks::Attack;
+pub use budget::TokenBucket;
 pub use config::SfuConfig;
 pub use decision::Decision;
 pub use error::SfuError;
@@ -41,7 +48,9 @@ pub use interpretation::{
     AudioRoute, Hearing, Interpretation, InterpretationError, InterpretationEvent,
 };
 pub use metrics::{Counters, MeetingMetrics, Metrics};
+pub use moderation::PageInvitation;
 pub use output::{Disconnect, Output, SfuEvent};
 pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
 pub use recording::RecordedPacket;
-pub use sfu::{Identity, Joined, Sfu};
+pub use session::{Identity, JoinRequest, Joined, RecordingKey, Restored};
+pub use sfu::Sfu;

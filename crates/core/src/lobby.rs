@@ -1,9 +1,13 @@
-//! The lobby: who waits, whether a host is there to admit them, and the host's admit and deny.
+//! The lobby: who waits, whether a host is there to admit them, and the host's admit, deny and
+//! allow-again. A denial is of the invitation: nobody holding it may wait again until allowed.
 
-use summit_proto::{Capability, CloseCode, MeetingName, ParticipantId, ServerMessage};
+use summit_proto::{
+    Capability, CloseCode, DeniedInvitation, InvitationId, MeetingName, ParticipantId,
+    ServerMessage,
+};
 use summit_record::RecordEvent;
 
-use crate::output::Disconnect;
+use crate::output::{Disconnect, Output, SfuEvent};
 use crate::{Sfu, SfuError};
 
 impl Sfu {
@@ -25,16 +29,25 @@ impl Sfu {
         };
         let lobby = m.lobby.clone();
         let members = m.members.clone();
+        let denied = m.denied.clone();
         let host_present = self.host_present(meeting);
+        let heartbeat_ms = self.config.heartbeat_interval.as_millis() as u64;
         for id in &lobby {
-            if let Some(p) = self.participants.get(id) {
-                let msg = ServerMessage::Lobby {
-                    meeting: meeting.clone(),
-                    name: p.name.clone(),
-                    host_present,
-                };
-                self.signal(*id, msg);
-            }
+            let Some(p) = self.participants.get(id) else {
+                continue;
+            };
+            // Waiting pages get their token too: a lost connection keeps their place.
+            let Some(resume_token) = p.resume_token.clone() else {
+                continue;
+            };
+            let msg = ServerMessage::Lobby {
+                meeting: meeting.clone(),
+                name: p.name.clone(),
+                host_present,
+                heartbeat_ms,
+                resume_token,
+            };
+            self.signal(*id, msg);
         }
         let waiting: Vec<_> = lobby
             .iter()
@@ -53,6 +66,7 @@ impl Sfu {
                 h,
                 ServerMessage::LobbyChanged {
                     waiting: waiting.clone(),
+                    denied: denied.clone(),
                 },
             );
         }
@@ -114,25 +128,97 @@ impl Sfu {
         Ok(())
     }
 
+    /// Turns a waiting participant away, and with them their invitation: whoever else waits
+    /// with it leaves too, and it may not wait in this meeting's lobby until a host allows it.
     pub(crate) fn deny(
         &mut self,
         host: ParticipantId,
         target: ParticipantId,
     ) -> Result<(), SfuError> {
         self.waiting_target(host, target)?;
-        let by = self.host(host)?.name.clone();
+        let h = self.host(host)?;
+        let (by, meeting) = (h.name.clone(), h.meeting.clone());
+        let Some((invitation, name)) = self
+            .participants
+            .get(&target)
+            .map(|p| (p.invitation.clone(), p.name.clone()))
+        else {
+            return Ok(());
+        };
+        let b = by.clone();
+        let inv = invitation.0.clone();
         self.record_about(target, |participant, name| RecordEvent::Denied {
             participant,
             name,
-            by,
+            by: b,
+            invitation: Some(inv),
         });
-        self.remove(
-            target,
-            Disconnect {
-                code: CloseCode::Denied,
-                reason: "the host did not let you in".into(),
-            },
-        );
+        let denied = DeniedInvitation {
+            invitation: invitation.clone(),
+            name,
+            by,
+        };
+        if let Some(m) = self.meetings.get_mut(&meeting) {
+            m.deny(denied.clone());
+        }
+        self.outputs
+            .push_back(Output::Event(SfuEvent::InvitationDenied(
+                meeting.clone(),
+                denied,
+            )));
+        let holders: Vec<ParticipantId> = self
+            .meetings
+            .get(&meeting)
+            .map(|m| m.lobby.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|w| {
+                self.participants
+                    .get(w)
+                    .is_some_and(|p| p.invitation == invitation)
+            })
+            .collect();
+        for w in holders {
+            self.remove(
+                w,
+                Disconnect {
+                    code: CloseCode::Denied,
+                    reason: "the host did not let you in".into(),
+                },
+            );
+        }
+        self.lobby_changed(&meeting);
+        Ok(())
+    }
+
+    /// Lets a denied invitation wait in the lobby again.
+    pub(crate) fn allow_again(
+        &mut self,
+        host: ParticipantId,
+        invitation: InvitationId,
+    ) -> Result<(), SfuError> {
+        let h = self.host(host)?;
+        let (by, meeting) = (h.name.clone(), h.meeting.clone());
+        let allowed = self
+            .meetings
+            .get_mut(&meeting)
+            .is_some_and(|m| m.allow_again(&invitation));
+        if !allowed {
+            return Err(SfuError::Invalid(
+                "that invitation is not denied in this meeting".into(),
+            ));
+        }
+        let event = RecordEvent::AllowedAgain {
+            invitation: invitation.0.clone(),
+            by,
+        };
+        self.record(&meeting, event);
+        self.outputs
+            .push_back(Output::Event(SfuEvent::InvitationAllowed(
+                meeting.clone(),
+                invitation,
+            )));
+        self.lobby_changed(&meeting);
         Ok(())
     }
 }

@@ -193,6 +193,12 @@ impl Sfu {
                 now,
             );
         }
+        #[cfg(feature = "danger-test-attacks")]
+        let pkt = {
+            let mut pkt = pkt;
+            pkt.payload = self.attack_payload(from, source, pkt.payload.clone());
+            pkt
+        };
         let Some(publisher) = self.participants.get_mut(&from) else {
             return;
         };

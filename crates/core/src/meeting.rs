@@ -2,9 +2,14 @@
 
 use std::collections::VecDeque;
 
-use summit_proto::{ChatMessage, ParticipantId};
+use summit_proto::{ChatMessage, DeniedInvitation, InvitationId, ParticipantId};
 
 use crate::interpretation::Interpretation;
+use crate::session::RecordingKey;
+
+/// Most denied invitations a meeting remembers (the oldest are forgotten first; the registry
+/// still refuses them at entry).
+const MAX_DENIED: usize = 1000;
 
 /// A meeting with at least one participant.
 #[derive(Debug)]
@@ -24,8 +29,12 @@ pub(crate) struct Meeting {
     pub(crate) ending: Option<String>,
     /// Being recorded now.
     pub(crate) recording: bool,
+    /// The host who started the recording running now.
+    pub(crate) recording_by: Option<String>,
     /// The organizer's recording key (encrypted meetings are recorded sealed to it).
-    pub(crate) recording_key: Option<String>,
+    pub(crate) recording_key: Option<RecordingKey>,
+    /// Invitations hosts turned away: none of their holders may wait in the lobby.
+    pub(crate) denied: Vec<DeniedInvitation>,
     /// What participants who left had counted.
     pub(crate) departed_counters: crate::metrics::Counters,
 }
@@ -41,13 +50,37 @@ impl Meeting {
             interpretation: Interpretation::default(),
             ending: None,
             recording: false,
+            recording_by: None,
             recording_key: None,
+            denied: Vec::new(),
             departed_counters: crate::metrics::Counters::default(),
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
         self.members.is_empty() && self.lobby.is_empty()
+    }
+
+    pub(crate) fn is_denied(&self, invitation: &InvitationId) -> bool {
+        self.denied.iter().any(|d| &d.invitation == invitation)
+    }
+
+    /// Remembers a denied invitation (once).
+    pub(crate) fn deny(&mut self, d: DeniedInvitation) {
+        if self.is_denied(&d.invitation) {
+            return;
+        }
+        if self.denied.len() >= MAX_DENIED {
+            self.denied.remove(0);
+        }
+        self.denied.push(d);
+    }
+
+    /// Forgets a denial; false if the invitation was not denied.
+    pub(crate) fn allow_again(&mut self, invitation: &InvitationId) -> bool {
+        let before = self.denied.len();
+        self.denied.retain(|d| &d.invitation != invitation);
+        self.denied.len() != before
     }
 
     pub(crate) fn add_chat(&mut self, msg: ChatMessage, keep: usize) {

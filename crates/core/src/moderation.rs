@@ -1,7 +1,7 @@
-//! Moderation by hosts: muting others, removing them, locking and ending the meeting; and
-//! revocations that arrive from outside (`summit revoke`).
+//! Moderation by hosts: muting others, removing them, locking and ending the meeting, and
+//! invitations made from the page; and revocations that arrive from outside (`summit revoke`).
 
-use summit_proto::{CloseCode, InvitationId, ParticipantId, ServerMessage};
+use summit_proto::{CloseCode, InvitationId, ParticipantId, Role, ServerMessage};
 use summit_record::RecordEvent;
 
 use crate::output::{Disconnect, Output, SfuEvent};
@@ -111,6 +111,48 @@ impl Sfu {
         Ok(())
     }
 
+    /// A host made an invitation from the meeting page (the edge signed it, holding the key):
+    /// it goes into the meeting's record, naming the host, before the host gets the link, and
+    /// the runtime remembers whose it is, so that removing the host revokes it too.
+    pub fn handle_invited(
+        &mut self,
+        now: std::time::Instant,
+        host: ParticipantId,
+        made: PageInvitation,
+    ) -> Result<(), SfuError> {
+        self.now = now;
+        let h = self.host(host)?;
+        if !h.admitted {
+            return Err(SfuError::Unexpected("waiting in the lobby"));
+        }
+        let (meeting, by, by_invitation) =
+            (h.meeting.clone(), h.name.clone(), h.invitation.clone());
+        let event = RecordEvent::Invited {
+            invitation: made.invitation.0.clone(),
+            name: made.name,
+            role: made.role.to_string(),
+            uses: made.uses,
+            expires: made.expires.clone(),
+            by,
+        };
+        self.record(&meeting, event);
+        self.outputs
+            .push_back(Output::Event(SfuEvent::InvitationMade {
+                meeting,
+                invitation: made.invitation.clone(),
+                by: by_invitation,
+            }));
+        self.signal(
+            host,
+            ServerMessage::Invitation {
+                token: made.token,
+                invitation_id: made.invitation,
+                expires: made.expires,
+            },
+        );
+        Ok(())
+    }
+
     /// An invitation was revoked outside the meeting (`summit revoke`): whoever entered with it
     /// leaves at once.
     pub fn handle_revoked(&mut self, now: std::time::Instant, invitation: &InvitationId) {
@@ -131,4 +173,21 @@ impl Sfu {
             );
         }
     }
+}
+
+/// An invitation a host made from the meeting page, as the edge signed it.
+#[derive(Debug, Clone)]
+pub struct PageInvitation {
+    /// Its id.
+    pub invitation: InvitationId,
+    /// The name it carries.
+    pub name: String,
+    /// The role it gives.
+    pub role: Role,
+    /// How many times it may enter.
+    pub uses: Option<u32>,
+    /// When it expires (RFC 3339).
+    pub expires: String,
+    /// The signed token, for the host's link.
+    pub token: String,
 }

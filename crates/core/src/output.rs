@@ -3,7 +3,10 @@
 use std::time::Instant;
 
 use str0m::net::Transmit;
-use summit_proto::{CloseCode, InvitationId, Language, MeetingName, ParticipantId, ServerMessage};
+use summit_proto::{
+    CloseCode, DeniedInvitation, InvitationId, Language, MeetingName, ParticipantId, ResumeHash,
+    ServerMessage,
+};
 
 /// One thing for the runtime to do, from [`crate::Sfu::poll_output`].
 #[derive(Debug)]
@@ -37,6 +40,34 @@ pub enum SfuEvent {
     LanguageAdded(MeetingName, Language),
     /// An event for the meeting's record: to be made durable before anything after it is sent.
     Record(MeetingName, summit_record::RecordEvent),
+    /// A host denied an invitation: its holders may not wait in the meeting's lobby again.
+    InvitationDenied(MeetingName, DeniedInvitation),
+    /// A host allowed a denied invitation again.
+    InvitationAllowed(MeetingName, InvitationId),
+    /// A host made an invitation from the meeting page: if the host's own invitation is
+    /// revoked (the host is removed), this one is too.
+    InvitationMade {
+        /// The meeting.
+        meeting: MeetingName,
+        /// The new invitation.
+        invitation: InvitationId,
+        /// The invitation of the host who made it.
+        by: InvitationId,
+    },
+    /// A session's resume token (by hash) may take it back: keep it, so that it outlives a
+    /// restart of the server.
+    Resumable {
+        /// The token's hash.
+        hash: ResumeHash,
+        /// The session's meeting.
+        meeting: MeetingName,
+        /// The invitation it entered with.
+        invitation: InvitationId,
+        /// It has been let in (not waiting in the lobby).
+        admitted: bool,
+    },
+    /// A session's resume token takes nothing back any more: forget it.
+    ResumeEnded(ResumeHash),
 }
 
 /// Why the core removed a participant.

@@ -4,9 +4,11 @@ use std::time::Instant;
 
 use str0m::change::SdpPendingOffer;
 use summit_proto::{
-    Capabilities, InvitationId, LanguagePair, MeetingName, ParticipantId, ParticipantInfo, Role,
-    TrackSource,
+    Capabilities, InvitationId, LanguagePair, MeetingName, ParticipantId, ParticipantInfo,
+    ResumeHash, ResumeToken, Role, TrackSource,
 };
+
+use crate::budget::TokenBucket;
 
 use crate::peer::{Peer, Side};
 use crate::track::{PublishedTrack, Slot};
@@ -45,6 +47,12 @@ pub(crate) struct Participant {
     pub(crate) camera_off: bool,
     /// What their subscribing connection can carry, and the layer choice made from it.
     pub(crate) bandwidth: Bandwidth,
+    /// The hash of this session's resume token.
+    pub(crate) resume: ResumeHash,
+    /// The token itself, until the page has it in `welcome` (it also goes out in `lobby`).
+    pub(crate) resume_token: Option<ResumeToken>,
+    /// Bytes they may still have relayed to others (key exchange, chat).
+    pub(crate) relay: TokenBucket,
 }
 
 /// One subscriber's bandwidth: the estimate, the layer allocator, what BWE was asked to probe.

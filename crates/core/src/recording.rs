@@ -26,6 +26,7 @@ impl Sfu {
             ));
         }
         m.recording = on;
+        m.recording_by = on.then(|| by.clone());
         let members = m.members.clone();
         let event = if on {
             RecordEvent::RecordingStarted {

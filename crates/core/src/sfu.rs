@@ -1,61 +1,32 @@
-//! The SFU state machine: entry points (`handle_*`, `poll_output`) and participant lifecycle.
+//! The SFU state machine: entry points (`handle_*`, `poll_output`), message dispatch, and the
+//! connections' routes, timers and drive.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use str0m::bwe::Bitrate;
 use str0m::net::{Protocol, Receive};
 use str0m::Input;
 use summit_proto::{
-    Capabilities, Capability, ClientMessage, CloseCode, InvitationId, Language, LanguagePair,
-    MeetingName, ParticipantId, Role, ServerMessage, TrackSource, PROTOCOL_VERSION,
+    ClientMessage, CloseCode, MeetingName, ParticipantId, ResumeHash, ServerMessage, TrackSource,
 };
 
-use summit_record::RecordEvent;
-
-use crate::channels::{add_pair, Request};
+use crate::channels::Request;
 
 use crate::decision::Decision;
 use crate::meeting::Meeting;
 use crate::output::{Disconnect, Output};
 use crate::participant::Participant;
-use crate::peer::{Peer, PeerKey, Side};
+use crate::peer::{PeerKey, Side};
 use crate::policy::{EveryoneSeesEveryone, SubscriptionPolicy};
+use crate::session::Departed;
 use crate::timers::Timers;
 use crate::{SfuConfig, SfuError};
 
-/// Longest chat message, in characters.
-/// How long a session that lost its connection can be resumed.
-const RESUME_WINDOW: Duration = Duration::from_secs(30);
 /// How often heartbeats and deferred keyframe requests are checked.
 const HOUSEKEEPING: Duration = Duration::from_millis(50);
 /// How often every subscriber's layers are chosen again, besides on each new estimate.
 const REALLOCATE: Duration = Duration::from_millis(500);
-
-/// Who is joining, as established at the edge from their invitation.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    /// Display name.
-    pub name: String,
-    /// Role (shown to others; the core checks only capabilities).
-    pub role: Role,
-    /// What they may do.
-    pub capabilities: Capabilities,
-    /// The invitation they entered with.
-    pub invitation: InvitationId,
-    /// The invitation lets them skip the lobby.
-    pub skip_lobby: bool,
-    /// The invitation is to an end-to-end encrypted meeting.
-    pub e2ee: bool,
-    /// The meeting's language channels as registered (merged into the meeting's).
-    pub languages: Vec<Language>,
-    /// For an interpreter: the pair their invitation names.
-    pub interprets: Option<LanguagePair>,
-    /// The meeting's recording key as registered, if any (encrypted meetings need one to be
-    /// recorded).
-    pub recording_key: Option<String>,
-}
 
 /// The SFU: every meeting, participant and connection on this server.
 #[derive(Debug)]
@@ -71,16 +42,18 @@ pub struct Sfu {
     /// Connections written to since last driven.
     pub(crate) dirty: Vec<PeerKey>,
     pub(crate) outputs: VecDeque<Output>,
-    next_id: u64,
+    pub(crate) next_id: u64,
     next_housekeeping: Instant,
     next_allocation: Instant,
     pub(crate) now: Instant,
     pub(crate) decisions: Vec<Decision>,
-    /// Sessions that lost their connection recently, by id.
-    departed: HashMap<ParticipantId, Departed>,
+    /// Sessions that lost their connection recently, by their resume token's hash.
+    pub(crate) departed: HashMap<ResumeHash, Departed>,
     dropped: u64,
     /// What participants who left had counted (server totals).
     pub(crate) departed_counters: crate::metrics::Counters,
+    #[cfg(feature = "danger-test-attacks")]
+    pub(crate) attacks: crate::attacks::Attacks,
 }
 
 impl Sfu {
@@ -112,6 +85,8 @@ impl Sfu {
             departed: HashMap::new(),
             dropped: 0,
             departed_counters: crate::metrics::Counters::default(),
+            #[cfg(feature = "danger-test-attacks")]
+            attacks: Default::default(),
         }
     }
 
@@ -147,229 +122,6 @@ impl Sfu {
     /// Takes the decisions recorded since the last call (only with `record_decisions`).
     pub fn take_decisions(&mut self) -> Vec<Decision> {
         std::mem::take(&mut self.decisions)
-    }
-
-    /// Lets in a participant whose invitation the edge has verified. Hosts and invitations that
-    /// skip the lobby enter at once; everyone else waits in the lobby. `resume` names the session
-    /// a reconnecting page had: within the grace period it comes back as it was, lobby skipped.
-    /// Without `allow_new` (the invitation has no use left) only a resume may enter.
-    pub fn join(
-        &mut self,
-        now: Instant,
-        meeting: MeetingName,
-        identity: Identity,
-        resume: Option<ParticipantId>,
-        allow_new: bool,
-    ) -> Result<Joined, SfuError> {
-        self.now = now;
-        let resumed = resume.and_then(|r| self.resumable(r, &meeting, &identity.invitation, now));
-        if resumed.is_none() && !allow_new {
-            return Err(SfuError::NotResumable);
-        }
-        if resumed.is_none() {
-            if let Some(m) = self.meetings.get(&meeting) {
-                if m.e2ee != identity.e2ee {
-                    return Err(SfuError::EncryptionMismatch);
-                }
-                if m.locked {
-                    return Err(SfuError::Locked);
-                }
-                if m.members.len() + m.lobby.len() >= self.config.max_participants {
-                    return Err(SfuError::MeetingFull);
-                }
-            }
-        }
-        let (id, was_admitted) = match resumed {
-            Some(r) => r,
-            None => {
-                let id = ParticipantId(self.next_id);
-                self.next_id += 1;
-                (id, false)
-            }
-        };
-        let admitted =
-            was_admitted || identity.capabilities.has(Capability::Moderate) || identity.skip_lobby;
-        let e2ee = identity.e2ee;
-        let languages = identity.languages;
-        let recording_key = identity.recording_key;
-        let p = Participant {
-            id,
-            meeting: meeting.clone(),
-            name: identity.name,
-            role: identity.role,
-            capabilities: identity.capabilities,
-            invitation: identity.invitation,
-            admitted,
-            muted_by_host: false,
-            publisher: Peer::new(now, self.config.public_addr, None),
-            subscriber: Peer::new(
-                now,
-                self.config.public_addr,
-                self.config.initial_bandwidth.map(Bitrate::bps),
-            ),
-            tracks: Vec::new(),
-            slots: Vec::new(),
-            channel_slot: None,
-            interprets: identity.interprets,
-            recording: false,
-            pending_offer: None,
-            needs_offer: false,
-            last_seen: now,
-            forwarded: crate::metrics::Counters::default(),
-            microphone_muted: false,
-            camera_off: false,
-            bandwidth: crate::participant::Bandwidth::default(),
-        };
-        let pair = p.interprets.clone();
-        self.participants.insert(id, p);
-        if !self.meetings.contains_key(&meeting) {
-            self.record(&meeting, RecordEvent::MeetingStarted {});
-        }
-        let m = self
-            .meetings
-            .entry(meeting.clone())
-            .or_insert_with(|| Meeting::new(e2ee));
-        if recording_key.is_some() {
-            m.recording_key = recording_key;
-        }
-        // Channels registered (or a pair invited) since the meeting began join it now.
-        let mut added = false;
-        for l in languages {
-            added |= m.interpretation.add_language(l);
-        }
-        if let Some(pair) = &pair {
-            let before = m.interpretation.languages().count();
-            add_pair(&mut m.interpretation, pair);
-            added |= m.interpretation.languages().count() != before;
-        }
-        if added {
-            self.interpretation_changed(&meeting);
-        }
-        if admitted {
-            self.enter(id);
-        } else {
-            if let Some(m) = self.meetings.get_mut(&meeting) {
-                m.lobby.push(id);
-            }
-            self.lobby_changed(&meeting);
-        }
-        Ok(Joined {
-            id,
-            resumed: resumed.is_some(),
-            admitted,
-        })
-    }
-
-    /// The session `r` may be resumed by this invitation: it left within the grace period, or
-    /// its old connection is still here (then it is replaced). Returns its id and admission.
-    fn resumable(
-        &mut self,
-        r: ParticipantId,
-        meeting: &MeetingName,
-        invitation: &InvitationId,
-        now: Instant,
-    ) -> Option<(ParticipantId, bool)> {
-        if let Some(p) = self.participants.get(&r) {
-            if &p.meeting != meeting || &p.invitation != invitation {
-                return None;
-            }
-            let admitted = p.admitted;
-            if let Some(p) = self.participants.remove(&r) {
-                self.cleanup(p, "reconnected", false);
-            }
-            return Some((r, admitted));
-        }
-        let d = self.departed.get(&r)?;
-        if &d.meeting != meeting || &d.invitation != invitation || now > d.at + RESUME_WINDOW {
-            return None;
-        }
-        let admitted = d.admitted;
-        self.departed.remove(&r);
-        Some((r, admitted))
-    }
-
-    /// An admitted participant enters the meeting: welcome, tell the others, subscribe.
-    pub(crate) fn enter(&mut self, id: ParticipantId) {
-        let Some(p) = self.participants.get_mut(&id) else {
-            return;
-        };
-        p.admitted = true;
-        let interpreter = p.interprets.is_some();
-        let info = p.info();
-        let joined = RecordEvent::Joined {
-            participant: id.0,
-            name: p.name.clone(),
-            role: p.role.to_string(),
-            invitation: p.invitation.0.clone(),
-        };
-        let caps = p.capabilities;
-        let meeting = p.meeting.clone();
-        self.record(&meeting, joined);
-        self.enter_interpretation(id);
-        let Some(m) = self.meetings.get_mut(&meeting) else {
-            return;
-        };
-        m.lobby.retain(|x| *x != id);
-        let others: Vec<ParticipantId> = m.members.clone();
-        m.members.push(id);
-        let chat = m.chat.iter().cloned().collect();
-        let locked = m.locked;
-        let e2ee = m.e2ee;
-        let recording = m.recording;
-        let recording_key = m.recording_key.clone().filter(|_| e2ee);
-        if let Some(p) = self.participants.get_mut(&id) {
-            p.recording = recording;
-        }
-        let participants = others
-            .iter()
-            .filter_map(|o| self.participants.get(o).map(Participant::info))
-            .collect();
-        let welcome = ServerMessage::Welcome {
-            version: PROTOCOL_VERSION,
-            participant_id: id,
-            meeting: meeting.clone(),
-            name: info.name.clone(),
-            role: info.role,
-            can_publish: caps.has(Capability::Publish) || caps.has(Capability::PublishAudio),
-            can_publish_video: caps.has(Capability::Publish),
-            can_chat: caps.has(Capability::Chat),
-            can_moderate: caps.has(Capability::Moderate),
-            locked,
-            e2ee,
-            recording,
-            recording_key,
-            participants,
-            chat,
-            heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
-        };
-        self.signal(id, welcome);
-        if interpreter {
-            // Everyone sees the booth's new member.
-            self.interpretation_changed(&meeting);
-        } else {
-            self.send_interpretation_state(id);
-        }
-        for o in &others {
-            self.signal(
-                *o,
-                ServerMessage::ParticipantJoined {
-                    participant: info.clone(),
-                },
-            );
-        }
-        // Subscribe the newcomer to every track already published.
-        for o in others {
-            let sources: Vec<TrackSource> = self
-                .participants
-                .get(&o)
-                .map(|p| p.tracks.iter().map(|t| t.source).collect())
-                .unwrap_or_default();
-            for s in sources {
-                self.subscribe_if_policy(id, o, s);
-            }
-        }
-        self.offer_if_needed(id);
-        self.lobby_changed(&meeting);
     }
 
     /// Handles one signaling message from an admitted participant. `wall_ms` is the wall-clock
@@ -408,6 +160,7 @@ impl Sfu {
             _ if waiting => Err(SfuError::Unexpected("waiting in the lobby")),
             ClientMessage::Admit { participant } => self.admit(id, participant),
             ClientMessage::Deny { participant } => self.deny(id, participant),
+            ClientMessage::AllowAgain { invitation } => self.allow_again(id, invitation),
             ClientMessage::MuteParticipant { participant } => {
                 self.mute_participant(id, participant)
             }
@@ -437,8 +190,8 @@ impl Sfu {
                 self.broadcast_update(id);
                 Ok(())
             }
-            ClientMessage::Chat { text, sealed } => self.chat(id, text, sealed, wall_ms),
-            ClientMessage::E2ee { to, data } => self.relay_e2ee(id, to, data),
+            ClientMessage::Chat { text, sealed } => self.chat(now, id, text, sealed, wall_ms),
+            ClientMessage::E2ee { to, data, keys } => self.relay_e2ee(now, id, to, data, keys),
             ClientMessage::Listen { channel } => {
                 self.interpretation_request(id, Request::Listen(channel))
             }
@@ -571,7 +324,9 @@ impl Sfu {
             self.next_allocation = now + REALLOCATE;
             self.reallocate_all(now);
         }
-        self.departed.retain(|_, d| now <= d.at + RESUME_WINDOW);
+        self.expire_departed(now);
+        #[cfg(feature = "danger-test-attacks")]
+        self.attack_misroute(now);
     }
 
     fn accepts(&self, key: PeerKey, input: &Input) -> bool {
@@ -682,119 +437,4 @@ impl Sfu {
             );
         }
     }
-
-    /// Removes a participant and tells the runtime to close their connection.
-    pub(crate) fn remove(&mut self, id: ParticipantId, why: Disconnect) {
-        if let Some(p) = self.participants.remove(&id) {
-            let reason = why.reason.clone();
-            let resumable = why.code == CloseCode::HeartbeatTimeout;
-            self.outputs.push_back(Output::Disconnect(id, why));
-            self.cleanup(p, &reason, resumable);
-        }
-    }
-
-    /// Undoes everything a departed participant took part in. A `resumable` departure (a lost
-    /// connection) can be resumed by the same invitation within the grace period.
-    pub(crate) fn cleanup(&mut self, mut p: Participant, reason: &str, resumable: bool) {
-        let id = p.id;
-        if resumable {
-            self.departed.insert(
-                id,
-                Departed {
-                    meeting: p.meeting.clone(),
-                    invitation: p.invitation.clone(),
-                    admitted: p.admitted,
-                    at: self.now,
-                },
-            );
-        }
-        p.publisher.rtc.disconnect();
-        p.subscriber.rtc.disconnect();
-        self.routes.retain(|_, k| k.participant != id);
-        self.dirty.retain(|k| k.participant != id);
-        // Others stop receiving this participant's tracks.
-        for t in &p.tracks {
-            for s in &t.subscribers {
-                self.release_slot(s.participant, s.slot);
-            }
-        }
-        // Tracks this participant received no longer feed them.
-        for slot in &p.slots {
-            if let Some(tr) = slot.track {
-                if let Some(pubr) = self.participants.get_mut(&tr.publisher) {
-                    if let Some(t) = pubr.track_mut(tr.source) {
-                        t.subscribers.retain(|s| s.participant != id);
-                    }
-                }
-            }
-        }
-        let counted = p.counters();
-        self.departed_counters += counted;
-        let members = match self.meetings.get_mut(&p.meeting) {
-            Some(m) => {
-                m.departed_counters += counted;
-                m.members.retain(|x| *x != id);
-                m.lobby.retain(|x| *x != id);
-                m.members.clone()
-            }
-            None => Vec::new(),
-        };
-        if p.admitted {
-            let left = RecordEvent::Left {
-                participant: id.0,
-                name: p.name.clone(),
-                reason: reason.to_owned(),
-            };
-            self.record(&p.meeting, left);
-        }
-        self.leave_interpretation(&p.meeting, id);
-        if self.meetings.get(&p.meeting).is_some_and(Meeting::is_empty) {
-            if let Some(m) = self.meetings.remove(&p.meeting) {
-                let reason = m.ending.unwrap_or_else(|| "everyone left".to_owned());
-                if m.recording {
-                    let by = "the meeting ended".to_owned();
-                    self.record(&p.meeting, RecordEvent::RecordingStopped { by });
-                }
-                self.record(&p.meeting, RecordEvent::MeetingEnded { reason });
-            }
-        }
-        if !p.admitted {
-            // Nobody but the hosts knew of them.
-            self.lobby_changed(&p.meeting);
-            return;
-        }
-        for to in members {
-            self.signal(
-                to,
-                ServerMessage::ParticipantLeft {
-                    participant_id: id,
-                    reason: reason.to_owned(),
-                },
-            );
-            self.offer_if_needed(to);
-        }
-        if p.capabilities.has(Capability::Moderate) {
-            self.lobby_changed(&p.meeting);
-        }
-    }
-}
-
-/// A session that lost its connection, kept so the same invitation can resume it.
-#[derive(Debug)]
-pub(crate) struct Departed {
-    meeting: MeetingName,
-    invitation: InvitationId,
-    admitted: bool,
-    at: Instant,
-}
-
-/// What [`Sfu::join`] led to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Joined {
-    /// The participant's id (the old one when resumed).
-    pub id: ParticipantId,
-    /// A session was resumed: no lobby, and no use of the invitation is spent.
-    pub resumed: bool,
-    /// Entered at once (otherwise waiting in the lobby).
-    pub admitted: bool,
 }

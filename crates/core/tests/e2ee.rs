@@ -2,8 +2,11 @@
 //! admitted members only, chat accepted only sealed, and one encryption setting per meeting.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use summit_core::{Identity, SfuError};
-use summit_proto::{ClientMessage, MeetingName, ParticipantId, Role, ServerMessage};
+use summit_proto::{ClientMessage, ErrorCode, ParticipantId, Role, ServerMessage};
 use summit_testkit::Harness;
 
 fn e2ee_harness() -> Harness {
@@ -17,7 +20,7 @@ fn relayed(h: &Harness, i: usize) -> Vec<(ParticipantId, String)> {
     h.messages_to(i)
         .into_iter()
         .filter_map(|m| match m {
-            ServerMessage::E2ee { from, data } => Some((*from, data.clone())),
+            ServerMessage::E2ee { from, data, .. } => Some((*from, data.clone())),
             _ => None,
         })
         .collect()
@@ -27,7 +30,19 @@ fn e2ee(to: Option<ParticipantId>, data: &str) -> ClientMessage {
     ClientMessage::E2ee {
         to,
         data: data.into(),
+        keys: BTreeMap::new(),
     }
+}
+
+/// The per-recipient entries client `i` received: (sender, entry).
+fn entries(h: &Harness, i: usize) -> Vec<(ParticipantId, Option<String>)> {
+    h.messages_to(i)
+        .into_iter()
+        .filter_map(|m| match m {
+            ServerMessage::E2ee { from, key, .. } => Some((*from, key.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
@@ -60,7 +75,7 @@ fn key_exchange_reaches_members_and_not_the_lobby() {
     assert!(h
         .send(
             a,
-            e2ee(None, &"x".repeat(summit_proto::MAX_SEALED_BYTES + 1))
+            e2ee(None, &"x".repeat(summit_proto::MAX_E2EE_DATA_BYTES + 1))
         )
         .is_err());
 }
@@ -115,9 +130,104 @@ fn an_invitation_for_the_other_encryption_setting_is_refused() {
         e2ee: false,
         ..h.identity("P", Role::Delegate)
     };
-    let err = h
-        .sfu
-        .join(h.now, MeetingName::parse("m").unwrap(), plain, None, true)
-        .unwrap_err();
+    let req = h.request("m", plain, None);
+    let err = h.sfu.join(h.now, req).unwrap_err();
     assert!(matches!(err, SfuError::EncryptionMismatch), "{err}");
+}
+
+#[test]
+fn a_key_message_gives_each_recipient_only_its_own_entry() {
+    let mut h = e2ee_harness();
+    let a = h.join("m", "A");
+    let b = h.join("m", "B");
+    let c = h.join("m", "C");
+    let (ida, idb, idc) = (h.clients[a].id, h.clients[b].id, h.clients[c].id);
+    let keys = BTreeMap::from([(idb, "for-b".to_owned()), (idc, "for-c".to_owned())]);
+    h.send(
+        a,
+        ClientMessage::E2ee {
+            to: None,
+            data: "common".into(),
+            keys,
+        },
+    )
+    .unwrap();
+    assert_eq!(entries(&h, b), vec![(ida, Some("for-b".to_owned()))]);
+    assert_eq!(entries(&h, c), vec![(ida, Some("for-c".to_owned()))]);
+    assert_eq!(relayed(&h, c), vec![(ida, "common".to_owned())]);
+    // Entries only for members; never oversized.
+    let bad = [
+        BTreeMap::from([(ParticipantId(999), "x".to_owned())]),
+        BTreeMap::from([(ida, "x".to_owned())]),
+        BTreeMap::from([(idb, "x".repeat(summit_proto::MAX_E2EE_KEY_BYTES + 1))]),
+        BTreeMap::from([(idb, String::new())]),
+    ];
+    for keys in bad {
+        let msg = ClientMessage::E2ee {
+            to: None,
+            data: "d".into(),
+            keys,
+        };
+        assert!(h.send(a, msg).is_err());
+    }
+}
+
+/// A key message from `i` to every other member: about what a page sends on a rekey.
+fn rekey(h: &Harness, i: usize) -> ClientMessage {
+    let me = h.clients[i].id;
+    let keys = h
+        .clients
+        .iter()
+        .filter(|c| c.id != me && !c.disconnected)
+        .map(|c| (c.id, "k".repeat(120)))
+        .collect();
+    ClientMessage::E2ee {
+        to: None,
+        data: "d".repeat(300),
+        keys,
+    }
+}
+
+#[test]
+fn a_flood_of_key_messages_is_cut_at_the_relay_budget_and_a_rekey_of_50_fits() {
+    let mut h = Harness::with_config(23, |c| {
+        // Nobody is dropped for silence while the test floods one sender.
+        c.heartbeat_timeout = Duration::from_secs(3600);
+    });
+    h.e2ee = true;
+    let members: Vec<usize> = (0..50)
+        .map(|n| h.enter("m", &format!("P{n}"), Role::Delegate))
+        .collect();
+    // Everyone rekeys at once, as after a departure: nothing is refused.
+    for &i in &members {
+        let msg = rekey(&h, i);
+        h.send(i, msg).unwrap();
+    }
+    // One member floods the largest broadcasts it may: the budget refuses the excess with a
+    // clear error, and what the others receive from it stays within the budget.
+    let flooder = members[0];
+    let big = "x".repeat(summit_proto::MAX_E2EE_DATA_BYTES);
+    let (mut sent, mut refused) = (0usize, 0usize);
+    let start = h.now;
+    for _ in 0..500 {
+        match h.send(flooder, e2ee(None, &big)) {
+            Ok(()) => sent += big.len(),
+            Err(e) => {
+                assert_eq!(e.code(), ErrorCode::RateLimited);
+                assert!(e.to_string().contains("bytes per second"), "{e}");
+                refused += 1;
+            }
+        }
+        h.tick();
+    }
+    let secs = (h.now - start).as_secs_f64();
+    assert!(refused > 300, "only {refused} of 500 refused");
+    // Burst plus the sustained rate over the time, less the rekey already spent.
+    let allowed = 256.0 * 1024.0 + 64.0 * 1024.0 * secs;
+    assert!((sent as f64) <= allowed, "{sent} bytes relayed in {secs} s");
+    // The others are still served.
+    let other = members[1];
+    let msg = rekey(&h, other);
+    h.send(other, msg).unwrap();
+    assert_eq!(h.sfu.participant_count(), 50);
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use summit_core::{Identity, SfuEvent};
+use summit_core::{Identity, SfuError, SfuEvent};
 use summit_proto::{
     ClientMessage, CloseCode, InvitationId, MeetingName, Role, ServerMessage, TrackSource,
 };
@@ -39,7 +39,7 @@ fn waiting_participants_get_nothing_until_admitted() {
     // The delegate is told to wait, with a host present; the host sees them by name.
     assert_eq!(lobby_state(&h, d), Some(true));
     assert!(h.messages_to(host).iter().any(|m| matches!(m,
-        ServerMessage::LobbyChanged { waiting } if waiting.len() == 1 && waiting[0].name == "Delegate")));
+        ServerMessage::LobbyChanged { waiting, .. } if waiting.len() == 1 && waiting[0].name == "Delegate")));
     // Waiting: no welcome, no participant list, no chat, no media; publishing is refused.
     h.send(host, plain_chat("secret")).unwrap();
     assert!(h
@@ -174,7 +174,7 @@ fn remove_revokes_and_end_closes_everyone() {
     let persisted: Vec<&SfuEvent> = h
         .events
         .iter()
-        .filter(|e| !matches!(e, SfuEvent::Record(..)))
+        .filter(|e| matches!(e, SfuEvent::InvitationRevoked(..)))
         .collect();
     assert_eq!(
         persisted,
@@ -191,10 +191,8 @@ fn remove_revokes_and_end_closes_everyone() {
         skip_lobby: true,
         ..h.identity("Late", Role::Delegate)
     };
-    let err = h
-        .sfu
-        .join(h.now, MeetingName::parse("m").unwrap(), late, None, true)
-        .unwrap_err();
+    let req = h.request("m", late, None);
+    let err = h.sfu.join(h.now, req).unwrap_err();
     assert!(err.to_string().contains("locked"));
     h.send(host, ClientMessage::EndMeeting {}).unwrap();
     assert!(h
@@ -211,13 +209,14 @@ fn remove_revokes_and_end_closes_everyone() {
 }
 
 #[test]
-fn a_lost_connection_resumes_within_30_s_without_the_lobby() {
+fn a_lost_connection_resumes_by_its_token_within_30_s_without_the_lobby() {
     let mut h = lobby_harness();
     let host = h.join_as("m", "Host", Role::Host);
     let d = h.enter("m", "Delegate", Role::Delegate);
     let id = h.clients[d].id;
     h.send(host, ClientMessage::Admit { participant: id })
         .unwrap();
+    let token = h.resume_token(id).unwrap();
     h.sfu.handle_closed(h.now, id);
     h.clients[d].disconnected = true;
     h.process_outputs();
@@ -227,24 +226,138 @@ fn a_lost_connection_resumes_within_30_s_without_the_lobby() {
         invitation: InvitationId(inv.into()),
         ..base.clone()
     };
-    let m = MeetingName::parse("m").unwrap();
-    // Another invitation cannot take over the session.
-    let other = h
-        .sfu
-        .join(h.now, m.clone(), identity("inv-other"), Some(id), true)
-        .unwrap();
+    // Another invitation cannot take over the session, even with its token.
+    let req = h.request("m", identity("inv-other"), Some(&token));
+    let other = h.sfu.join(h.now, req).unwrap();
     assert!(!other.resumed && !other.admitted && other.id != id);
-    let j = h
-        .sfu
-        .join(h.now, m.clone(), identity("inv-Delegate"), Some(id), true)
-        .unwrap();
+    // The same invitation without the token is someone new, in the lobby.
+    let req = h.request("m", identity("inv-Delegate"), None);
+    let fresh = h.sfu.join(h.now, req).unwrap();
+    assert!(!fresh.resumed && !fresh.admitted && fresh.id != id);
+    let req = h.request("m", identity("inv-Delegate"), Some(&token));
+    let j = h.sfu.join(h.now, req).unwrap();
     assert!(j.resumed && j.admitted && j.id == id);
-    // After the grace period it would have waited in the lobby again.
+    h.process_outputs();
+    // The token rotated: the one just used takes nothing back any more.
+    let newer = h.resume_token(id).unwrap();
+    assert_ne!(newer, token);
     h.sfu.handle_closed(h.now, id);
+    let req = h.request("m", identity("inv-Delegate"), Some(&token));
+    assert!(!h.sfu.join(h.now, req).unwrap().resumed);
+    // After the grace period the newer one would have waited in the lobby again.
     h.run(Duration::from_secs(31));
-    let late = h
-        .sfu
-        .join(h.now, m, identity("inv-Delegate"), Some(id), true)
-        .unwrap();
+    let req = h.request("m", identity("inv-Delegate"), Some(&newer));
+    let late = h.sfu.join(h.now, req).unwrap();
     assert!(!late.resumed && !late.admitted);
+}
+
+#[test]
+fn a_page_that_keeps_its_heartbeat_waits_in_the_lobby_as_long_as_it_takes() {
+    // Longer than DTLS allows a handshake (40 s): connections start at admission.
+    const WAIT_ALONE: u64 = 60;
+    const WAIT_WITH_HOST: u64 = 60;
+    let mut h = lobby_harness();
+    let d = h.enter("m", "Delegate", Role::Delegate);
+    let silent = h.enter("m", "Silent", Role::Delegate);
+    h.clients[silent].silent = true;
+    // The lobby tells the page how often to ping, and gives it a token to come back with.
+    assert!(h.messages_to(d).iter().any(|m| matches!(m,
+        ServerMessage::Lobby { heartbeat_ms: 2000, resume_token, .. } if !resume_token.as_str().is_empty())));
+    h.run(Duration::from_secs(WAIT_ALONE));
+    assert_eq!(
+        lobby_state(&h, d),
+        Some(false),
+        "still waiting, no host yet"
+    );
+    assert!(h.disconnects.iter().all(|(id, _)| *id != h.clients[d].id));
+    // A page that stopped pinging is dropped, as it would be in the meeting.
+    assert!(h
+        .disconnects
+        .iter()
+        .any(|(id, why)| *id == h.clients[silent].id && why.code == CloseCode::HeartbeatTimeout));
+    let host = h.join_as("m", "Host", Role::Host);
+    h.run(Duration::from_secs(WAIT_WITH_HOST));
+    let id = h.clients[d].id;
+    h.send(host, ClientMessage::Admit { participant: id })
+        .unwrap();
+    h.run(Duration::from_secs(2));
+    assert!(h.clients[d].got(h.clients[host].id, TrackSource::Camera) > 10);
+}
+
+#[test]
+fn a_denied_invitation_cannot_wait_again_until_a_host_allows_it() {
+    let mut h = lobby_harness();
+    let host = h.join_as("m", "Host", Role::Host);
+    let d = h.enter("m", "Dan", Role::Delegate);
+    // Someone else with the same (shared) link waits too: the denial turns them away as well.
+    let twin = h.enter("m", "Dan", Role::Delegate);
+    let id = h.clients[d].id;
+    h.send(host, ClientMessage::Deny { participant: id })
+        .unwrap();
+    let denied_now: Vec<_> = h
+        .disconnects
+        .iter()
+        .filter(|(_, why)| why.code == CloseCode::Denied)
+        .map(|(who, _)| *who)
+        .collect();
+    assert_eq!(denied_now, vec![id, h.clients[twin].id]);
+    assert!(h.events.iter().any(|e| matches!(e,
+        SfuEvent::InvitationDenied(_, d) if d.invitation.0 == "inv-Dan" && d.by == "Host")));
+    assert!(h.events.iter().any(|e| matches!(e,
+        SfuEvent::Record(_, summit_record::RecordEvent::Denied { invitation: Some(i), by, .. })
+            if i == "inv-Dan" && by == "Host")));
+    // Hosts see the denial, to allow it again.
+    assert!(h.messages_to(host).iter().any(|m| matches!(m,
+        ServerMessage::LobbyChanged { denied, .. } if denied.len() == 1 && denied[0].name == "Dan")));
+    let identity = h.identity("Dan", Role::Delegate);
+    let req = h.request("m", identity.clone(), None);
+    assert!(matches!(h.sfu.join(h.now, req), Err(SfuError::Denied)));
+    // A delegate may not allow it; a host may.
+    h.skip_lobby = true;
+    let other = h.join_as("m", "Other", Role::Delegate);
+    h.skip_lobby = false;
+    let allow = ClientMessage::AllowAgain {
+        invitation: InvitationId("inv-Dan".into()),
+    };
+    assert!(h.send(other, allow.clone()).is_err());
+    h.send(host, allow).unwrap();
+    assert!(h.events.iter().any(|e| matches!(e,
+        SfuEvent::Record(_, summit_record::RecordEvent::AllowedAgain { invitation, .. }) if invitation == "inv-Dan")));
+    let req = h.request("m", identity, None);
+    let again = h.sfu.join(h.now, req).unwrap();
+    assert!(!again.admitted);
+}
+
+#[test]
+fn one_link_cannot_fill_the_lobby_and_hosts_always_have_seats() {
+    let mut h = Harness::with_config(15, |c| {
+        c.max_participants = 10;
+        c.host_seats = 2;
+        c.max_lobby_per_invitation = 3;
+    });
+    h.skip_lobby = false;
+    // One link waits at most three times.
+    let leaked = h.identity("Leaked", Role::Delegate);
+    for _ in 0..3 {
+        let req = h.request("m", leaked.clone(), None);
+        assert!(!h.sfu.join(h.now, req).unwrap().admitted);
+    }
+    let req = h.request("m", leaked.clone(), None);
+    assert!(matches!(h.sfu.join(h.now, req), Err(SfuError::LobbyFull)));
+    // Fill the meeting with other links, to its limit: the next delegate is refused, a host
+    // still enters, up to the seats kept for hosts.
+    for n in 0..7 {
+        h.enter("m", &format!("D{n}"), Role::Delegate);
+    }
+    let late = h.identity("Late", Role::Delegate);
+    let req = h.request("m", late, None);
+    assert!(matches!(h.sfu.join(h.now, req), Err(SfuError::MeetingFull)));
+    for n in 0..2 {
+        let host = h.identity(&format!("H{n}"), Role::Host);
+        let req = h.request("m", host, None);
+        assert!(h.sfu.join(h.now, req).unwrap().admitted);
+    }
+    let host = h.identity("H2", Role::Host);
+    let req = h.request("m", host, None);
+    assert!(matches!(h.sfu.join(h.now, req), Err(SfuError::MeetingFull)));
 }

@@ -51,7 +51,7 @@ fn a_meeting_is_recorded_from_start_to_end() {
             format!("Host (host, #{host_id}) joined with invitation inv-Host."),
             "Host admitted Guest.".into(),
             format!("Guest (delegate, #{gid}) joined with invitation inv-Guest."),
-            "Host denied Late entry.".into(),
+            "Host denied Late entry (invitation inv-Late may not wait again).".into(),
             "Host locked the meeting.".into(),
             "Host muted Guest.".into(),
             "Host unlocked the meeting.".into(),

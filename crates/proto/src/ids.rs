@@ -19,6 +19,9 @@ pub enum MeetingNameError {
     /// Contains a character other than a letter, digit, `-`, `_` or `.`.
     #[error("a meeting name may contain only letters, digits, '-', '_' and '.'")]
     Character,
+    /// Starts with a dot (`.`, `..` and hidden names would name folders they must not).
+    #[error("a meeting name may not start with '.'")]
+    LeadingDot,
 }
 
 impl MeetingName {
@@ -35,6 +38,10 @@ impl MeetingName {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         {
             return Err(MeetingNameError::Character);
+        }
+        // Names become folder names (recordings): `.`, `..` and hidden names are refused.
+        if s.starts_with('.') {
+            return Err(MeetingNameError::LeadingDot);
         }
         Ok(Self(s.to_owned()))
     }
@@ -84,6 +91,52 @@ pub struct InvitationId(pub String);
 impl fmt::Display for InvitationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A secret that lets a page take its session back after a lost connection: 32 random bytes
+/// as base64url, given to the page in `welcome` (and `lobby`) and presented in `join`. The
+/// server keeps only its SHA-256 ([`ResumeHash`]); `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResumeToken(String);
+
+impl ResumeToken {
+    /// Longest token text accepted from a page.
+    pub const MAX_LEN: usize = 64;
+
+    /// Wraps a token's text (made by `summit_auth::new_resume_token`, or sent by a page).
+    pub fn new(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ResumeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResumeToken(..)")
+    }
+}
+
+/// The SHA-256 of a [`ResumeToken`]: what the server keeps to recognize it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ResumeHash(pub [u8; 32]);
+
+impl ResumeHash {
+    /// Lowercase hex, as the registry stores it.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for ResumeHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix is enough to tell hashes apart in logs.
+        write!(f, "ResumeHash({}…)", &self.to_hex()[..8])
     }
 }
 
@@ -166,7 +219,9 @@ mod tests {
             Err(MeetingNameError::Length)
         );
         assert!(MeetingName::parse(&"a".repeat(64)).is_ok());
-        for bad in ["a b", "a/b", "ä", "a?b", "../x"] {
+        assert!(MeetingName::parse("a.b.").is_ok());
+        assert_eq!(MeetingName::parse(".."), Err(MeetingNameError::LeadingDot));
+        for bad in ["a b", "a/b", "ä", "a?b", "../x", ".", "..", ".hidden"] {
             assert!(MeetingName::parse(bad).is_err(), "{bad}");
         }
     }

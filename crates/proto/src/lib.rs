@@ -7,10 +7,14 @@ mod language;
 mod message;
 
 pub use capability::{Capabilities, Capability};
-pub use ids::{InvitationId, MeetingName, MeetingNameError, ParticipantId, Role, TrackSource};
+pub use ids::{
+    InvitationId, MeetingName, MeetingNameError, ParticipantId, ResumeHash, ResumeToken, Role,
+    TrackSource,
+};
 pub use language::{Language, LanguageError, LanguagePair};
 pub use message::{
-    BoothInfo, ChannelInfo, ChatMessage, ClientMessage, CloseCode, ErrorCode, InterpretationState,
-    LayerInfo, ParticipantInfo, PublishedTrackInfo, RecordHead, ServerMessage, SubscribedTrack,
-    TileDisplay, MAX_LAYERS, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SEALED_BYTES, PROTOCOL_VERSION,
+    BoothInfo, ChannelInfo, ChatMessage, ClientMessage, CloseCode, DeniedInvitation, ErrorCode,
+    InterpretationState, LayerInfo, ParticipantInfo, PublishedTrackInfo, RecordHead, ServerMessage,
+    SubscribedTrack, TileDisplay, MAX_E2EE_DATA_BYTES, MAX_E2EE_KEY_BYTES, MAX_LAYERS,
+    MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SEALED_BYTES, PROTOCOL_VERSION,
 };

@@ -1,17 +1,27 @@
 //! Signaling messages (protocol version 1): JSON objects tagged by `"type"`, one per WebSocket text frame.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::{InvitationId, Language, LanguagePair, MeetingName, ParticipantId, Role, TrackSource};
+use crate::{
+    InvitationId, Language, LanguagePair, MeetingName, ParticipantId, ResumeToken, Role,
+    TrackSource,
+};
 
-/// The signaling protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The signaling protocol version this build speaks (2: random resume tokens, key messages
+/// split per recipient).
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest signaling message accepted, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Largest SDP accepted inside a message, in bytes.
 pub const MAX_SDP_BYTES: usize = 48 * 1024;
-/// Largest end-to-end encryption payload (`e2ee` data, sealed chat) accepted, in bytes.
+/// Largest end-to-end encryption payload (sealed chat, a sealed recording key) accepted, in bytes.
 pub const MAX_SEALED_BYTES: usize = 24 * 1024;
+/// Largest `data` of an `e2ee` message, the part every recipient gets, in bytes.
+pub const MAX_E2EE_DATA_BYTES: usize = 4 * 1024;
+/// Largest per-recipient entry of an `e2ee` message (one wrapped key), in bytes.
+pub const MAX_E2EE_KEY_BYTES: usize = 512;
 
 /// A message from the page to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,9 +31,9 @@ pub enum ClientMessage {
     Join {
         /// Protocol version the page speaks.
         version: u32,
-        /// Set when reconnecting: the id this page had, to resume that session.
+        /// Set when reconnecting: the token the server gave this page, to resume that session.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        resume: Option<ParticipantId>,
+        resume_token: Option<ResumeToken>,
         /// The meeting named by the page's link.
         meeting: MeetingName,
         /// The invitation token from the link.
@@ -56,13 +66,21 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         sealed: bool,
     },
-    /// End-to-end key exchange, opaque to the server: relayed to one member or all others.
+    /// End-to-end key exchange, opaque to the server. With `keys`, each member listed gets
+    /// `data` and its own entry; otherwise `data` goes to `to`, or to everyone else.
     E2ee {
-        /// The recipient; everyone else in the meeting when absent.
+        /// The recipient; everyone else in the meeting when absent (ignored with `keys`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<ParticipantId>,
-        /// The payload (the web client's key exchange message).
+        /// The part every recipient gets (the web client's key exchange message).
         data: String,
+        /// One entry per recipient (a media key wrapped for them): each gets only its own.
+        #[serde(
+            default,
+            skip_serializing_if = "BTreeMap::is_empty",
+            deserialize_with = "keys_by_id"
+        )]
+        keys: BTreeMap<ParticipantId, String>,
     },
     /// Heartbeat; the server answers `pong`.
     Ping {},
@@ -71,10 +89,16 @@ pub enum ClientMessage {
         /// Who.
         participant: ParticipantId,
     },
-    /// Host: turn a waiting participant away.
+    /// Host: turn a waiting participant away; their invitation cannot wait in this meeting's
+    /// lobby again until a host allows it.
     Deny {
         /// Who.
         participant: ParticipantId,
+    },
+    /// Host: let an invitation that was denied wait in the lobby again.
+    AllowAgain {
+        /// The invitation.
+        invitation: InvitationId,
     },
     /// Host: stop forwarding a participant's microphone (they may unmute themselves).
     MuteParticipant {
@@ -148,6 +172,22 @@ pub enum ClientMessage {
     Leave {},
 }
 
+/// A JSON object keyed by participant ids (object keys are strings in JSON; inside an
+/// internally tagged enum serde no longer turns them into numbers by itself).
+fn keys_by_id<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<ParticipantId, String>, D::Error> {
+    let raw = BTreeMap::<String, String>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| {
+            let id = k
+                .parse::<u64>()
+                .map_err(|_| serde::de::Error::custom(format!("'{k}' is not a participant id")))?;
+            Ok((ParticipantId(id), v))
+        })
+        .collect()
+}
+
 /// How big one remote video is shown, in device pixels; 0 by 0 means not shown (paused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -216,6 +256,17 @@ pub struct SubscribedTrack {
     pub participant: ParticipantId,
     /// Which of their sources.
     pub source: TrackSource,
+}
+
+/// An invitation a host turned away from the lobby.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeniedInvitation {
+    /// The invitation.
+    pub invitation: InvitationId,
+    /// The name it carries.
+    pub name: String,
+    /// The host who denied it.
+    pub by: String,
 }
 
 /// A chat message as delivered.
@@ -317,16 +368,25 @@ pub enum ServerMessage {
         /// Whether the meeting is being recorded.
         #[serde(default)]
         recording: bool,
+        /// Who started the recording running now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recording_by: Option<String>,
         /// The public key recordings of this encrypted meeting are sealed to, if it has one
         /// (base64url of an uncompressed P-256 point).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recording_key: Option<String>,
+        /// The organizer's proof that `recording_key` is theirs: HMAC-SHA256 under a key
+        /// derived from the meeting secret, which the server never holds (docs/e2ee.md).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recording_key_mac: Option<String>,
         /// Everyone else already present.
         participants: Vec<ParticipantInfo>,
         /// Recent chat, oldest first.
         chat: Vec<ChatMessage>,
         /// How often the page should send `ping`, in milliseconds.
         heartbeat_ms: u64,
+        /// Presented in `join` after a lost connection, it resumes this session.
+        resume_token: ResumeToken,
     },
     /// The answer to a `publish` offer.
     PublishAnswer {
@@ -369,6 +429,9 @@ pub enum ServerMessage {
         from: ParticipantId,
         /// The payload as sent.
         data: String,
+        /// The sender's entry for this recipient, if it sent one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
     },
     /// Answer to `ping`.
     Pong {},
@@ -390,11 +453,18 @@ pub enum ServerMessage {
         name: String,
         /// Whether a host is present to admit them.
         host_present: bool,
+        /// How often the page should send `ping` while it waits, in milliseconds.
+        heartbeat_ms: u64,
+        /// Presented in `join` after a lost connection, it takes this place in the lobby back.
+        resume_token: ResumeToken,
     },
-    /// To hosts: who waits in the lobby now.
+    /// To hosts: who waits in the lobby now, and which invitations were denied.
     LobbyChanged {
         /// Waiting participants, in order of arrival.
         waiting: Vec<ParticipantInfo>,
+        /// Invitations a host denied: they cannot wait in the lobby until allowed again.
+        #[serde(default)]
+        denied: Vec<DeniedInvitation>,
     },
     /// The meeting was locked or unlocked.
     MeetingLocked {
@@ -511,10 +581,14 @@ mod tests {
 
     #[test]
     fn client_messages_parse() {
-        let m: ClientMessage =
-            serde_json::from_str(r#"{"type":"join","version":1,"meeting":"m-1","invite":"t"}"#)
-                .unwrap();
-        assert!(matches!(m, ClientMessage::Join { version: 1, .. }));
+        let m: ClientMessage = serde_json::from_str(
+            r#"{"type":"join","version":2,"meeting":"m-1","invite":"t","resume_token":"abc"}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(&m, ClientMessage::Join { version: 2, resume_token: Some(t), .. } if t.as_str() == "abc")
+        );
+        assert!(!format!("{m:?}").contains("abc"), "tokens stay out of logs");
         let m: ClientMessage = serde_json::from_str(r#"{"type":"ping"}"#).unwrap();
         assert_eq!(m, ClientMessage::Ping {});
         for bad in [
@@ -523,6 +597,8 @@ mod tests {
             r#"{"type":"join","version":1,"meeting":"a b","invite":"t"}"#,
             r#"[1,2]"#,
             r#"{"type":"mute","source":"camera"}"#,
+            // Version 1's bare participant id no longer resumes anything.
+            r#"{"type":"join","version":2,"meeting":"m","invite":"t","resume":3}"#,
         ] {
             assert!(serde_json::from_str::<ClientMessage>(bad).is_err(), "{bad}");
         }
@@ -552,9 +628,17 @@ mod tests {
             m,
             ClientMessage::E2ee {
                 to: Some(ParticipantId(4)),
-                data: "x".into()
+                data: "x".into(),
+                keys: BTreeMap::new(),
             }
         );
+        let m: ClientMessage =
+            serde_json::from_str(r#"{"type":"e2ee","data":"x","keys":{"4":"k4","7":"k7"}}"#)
+                .unwrap();
+        let ClientMessage::E2ee { keys, .. } = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(keys.get(&ParticipantId(7)).map(String::as_str), Some("k7"));
         let m: ClientMessage = serde_json::from_str(r#"{"type":"e2ee","data":"x"}"#).unwrap();
         assert!(matches!(m, ClientMessage::E2ee { to: None, .. }));
         let m: ClientMessage =

@@ -39,12 +39,39 @@ pub enum RecordEvent {
         /// The host.
         by: String,
     },
-    /// A host turned someone away from the lobby.
+    /// A host turned someone away from the lobby: their invitation may not wait there again
+    /// until a host allows it.
     Denied {
         /// Who.
         participant: u64,
         /// Their name.
         name: String,
+        /// The host.
+        by: String,
+        /// The invitation denied (absent in records made before denials blocked links).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invitation: Option<String>,
+    },
+    /// A host let a denied invitation wait in the lobby again.
+    AllowedAgain {
+        /// The invitation.
+        invitation: String,
+        /// The host.
+        by: String,
+    },
+    /// A host made an invitation from the meeting page.
+    Invited {
+        /// The new invitation's id.
+        invitation: String,
+        /// The name it carries.
+        name: String,
+        /// The role it gives.
+        role: String,
+        /// How many times it may enter, if limited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        uses: Option<u32>,
+        /// When it expires (RFC 3339).
+        expires: String,
         /// The host.
         by: String,
     },
@@ -120,7 +147,26 @@ impl RecordEvent {
                 reason,
             } => format!("{name} (#{participant}) left: {reason}."),
             RecordEvent::Admitted { name, by, .. } => format!("{by} admitted {name}."),
+            RecordEvent::Denied {
+                name,
+                by,
+                invitation: Some(i),
+                ..
+            } => format!("{by} denied {name} entry (invitation {i} may not wait again)."),
             RecordEvent::Denied { name, by, .. } => format!("{by} denied {name} entry."),
+            RecordEvent::AllowedAgain { invitation, by } => {
+                format!("{by} allowed invitation {invitation} to wait in the lobby again.")
+            }
+            RecordEvent::Invited {
+                invitation,
+                name,
+                role,
+                expires,
+                by,
+                ..
+            } => format!(
+                "{by} invited {name} ({role}) with invitation {invitation}, valid until {expires}."
+            ),
             RecordEvent::Removed { name, by, .. } => format!("{by} removed {name}."),
             RecordEvent::MutedByHost { name, by, .. } => format!("{by} muted {name}."),
             RecordEvent::Locked { locked: true, by } => format!("{by} locked the meeting."),

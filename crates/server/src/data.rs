@@ -2,13 +2,14 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use summit_auth::{SigningKey, VerifyingKey};
-use summit_proto::{Language, MeetingName};
+use summit_core::RecordingKey;
+use summit_proto::{DeniedInvitation, InvitationId, Language, MeetingName, ResumeHash};
 
 const PRIVATE_KEY: &str = "invite-signing.key";
 const PUBLIC_KEY: &str = "invite-signing.pub";
@@ -62,6 +63,33 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_meeting ON sessions (meeting);",
     // The organizer's recording key (public half), for sealed recordings of encrypted meetings.
     "ALTER TABLE meetings ADD COLUMN recording_key TEXT;",
+    // The organizer's MAC over the recording key (pages check it with the meeting secret);
+    // resume tokens by hash, so a page can take its session back across a restart; invitations
+    // a host denied (they may not wait in that meeting's lobby again); and invitations hosts
+    // made from the page, which are revoked with the host's own.
+    "ALTER TABLE meetings ADD COLUMN recording_key_mac TEXT;
+    CREATE TABLE resume_tokens (
+        hash TEXT PRIMARY KEY NOT NULL,
+        meeting TEXT NOT NULL,
+        invitation_id TEXT NOT NULL,
+        admitted INTEGER NOT NULL,
+        orphaned_at INTEGER
+    );
+    CREATE TABLE denials (
+        meeting TEXT NOT NULL,
+        invitation_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        by TEXT NOT NULL,
+        denied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        PRIMARY KEY (meeting, invitation_id)
+    );
+    CREATE TABLE invitations_made (
+        invitation_id TEXT PRIMARY KEY NOT NULL,
+        meeting TEXT NOT NULL,
+        by_invitation TEXT NOT NULL,
+        made_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE INDEX invitations_made_by ON invitations_made (by_invitation);",
 ];
 
 /// Parses a comma-separated list of language codes, as stored and as typed on the command line.
@@ -103,6 +131,7 @@ pub(crate) enum EntryRefusal {
     Revoked,
     Ended,
     UsedUp(u32),
+    Denied,
 }
 
 impl std::fmt::Display for EntryRefusal {
@@ -114,6 +143,9 @@ impl std::fmt::Display for EntryRefusal {
                 f,
                 "this invitation has been used {n} times already, as often as it allows"
             ),
+            EntryRefusal::Denied => {
+                f.write_str("a host did not let this invitation in; ask a host to allow it again")
+            }
         }
     }
 }
@@ -127,8 +159,18 @@ pub(crate) struct DataDir {
 impl DataDir {
     /// Opens (creating if needed) the directory and its database.
     pub(crate) fn open(path: &Path) -> anyhow::Result<Self> {
-        fs::create_dir_all(path)
+        // Only its owner may enter: it holds keys, the registry and recordings.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
             .with_context(|| format!("cannot create data directory {}", path.display()))?;
+        if fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+            tracing::warn!(
+                "{} can be read by other users; `chmod 700` it (it holds keys and recordings)",
+                path.display()
+            );
+        }
         let db = Connection::open(path.join(DATABASE))
             .with_context(|| format!("cannot open {}", path.join(DATABASE).display()))?;
         // The server and the CLI (summit revoke) share the file: wait for each other briefly.
@@ -206,7 +248,6 @@ impl DataDir {
 
     /// A registered meeting's interpretation channels (none if it is not registered).
     pub(crate) fn meeting_languages(&self, name: &MeetingName) -> anyhow::Result<Vec<Language>> {
-        use rusqlite::OptionalExtension;
         let text: Option<String> = self
             .db
             .query_row(
@@ -240,35 +281,41 @@ impl DataDir {
         Ok(added)
     }
 
-    /// A registered meeting's recording key (public half), if it has one.
+    /// A registered meeting's recording key (public half) and the organizer's MAC over it.
     pub(crate) fn meeting_recording_key(
         &self,
         name: &MeetingName,
-    ) -> anyhow::Result<Option<String>> {
-        use rusqlite::OptionalExtension;
-        Ok(self
+    ) -> anyhow::Result<Option<RecordingKey>> {
+        let row: Option<(Option<String>, Option<String>)> = self
             .db
             .query_row(
-                "SELECT recording_key FROM meetings WHERE name = ?1",
+                "SELECT recording_key, recording_key_mac FROM meetings WHERE name = ?1",
                 [name.as_str()],
-                |r| r.get::<_, Option<String>>(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?
-            .flatten())
+            .optional()?;
+        Ok(match row {
+            Some((Some(key), mac)) => Some(RecordingKey { key, mac }),
+            _ => None,
+        })
     }
 
-    /// Sets a registered meeting's recording key.
-    pub(crate) fn set_recording_key(&self, name: &MeetingName, key: &str) -> anyhow::Result<()> {
+    /// Sets a registered meeting's recording key, with the organizer's MAC over it.
+    pub(crate) fn set_recording_key(
+        &self,
+        name: &MeetingName,
+        key: &str,
+        mac: &str,
+    ) -> anyhow::Result<()> {
         self.db.execute(
-            "UPDATE meetings SET recording_key = ?2 WHERE name = ?1",
-            [name.as_str(), key],
+            "UPDATE meetings SET recording_key = ?2, recording_key_mac = ?3 WHERE name = ?1",
+            [name.as_str(), key, mac],
         )?;
         Ok(())
     }
 
     /// Whether a registered meeting is end-to-end encrypted; `None` if it is not registered.
     pub(crate) fn meeting_e2ee(&self, name: &MeetingName) -> anyhow::Result<Option<bool>> {
-        use rusqlite::OptionalExtension;
         Ok(self
             .db
             .query_row(
@@ -279,13 +326,164 @@ impl DataDir {
             .optional()?)
     }
 
-    /// Revokes an invitation; false if it was revoked already.
+    /// Revokes an invitation, and every invitation made from the page by whoever entered with
+    /// it (and so on down); false if it was revoked already.
     pub(crate) fn revoke(&self, invitation: &str, reason: &str) -> anyhow::Result<bool> {
         let n = self.db.execute(
             "INSERT OR IGNORE INTO revocations (invitation_id, reason) VALUES (?1, ?2)",
             [invitation, reason],
         )?;
+        // Breadth first; every invitation is revoked at most once, so this ends.
+        let mut queue = vec![invitation.to_owned()];
+        while let Some(by) = queue.pop() {
+            let made: Vec<String> = self
+                .db
+                .prepare("SELECT invitation_id FROM invitations_made WHERE by_invitation = ?1")?
+                .query_map([&by], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for m in made {
+                let why = format!("made by invitation {by}, which was revoked");
+                let new = self.db.execute(
+                    "INSERT OR IGNORE INTO revocations (invitation_id, reason) VALUES (?1, ?2)",
+                    [m.as_str(), why.as_str()],
+                )?;
+                if new == 1 {
+                    queue.push(m);
+                }
+            }
+        }
         Ok(n == 1)
+    }
+
+    /// Remembers that a host (entered with `by`) made `invitation` from the meeting page.
+    pub(crate) fn invitation_made(
+        &self,
+        meeting: &MeetingName,
+        invitation: &InvitationId,
+        by: &InvitationId,
+    ) -> anyhow::Result<()> {
+        self.db.execute(
+            "INSERT OR IGNORE INTO invitations_made (invitation_id, meeting, by_invitation)
+             VALUES (?1, ?2, ?3)",
+            [invitation.0.as_str(), meeting.as_str(), by.0.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// A host denied an invitation: it may not wait in this meeting's lobby again.
+    pub(crate) fn deny(&self, meeting: &MeetingName, d: &DeniedInvitation) -> anyhow::Result<()> {
+        self.db.execute(
+            "INSERT OR IGNORE INTO denials (meeting, invitation_id, name, by) VALUES (?1, ?2, ?3, ?4)",
+            [meeting.as_str(), d.invitation.0.as_str(), &d.name, &d.by],
+        )?;
+        Ok(())
+    }
+
+    /// A host allowed a denied invitation again.
+    pub(crate) fn allow_again(
+        &self,
+        meeting: &MeetingName,
+        invitation: &InvitationId,
+    ) -> anyhow::Result<()> {
+        self.db.execute(
+            "DELETE FROM denials WHERE meeting = ?1 AND invitation_id = ?2",
+            [meeting.as_str(), invitation.0.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// The invitations hosts denied in a meeting, oldest first.
+    pub(crate) fn denials(&self, meeting: &MeetingName) -> anyhow::Result<Vec<DeniedInvitation>> {
+        let mut q = self.db.prepare(
+            "SELECT invitation_id, name, by FROM denials WHERE meeting = ?1 ORDER BY denied_at",
+        )?;
+        let rows = q.query_map([meeting.as_str()], |r| {
+            Ok(DeniedInvitation {
+                invitation: InvitationId(r.get(0)?),
+                name: r.get(1)?,
+                by: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Keeps a session's resume token (by hash only) while it may take the session back.
+    pub(crate) fn keep_resume(
+        &self,
+        hash: &ResumeHash,
+        meeting: &MeetingName,
+        invitation: &InvitationId,
+        admitted: bool,
+    ) -> anyhow::Result<()> {
+        self.db.execute(
+            "INSERT INTO resume_tokens (hash, meeting, invitation_id, admitted) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (hash) DO UPDATE SET admitted = ?4, orphaned_at = NULL",
+            rusqlite::params![hash.to_hex(), meeting.as_str(), invitation.0, admitted],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a resume token.
+    pub(crate) fn forget_resume(&self, hash: &ResumeHash) -> anyhow::Result<()> {
+        self.db
+            .execute("DELETE FROM resume_tokens WHERE hash = ?1", [hash.to_hex()])?;
+        Ok(())
+    }
+
+    /// At start: tokens still kept belong to sessions the last run of the server held when it
+    /// stopped. They may come back within `window_secs` of `now` (Unix seconds); older ones go.
+    pub(crate) fn orphan_resume_tokens(&self, now: u64, window_secs: u64) -> anyhow::Result<()> {
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
+        self.db.execute(
+            "DELETE FROM resume_tokens WHERE orphaned_at IS NOT NULL AND orphaned_at + ?2 < ?1",
+            [now, window],
+        )?;
+        self.db.execute(
+            "UPDATE resume_tokens SET orphaned_at = ?1 WHERE orphaned_at IS NULL",
+            [now],
+        )?;
+        Ok(())
+    }
+
+    /// A session kept from before this server started, taken back by its token within the
+    /// window: whether it had been let in. The token is spent (a new one replaces it).
+    pub(crate) fn restore_resume(
+        &self,
+        hash: &ResumeHash,
+        meeting: &MeetingName,
+        invitation: &InvitationId,
+        now: u64,
+        window_secs: u64,
+    ) -> anyhow::Result<Option<bool>> {
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
+        let admitted: Option<bool> = self
+            .db
+            .query_row(
+                "SELECT admitted FROM resume_tokens WHERE hash = ?1 AND meeting = ?2
+                 AND invitation_id = ?3 AND orphaned_at IS NOT NULL AND orphaned_at + ?5 >= ?4",
+                rusqlite::params![hash.to_hex(), meeting.as_str(), invitation.0, now, window],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if admitted.is_some() {
+            self.forget_resume(hash)?;
+        }
+        Ok(admitted)
+    }
+
+    /// Whether a host denied this invitation in this meeting.
+    pub(crate) fn is_denied(
+        &self,
+        invitation: &str,
+        meeting: &MeetingName,
+    ) -> anyhow::Result<bool> {
+        Ok(self.db.query_row(
+            "SELECT EXISTS (SELECT 1 FROM denials WHERE meeting = ?1 AND invitation_id = ?2)",
+            [meeting.as_str(), invitation],
+            |r| r.get(0),
+        )?)
     }
 
     /// Why an invitation may not enter at all now (revoked, or its meeting ended), if so.

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -14,7 +14,7 @@ use summit_auth::{SigningKey, VerifyingKey};
 use summit_proto::MeetingName;
 use tokio::sync::mpsc;
 
-use crate::limits::{ConnectionCounts, Limits};
+use crate::limits::{ConnectionCounts, Limits, ResumeFailures};
 use crate::media::Command;
 use crate::store::Store;
 
@@ -36,9 +36,51 @@ pub(crate) struct AppState {
     pub(crate) connections: ConnectionCounts,
     /// Held by every signaling task; shutdown waits until all are dropped.
     pub(crate) open: mpsc::Sender<()>,
+    /// Resume tokens that took nothing back, per address.
+    pub(crate) resume_failures: ResumeFailures,
+    /// Served over TLS (browsers are then told to use nothing else).
+    pub(crate) tls: bool,
+}
+
+/// What pages may load and do: only Summit's own scripts, workers and WebSocket, no inline
+/// script, never inside another site's frame.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+     media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// Every response carries the security headers; HSTS only over TLS (RFC 6797 ignores it in
+/// the clear, and a plain deployment behind a proxy sets its own).
+async fn security_headers(
+    State(tls): State<bool>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    res
 }
 
 pub(crate) fn router(state: AppState) -> Router {
+    let tls = state.tls;
     Router::new()
         .route("/", get(|| asset("index.html")))
         .route("/m/{meeting}", get(meeting_page))
@@ -49,6 +91,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(tls, security_headers))
 }
 
 async fn meeting_page(Path(meeting): Path<String>) -> Response {

@@ -90,6 +90,9 @@ pub(crate) fn parse_addr(s: &str) -> Result<SocketAddr, String> {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Keys, the registry (with its -wal and -shm files), secrets and recordings are the
+    // owner's alone, whatever the shell's umask.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use summit_core::{Identity, Joined, Output, Sfu, SfuConfig, SfuError, SfuEvent};
+use summit_core::{
+    JoinRequest, Joined, Output, PageInvitation, Sfu, SfuConfig, SfuError, SfuEvent,
+};
 
 use crate::recorder::Recorder;
 use crate::recording::Recordings;
@@ -11,6 +13,7 @@ use crate::udp::MediaSocket;
 use summit_proto::{
     ClientMessage, CloseCode, InvitationId, MeetingName, ParticipantId, RecordHead, ServerMessage,
 };
+
 use summit_record::RecordEvent;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -27,15 +30,13 @@ pub(crate) struct ConnId(pub(crate) u64);
 pub(crate) enum Command {
     Join {
         conn: ConnId,
-        meeting: MeetingName,
-        identity: Identity,
-        resume: Option<ParticipantId>,
-        /// The invitation has a use left, so it may enter as someone new if it cannot resume.
-        allow_new: bool,
+        request: Box<JoinRequest>,
         to_client: mpsc::Sender<ToClient>,
         reply: oneshot::Sender<Result<Joined, SfuError>>,
     },
     Message(ConnId, ParticipantId, ClientMessage),
+    /// A host made an invitation from the page (signed at the edge).
+    Invited(ConnId, ParticipantId, Box<PageInvitation>),
     Closed(ConnId, ParticipantId),
     /// An invitation was revoked from outside the meeting.
     Revoked(InvitationId),
@@ -111,8 +112,8 @@ pub(crate) async fn run(
                 let Some(cmd) = cmd else { break };
                 let now = Instant::now();
                 match cmd {
-                    Command::Join { conn, meeting, identity, resume, allow_new, to_client, reply } => {
-                        let joined = sfu.join(now, meeting, identity, resume, allow_new);
+                    Command::Join { conn, request, to_client, reply } => {
+                        let joined = sfu.join(now, *request);
                         if let Ok(j) = &joined {
                             // A resumed session replaces its old connection, if still open.
                             if let Some(old) = clients.insert(j.id, Client { conn, tx: to_client }) {
@@ -132,14 +133,15 @@ pub(crate) async fn run(
                         if clients.get(&id).is_none_or(|c| c.conn != conn) {
                             continue;
                         }
-                        if let Err(e) = sfu.handle_message(now, id, msg, wall_ms()) {
-                            if let Some(c) = clients.get(&id) {
-                                let _ = c.tx.try_send(ToClient::Message(ServerMessage::Error {
-                                    code: e.code(),
-                                    message: e.to_string(),
-                                }));
-                            }
+                        let result = sfu.handle_message(now, id, msg, wall_ms());
+                        reply_error(&clients, id, result);
+                    }
+                    Command::Invited(conn, id, made) => {
+                        if clients.get(&id).is_none_or(|c| c.conn != conn) {
+                            continue;
                         }
+                        let result = sfu.handle_invited(now, id, *made);
+                        reply_error(&clients, id, result);
                     }
                     Command::Closed(conn, id) => {
                         if clients.get(&id).is_some_and(|c| c.conn == conn) {
@@ -163,6 +165,20 @@ pub(crate) async fn run(
     }
     // Recordings in progress end with the server, as playable files.
     tokio::task::block_in_place(|| recordings.finish());
+}
+
+/// Tells a participant why their request was refused, if it was.
+fn reply_error(
+    clients: &HashMap<ParticipantId, Client>,
+    id: ParticipantId,
+    result: Result<(), SfuError>,
+) {
+    if let (Err(e), Some(c)) = (result, clients.get(&id)) {
+        let _ = c.tx.try_send(ToClient::Message(ServerMessage::Error {
+            code: e.code(),
+            message: e.to_string(),
+        }));
+    }
 }
 
 /// Carries out the core's outputs until it asks for a timeout, which is returned.

@@ -29,7 +29,7 @@ pub(crate) enum MeetingCommand {
         /// For an encrypted meeting: the public recording key its recordings are sealed to
         /// (`summit keygen --recording` makes a pair; keep the private half offline).
         #[arg(long, value_parser = crate::recording_key::parse_public)]
-        recording_key: Option<String>,
+        recording_key: Option<crate::recording_key::PublicKey>,
     },
     /// List meetings, optionally only those someone took part in, or since a date.
     List {
@@ -96,16 +96,12 @@ pub(crate) fn run(data: &Path, command: MeetingCommand) -> anyhow::Result<()> {
                 let list: Vec<&str> = added.iter().map(Language::as_str).collect();
                 println!("Interpretation channels added: {}.", list.join(", "));
             }
-            if let Some(k) = &recording_key {
-                if !e2ee {
-                    anyhow::bail!("'{name}' is not end-to-end encrypted: its recordings play as they are, with no recording key");
-                }
-                dir.set_recording_key(&name, k)?;
-                println!("Its recordings are sealed to the recording key given; unseal them with its private half.");
+            if recording_key.is_some() && !e2ee {
+                anyhow::bail!("'{name}' is not end-to-end encrypted: its recordings play as they are, with no recording key");
             }
             if e2ee {
                 let file = SecretsFile::new(&secrets);
-                let (_, made) = file.get_or_create(&name)?;
+                let (secret, made) = file.get_or_create(&name)?;
                 let verb = if made {
                     "Its secret is now in"
                 } else {
@@ -115,6 +111,13 @@ pub(crate) fn run(data: &Path, command: MeetingCommand) -> anyhow::Result<()> {
                     "{verb} {}; invitations carry it in the link.",
                     file.path().display()
                 );
+                if let Some(k) = &recording_key {
+                    // Pages seal their keys only to a recording key the organizer vouched
+                    // for with the meeting secret, which the server never holds.
+                    let mac = secret.recording_key_mac(name.as_str(), &k.raw);
+                    dir.set_recording_key(&name, &k.text, &mac)?;
+                    println!("Its recordings are sealed to the recording key given; unseal them with its private half.");
+                }
             }
             println!(
                 "Invite someone: summit invite --meeting {name} --name \"Their Name\" --role host"

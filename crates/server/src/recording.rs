@@ -153,7 +153,10 @@ impl Writers {
         let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
             .to_string()
             .replace(':', "");
-        let dir = root.join(meeting.as_str()).join(stamp);
+        let Some(dir) = inside(root, &[meeting.as_str(), &stamp]) else {
+            tracing::error!(%meeting, "refusing to record outside {}", root.display());
+            return;
+        };
         if let Err(e) = std::fs::create_dir_all(&dir) {
             tracing::error!(%meeting, "cannot create {}: {e}", dir.display());
             return;
@@ -255,6 +258,24 @@ fn source_name(s: TrackSource) -> &'static str {
         TrackSource::Camera => "camera",
         TrackSource::Screen => "screen",
     }
+}
+
+/// `root` joined with `parts`, if that stays inside `root`: each part one plain name (no
+/// separator, not `.` or `..`, not hidden). Meeting names are checked where they are parsed;
+/// this keeps a path the recorder writes from ever leaving its folder regardless.
+fn inside(root: &Path, parts: &[&str]) -> Option<PathBuf> {
+    let mut p = root.to_path_buf();
+    for part in parts {
+        let plain = !part.is_empty()
+            && !part.starts_with('.')
+            && !part.contains(['/', '\\', '\0'])
+            && std::path::Path::new(part).components().count() == 1;
+        if !plain {
+            return None;
+        }
+        p.push(part);
+    }
+    Some(p)
 }
 
 /// A display name as part of a file name: letters and digits kept, the rest `_`.
@@ -555,4 +576,21 @@ fn vp8_size(frame: &[u8]) -> Option<(u32, u32)> {
     let w = u16::from_le_bytes([*frame.get(6)?, *frame.get(7)?]) & 0x3fff;
     let h = u16::from_le_bytes([*frame.get(8)?, *frame.get(9)?]) & 0x3fff;
     (w > 0 && h > 0).then_some((u32::from(w), u32::from(h)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recording_paths_stay_inside_their_folder() {
+        let root = Path::new("/data/recordings");
+        assert_eq!(
+            inside(root, &["m-1", "2026-11-30T100000Z"]),
+            Some(PathBuf::from("/data/recordings/m-1/2026-11-30T100000Z"))
+        );
+        for bad in ["..", ".", ".hidden", "", "a/b", "../x", "/abs", "a\\b"] {
+            assert_eq!(inside(root, &[bad, "x"]), None, "{bad}");
+        }
+    }
 }

@@ -63,15 +63,27 @@ fn public_text(key: &PrivateKey) -> anyhow::Result<String> {
     Ok(URL_SAFE_NO_PAD.encode(public.as_ref()))
 }
 
+/// A recording public key as given on the command line.
+#[derive(Debug, Clone)]
+pub(crate) struct PublicKey {
+    /// Its text: base64url of an uncompressed P-256 point.
+    pub(crate) text: String,
+    /// The point's 65 bytes (what the organizer's MAC covers).
+    pub(crate) raw: Vec<u8>,
+}
+
 /// Checks a recording public key's text: base64url of an uncompressed P-256 point.
-pub(crate) fn parse_public(text: &str) -> Result<String, String> {
+pub(crate) fn parse_public(text: &str) -> Result<PublicKey, String> {
     let raw = URL_SAFE_NO_PAD
         .decode(text.trim())
         .map_err(|_| "not base64url".to_owned())?;
     if raw.len() != 65 || raw[0] != 4 {
         return Err("not a P-256 public key (`summit keygen --recording` prints one)".into());
     }
-    Ok(text.trim().to_owned())
+    Ok(PublicKey {
+        text: text.trim().to_owned(),
+        raw,
+    })
 }
 
 /// Reads a recording private key file.

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use std::sync::Arc;
 
 use crate::data::DataDir;
-use crate::limits::{ConnectionCounts, Limits};
+use crate::limits::{ConnectionCounts, Limits, ResumeFailures};
 use crate::recorder::Recorder;
 use crate::recording::Recordings;
 use crate::store::Store;
@@ -47,6 +47,11 @@ pub(crate) struct ServeArgs {
     no_bandwidth_estimation: bool,
     #[command(flatten)]
     limits: Limits,
+    /// Make the attacks a compromised server would (misroute-video, replay-audio), to test what
+    /// pages withstand. Only in test builds.
+    #[cfg(feature = "danger-test-attacks")]
+    #[arg(long = "danger-test-attack")]
+    danger_test_attacks: Vec<summit_core::Attack>,
 }
 
 pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
@@ -54,6 +59,12 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let key = dir.verifying_key()?;
     // With the private key at hand, hosts can invite from the meeting page.
     let signing = dir.signing_key_if_present()?.map(Arc::new);
+    // Sessions the last run held may come back for a short while, by their resume tokens.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    dir.orphan_resume_tokens(started, crate::signaling::RESTORE_WINDOW_SECS)
+        .context("cannot read the resume tokens")?;
     let store = Store::new(dir);
     let recorder = Recorder::new(store.clone())?;
     let recordings = Recordings::spawn(data.join("recordings"))?;
@@ -109,7 +120,12 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut config = SfuConfig::new(public_addr);
-        config.max_participants = args.limits.max_participants;
+        args.limits.apply(&mut config);
+        #[cfg(feature = "danger-test-attacks")]
+        {
+            tracing::warn!("this test build attacks its own meetings: {:?}", args.danger_test_attacks);
+            config.attacks = args.danger_test_attacks.clone();
+        }
         if args.no_bandwidth_estimation {
             config.initial_bandwidth = None;
         }
@@ -149,6 +165,8 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             store,
             limits: args.limits,
             connections: ConnectionCounts::default(),
+            resume_failures: ResumeFailures::default(),
+            tls: tls.is_some(),
         });
         // Ctrl-C first stops the SFU task, which closes every signaling connection with a
         // reason; then the HTTP server, which no longer waits on open WebSockets.

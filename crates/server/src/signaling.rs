@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use summit_auth::{Invitation, InvitationClaims};
-use summit_core::{Identity, SfuError};
+use summit_auth::{new_resume_token, resume_hash, Invitation, InvitationClaims};
+use summit_core::{Identity, JoinRequest, PageInvitation, Restored, SfuError};
 use summit_proto::{
-    Capability, ClientMessage, CloseCode, ErrorCode, LanguagePair, MeetingName, Role,
+    Capability, ClientMessage, CloseCode, ErrorCode, LanguagePair, MeetingName, ResumeToken, Role,
     ServerMessage, PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -19,8 +19,13 @@ use crate::http::AppState;
 use crate::limits::{RateLimit, JOIN_TIMEOUT};
 use crate::media::{Command, ConnId, ToClient, CLIENT_QUEUE};
 
-/// How long an invitation made from the meeting page is valid.
-const PAGE_INVITE_VALIDITY: Duration = Duration::from_secs(24 * 3600);
+/// How long an invitation made from the meeting page is valid: long enough to pass it on
+/// and use it today, short enough that a forgotten link soon stops working.
+const PAGE_INVITE_VALIDITY: Duration = Duration::from_secs(2 * 3600);
+/// How many times an invitation made from the meeting page enters: once, by its person.
+const PAGE_INVITE_USES: u32 = 1;
+/// How long after a restart a page may take back a session the last run held.
+pub(crate) const RESTORE_WINDOW_SECS: u64 = 60;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
@@ -126,8 +131,8 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             version,
             meeting,
             invite,
-            resume,
-        }) => (version, meeting, invite, resume),
+            resume_token,
+        }) => (version, meeting, invite, resume_token),
         Incoming::Closed => return,
         Incoming::TooBig => {
             return close(ws, CloseCode::TooBig, &too_big(limits.max_message_bytes)).await
@@ -162,12 +167,52 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
     };
     let claims = invitation.claims.clone();
     let jti = claims.jti.clone();
+    // A resume token takes back only what it was given for; one that fails counts against
+    // its address, so that nobody can guess at them. It never appears in a log.
+    let resume = match resume {
+        Some(t) if t.as_str().len() > ResumeToken::MAX_LEN => {
+            return close(
+                ws,
+                CloseCode::ProtocolError,
+                "that resume token is not one of ours",
+            )
+            .await
+        }
+        Some(t) if !state.resume_failures.may_try(ip, Instant::now()) => {
+            drop(t);
+            return close(
+                ws,
+                CloseCode::RateLimited,
+                "too many attempts to resume a session from your address; join without one or wait a minute",
+            )
+            .await;
+        }
+        Some(t) => Some(resume_hash(&t)),
+        None => None,
+    };
+    let moderator = invitation.capabilities().has(Capability::Moderate);
     // 2. The registry: revoked or ended refuse at once. A use is spent now and given back if
     // the join fails or resumes a session; with none left, only a resume may enter.
     let refuse = |code, why: &dyn std::fmt::Display| (code, why.to_string());
+    let restored = match resume {
+        Some(h) => state
+            .store
+            .lock()
+            .restore_resume(&h, &meeting, &jti, unix_now(), RESTORE_WINDOW_SECS)
+            .unwrap_or_else(|e| {
+                tracing::error!("cannot read resume tokens: {e:#}");
+                None
+            })
+            .map(|admitted| Restored { admitted }),
+        None => None,
+    };
     let entry = {
         let store = state.store.lock();
+        let waits = !moderator && !claims.skip_lobby && !restored.is_some_and(|r| r.admitted);
         match store.check(&jti.0, &meeting) {
+            Ok(Ok(())) if waits && store.is_denied(&jti.0, &meeting).unwrap_or(false) => {
+                Err(refuse(CloseCode::Denied, &EntryRefusal::Denied))
+            }
             Ok(Ok(())) => match store.spend_use(&jti.0, claims.uses) {
                 Ok(true) => Ok(true),
                 Ok(false) if resume.is_some() => Ok(false),
@@ -197,9 +242,9 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             tracing::error!("could not give back a use: {e:#}");
         }
     };
-    // Settings registered for the meeting (channels, recording key); the core merges them into
-    // the running meeting. A registry error leaves them out rather than refusing entry.
-    let (languages, recording_key) = {
+    // Settings registered for the meeting (channels, recording key, denials); the core merges
+    // them into the running meeting. A registry error leaves them out rather than refusing entry.
+    let (languages, recording_key, denied) = {
         let store = state.store.lock();
         let or_default = |what: &str, e: anyhow::Error| {
             tracing::error!(%meeting, "cannot read the meeting's {what}: {e:#}");
@@ -213,6 +258,10 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                 or_default("recording key", e);
                 None
             }),
+            store.denials(&meeting).unwrap_or_else(|e| {
+                or_default("denials", e);
+                Vec::new()
+            }),
         )
     };
     let identity = Identity {
@@ -225,16 +274,32 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         languages,
         interprets: claims.interprets.clone(),
         recording_key,
+        denied,
+    };
+    let Ok(token) = new_resume_token() else {
+        give_back(&state);
+        return close(
+            ws,
+            CloseCode::Refused,
+            "the server could not make a session token; try again",
+        )
+        .await;
     };
     let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
     let (to_client, mut from_sfu) = mpsc::channel(CLIENT_QUEUE);
     let (reply, joined) = oneshot::channel();
-    let join = Command::Join {
-        conn,
+    let request = JoinRequest {
         meeting: meeting.clone(),
         identity,
         resume,
+        token_hash: resume_hash(&token),
+        token,
         allow_new: spent,
+        restored,
+    };
+    let join = Command::Join {
+        conn,
+        request: Box::new(request),
         to_client,
         reply,
     };
@@ -246,9 +311,14 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         Ok(Ok(j)) => j,
         Ok(Err(e)) => {
             give_back(&state);
+            if resume.is_some() {
+                state.resume_failures.failed(ip, Instant::now());
+            }
             let (code, why) = match e {
                 SfuError::Locked => (CloseCode::Locked, e.to_string()),
                 SfuError::MeetingFull => (CloseCode::MeetingFull, e.to_string()),
+                SfuError::Denied => (CloseCode::Denied, e.to_string()),
+                SfuError::LobbyFull => (CloseCode::RateLimited, e.to_string()),
                 SfuError::EncryptionMismatch => (CloseCode::InvitationRefused, e.to_string()),
                 SfuError::NotResumable => (CloseCode::InvitationRefused, used_up(claims.uses)),
                 _ => (CloseCode::Refused, e.to_string()),
@@ -262,6 +332,8 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
     };
     if joined.resumed {
         give_back(&state);
+    } else if resume.is_some() {
+        state.resume_failures.failed(ip, Instant::now());
     }
     let id = joined.id;
     // 3. Relay both ways.
@@ -285,8 +357,16 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                 }
                 match inc {
                     Incoming::Message(ClientMessage::Invite { name, role, interprets }) => {
-                        let reply = page_invite(&state, &invitation, &meeting, name, role, interprets);
-                        if !send(&mut ws, &reply).await { break; }
+                        // Signed here (the key stays at the edge); the core records it and
+                        // hands the host the link.
+                        match page_invite(&state, &invitation, &meeting, name, role, interprets) {
+                            Ok(made) => {
+                                if state.commands.send(Command::Invited(conn, id, Box::new(made))).await.is_err() { break; }
+                            }
+                            Err((code, message)) => {
+                                if !send(&mut ws, &ServerMessage::Error { code, message }).await { break; }
+                            }
+                        }
                     }
                     Incoming::Message(m) => {
                         if state.commands.send(Command::Message(conn, id, m)).await.is_err() { break; }
@@ -306,7 +386,8 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
     let _ = state.commands.send(Command::Closed(conn, id)).await;
 }
 
-/// A host's "Invite" from the meeting page: signed here, at the edge, with the server's key.
+/// A host's "Invite" from the meeting page: signed here, at the edge, with the server's key,
+/// for one entry within two hours. Why not, when it cannot be made.
 fn page_invite(
     state: &AppState,
     inviter: &Invitation,
@@ -314,11 +395,8 @@ fn page_invite(
     name: String,
     role: Role,
     interprets: Option<LanguagePair>,
-) -> ServerMessage {
-    let error = |code, message: &str| ServerMessage::Error {
-        code,
-        message: message.to_owned(),
-    };
+) -> Result<PageInvitation, (ErrorCode, String)> {
+    let error = |code, message: &str| Err((code, message.to_owned()));
     if !inviter.capabilities().has(Capability::Moderate) {
         return error(ErrorCode::NotAllowed, "only a host may invite");
     }
@@ -360,15 +438,19 @@ fn page_invite(
     // The invitee joins the same meeting: encrypted if the inviter's is.
     claims.no_e2ee = inviter.claims.no_e2ee;
     claims.interprets = interprets;
+    claims.uses = Some(PAGE_INVITE_USES);
     match claims.sign(key) {
-        Ok(token) => ServerMessage::Invitation {
-            token,
-            invitation_id: claims.jti.clone(),
+        Ok(token) => Ok(PageInvitation {
+            invitation: claims.jti.clone(),
+            name: claims.name,
+            role: claims.role,
+            uses: claims.uses,
             expires: humantime::format_rfc3339_seconds(
                 UNIX_EPOCH + Duration::from_secs(claims.exp),
             )
             .to_string(),
-        },
+            token,
+        }),
         Err(e) => error(ErrorCode::InvalidMessage, &e.to_string()),
     }
 }

@@ -1,5 +1,6 @@
-//! The store task: persists what the core decides (revocations, ended meetings) and brings
-//! revocations made by `summit revoke` to the running core.
+//! The store task: persists what the core decides (revocations, ended meetings, denials,
+//! invitations made from the page, resume tokens by hash) and brings revocations made by
+//! `summit revoke` to the running core.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -51,6 +52,15 @@ pub(crate) async fn run(
                     SfuEvent::LanguageAdded(m, l) => {
                         store.lock().add_languages(m, std::slice::from_ref(l)).map(|_| ())
                     }
+                    SfuEvent::InvitationDenied(m, d) => store.lock().deny(m, d),
+                    SfuEvent::InvitationAllowed(m, i) => store.lock().allow_again(m, i),
+                    SfuEvent::InvitationMade { meeting, invitation, by } => {
+                        store.lock().invitation_made(meeting, invitation, by)
+                    }
+                    SfuEvent::Resumable { hash, meeting, invitation, admitted } => {
+                        store.lock().keep_resume(hash, meeting, invitation, *admitted)
+                    }
+                    SfuEvent::ResumeEnded(hash) => store.lock().forget_resume(hash),
                     _ => Ok(()),
                 };
                 if let Err(err) = result {

@@ -28,7 +28,7 @@ async fn malformed_signaling_is_answered_and_others_keep_being_served() {
         r#"{"type":"publish","sdp":"garbage","tracks":[]}"#.to_owned(),
         serde_json::json!({"type": "publish", "sdp": "x".repeat(50_000), "tracks": []}).to_string(),
         serde_json::json!({"type": "chat", "text": "x".repeat(5000)}).to_string(),
-        r#"{"type":"join","version":1,"meeting":"m","invite":"x"}"#.to_owned(),
+        r#"{"type":"join","version":2,"meeting":"m","invite":"x"}"#.to_owned(),
         r#"{"type":"display","tiles":[{"participant":1,"source":"camera","width":-1,"height":0}]}"#
             .to_owned(),
         r#"{"type":"display","tiles":[{"participant":1,"source":"camera"}]}"#.to_owned(),
@@ -104,11 +104,11 @@ async fn a_bad_first_message_or_invitation_is_closed_with_a_reason() {
             4002,
         ),
         (
-            r#"{"type":"join","version":1,"meeting":"m","invite":"x.y.z"}"#,
+            r#"{"type":"join","version":2,"meeting":"m","invite":"x.y.z"}"#,
             4001,
         ),
         (
-            r#"{"type":"join","version":1,"meeting":"bad name","invite":"x"}"#,
+            r#"{"type":"join","version":2,"meeting":"bad name","invite":"x"}"#,
             4000,
         ),
     ];
@@ -121,7 +121,7 @@ async fn a_bad_first_message_or_invitation_is_closed_with_a_reason() {
     }
     // A valid invitation for another meeting than the one joined.
     let mut ws = server.connect().await;
-    let join = serde_json::json!({"type": "join", "version": 1, "meeting": "m", "invite": server.token("n", "Eve")});
+    let join = serde_json::json!({"type": "join", "version": 2, "meeting": "m", "invite": server.token("n", "Eve")});
     ws.send(Message::text(join.to_string())).await.unwrap();
     let (code, reason) = recv_close(&mut ws).await;
     assert_eq!(code, 4001);
@@ -501,11 +501,14 @@ async fn a_dropped_connection_resumes_without_the_lobby_or_a_use() {
     ))
     .await
     .unwrap();
-    assert_eq!(recv_json(&mut guest).await["type"], "welcome");
+    let welcome = recv_json(&mut guest).await;
+    assert_eq!(welcome["type"], "welcome");
+    let resume = welcome["resume_token"].as_str().unwrap().to_owned();
+    assert!(resume.len() >= 22, "at least 128 bits: {resume}");
     // The network drops: no close frame, the TCP connection just goes.
     drop(guest);
     let mut ws = server.connect().await;
-    let join = serde_json::json!({"type": "join", "version": 1, "meeting": "m", "invite": token, "resume": id});
+    let join = serde_json::json!({"type": "join", "version": 2, "meeting": "m", "invite": token, "resume_token": resume});
     ws.send(Message::text(join.to_string())).await.unwrap();
     let m = message(next_reply(&mut ws).await);
     assert_eq!(m["type"], "welcome", "{m}");

@@ -55,6 +55,12 @@ async fn https_and_wss_with_a_test_certificate() {
         body.starts_with("HTTP/1.1 200") && body.ends_with("ok"),
         "{body}"
     );
+    // Browsers that saw it once use nothing but HTTPS for the site.
+    assert!(
+        body.to_lowercase()
+            .contains("strict-transport-security: max-age=31536000"),
+        "{body}"
+    );
 
     // WSS: a join over TLS gets its welcome.
     let token = server
@@ -65,7 +71,7 @@ async fn https_and_wss_with_a_test_certificate() {
     let (mut ws, _) = tokio_tungstenite::client_async("wss://localhost/ws", tls)
         .await
         .unwrap();
-    let join = serde_json::json!({"type": "join", "version": 1, "meeting": "m", "invite": token});
+    let join = serde_json::json!({"type": "join", "version": 2, "meeting": "m", "invite": token});
     ws.send(Message::text(join.to_string())).await.unwrap();
     let reply = ws.next().await.unwrap().unwrap();
     assert!(reply.to_text().unwrap().contains("\"welcome\""), "{reply}");

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use str0m::net::{Protocol, Receive};
 use str0m::{Input, Output as RtcOutput};
-use summit_core::{Decision, Disconnect, Identity, Output, Sfu, SfuConfig, SfuEvent};
+use summit_core::{Decision, Disconnect, Identity, JoinRequest, Output, Sfu, SfuConfig, SfuEvent};
 use summit_proto::{
-    Capabilities, ClientMessage, InvitationId, MeetingName, ParticipantId, Role, ServerMessage,
+    Capabilities, ClientMessage, InvitationId, MeetingName, ParticipantId, ResumeToken, Role,
+    ServerMessage,
 };
 
 use crate::SimClient;
@@ -139,7 +140,41 @@ impl Harness {
             languages: Vec::new(),
             interprets: None,
             recording_key: None,
+            denied: Vec::new(),
         }
+    }
+
+    /// A request to enter `meeting` as `identity`, with a fresh resume token, presenting
+    /// `resume` (a token an earlier session got) if given.
+    pub fn request(
+        &self,
+        meeting: &str,
+        identity: Identity,
+        resume: Option<&ResumeToken>,
+    ) -> JoinRequest {
+        let token = summit_auth::new_resume_token().unwrap();
+        JoinRequest {
+            meeting: MeetingName::parse(meeting).unwrap(),
+            identity,
+            resume: resume.map(summit_auth::resume_hash),
+            token_hash: summit_auth::resume_hash(&token),
+            token,
+            allow_new: true,
+            restored: None,
+        }
+    }
+
+    /// The resume token participant `id` got last (in `welcome` or `lobby`).
+    pub fn resume_token(&self, id: ParticipantId) -> Option<ResumeToken> {
+        self.signals.iter().rev().find_map(|(to, m)| match m {
+            ServerMessage::Welcome { resume_token, .. }
+            | ServerMessage::Lobby { resume_token, .. }
+                if *to == id =>
+            {
+                Some(resume_token.clone())
+            }
+            _ => None,
+        })
     }
 
     /// Someone enters `meeting` without publishing yet.
@@ -163,12 +198,8 @@ impl Harness {
 
     /// Someone enters `meeting` with a given identity, without publishing yet.
     pub fn enter_with(&mut self, meeting: &str, identity: Identity) -> usize {
-        let meeting = MeetingName::parse(meeting).unwrap();
-        let id = self
-            .sfu
-            .join(self.now, meeting, identity, None, true)
-            .unwrap()
-            .id;
+        let req = self.request(meeting, identity, None);
+        let id = self.sfu.join(self.now, req).unwrap().id;
         let n = self.clients.len() as u8 + 1;
         let host = Ipv4Addr::new(127, 0, 1, n);
         let c = SimClient::new(id, self.now, (host, 5000).into(), (host, 5001).into());

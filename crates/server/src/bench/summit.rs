@@ -141,7 +141,7 @@ impl SummitServer {
         let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
             .await
             .context("cannot open the signaling WebSocket")?;
-        let join = json!({"type": "join", "version": 1, "meeting": meeting, "invite": token});
+        let join = json!({"type": "join", "version": 2, "meeting": meeting, "invite": token});
         ws.send(Message::text(join.to_string())).await?;
         let mut heartbeat = tokio::time::interval(Duration::from_secs(2));
         loop {

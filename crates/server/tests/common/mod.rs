@@ -12,6 +12,7 @@ pub(crate) struct Server {
     pub(crate) url: String,
     pub(crate) media: std::net::SocketAddr,
     pub(crate) data: std::path::PathBuf,
+    extra: Vec<String>,
 }
 
 impl Drop for Server {
@@ -31,6 +32,19 @@ pub(crate) fn start_with(extra: &[&str]) -> Server {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let data = std::env::temp_dir().join(format!("summit-proto-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
+    let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+    let (child, url, media) = spawn(&data, &extra);
+    Server {
+        child,
+        url,
+        media,
+        data,
+        extra,
+    }
+}
+
+/// Starts `summit serve` on `data`; returns it with its web address and media address.
+fn spawn(data: &std::path::Path, extra: &[String]) -> (Child, String, std::net::SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_summit"))
         .args([
             "--data",
@@ -63,15 +77,26 @@ pub(crate) fn start_with(extra: &[&str]) -> Server {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        url,
-        media,
-        data,
-    }
+    (child, url, media)
 }
 
 impl Server {
+    /// Stops the server as SIGTERM does and starts it again on the same data directory (new
+    /// ports).
+    pub(crate) fn restart(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let (child, url, media) = spawn(&self.data, &self.extra);
+        (self.child, self.url, self.media) = (child, url, media);
+    }
+
+    /// A query on the server's registry, for what the protocol does not show.
+    pub(crate) fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.data.join("summit.db")).unwrap()
+    }
+
     /// A lobby-skipping invitation token.
     pub(crate) fn token(&self, meeting: &str, name: &str) -> String {
         self.invite(meeting, name, &["--skip-lobby"]).0

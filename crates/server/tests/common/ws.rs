@@ -16,7 +16,7 @@ impl Server {
     pub(crate) async fn join_with(&self, meeting: &str, token: &str) -> (Ws, Reply) {
         let mut ws = self.connect().await;
         let join =
-            serde_json::json!({"type": "join", "version": 1, "meeting": meeting, "invite": token});
+            serde_json::json!({"type": "join", "version": 2, "meeting": meeting, "invite": token});
         ws.send(Message::text(join.to_string())).await.unwrap();
         let reply = next_reply(&mut ws).await;
         (ws, reply)
@@ -30,7 +30,7 @@ impl Server {
     /// Connects and joins; returns the socket after `welcome`.
     pub(crate) async fn join(&self, meeting: &str, name: &str) -> Ws {
         let mut ws = self.connect().await;
-        let join = serde_json::json!({"type": "join", "version": 1, "meeting": meeting, "invite": self.token(meeting, name)});
+        let join = serde_json::json!({"type": "join", "version": 2, "meeting": meeting, "invite": self.token(meeting, name)});
         ws.send(Message::text(join.to_string())).await.unwrap();
         let m = recv_json(&mut ws).await;
         assert_eq!(m["type"], "welcome", "{m}");

@@ -1,0 +1,557 @@
+//! Sessions: a participant's life in a meeting. Entry (checks, lobby or straight in), resumption
+//! after a lost connection by the page's resume token, the welcome, and leaving.
+
+use std::time::{Duration, Instant};
+
+use str0m::bwe::Bitrate;
+use summit_proto::{
+    Capabilities, Capability, CloseCode, DeniedInvitation, InvitationId, Language, LanguagePair,
+    MeetingName, ParticipantId, ResumeHash, ResumeToken, Role, ServerMessage, TrackSource,
+    PROTOCOL_VERSION,
+};
+use summit_record::RecordEvent;
+
+use crate::budget::TokenBucket;
+use crate::channels::add_pair;
+use crate::meeting::Meeting;
+use crate::output::{Disconnect, Output, SfuEvent};
+use crate::participant::Participant;
+use crate::peer::{Peer, Side};
+use crate::{Sfu, SfuError};
+
+/// How long a session that lost its connection can be resumed.
+pub(crate) const RESUME_WINDOW: Duration = Duration::from_secs(30);
+
+/// Who is joining, as established at the edge from their invitation.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Display name.
+    pub name: String,
+    /// Role (shown to others; the core checks only capabilities).
+    pub role: Role,
+    /// What they may do.
+    pub capabilities: Capabilities,
+    /// The invitation they entered with.
+    pub invitation: InvitationId,
+    /// The invitation lets them skip the lobby.
+    pub skip_lobby: bool,
+    /// The invitation is to an end-to-end encrypted meeting.
+    pub e2ee: bool,
+    /// The meeting's language channels as registered (merged into the meeting's).
+    pub languages: Vec<Language>,
+    /// For an interpreter: the pair their invitation names.
+    pub interprets: Option<LanguagePair>,
+    /// The meeting's recording key as registered, if any (encrypted meetings need one to be
+    /// recorded).
+    pub recording_key: Option<RecordingKey>,
+    /// Invitations a host of this meeting denied, as registered (merged into the meeting's).
+    pub denied: Vec<DeniedInvitation>,
+}
+
+/// The organizer's recording key of an encrypted meeting, as registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingKey {
+    /// The public key (base64url of an uncompressed P-256 point).
+    pub key: String,
+    /// The organizer's MAC over it under a key derived from the meeting secret; pages seal
+    /// nothing to a key without a MAC they can check.
+    pub mac: Option<String>,
+}
+
+/// A request to enter a meeting, after the edge verified the invitation.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    /// The meeting named by the page's link (and its invitation).
+    pub meeting: MeetingName,
+    /// Who.
+    pub identity: Identity,
+    /// The hash of the resume token the page presented, to take back its session.
+    pub resume: Option<ResumeHash>,
+    /// The token this session gets (the page learns it; only `token_hash` is kept).
+    pub token: ResumeToken,
+    /// Its SHA-256.
+    pub token_hash: ResumeHash,
+    /// The invitation has a use left, so it may enter as someone new if it cannot resume.
+    pub allow_new: bool,
+    /// The registry knew the presented token from before a restart (this process never saw
+    /// it): the page returns without a use, past the lock, and admitted if it was.
+    pub restored: Option<Restored>,
+}
+
+/// A session the registry kept across a restart of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restored {
+    /// It had been let in (not waiting in the lobby).
+    pub admitted: bool,
+}
+
+/// What [`Sfu::join`] led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Joined {
+    /// The participant's id (the old one when resumed).
+    pub id: ParticipantId,
+    /// A session was resumed: no lobby, and no use of the invitation is spent.
+    pub resumed: bool,
+    /// Entered at once (otherwise waiting in the lobby).
+    pub admitted: bool,
+}
+
+/// A session that lost its connection, kept so that its resume token can take it back.
+#[derive(Debug)]
+pub(crate) struct Departed {
+    id: ParticipantId,
+    meeting: MeetingName,
+    invitation: InvitationId,
+    admitted: bool,
+    at: Instant,
+}
+
+impl Sfu {
+    /// Lets in a participant whose invitation the edge has verified. Hosts and invitations that
+    /// skip the lobby enter at once; everyone else waits in the lobby. A request carrying the
+    /// resume token of a session of the same invitation takes it back (within the grace
+    /// period, or replacing a connection still open): same id, lobby skipped if it had been
+    /// let in. Without a token nothing is replaced or inherited. Without `allow_new` (no use
+    /// left) only a resume may enter.
+    pub fn join(&mut self, now: Instant, req: JoinRequest) -> Result<Joined, SfuError> {
+        self.now = now;
+        let JoinRequest {
+            meeting,
+            identity,
+            resume,
+            token,
+            token_hash,
+            allow_new,
+            restored,
+        } = req;
+        let resumed = resume.and_then(|r| self.resumable(r, &meeting, &identity.invitation, now));
+        if resumed.is_none() && restored.is_none() && !allow_new {
+            return Err(SfuError::NotResumable);
+        }
+        let moderator = identity.capabilities.has(Capability::Moderate);
+        let admitted = resumed.is_some_and(|r| r.1)
+            || restored.is_some_and(|r| r.admitted)
+            || moderator
+            || identity.skip_lobby;
+        if resumed.is_none() {
+            if let Some(m) = self.meetings.get(&meeting) {
+                self.may_enter(m, &identity, admitted, restored.is_some())?;
+            }
+        }
+        let id = match resumed {
+            Some((id, _)) => id,
+            None => {
+                let id = ParticipantId(self.next_id);
+                self.next_id += 1;
+                id
+            }
+        };
+        let e2ee = identity.e2ee;
+        let (languages, recording_key, denied) =
+            (identity.languages, identity.recording_key, identity.denied);
+        let p = Participant {
+            id,
+            meeting: meeting.clone(),
+            name: identity.name,
+            role: identity.role,
+            capabilities: identity.capabilities,
+            invitation: identity.invitation,
+            admitted,
+            muted_by_host: false,
+            publisher: self.new_peer(now, Side::Publisher),
+            subscriber: self.new_peer(now, Side::Subscriber),
+            tracks: Vec::new(),
+            slots: Vec::new(),
+            channel_slot: None,
+            interprets: identity.interprets,
+            recording: false,
+            pending_offer: None,
+            needs_offer: false,
+            last_seen: now,
+            forwarded: crate::metrics::Counters::default(),
+            microphone_muted: false,
+            camera_off: false,
+            bandwidth: crate::participant::Bandwidth::default(),
+            resume: token_hash,
+            resume_token: Some(token),
+            relay: TokenBucket::new(
+                self.config.relay_bytes_per_second as f64,
+                self.config.relay_burst_bytes as f64,
+                now,
+            ),
+        };
+        let pair = p.interprets.clone();
+        let invitation = p.invitation.clone();
+        self.participants.insert(id, p);
+        self.resumable_session(id);
+        if !self.meetings.contains_key(&meeting) {
+            self.record(&meeting, RecordEvent::MeetingStarted {});
+        }
+        let m = self
+            .meetings
+            .entry(meeting.clone())
+            .or_insert_with(|| Meeting::new(e2ee));
+        if recording_key.is_some() {
+            m.recording_key = recording_key;
+        }
+        for d in denied {
+            m.deny(d);
+        }
+        // Channels registered (or a pair invited) since the meeting began join it now.
+        let mut added = false;
+        for l in languages {
+            added |= m.interpretation.add_language(l);
+        }
+        if let Some(pair) = &pair {
+            let before = m.interpretation.languages().count();
+            add_pair(&mut m.interpretation, pair);
+            added |= m.interpretation.languages().count() != before;
+        }
+        if added {
+            self.interpretation_changed(&meeting);
+        }
+        if admitted {
+            self.enter(id);
+        } else {
+            if let Some(m) = self.meetings.get_mut(&meeting) {
+                m.lobby.push(id);
+            }
+            tracing::debug!(participant = %id, %invitation, "waiting in the lobby");
+            self.lobby_changed(&meeting);
+        }
+        Ok(Joined {
+            id,
+            resumed: resumed.is_some() || restored.is_some(),
+            admitted,
+        })
+    }
+
+    /// Whether someone new (not resuming) may enter `m`: same encryption, not locked, room
+    /// for them, and, if they will wait in the lobby, an invitation that was not denied and
+    /// does not already hold its share of the lobby.
+    fn may_enter(
+        &self,
+        m: &Meeting,
+        identity: &Identity,
+        admitted: bool,
+        restored: bool,
+    ) -> Result<(), SfuError> {
+        if m.e2ee != identity.e2ee {
+            return Err(SfuError::EncryptionMismatch);
+        }
+        if m.locked && !restored {
+            return Err(SfuError::Locked);
+        }
+        let moderator = identity.capabilities.has(Capability::Moderate);
+        let present = m.members.len() + m.lobby.len();
+        let room = if moderator {
+            self.config.max_participants + self.config.host_seats
+        } else {
+            self.config.max_participants
+        };
+        if present >= room {
+            return Err(SfuError::MeetingFull);
+        }
+        if !admitted {
+            if m.is_denied(&identity.invitation) {
+                return Err(SfuError::Denied);
+            }
+            let waiting = m
+                .lobby
+                .iter()
+                .filter_map(|w| self.participants.get(w))
+                .filter(|w| w.invitation == identity.invitation)
+                .count();
+            if waiting >= self.config.max_lobby_per_invitation {
+                return Err(SfuError::LobbyFull);
+            }
+        }
+        Ok(())
+    }
+
+    /// The session whose token hashes to `hash` may be taken back by this invitation: it left
+    /// within the grace period, or its old connection is still here (then it is replaced, at
+    /// once: that is how a page comes back after a network change). Returns its id and
+    /// whether it had been let in.
+    fn resumable(
+        &mut self,
+        hash: ResumeHash,
+        meeting: &MeetingName,
+        invitation: &InvitationId,
+        now: Instant,
+    ) -> Option<(ParticipantId, bool)> {
+        let live = self
+            .participants
+            .values()
+            .find(|p| p.resume == hash)
+            .map(|p| (p.id, &p.meeting == meeting && &p.invitation == invitation));
+        if let Some((id, matches)) = live {
+            if !matches {
+                return None;
+            }
+            let p = self.participants.remove(&id)?;
+            let admitted = p.admitted;
+            // Not resumable again: the token rotates, the old one is spent.
+            self.cleanup(p, "reconnected", false);
+            return Some((id, admitted));
+        }
+        let d = self.departed.get(&hash)?;
+        if &d.meeting != meeting || &d.invitation != invitation || now > d.at + RESUME_WINDOW {
+            return None;
+        }
+        let (id, admitted) = (d.id, d.admitted);
+        self.departed.remove(&hash);
+        self.outputs
+            .push_back(Output::Event(SfuEvent::ResumeEnded(hash)));
+        Some((id, admitted))
+    }
+
+    /// Tells the runtime to keep this session's token hash (in the registry: it outlives a
+    /// restart), with whether the session has been let in.
+    fn resumable_session(&mut self, id: ParticipantId) {
+        if let Some(p) = self.participants.get(&id) {
+            let e = SfuEvent::Resumable {
+                hash: p.resume,
+                meeting: p.meeting.clone(),
+                invitation: p.invitation.clone(),
+                admitted: p.admitted,
+            };
+            self.outputs.push_back(Output::Event(e));
+        }
+    }
+
+    /// Sessions that lost their connection longer ago than the grace period are gone for good.
+    pub(crate) fn expire_departed(&mut self, now: Instant) {
+        let expired: Vec<ResumeHash> = self
+            .departed
+            .iter()
+            .filter(|(_, d)| now > d.at + RESUME_WINDOW)
+            .map(|(h, _)| *h)
+            .collect();
+        for h in expired {
+            self.departed.remove(&h);
+            self.outputs
+                .push_back(Output::Event(SfuEvent::ResumeEnded(h)));
+        }
+    }
+
+    /// A fresh connection of one side (only the subscribing one estimates bandwidth).
+    fn new_peer(&self, now: Instant, side: Side) -> Peer {
+        let bwe = match side {
+            Side::Publisher => None,
+            Side::Subscriber => self.config.initial_bandwidth.map(Bitrate::bps),
+        };
+        Peer::new(now, self.config.public_addr, bwe)
+    }
+
+    /// An admitted participant enters the meeting: welcome, tell the others, subscribe.
+    pub(crate) fn enter(&mut self, id: ParticipantId) {
+        let Some(was_admitted) = self.participants.get(&id).map(|p| p.admitted) else {
+            return;
+        };
+        if !was_admitted {
+            // Connections made when they came would time out before a long wait in the lobby
+            // ends (DTLS gives up 40 s after it starts): the page connects from now on.
+            let now = self.now;
+            let fresh = (
+                self.new_peer(now, Side::Publisher),
+                self.new_peer(now, Side::Subscriber),
+            );
+            if let Some(p) = self.participants.get_mut(&id) {
+                (p.publisher, p.subscriber) = fresh;
+            }
+        }
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        p.admitted = true;
+        let Some(resume_token) = p.resume_token.take() else {
+            return;
+        };
+        let interpreter = p.interprets.is_some();
+        let info = p.info();
+        let joined = RecordEvent::Joined {
+            participant: id.0,
+            name: p.name.clone(),
+            role: p.role.to_string(),
+            invitation: p.invitation.0.clone(),
+        };
+        let caps = p.capabilities;
+        let meeting = p.meeting.clone();
+        if !was_admitted {
+            self.resumable_session(id);
+        }
+        self.record(&meeting, joined);
+        self.enter_interpretation(id);
+        let Some(m) = self.meetings.get_mut(&meeting) else {
+            return;
+        };
+        m.lobby.retain(|x| *x != id);
+        let others: Vec<ParticipantId> = m.members.clone();
+        m.members.push(id);
+        let chat = m.chat.iter().cloned().collect();
+        let locked = m.locked;
+        let e2ee = m.e2ee;
+        let recording = m.recording;
+        let recording_by = m.recording_by.clone().filter(|_| recording);
+        let (recording_key, recording_key_mac) = match m.recording_key.clone() {
+            Some(k) if e2ee => (Some(k.key), k.mac),
+            _ => (None, None),
+        };
+        if let Some(p) = self.participants.get_mut(&id) {
+            p.recording = recording;
+        }
+        let participants = others
+            .iter()
+            .filter_map(|o| self.participants.get(o).map(Participant::info))
+            .collect();
+        let welcome = ServerMessage::Welcome {
+            version: PROTOCOL_VERSION,
+            participant_id: id,
+            meeting: meeting.clone(),
+            name: info.name.clone(),
+            role: info.role,
+            can_publish: caps.has(Capability::Publish) || caps.has(Capability::PublishAudio),
+            can_publish_video: caps.has(Capability::Publish),
+            can_chat: caps.has(Capability::Chat),
+            can_moderate: caps.has(Capability::Moderate),
+            locked,
+            e2ee,
+            recording,
+            recording_by,
+            recording_key,
+            recording_key_mac,
+            participants,
+            chat,
+            heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
+            resume_token,
+        };
+        self.signal(id, welcome);
+        if interpreter {
+            // Everyone sees the booth's new member.
+            self.interpretation_changed(&meeting);
+        } else {
+            self.send_interpretation_state(id);
+        }
+        for o in &others {
+            self.signal(
+                *o,
+                ServerMessage::ParticipantJoined {
+                    participant: info.clone(),
+                },
+            );
+        }
+        // Subscribe the newcomer to every track already published.
+        for o in others {
+            let sources: Vec<TrackSource> = self
+                .participants
+                .get(&o)
+                .map(|p| p.tracks.iter().map(|t| t.source).collect())
+                .unwrap_or_default();
+            for s in sources {
+                self.subscribe_if_policy(id, o, s);
+            }
+        }
+        self.offer_if_needed(id);
+        self.lobby_changed(&meeting);
+    }
+
+    /// Removes a participant and tells the runtime to close their connection.
+    pub(crate) fn remove(&mut self, id: ParticipantId, why: Disconnect) {
+        if let Some(p) = self.participants.remove(&id) {
+            let reason = why.reason.clone();
+            let resumable = why.code == CloseCode::HeartbeatTimeout;
+            self.outputs.push_back(Output::Disconnect(id, why));
+            self.cleanup(p, &reason, resumable);
+        }
+    }
+
+    /// Undoes everything a departed participant took part in. A `resumable` departure (a lost
+    /// connection) can be taken back by its resume token within the grace period.
+    pub(crate) fn cleanup(&mut self, mut p: Participant, reason: &str, resumable: bool) {
+        let id = p.id;
+        if resumable {
+            self.departed.insert(
+                p.resume,
+                Departed {
+                    id,
+                    meeting: p.meeting.clone(),
+                    invitation: p.invitation.clone(),
+                    admitted: p.admitted,
+                    at: self.now,
+                },
+            );
+        } else {
+            self.outputs
+                .push_back(Output::Event(SfuEvent::ResumeEnded(p.resume)));
+        }
+        p.publisher.rtc.disconnect();
+        p.subscriber.rtc.disconnect();
+        self.routes.retain(|_, k| k.participant != id);
+        self.dirty.retain(|k| k.participant != id);
+        // Others stop receiving this participant's tracks.
+        for t in &p.tracks {
+            for s in &t.subscribers {
+                self.release_slot(s.participant, s.slot);
+            }
+        }
+        // Tracks this participant received no longer feed them.
+        for slot in &p.slots {
+            if let Some(tr) = slot.track {
+                if let Some(pubr) = self.participants.get_mut(&tr.publisher) {
+                    if let Some(t) = pubr.track_mut(tr.source) {
+                        t.subscribers.retain(|s| s.participant != id);
+                    }
+                }
+            }
+        }
+        let counted = p.counters();
+        self.departed_counters += counted;
+        let members = match self.meetings.get_mut(&p.meeting) {
+            Some(m) => {
+                m.departed_counters += counted;
+                m.members.retain(|x| *x != id);
+                m.lobby.retain(|x| *x != id);
+                m.members.clone()
+            }
+            None => Vec::new(),
+        };
+        if p.admitted {
+            let left = RecordEvent::Left {
+                participant: id.0,
+                name: p.name.clone(),
+                reason: reason.to_owned(),
+            };
+            self.record(&p.meeting, left);
+        }
+        self.leave_interpretation(&p.meeting, id);
+        if self.meetings.get(&p.meeting).is_some_and(Meeting::is_empty) {
+            if let Some(m) = self.meetings.remove(&p.meeting) {
+                let reason = m.ending.unwrap_or_else(|| "everyone left".to_owned());
+                if m.recording {
+                    let by = "the meeting ended".to_owned();
+                    self.record(&p.meeting, RecordEvent::RecordingStopped { by });
+                }
+                self.record(&p.meeting, RecordEvent::MeetingEnded { reason });
+            }
+        }
+        if !p.admitted {
+            // Nobody but the hosts knew of them.
+            self.lobby_changed(&p.meeting);
+            return;
+        }
+        for to in members {
+            self.signal(
+                to,
+                ServerMessage::ParticipantLeft {
+                    participant_id: id,
+                    reason: reason.to_owned(),
+                },
+            );
+            self.offer_if_needed(to);
+        }
+        if p.capabilities.has(Capability::Moderate) {
+            self.lobby_changed(&p.meeting);
+        }
+    }
+}
