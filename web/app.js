@@ -4,7 +4,8 @@ import { Signaling, closeText } from './signaling.js';
 import { Connection } from './connection.js';
 import { Tile, watchLevel } from './tiles.js';
 import { DisplayReporter } from './display.js';
-import { E2ee, secretFromFragment } from './e2ee.js';
+import { E2ee } from './e2ee.js';
+import { Link } from './link.js';
 import { FrameCrypto, frameSupport } from './framecrypto.js';
 import { InterpretationView } from './interpretation.js';
 import { RecordView } from './record.js';
@@ -15,18 +16,12 @@ import { PeoplePanel } from './people.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
-const meeting = decodeURIComponent(location.pathname.split('/').pop() || '');
-const invite = new URLSearchParams(location.search).get('invite') || '';
+/** The page's own link: what it trusts, whatever the server says (link.js). */
+const link = new Link(location);
+const meeting = link.meeting;
+const invite = link.invite;
 // The meeting secret: in the fragment, which the browser never sends to the server.
-const secret = secretFromFragment(location.hash);
-
-/** Reads the (unverified) claims of the invitation to greet the person; the server checks it. */
-function claims() {
-  try {
-    const b64 = invite.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    return JSON.parse(decodeURIComponent(escape(atob(b64))));
-  } catch { return null; }
-}
+const secret = link.secret;
 
 const state = {
   /** @type {MediaStream | null} */ local: null,
@@ -44,9 +39,11 @@ const state = {
   audioCtx: /** @type {AudioContext | null} */ (null),
   locked: false,
   recording: false,
+  /** Who started the recording running now, as the server says. */
+  recordingBy: '',
   /** @type {string[]} message types received, for debugging */ log: [],
-  /** The meeting is end-to-end encrypted (from `welcome`). */
-  e2eeOn: false,
+  /** The meeting is end-to-end encrypted (as the page's own link says). */
+  e2eeOn: link.encrypted,
   /** Why this page cannot take part in the encryption ('' when it can). */
   e2eeProblem: '',
   /** @type {E2ee | null} */ e2ee: null,
@@ -65,25 +62,30 @@ const interp = new InterpretationView({
 });
 /** @type {any} */ (state).interp = interp;
 const record = new RecordView();
-const sealer = new RecordingSealer({ meeting, send: (m) => state.signaling?.send(m) });
+const sealer = new RecordingSealer({
+  meeting, secret, send: (m) => state.signaling?.send(m), onChange: () => renderRecording(),
+});
 /** @type {any} */ (state).record = record;
 const chat = new ChatView({
   send: (m) => state.signaling?.send(m),
   e2ee: () => state.e2ee,
-  encrypted: () => state.e2eeOn,
+  encrypted: () => link.encrypted,
   myId: () => state.me?.participant_id,
+  nameOf: (id, given) => (id === state.me?.participant_id ? myName() : shown(id, given).name),
   toast: (text) => toast(text),
 });
 const peoplePanel = new PeoplePanel({
   send: (m) => state.signaling?.send(m),
   toast: (text) => toast(text),
   show: () => togglePanel('people-panel'),
+  confirm: (text) => confirm(text),
 });
 const inviteDialog = new InviteDialog({
   send: (m) => state.signaling?.send(m),
   meeting,
   // The meeting secret rides along in the fragment; the server never saw it.
-  fragment: () => (state.e2eeOn && secret ? location.hash : ''),
+  fragment: () => (link.encrypted && secret ? link.fragment : ''),
+  encrypted: () => link.encrypted,
   toast: (text) => toast(text),
 });
 // For tests and debugging: the live connections and what each subscribed m-line carries.
@@ -112,7 +114,7 @@ async function startPreview() {
   $('meeting-name').textContent = meeting;
   $('top-meeting').textContent = meeting;
   document.title = `${meeting} · Summit`;
-  const c = claims();
+  const c = link.claims;
   if (!invite || !c) {
     $('invitee').textContent = '';
     showPrejoinError('This link has no valid invitation. Ask the organizer for your personal link.');
@@ -193,13 +195,24 @@ function connect() {
   state.conn?.close();
   const signaling = new Signaling(meeting, invite, onMessage, onClose);
   state.signaling = signaling;
-  // The invitation says whether the meeting is encrypted (the server checks it and confirms in
-  // `welcome`); encoded transforms must be in place before the first frame.
-  if (!claims()?.no_e2ee && !state.frames && frameSupport().ok) state.frames = new FrameCrypto();
-  state.conn = new Connection(signaling, onTrack, state.frames);
+  // The link says whether the meeting is encrypted (the server is not asked); encoded
+  // transforms must be in place before the first frame.
+  if (link.encrypted && !state.frames && frameSupport().ok) state.frames = new FrameCrypto();
+  state.conn = new Connection(signaling, onTrack, state.frames, routeFrames);
   setConnState('Connecting…');
-  // After a lost connection, resume the same session (no lobby, no invitation use).
-  signaling.connect(state.me ? state.me.participant_id : null);
+  // After a lost connection or a reload, take the same session back by its token (no lobby,
+  // no invitation use).
+  signaling.connect(link.resumeToken);
+}
+
+/** Tells the encryption worker who may send on each m-line: nobody else's frames open there. */
+function routeFrames() {
+  const conn = state.conn;
+  if (!state.frames || !conn) return;
+  /** @type {Array<[string, number[]]>} */
+  const routes = conn.mapping.map((t) => [t.mid, [t.participant]]);
+  if (conn.channelMid) routes.push([conn.channelMid, interp.channelSenders()]);
+  state.frames.route(routes);
 }
 
 /** @param {any} msg */
@@ -223,7 +236,9 @@ async function handleMessage(msg) {
     case 'welcome': return onWelcome(msg);
     case 'publish_answer': return conn.onPublishAnswer(msg.sdp);
     case 'subscribe_offer': return conn.onSubscribeOffer(msg.sdp, msg.tracks, msg.channel_mid);
-    case 'interpretation': return interp.update(msg);
+    case 'interpretation':
+      interp.update(msg);
+      return routeFrames();
     case 'record_head': return record.update(msg.head);
     case 'participant_joined':
       addPerson(msg.participant);
@@ -232,10 +247,10 @@ async function handleMessage(msg) {
     case 'participant_left':
       removePerson(msg.participant_id);
       return state.e2ee?.left(msg.participant_id);
-    case 'e2ee': return state.e2ee?.receive(msg.from, msg.data);
+    case 'e2ee': return state.e2ee?.receive(msg.from, msg.data, msg.key ?? null);
     case 'chat': return chat.add(msg);
     case 'lobby': return showLobby(msg);
-    case 'lobby_changed': return peoplePanel.renderWaiting(msg.waiting);
+    case 'lobby_changed': return peoplePanel.renderWaiting(msg.waiting, msg.denied ?? []);
     case 'meeting_locked': return setLocked(msg.locked, msg.by);
     case 'recording': return setRecording(msg.on, msg.by);
     case 'muted_by_host': return mutedByHost(msg.by);
@@ -254,16 +269,34 @@ async function handleMessage(msg) {
   }
 }
 
+/** This page's person, as its own link names them. */
+function myName() {
+  return typeof link.claims?.name === 'string' ? link.claims.name : String(state.me?.name ?? '');
+}
+
+/**
+ * Who a participant is, as this page knows them: in an encrypted meeting, what their own link
+ * says, proven in the key exchange; until then, the server's word, marked as such.
+ * @param {number} id @param {string} name @param {string} [role]
+ */
+function shown(id, name, role = '') {
+  if (!link.encrypted) return { name, role, verified: true };
+  const proven = state.e2ee?.identity(id);
+  if (proven) return { ...proven, verified: true };
+  return { name: `${name} (unverified)`, role, verified: false };
+}
+
 /** @param {any} msg */
 async function onWelcome(msg) {
-  state.me = msg;
+  if (typeof msg.resume_token === 'string') link.resumeToken = msg.resume_token;
+  state.me = { ...msg, name: myName(), role: link.claims?.role ?? msg.role };
   state.reconnects = 0;
   $('prejoin').hidden = true;
   $('lobby').hidden = true;
   for (const el of document.querySelectorAll('.host-only')) /** @type {HTMLElement} */ (el).hidden = !msg.can_moderate;
   setLocked(msg.locked, null);
-  sealer.configure(msg.recording_key);
-  setRecording(!!msg.recording, null);
+  sealer.configure(msg.recording_key, msg.recording_key_mac);
+  setRecording(!!msg.recording, msg.recording_by ?? null, state.recording === !!msg.recording);
   $('meeting').hidden = false;
   overlay('');
   setConnState('Connected');
@@ -273,7 +306,7 @@ async function onWelcome(msg) {
   display.resend();
   state.selfTile?.remove();
   chat.reset(!!msg.can_chat);
-  state.selfTile = new Tile($('grid'), 'self', msg.name, true);
+  state.selfTile = new Tile($('grid'), 'self', myName(), true);
   for (const p of msg.participants) addPerson(p);
   interp.welcome(msg);
   await startE2ee(msg);
@@ -305,13 +338,15 @@ async function onWelcome(msg) {
 /**
  * @param {number} code
  * @param {string} reason
- * @param {boolean} wasJoined
+ * @param {boolean} wasIn in the meeting or its lobby
  */
-function onClose(code, reason, wasJoined) {
+function onClose(code, reason, wasIn) {
   state.conn?.close();
   if (state.leaving) return;
   const lost = code === 1006 || code === 1001 || code === 4008;
-  if (wasJoined && lost && state.reconnects < 5) {
+  // Gone for good: the token takes nothing back any more.
+  if (!lost) link.resumeToken = null;
+  if (wasIn && lost && state.reconnects < 5) {
     state.reconnects += 1;
     setConnState('Reconnecting…');
     overlay('Reconnecting…');
@@ -319,7 +354,7 @@ function onClose(code, reason, wasJoined) {
     return;
   }
   const text = closeText(code, reason);
-  if (!wasJoined && !$('prejoin').hidden) {
+  if (!wasIn && !$('prejoin').hidden) {
     showPrejoinError(text);
     $('join').textContent = 'Join';
     $('join').disabled = code === 4001;
@@ -331,6 +366,7 @@ function onClose(code, reason, wasJoined) {
 
 function leave() {
   state.leaving = true;
+  link.resumeToken = null;
   state.signaling?.send({ type: 'leave' });
   state.signaling?.close();
   state.conn?.close();
@@ -346,11 +382,13 @@ function leave() {
 
 /** @param {any} welcome */
 async function startE2ee(welcome) {
-  state.e2eeOn = !!welcome.e2ee;
+  // The link decides, never the server: a server that says "not encrypted" gets no plaintext.
+  state.e2eeOn = link.encrypted;
   state.e2eeProblem = '';
   if (state.e2eeOn) {
     const support = frameSupport();
-    if (!support.ok) state.e2eeProblem = support.why;
+    if (!welcome.e2ee) state.e2eeProblem = 'Your link says this meeting is end-to-end encrypted, but the server says it is not. Summit sends nothing unencrypted: you cannot see, hear or write to the others. Tell the organizer.';
+    else if (!support.ok) state.e2eeProblem = `${support.why} You can neither be seen nor heard here.`;
     else if (!secret) state.e2eeProblem = 'This meeting is end-to-end encrypted, and your link has no meeting key, so you cannot see, hear or read the others, and they cannot see or hear you. Ask the organizer for the complete link: it ends with # and a code.';
     else if (!state.frames) state.e2eeProblem = 'The page did not expect an encrypted meeting. Reload it.';
   }
@@ -359,6 +397,8 @@ async function startE2ee(welcome) {
       state.e2ee = new E2ee({
         meeting,
         secret: /** @type {Uint8Array<ArrayBuffer>} */ (secret),
+        name: myName(),
+        role: String(link.claims?.role ?? welcome.role),
         send: (m) => state.signaling?.send({ type: 'e2ee', ...m }),
         // Own keys also go to the recording sealer (it seals them only while recording).
         sink: {
@@ -387,12 +427,14 @@ async function renderE2ee() {
   const missing = new Set(e ? e.missing() : []);
   for (const [id, p] of state.people) {
     p.tile.setNote(!state.e2eeOn ? '' : state.e2eeProblem ? '🔒 Encrypted' : missing.has(id) ? 'Waiting for their encryption key…' : '');
+    p.tile.setName(shown(id, p.info.name).name);
   }
+  renderPeople();
   $('safety').hidden = !e;
   if (!e) return;
   const code = await e.safetyCode();
   $('safety-code').textContent = code || '…';
-  const names = [...missing].map((id) => state.people.get(id)?.info.name || `#${id}`);
+  const names = [...missing].map((id) => shown(id, state.people.get(id)?.info.name || `#${id}`).name);
   $('safety-missing').textContent = names.length
     ? `No keys yet from ${names.join(', ')}. If this lasts, their link may lack the meeting key.` : '';
 }
@@ -400,7 +442,7 @@ async function renderE2ee() {
 /** @param {any} info */
 function addPerson(info) {
   if (state.people.has(info.id)) return updatePerson(info);
-  const tile = new Tile($('grid'), info.id, info.name, false);
+  const tile = new Tile($('grid'), info.id, shown(info.id, info.name).name, false);
   tile.update(info);
   state.people.set(info.id, { info, tile });
   renderPeople();
@@ -429,12 +471,17 @@ function removePerson(id) {
 }
 
 function renderPeople() {
-  peoplePanel.render(state.me, state.people.values());
+  const people = [...state.people.values()].map((p) => ({ info: p.info, shown: shown(p.info.id, p.info.name, p.info.role) }));
+  peoplePanel.render(state.me, people);
   interp.render();
 }
 
 /** @param {any} msg */
 function showLobby(msg) {
+  // A lost connection takes this place in the lobby back.
+  if (typeof msg.resume_token === 'string') link.resumeToken = msg.resume_token;
+  state.reconnects = 0;
+  overlay('');
   $('prejoin').hidden = true;
   $('lobby').hidden = false;
   setConnState('In the lobby');
@@ -451,13 +498,32 @@ function setLocked(locked, by) {
   if (by) toast(locked ? `${by} locked the meeting` : `${by} unlocked the meeting`);
 }
 
-/** @param {boolean} on @param {string | null} by */
-function setRecording(on, by) {
+/**
+ * Recording started or stopped. Everyone is told who started it, every time; this page's
+ * keys go to the recording only after "Recording" has been shown for a while.
+ * @param {boolean} on @param {string | null} by @param {boolean} [quiet] no news (a reconnection)
+ */
+function setRecording(on, by, quiet = false) {
+  const was = state.recording;
   state.recording = on;
+  state.recordingBy = on ? (by || '') : '';
   sealer.setRecording(on);
-  $('recording-badge').hidden = !on;
   $('btn-record').textContent = on ? 'Stop recording' : 'Start recording';
-  if (by) toast(on ? `${by} started recording` : `${by} stopped recording`);
+  renderRecording();
+  if (quiet && was === on) return;
+  const who = by || 'Someone (the server did not say who)';
+  if (on) toast(`${who} started recording. Everything said and shown is recorded from now on.`, 6000);
+  else if (was) toast(by ? `${by} stopped recording` : 'Recording stopped');
+}
+
+/** The badge, and what this page will not give the recording. */
+function renderRecording() {
+  const on = state.recording;
+  $('recording-badge').hidden = !on;
+  $('recording-badge').textContent = on
+    ? `● Recording${state.recordingBy ? ` · started by ${state.recordingBy}` : ''}` : '';
+  $('recording-banner').textContent = sealer.problem;
+  $('recording-banner').hidden = !sealer.problem;
 }
 
 /** @param {string} by */

@@ -8,8 +8,11 @@
  * @typedef {object} ChatDeps
  * @property {(msg: any) => void} send a signaling message to the server
  * @property {() => import('./e2ee.js').E2ee | null} e2ee the page's keys, once it has them
- * @property {() => boolean} encrypted whether the meeting is end-to-end encrypted
+ * @property {() => boolean} encrypted whether the meeting is end-to-end encrypted (as the
+ *   page's own link says, not the server)
  * @property {() => number | undefined} myId this page's participant id
+ * @property {(id: number, given: string) => string} nameOf who sent a message, as the page
+ *   knows them (in an encrypted meeting, proven by the key exchange; not the server's word)
  * @property {(text: string) => void} toast a short notice to the person
  */
 
@@ -56,6 +59,11 @@ export class ChatView {
 
   /** @param {any} msg @param {boolean} old */
   async open(msg, old) {
+    if (typeof msg.text !== 'string') return;
+    if (!msg.sealed && this.deps.encrypted()) {
+      // Only the server could have made it: no participant sends chat in the clear here.
+      return this.notice('A message that was not end-to-end encrypted was dropped: in this meeting it can only have come from the server.');
+    }
     if (!msg.sealed) return this.show(msg, old);
     const e = this.deps.e2ee();
     let text = e ? await e.openChat(msg.from, msg.text) : null;
@@ -80,7 +88,7 @@ export class ChatView {
     const meta = document.createElement('div');
     meta.className = 'meta';
     const time = new Date(msg.at_ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    meta.textContent = `${msg.name} · ${time}`;
+    meta.textContent = `${this.deps.nameOf(msg.from, String(msg.name))} · ${time}`;
     const text = document.createElement('div');
     text.textContent = msg.text;
     li.append(meta, text);
@@ -91,6 +99,15 @@ export class ChatView {
       this.el.unread.textContent = String(this.unread);
       this.el.unread.hidden = false;
     }
+  }
+
+  /** A line of the page's own in the chat, about the chat. @param {string} text */
+  notice(text) {
+    const li = document.createElement('li');
+    li.className = 'notice';
+    li.setAttribute('role', 'status');
+    li.textContent = `⚠ ${text}`;
+    this.el.log.append(li);
   }
 
   async sendInput() {

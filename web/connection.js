@@ -45,11 +45,13 @@ export class Connection {
    * @param {import('./signaling.js').Signaling} signaling
    * @param {(mid: string, track: MediaStreamTrack) => void} onTrack
    * @param {import('./framecrypto.js').FrameCrypto | null} frames end-to-end encryption, if on
+   * @param {() => void} [onMapping] what the m-lines carry changed (before any of it arrives)
    */
-  constructor(signaling, onTrack, frames = null) {
+  constructor(signaling, onTrack, frames = null, onMapping = () => {}) {
     this.signaling = signaling;
     this.onTrack = onTrack;
     this.frames = frames;
+    this.onMapping = onMapping;
     /** @type {any} */
     const config = { bundlePolicy: 'max-bundle' };
     // Browsers with only createEncodedStreams need it asked for when the connection is made.
@@ -71,8 +73,8 @@ export class Connection {
     /** @type {(() => void) | null} resolves the publishing offer in flight */
     this.answered = null;
     this.sub.ontrack = (ev) => {
-      this.frames?.attach(ev.receiver, 'decrypt', ev.track.kind);
       const mid = ev.transceiver.mid;
+      this.frames?.attach(ev.receiver, 'decrypt', ev.track.kind, mid ?? '');
       if (mid) this.onTrack(mid, ev.track);
     };
   }
@@ -140,6 +142,7 @@ export class Connection {
     this.offers += 1;
     this.mapping = tracks;
     this.channelMid = channelMid ?? null;
+    this.onMapping();
     await this.sub.setRemoteDescription({ type: 'offer', sdp });
     const answer = await this.sub.createAnswer();
     await this.sub.setLocalDescription(answer);

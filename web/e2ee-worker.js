@@ -6,9 +6,13 @@
  *
  * Frames arrive through `RTCRtpScriptTransform` (the `rtctransform` event) or, in browsers
  * that only have it, through `createEncodedStreams` (a `streams` message).
+ *
+ * A frame opens only if its sender (the key id says whose key sealed it) is one the page was
+ * told the track carries, and only once: a server cannot show one participant's frames under
+ * another's name, nor play old frames again.
  */
 import { deriveKey, encrypt, decodeHeader, concat } from './sframe.js';
-import { KeyRing, kidOf, NoKeyError } from './keyring.js';
+import { KeyRing, kidOf, splitKid, NoKeyError, ReplayError } from './keyring.js';
 
 /** @type {any} the worker's global scope (this file is checked against the DOM library) */
 const scope = self;
@@ -21,7 +25,26 @@ let sendKeySeq = 0;
 let counter = 0n;
 const stats = {
   encrypted: 0, decrypted: 0, decryptedAudio: 0, decryptedVideo: 0, undecryptable: 0, noKey: 0, unsent: 0,
+  misrouted: 0, replayed: 0,
 };
+/**
+ * Who may send on each received m-line, as the page was told (`route` messages): the one
+ * participant of a track, or the interpreters who may feed a language channel.
+ * @type {Map<string, Set<number>>}
+ */
+let routes = new Map();
+/**
+ * Per received m-line: the sender whose frames it last opened, and what it dropped.
+ * @type {Map<string, {sender: number | null, decrypted: number, misrouted: number, replayed: number, from: number[]}>}
+ */
+const lines = new Map();
+
+/** @param {string} mid */
+function line(mid) {
+  let l = lines.get(mid);
+  if (!l) { l = { sender: null, decrypted: 0, misrouted: 0, replayed: 0, from: [] }; lines.set(mid, l); }
+  return l;
+}
 /** @type {{limit: number, frames: any[]} | null} received frames kept for diagnostics */
 let capture = null;
 
@@ -61,10 +84,10 @@ async function encryptFrame(kind, frame, out, _r) {
 const KEYFRAME_REQUEST_MS = 500;
 
 /**
- * What one receiver remembers: whether it dropped video since its last keyframe, in which
- * case the decoder needs a new keyframe once keys are there (a newcomer whose key came after
- * the keyframe the SFU asked for, or a rotation whose key came late).
- * @typedef {{transformer: any, dropped: boolean, lastRequest: number}} Receiver
+ * What one receiver remembers: its m-line, and whether it dropped video since its last
+ * keyframe, in which case the decoder needs a new keyframe once keys are there (a newcomer
+ * whose key came after the keyframe the SFU asked for, or a rotation whose key came late).
+ * @typedef {{transformer: any, mid: string, dropped: boolean, lastRequest: number}} Receiver
  */
 
 /**
@@ -95,10 +118,21 @@ async function decryptFrame(kind, frame, out, r) {
   const body = data.slice(n);
   /** @type {Uint8Array<ArrayBuffer> | null} */
   let plain = null;
-  try {
-    plain = await ring.decryptFrame(clear, body);
-  } catch (e) {
-    if (e instanceof NoKeyError) stats.noKey += 1; else stats.undecryptable += 1;
+  const l = line(r.mid);
+  let sender = null;
+  try { sender = splitKid(decodeHeader(body).kid).sender; } catch { /* not SFrame */ }
+  if (sender !== null && !routes.get(r.mid)?.has(sender)) {
+    // Not who this track carries: never shown here (under someone else's name).
+    stats.misrouted += 1;
+    l.misrouted += 1;
+    if (!l.from.includes(sender) && l.from.length < 8) l.from.push(sender);
+  } else {
+    try {
+      plain = await ring.decryptFrame(clear, body);
+    } catch (e) {
+      if (e instanceof NoKeyError) stats.noKey += 1;
+      else if (e instanceof ReplayError) { stats.replayed += 1; l.replayed += 1; } else stats.undecryptable += 1;
+    }
   }
   if (capture && capture.frames.length < capture.limit) {
     let kid = null;
@@ -112,6 +146,8 @@ async function decryptFrame(kind, frame, out, r) {
   if (kind === 'video') watchKeyframes(r, frame, !!plain);
   if (!plain) return;
   frame.data = concat(clear, plain).buffer;
+  l.sender = sender;
+  l.decrypted += 1;
   stats.decrypted += 1;
   if (kind === 'audio') stats.decryptedAudio += 1; else stats.decryptedVideo += 1;
   out.enqueue(frame);
@@ -121,12 +157,12 @@ async function decryptFrame(kind, frame, out, r) {
  * Pipes one track's frames through encryption or decryption.
  * @param {ReadableStream} readable
  * @param {WritableStream} writable
- * @param {{operation: 'encrypt'|'decrypt', kind: string}} options
+ * @param {{operation: 'encrypt'|'decrypt', kind: string, mid?: string}} options
  * @param {any} [transformer] the RTCRtpScriptTransformer, which can ask for keyframes
  */
 function pipe(readable, writable, options, transformer = null) {
   /** @type {Receiver} */
-  const r = { transformer, dropped: false, lastRequest: 0 };
+  const r = { transformer, mid: String(options.mid ?? ''), dropped: false, lastRequest: 0 };
   const work = options.operation === 'encrypt' ? encryptFrame : decryptFrame;
   readable
     .pipeThrough(new TransformStream({
@@ -155,6 +191,9 @@ scope.onmessage = async (/** @type {MessageEvent} */ ev) => {
       return;
     }
     case 'key': return ring.set(m.sender, m.index, m.base);
+    case 'route':
+      routes = new Map(m.routes.map((/** @type {[string, number[]]} */ [mid, senders]) => [mid, new Set(senders)]));
+      return;
     case 'forget': return ring.forget(m.sender);
     case 'streams': return pipe(m.readable, m.writable, m);
     case 'capture':
@@ -163,7 +202,7 @@ scope.onmessage = async (/** @type {MessageEvent} */ ev) => {
     case 'report':
       // Keys go out only while capturing, which only diagnostics and tests turn on.
       scope.postMessage({
-        type: 'report', id: m.id, stats: { ...stats }, frames: capture?.frames ?? [],
+        type: 'report', id: m.id, stats: { ...stats }, lines: Object.fromEntries(lines), frames: capture?.frames ?? [],
         keys: capture ? ring.export().map((k) => ({ kid: k.kid.toString(), base: hex(k.base) })) : [],
       });
       return;

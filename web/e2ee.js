@@ -12,9 +12,10 @@ import { concat } from './sframe.js';
 
 /** Wait after a rekey before sending with the new key, so that it reaches everyone first. */
 export const ROTATE_DELAY_MS = 1000;
-/** Recipients per key message (about 100 bytes each, well under the server's 24 KiB). */
+/** Recipients per key message (about 100 bytes each, well under the server's 64 KiB). */
 const KEYS_PER_MESSAGE = 100;
-const PROTOCOL = 1;
+/** 2: the hello names its person (under the MAC), key messages carry one entry per recipient. */
+const PROTOCOL = 2;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -51,20 +52,26 @@ export function secretFromFragment(fragment) {
  */
 
 /**
- * @typedef {{pub: Uint8Array<ArrayBuffer>, wrap: CryptoKey, sent: number}} Peer
- *   `sent`: the newest own key index sent to them (-1: none)
+ * @typedef {{pub: Uint8Array<ArrayBuffer>, wrap: CryptoKey, sent: number, name: string,
+ *   role: string}} Peer
+ *   `sent`: the newest own key index sent to them (-1: none); `name` and `role` as their own
+ *   link says, proven with the meeting secret (the server cannot relabel anyone)
  */
 
 export class E2ee {
   /**
    * @param {{meeting: string, secret: Uint8Array<ArrayBuffer>, send: (msg: any) => void,
    *   sink: KeySink, onChange?: () => void, onRejected?: (id: number) => void,
-   *   rotateDelayMs?: number}} opts
-   *   `send` takes `{to?: number, data: string}`: an `e2ee` message for the server to relay.
+   *   rotateDelayMs?: number, name?: string, role?: string}} opts
+   *   `send` takes `{to?: number, data: string, keys?: Record<string, string>}`: an `e2ee`
+   *   message for the server to relay (with `keys`, each recipient gets only its own entry).
+   *   `name` and `role`: this page's person, as its own link says.
    */
   constructor(opts) {
     this.meeting = opts.meeting;
     this.secret = opts.secret;
+    this.name = opts.name ?? '';
+    this.role = opts.role ?? '';
     this.send = opts.send;
     this.sink = opts.sink;
     this.onChange = opts.onChange || (() => {});
@@ -134,7 +141,7 @@ export class E2ee {
       for (const p of gone) this.#drop(p);
       // Back after a lost connection: the others saw this page leave and dropped its key.
       for (const [id, peer] of this.peers) { peer.sent = -1; this.owed.add(id); }
-      this.send({ data: JSON.stringify({ v: PROTOCOL, t: 'hello', pub: b64(this.pub), mac: await this.#mac(me, this.pub) }) });
+      this.send({ data: JSON.stringify({ v: PROTOCOL, t: 'hello', ...(await this.#introduction()) }) });
       if (gone.length) await this.#rekey();
       this.onChange();
     });
@@ -161,19 +168,21 @@ export class E2ee {
   }
 
   /**
-   * An `e2ee` message relayed from `from`.
+   * An `e2ee` message relayed from `from`, with this page's own entry if it had one.
    * @param {number} from
    * @param {string} data
+   * @param {string | null} [key]
    */
-  receive(from, data) {
+  receive(from, data, key = null) {
     return this.#serial(async () => {
       /** @type {any} */
       let m;
       try { m = JSON.parse(data); } catch { return; }
-      if (!m || m.v !== PROTOCOL || typeof m.pub !== 'string' || typeof m.mac !== 'string') return;
+      if (!m || m.v !== PROTOCOL || typeof m.pub !== 'string' || typeof m.mac !== 'string'
+        || typeof m.name !== 'string' || typeof m.role !== 'string') return;
       let pub;
       try { pub = unb64(m.pub); } catch { return; }
-      if (!(await this.#verify(from, pub, m.mac))) {
+      if (!(await this.#verify(from, m.name, m.role, pub, m.mac))) {
         if (!this.rejected.has(from)) {
           this.rejected.add(from);
           this.onRejected(from);
@@ -183,7 +192,7 @@ export class E2ee {
       const known = this.peers.get(from);
       const fresh = !known || b64(known.pub) !== b64(pub);
       if (fresh) {
-        this.peers.set(from, { pub, wrap: await this.#wrapKey(from, pub), sent: -1 });
+        this.peers.set(from, { pub, wrap: await this.#wrapKey(from, pub), sent: -1, name: m.name, role: m.role });
         this.present.add(from);
       }
       const peer = /** @type {Peer} */ (this.peers.get(from));
@@ -192,8 +201,9 @@ export class E2ee {
         // before they came. Everyone else present follows by ratcheting on their own.
         await this.#ratchet();
       }
-      const mine = m.t === 'key' && m.keys && typeof m.keys === 'object' ? m.keys[String(this.me)] : undefined;
-      if (mine) {
+      let mine = null;
+      try { mine = m.t === 'key' && typeof key === 'string' ? JSON.parse(key) : null; } catch { /* not ours */ }
+      if (mine && typeof mine === 'object') {
         const base = await this.#unwrap(from, peer, m.index, mine);
         if (base) {
           this.ring.set(from, m.index, base);
@@ -203,6 +213,17 @@ export class E2ee {
       if (peer.sent !== this.index) this.owed.add(from);
       this.onChange();
     });
+  }
+
+  /**
+   * Who a participant is, as their own link says and the meeting secret proves: `null` until
+   * their hello came (the server's word for it is not proof).
+   * @param {number} id
+   * @returns {{name: string, role: string} | null}
+   */
+  identity(id) {
+    const p = this.peers.get(id);
+    return p && this.present.has(id) ? { name: p.name, role: p.role } : null;
   }
 
   /** Ids present whose key has not come yet. */
@@ -288,16 +309,31 @@ export class E2ee {
     return run;
   }
 
-  /** @param {number} id @param {Uint8Array<ArrayBuffer>} pub */
-  async #mac(id, pub) {
-    const msg = concat(enc.encode(`hello ${this.meeting} ${id} `), pub);
-    return b64(new Uint8Array(await crypto.subtle.sign('HMAC', /** @type {CryptoKey} */ (this.auth), msg)));
+  /**
+   * What the MAC covers: the meeting, the participant id the server gave, the person's role
+   * and name as their link says, and their public key. The server can neither present one
+   * participant's key as another's nor relabel anyone.
+   * @param {number} id @param {string} name @param {string} role @param {Uint8Array<ArrayBuffer>} pub
+   */
+  #macInput(id, name, role, pub) {
+    return concat(enc.encode(`hello ${JSON.stringify([this.meeting, id, role, name])} `), pub);
   }
 
-  /** @param {number} id @param {Uint8Array<ArrayBuffer>} pub @param {string} mac */
-  async #verify(id, pub, mac) {
+  /** This page's public key, person and MAC, as every hello and key message carries them. */
+  async #introduction() {
+    const me = /** @type {number} */ (this.me);
+    const msg = this.#macInput(me, this.name, this.role, this.pub);
+    const mac = b64(new Uint8Array(await crypto.subtle.sign('HMAC', /** @type {CryptoKey} */ (this.auth), msg)));
+    return { pub: b64(this.pub), name: this.name, role: this.role, mac };
+  }
+
+  /**
+   * @param {number} id @param {string} name @param {string} role
+   * @param {Uint8Array<ArrayBuffer>} pub @param {string} mac
+   */
+  async #verify(id, name, role, pub, mac) {
     try {
-      const msg = concat(enc.encode(`hello ${this.meeting} ${id} `), pub);
+      const msg = this.#macInput(id, name, role, pub);
       return await crypto.subtle.verify('HMAC', /** @type {CryptoKey} */ (this.auth), unb64(mac), msg);
     } catch {
       return false;
@@ -324,21 +360,20 @@ export class E2ee {
     const me = /** @type {number} */ (this.me);
     const to = [...this.owed].filter((id) => this.peers.has(id));
     this.owed.clear();
-    const mac = await this.#mac(me, this.pub);
+    const data = JSON.stringify({ v: PROTOCOL, t: 'key', ...(await this.#introduction()), index: this.index });
     for (let i = 0; i < to.length; i += KEYS_PER_MESSAGE) {
       const chunk = to.slice(i, i + KEYS_PER_MESSAGE);
-      /** @type {Record<string, {iv: string, ct: string}>} */
+      /** @type {Record<string, string>} each recipient's entry: the key wrapped for them */
       const keys = {};
       for (const id of chunk) {
         const peer = /** @type {Peer} */ (this.peers.get(id));
         const iv = crypto.getRandomValues(new Uint8Array(12));
         const ct = new Uint8Array(await crypto.subtle.encrypt(
           { name: 'AES-GCM', iv, additionalData: this.#keyAad(me, id, this.index) }, peer.wrap, this.base));
-        keys[String(id)] = { iv: b64(iv), ct: b64(ct) };
+        keys[String(id)] = JSON.stringify({ iv: b64(iv), ct: b64(ct) });
         peer.sent = this.index;
       }
-      const data = JSON.stringify({ v: PROTOCOL, t: 'key', pub: b64(this.pub), mac, index: this.index, keys });
-      this.send(chunk.length === 1 ? { to: chunk[0], data } : { data });
+      this.send({ data, keys });
     }
   }
 

@@ -31,30 +31,38 @@ export class FrameCrypto {
   forget(sender) { this.worker.postMessage({ type: 'forget', sender }); }
 
   /**
+   * Who may send on each received m-line: frames of anyone else are dropped there.
+   * @param {Array<[string, number[]]>} routes mid and senders
+   */
+  route(routes) { this.worker.postMessage({ type: 'route', routes }); }
+
+  /**
    * Encrypts what a sender sends, or decrypts what a receiver receives.
    * @param {RTCRtpSender | RTCRtpReceiver} endpoint
    * @param {'encrypt' | 'decrypt'} operation
    * @param {string} kind 'audio' or 'video'
+   * @param {string} [mid] a receiver's m-line, which says whose frames it may open
    */
-  attach(endpoint, operation, kind) {
+  attach(endpoint, operation, kind, mid = '') {
     if (this.attached.has(endpoint)) return;
     this.attached.add(endpoint);
     const e = /** @type {any} */ (endpoint);
     if (!this.legacy) {
-      e.transform = new RTCRtpScriptTransform(this.worker, { operation, kind });
+      e.transform = new RTCRtpScriptTransform(this.worker, { operation, kind, mid });
       return;
     }
     const { readable, writable } = e.createEncodedStreams();
-    this.worker.postMessage({ type: 'streams', operation, kind, readable, writable }, [readable, writable]);
+    this.worker.postMessage({ type: 'streams', operation, kind, mid, readable, writable }, [readable, writable]);
   }
 
   /** Keeps the next `limit` received frames, encrypted and decrypted, for diagnostics. */
   capture(limit) { this.worker.postMessage({ type: 'capture', limit }); }
 
   /**
-   * Counts of frames encrypted, decrypted and dropped; while capturing, the frames captured
-   * and the receiving keys (hex base key by KID).
-   * @returns {Promise<{stats: Record<string, number>, frames: any[], keys: Array<{kid: string, base: string}>}>}
+   * Counts of frames encrypted, decrypted and dropped, in all and per received m-line (with
+   * the sender whose frames it last opened); while capturing, the frames captured and the
+   * receiving keys (hex base key by KID).
+   * @returns {Promise<{stats: Record<string, number>, lines: Record<string, any>, frames: any[], keys: Array<{kid: string, base: string}>}>}
    */
   report() {
     const id = ++this.nextReport;
@@ -62,7 +70,7 @@ export class FrameCrypto {
       const on = (/** @type {MessageEvent} */ ev) => {
         if (ev.data?.type !== 'report' || ev.data.id !== id) return;
         this.worker.removeEventListener('message', on);
-        resolve({ stats: ev.data.stats, frames: ev.data.frames, keys: ev.data.keys });
+        resolve({ stats: ev.data.stats, lines: ev.data.lines, frames: ev.data.frames, keys: ev.data.keys });
       };
       this.worker.addEventListener('message', on);
       this.worker.postMessage({ type: 'report', id });

@@ -113,6 +113,17 @@ export class InterpretationView {
     return this.state?.channels.find((c) => c.language === hearing)?.source ?? null;
   }
 
+  /**
+   * Who may feed the channel I hear: every interpreter of a booth that works into its
+   * language (the source changes at handovers, without a word to the page first).
+   * @returns {number[]}
+   */
+  channelSenders() {
+    const hearing = this.wanted;
+    if (!hearing || !this.state) return [];
+    return this.state.booths.filter((b) => b.pair.split('-').includes(hearing)).flatMap((b) => b.interpreters);
+  }
+
   /** Floor under the channel at the chosen volume while a channel is picked, else full. */
   mix() {
     const onChannel = !!this.wanted;

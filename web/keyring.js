@@ -10,6 +10,12 @@ import { deriveKey, decodeHeader, decrypt } from './sframe.js';
 export const RATCHET_WINDOW = 16;
 /** Key indexes per sender kept behind the newest, for frames still in flight. */
 const KEEP_BEHIND = 2;
+/**
+ * Frame counters remembered per key: one counter runs over all of a sender's tracks and
+ * simulcast layers (about 170 frames a second), and video frames reach the transform later
+ * than audio; 4096 covers some twenty seconds of that.
+ */
+export const REPLAY_WINDOW = 4096;
 const INDEX_MASK = 0xffff;
 const enc = new TextEncoder();
 
@@ -52,8 +58,55 @@ export function ratchet(base) {
 }
 
 /**
+ * The frame counters a key has opened: a frame whose counter was seen, or is older than the
+ * window, is a replay (a server sending a frame again, or one meant for another track).
+ */
+export class ReplayWindow {
+  constructor(size = REPLAY_WINDOW) {
+    this.size = BigInt(size);
+    /** The highest counter accepted, -1 before any. */
+    this.top = -1n;
+    /** Bit i: counter `top - i` was accepted. */
+    this.bits = new Uint32Array(size / 32);
+  }
+
+  /** @param {bigint} ctr @returns {boolean} whether it is new (and now remembered) */
+  accept(ctr) {
+    if (ctr > this.top) {
+      const shift = this.top < 0n ? this.size : ctr - this.top;
+      this.#shift(shift);
+      this.top = ctr;
+      this.bits[0] |= 1;
+      return true;
+    }
+    const back = this.top - ctr;
+    if (back >= this.size) return false;
+    const i = Number(back);
+    const word = i >> 5;
+    const bit = 1 << (i & 31);
+    if (this.bits[word] & bit) return false;
+    this.bits[word] |= bit;
+    return true;
+  }
+
+  /** @param {bigint} by moves every bit `by` places older */
+  #shift(by) {
+    if (by >= this.size) { this.bits.fill(0); return; }
+    const n = Number(by);
+    const words = n >> 5;
+    const bits = n & 31;
+    for (let w = this.bits.length - 1; w >= 0; w--) {
+      const from = w - words;
+      const lo = from >= 0 ? this.bits[from] : 0;
+      const lower = from - 1 >= 0 ? this.bits[from - 1] : 0;
+      this.bits[w] = bits ? ((lo << bits) | (lower >>> (32 - bits))) >>> 0 : lo;
+    }
+  }
+}
+
+/**
  * @typedef {{index: number, base: Uint8Array<ArrayBuffer>, kid: bigint,
- *   frameKey: Promise<{key: CryptoKey, salt: Uint8Array<ArrayBuffer>}>}} Entry
+ *   frameKey: Promise<{key: CryptoKey, salt: Uint8Array<ArrayBuffer>}>, seen: ReplayWindow}} Entry
  */
 
 /**
@@ -64,11 +117,14 @@ export function ratchet(base) {
  */
 function entry(sender, index, base) {
   const kid = kidOf(sender, index);
-  return { index, base, kid, frameKey: deriveKey(base, kid) };
+  return { index, base, kid, frameKey: deriveKey(base, kid), seen: new ReplayWindow() };
 }
 
 /** Thrown when no key held (or reachable by ratchet) opens a frame or message. */
 export class NoKeyError extends Error {}
+
+/** Thrown when a frame's counter was opened before under the same key: it is dropped. */
+export class ReplayError extends Error {}
 
 export class KeyRing {
   constructor() {
@@ -135,13 +191,18 @@ export class KeyRing {
   }
 
   /**
-   * Decrypts an SFrame frame (after `metadata`, the codec bytes left in the clear).
+   * Decrypts an SFrame frame (after `metadata`, the codec bytes left in the clear); a frame
+   * whose counter this key already opened is refused ([`ReplayError`]), once it authenticates.
    * @param {Uint8Array<ArrayBuffer>} metadata
    * @param {Uint8Array<ArrayBuffer>} frame
    */
   async decryptFrame(metadata, frame) {
-    const { kid } = decodeHeader(frame);
-    return this.open(kid, async (e) => decrypt(async () => e.frameKey, metadata, frame));
+    const { kid, ctr } = decodeHeader(frame);
+    return this.open(kid, async (e) => {
+      const plain = await decrypt(async () => e.frameKey, metadata, frame);
+      if (!e.seen.accept(ctr)) throw new ReplayError(`frame ${ctr} of key ${kid} again`);
+      return plain;
+    });
   }
 
   /**
@@ -151,9 +212,20 @@ export class KeyRing {
   #install(sender, entries) {
     let m = this.senders.get(sender);
     if (!m) { m = new Map(); this.senders.set(sender, m); }
-    for (const e of entries) m.set(e.index, e);
+    for (const e of entries) {
+      // The same key again (sent anew after a reconnection, or replayed by the server) keeps
+      // the counters it opened: otherwise its old frames would open once more.
+      const held = m.get(e.index);
+      if (held && sameBytes(held.base, e.base)) continue;
+      m.set(e.index, e);
+    }
     const newest = Math.max(...m.keys());
     // Old keys go: memory stays bounded, and a key no longer needed cannot leak.
     for (const i of [...m.keys()]) if (i < newest - KEEP_BEHIND) m.delete(i);
   }
+}
+
+/** @param {Uint8Array} a @param {Uint8Array} b */
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The participants panel: who is in the meeting (with Mute and Remove for hosts), who waits in
- * the lobby (with Admit and Deny), and the count on the People button.
+ * the lobby (with Admit and Deny), the links hosts turned away (with Allow again), and the
+ * count on the People button.
  */
 
 /**
@@ -9,6 +10,7 @@
  * @property {(msg: any) => void} send a signaling message to the server
  * @property {(text: string) => void} toast a short notice to the person
  * @property {() => void} show opens the panel
+ * @property {(text: string) => boolean} confirm asks the person before something drastic
  */
 
 export class PeoplePanel {
@@ -18,6 +20,7 @@ export class PeoplePanel {
     this.deps = deps;
     this.el = {
       panel: $('people-panel'), list: $('people'), waiting: $('waiting'), waitingSection: $('waiting-section'),
+      denied: $('denied'), deniedSection: $('denied-section'),
       badge: $('waiting-badge'), label: $('btn-people').querySelector('.label'),
     };
     /** How many waited at the last update: a rise means someone new. */
@@ -25,15 +28,16 @@ export class PeoplePanel {
   }
 
   /**
-   * @param {any} me this page's welcome (null before it)
-   * @param {Iterable<{info: any}>} people everyone else
+   * @param {any} me this page's welcome (null before it), with the name and role its link gives
+   * @param {Iterable<{info: any, shown: {name: string, role: string}}>} people everyone else,
+   *   with who they are as the page knows it
    */
   render(me, people) {
     const rows = [];
     if (me) rows.push(row(`${me.name} (you, ${me.role})`, []));
     const host = !!me?.can_moderate;
-    for (const { info } of people) {
-      const text = `${info.name} (${info.role})${info.microphone_muted ? ', muted' : ''}`;
+    for (const { info, shown } of people) {
+      const text = `${shown.name} (${shown.role})${info.microphone_muted ? ', muted' : ''}`;
       const actions = host ? /** @type {Array<[string, () => void]>} */ ([
         ['Mute', () => this.deps.send({ type: 'mute_participant', participant: info.id })],
         ['Remove', () => this.deps.send({ type: 'remove', participant: info.id })],
@@ -44,12 +48,24 @@ export class PeoplePanel {
     this.el.label.textContent = `People (${rows.length})`;
   }
 
-  /** The lobby as the server sent it (hosts only). @param {Array<any>} waiting */
-  renderWaiting(waiting) {
+  /**
+   * The lobby as the server sent it (hosts only): who waits (their names are what their
+   * invitations say; they hold no keys yet), and the links turned away.
+   * @param {Array<any>} waiting @param {Array<any>} [denied]
+   */
+  renderWaiting(waiting, denied = []) {
     this.el.waiting.replaceChildren(...waiting.map((w) => row(`${w.name} (${w.role})`, [
       ['Admit', () => this.deps.send({ type: 'admit', participant: w.id })],
-      ['Deny', () => this.deps.send({ type: 'deny', participant: w.id })],
+      ['Deny', () => {
+        const sure = this.deps.confirm(`Deny ${w.name}? This turns away their link: nobody who holds it, `
+          + 'whoever shares it, can wait in the lobby again until a host allows it again.');
+        if (sure) this.deps.send({ type: 'deny', participant: w.id });
+      }],
     ])));
+    this.el.denied.replaceChildren(...denied.map((d) => row(`${d.name} (link turned away by ${d.by})`, [
+      ['Allow again', () => this.deps.send({ type: 'allow_again', invitation: d.invitation })],
+    ])));
+    this.el.deniedSection.hidden = !denied.length;
     this.el.waitingSection.hidden = !waiting.length;
     this.el.badge.hidden = !waiting.length;
     this.el.badge.textContent = String(waiting.length);

@@ -1,7 +1,7 @@
 // @ts-check
-/** Signaling: one WebSocket to the server, JSON messages of protocol version 1. */
+/** Signaling: one WebSocket to the server, JSON messages of protocol version 2. */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Human words for the server's close codes. */
 const CLOSE_TEXT = {
@@ -26,7 +26,8 @@ export class Signaling {
    * @param {string} meeting
    * @param {string} invite
    * @param {(msg: any) => void} onMessage
-   * @param {(code: number, reason: string, wasJoined: boolean) => void} onClose
+   * @param {(code: number, reason: string, wasIn: boolean) => void} onClose `wasIn`: the
+   *   server had let the page in (into the meeting or its lobby) before the connection closed
    */
   constructor(meeting, invite, onMessage, onClose) {
     this.meeting = meeting;
@@ -35,36 +36,40 @@ export class Signaling {
     this.onClose = onClose;
     /** @type {WebSocket | null} */
     this.ws = null;
-    this.joined = false;
+    /** In the meeting or waiting in its lobby (the server knows this page's session). */
+    this.in = false;
     /** @type {number | undefined} */
     this.pingTimer = undefined;
   }
 
-  /** @param {number | null} [resume] the participant id to resume after a lost connection */
-  connect(resume = null) {
+  /** @param {string | null} [resumeToken] the token that takes a lost session back */
+  connect(resumeToken = null) {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(`${proto}//${location.host}/ws`);
     this.ws = ws;
     ws.onopen = () => {
+      /** @type {any} */
       const join = { type: 'join', version: PROTOCOL_VERSION, meeting: this.meeting, invite: this.invite };
-      if (resume != null) join.resume = resume;
+      if (resumeToken) join.resume_token = resumeToken;
       ws.send(JSON.stringify(join));
     };
     ws.onmessage = (ev) => {
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
-      if (msg.type === 'welcome') {
-        this.joined = true;
+      // Waiting in the lobby counts as much as being in: the server drops a silent page.
+      if ((msg.type === 'welcome' || msg.type === 'lobby') && !this.in) {
+        this.in = true;
         clearInterval(this.pingTimer);
-        this.pingTimer = window.setInterval(() => this.send({ type: 'ping' }), msg.heartbeat_ms || 2000);
+        const every = Number(msg.heartbeat_ms) > 0 ? Number(msg.heartbeat_ms) : 2000;
+        this.pingTimer = window.setInterval(() => this.send({ type: 'ping' }), every);
       }
       this.onMessage(msg);
     };
     ws.onclose = (ev) => {
       clearInterval(this.pingTimer);
-      const wasJoined = this.joined;
-      this.joined = false;
-      if (this.ws === ws) this.onClose(ev.code, ev.reason, wasJoined);
+      const wasIn = this.in;
+      this.in = false;
+      if (this.ws === ws) this.onClose(ev.code, ev.reason, wasIn);
     };
   }
 

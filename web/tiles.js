@@ -63,6 +63,18 @@ export class Tile {
     this.initials.hidden = hasVideo;
   }
 
+  /**
+   * Who the tile is of, as the page knows them (a name proven by the key exchange may
+   * replace the server's word for it).
+   * @param {string} name
+   */
+  setName(name) {
+    if (this.nameText.textContent === name) return;
+    this.nameText.textContent = name;
+    this.el.setAttribute('aria-label', name);
+    this.initials.textContent = initials(name);
+  }
+
   /** @param {MediaStreamTrack} track */
   setVideo(track) {
     this.video.srcObject = new MediaStream([track]);

@@ -1,12 +1,15 @@
 // The web client's key schedule (web/e2ee.js, web/keyring.js) under Node's WebCrypto: three
 // participants exchange keys through a relay that, like the server, only passes messages on.
 // Newcomers cannot decrypt what was sent before them; after a removal, nothing the removed
-// participant held decrypts what is sent next; a wrong meeting secret gets no keys.
+// participant held decrypts what is sent next; a wrong meeting secret gets no keys. And what a
+// compromised relay tries: relabelling people, replaying frames and key messages, swapping the
+// recording key, a recording switched on and straight off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2ee, unb64 } from '../../web/e2ee.js';
-import { KeyRing, kidOf, NoKeyError } from '../../web/keyring.js';
+import { KeyRing, kidOf, NoKeyError, ReplayError, ReplayWindow } from '../../web/keyring.js';
 import { deriveKey, encrypt } from '../../web/sframe.js';
+import { RecordingSealer, recordingKeyMac } from '../../web/recording-keys.js';
 
 const MEETING = 'summit-test';
 const SECRET = crypto.getRandomValues(new Uint8Array(32));
@@ -20,6 +23,8 @@ function participant(relay, id, secret = SECRET) {
     meeting: MEETING,
     secret,
     rotateDelayMs: 20,
+    name: `Person ${id}`,
+    role: 'delegate',
 
     send: (m) => relay.queue.push({ from: id, ...m }),
     sink: {
@@ -49,8 +54,13 @@ async function deliver(relay) {
     const handled = [];
     for (const m of relay.queue.splice(0)) {
       relay.sent.push(m);
-      const to = m.to !== undefined ? [m.to] : [...relay.members.keys()].filter((x) => x !== m.from);
-      for (const r of to) handled.push(relay.members.get(r)?.e.receive(m.from, m.data));
+      const message = relay.tamper ? relay.tamper(m) : m;
+      // With `keys`, each recipient gets the common part and its own entry alone.
+      const to = message.keys ? Object.keys(message.keys).map(Number)
+        : message.to !== undefined ? [message.to] : [...relay.members.keys()].filter((x) => x !== message.from);
+      for (const r of to) {
+        handled.push(relay.members.get(r)?.e.receive(message.from, message.data, message.keys?.[String(r)] ?? null));
+      }
     }
     await Promise.all(handled);
   }
@@ -164,4 +174,110 @@ test('a newcomer to a large meeting sends its key in one message, not one per pa
   assert.equal(fromNewcomer.length, 2, `hello, then one key message for all, not ${fromNewcomer.length}`);
   assert.deepEqual(n.e.missing(), []);
   for (const p of relay.members.values()) assert.deepEqual(p.e.missing(), [], `participant ${p.id}`);
+});
+
+test('each recipient of a key message gets only its own entry', async () => {
+  const relay = newRelay();
+  for (let id = 1; id <= 4; id++) await enter(relay, id);
+  const keyMessages = relay.sent.filter((m) => JSON.parse(m.data).t === 'key');
+  assert.ok(keyMessages.length > 0);
+  for (const m of keyMessages) {
+    assert.ok(m.keys && !('keys' in JSON.parse(m.data)), 'entries travel apart from the common part');
+    for (const entry of Object.values(m.keys)) assert.ok(entry.length < 200, `${entry.length} bytes`);
+  }
+});
+
+test('names and roles shown come from the key exchange: a relay cannot relabel anyone', async () => {
+  const relay = newRelay();
+  const a = await enter(relay, 1);
+  await enter(relay, 2);
+  assert.deepEqual(a.e.identity(2), { name: 'Person 2', role: 'delegate' });
+  // A relay that renames participant 3, or passes their hello off as someone else's.
+  relay.tamper = (m) => {
+    if (m.from !== 3) return m;
+    const d = JSON.parse(m.data);
+    return { ...m, data: JSON.stringify({ ...d, name: 'The Head of State', role: 'host' }) };
+  };
+  await enter(relay, 3);
+  assert.equal(a.e.identity(3), null, 'a renamed hello is not believed');
+  assert.deepEqual(a.rejected, [3]);
+  relay.tamper = (m) => (m.from === 4 ? { ...m, from: 2 } : m);
+  await enter(relay, 4);
+  assert.deepEqual(a.e.identity(2), { name: 'Person 2', role: 'delegate' }, 'nor one passed off as another\'s');
+});
+
+test('a frame opens once: replayed frames and replayed key messages are refused', async () => {
+  const relay = newRelay();
+  const a = await enter(relay, 1);
+  const b = await enter(relay, 2);
+  const f1 = await frame(a, 'one');
+  const f2 = await frame(a, 'two');
+  assert.equal(await opens(b.worker.ring, f2), 'two');
+  assert.equal(await opens(b.worker.ring, f1), 'one', 'out of order is fine');
+  await assert.rejects(b.worker.ring.decryptFrame(META, f1), ReplayError);
+  await assert.rejects(b.worker.ring.decryptFrame(META, f2), ReplayError);
+  // The relay sends A's key message to B again: the key's memory of counters stays.
+  const lastKey = relay.sent.filter((m) => m.from === 1 && m.keys?.['2']).pop();
+  relay.queue.push(lastKey);
+  await deliver(relay);
+  await assert.rejects(b.worker.ring.decryptFrame(META, f1), ReplayError);
+});
+
+test('the replay window: new counters pass once, old and repeated ones do not', () => {
+  const w = new ReplayWindow(64);
+  assert.ok(w.accept(5n));
+  assert.ok(!w.accept(5n));
+  assert.ok(w.accept(3n), 'late but new');
+  assert.ok(!w.accept(3n));
+  assert.ok(w.accept(100n));
+  assert.ok(w.accept(40n), 'inside the window');
+  assert.ok(!w.accept(36n), 'older than the window');
+  assert.ok(!w.accept(100n));
+  assert.ok(w.accept(101n) && w.accept(164n));
+  assert.ok(!w.accept(101n), 'still remembered after a shift');
+});
+
+test('the recording key is believed only with the organizer\'s MAC, and keys go only after 2 s', async () => {
+  // The same vector as the Rust side (crates/auth/src/secret.rs).
+  assert.equal(await recordingKeyMac(unb64('A'.repeat(43)), 'summit-test', new TextEncoder().encode('key')),
+    'TIYWxBQna5drpzS8wAKAaBiGaicR8tGxPCfVu4Wy3zI');
+  const pair = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+  const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+  const keyText = Buffer.from(raw).toString('base64url');
+  const good = await recordingKeyMac(SECRET, MEETING, raw);
+  const other = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+  const otherText = Buffer.from(new Uint8Array(await crypto.subtle.exportKey('raw', other.publicKey))).toString('base64url');
+  const sealer = (sent) => new RecordingSealer({ meeting: MEETING, secret: SECRET, send: (m) => sent.push(m), sealAfterMs: 50 });
+  const base = crypto.getRandomValues(new Uint8Array(32));
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  // A key the server swapped in (with the old MAC, or none): refused, said, nothing sealed.
+  for (const mac of [good, undefined, 'x']) {
+    const sent = [];
+    const s = sealer(sent);
+    await s.configure(otherText, mac);
+    assert.match(s.problem, /did not register/);
+    s.ownKey(1, 0, base);
+    s.setRecording(true);
+    await wait(120);
+    await s.queue;
+    assert.deepEqual(sent, []);
+  }
+  // The organizer's key: sealed, but only once "Recording" has been up for the delay.
+  const sent = [];
+  const s = sealer(sent);
+  await s.configure(keyText, good);
+  assert.equal(s.problem, '');
+  s.ownKey(1, 0, base);
+  s.setRecording(true);
+  await wait(10);
+  s.setRecording(false);
+  await wait(120);
+  await s.queue;
+  assert.deepEqual(sent, [], 'on and straight off again: nothing');
+  s.setRecording(true);
+  await wait(120);
+  await s.queue;
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].type, 'recording_key');
 });

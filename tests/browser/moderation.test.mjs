@@ -30,16 +30,29 @@ test('the lobby: a delegate waits, is admitted and gets media; another is denied
   const h = await myId(host);
   await waitStats(waiting, (s) => s[`${h}:camera`]?.framesDecoded > 0, 15000, 'admitted delegate decoding the host');
 
-  const denied = await open(env.server.invite('lobby-1', 'Dan Denied').url);
+  const deniedUrl = env.server.invite('lobby-1', 'Dan Denied').url;
+  const denied = await open(deniedUrl);
   await denied.getByText('will let you in shortly').waitFor({ timeout: 10000 });
+  // The host is warned that a denial turns the link away, for everyone who holds it.
+  let warning = '';
+  host.once('dialog', (d) => { warning = d.message(); d.accept(); });
   await row(host, 'Dan Denied').getByRole('button', { name: 'Deny' }).click();
   await denied.getByText('The host did not let you in.').waitFor({ timeout: 5000 });
-  for (const p of [waiting, host, denied]) await p.context().close();
+  assert.match(warning, /nobody who holds it, whoever shares it, can wait in the lobby again/);
+  // The same link cannot come back to the lobby, until the host allows it again.
+  const again = await open(deniedUrl);
+  await again.getByRole('alert').filter({ hasText: 'The host did not let you in' }).waitFor({ timeout: 10000 });
+  await row(host, 'Dan Denied').getByRole('button', { name: 'Allow again' }).click();
+  await row(host, 'Dan Denied').waitFor({ state: 'detached', timeout: 5000 });
+  const third = await open(deniedUrl);
+  await third.getByText('will let you in shortly').waitFor({ timeout: 10000 });
+  for (const p of [waiting, host, denied, again, third]) await p.context().close();
 });
 
 test('a locked meeting refuses newcomers; mute by host and removal reach the participant', async () => {
   const host = await joinPage(env.browser, env.server.invite('mod-1', 'Hana Host', '--role', 'host').url);
-  const guest = await joinPage(env.browser, env.server.invite('mod-1', 'Gus Guest', '--skip-lobby').url);
+  const guestUrl = env.server.invite('mod-1', 'Gus Guest', '--skip-lobby').url;
+  const guest = await joinPage(env.browser, guestUrl);
   const g = await myId(guest);
   await waitStats(host, (s) => s[`${g}:microphone`]?.packetsReceived > 0, 15000, 'host receiving the guest');
   await host.getByRole('button', { name: 'Participants' }).click();
@@ -62,7 +75,7 @@ test('a locked meeting refuses newcomers; mute by host and removal reach the par
   await host.getByRole('button', { name: 'Unlock meeting' }).click();
 
   // Remove: the guest is disconnected with the reason, and the same link cannot rejoin.
-  const link = guest.url();
+  const link = guestUrl;
   await row(host, 'Gus Guest').getByRole('button', { name: 'Remove' }).click();
   await guest.getByText(/You were removed from the meeting/).waitFor({ timeout: 5000 });
   await host.getByRole('group', { name: 'Gus Guest' }).waitFor({ state: 'detached', timeout: 5000 });
@@ -78,7 +91,8 @@ test('a host invites from the page and ends the meeting for all', async () => {
   await host.getByLabel('Name').fill('Ivy Invited');
   await host.getByLabel('Role').selectOption('delegate');
   await host.getByRole('button', { name: 'Create link' }).click();
-  const link = await host.getByLabel('Link').inputValue();
+  await host.getByRole('button', { name: 'Copy link' }).waitFor({ timeout: 10000 });
+  const link = await host.getByLabel('Link', { exact: true }).inputValue();
   assert.match(link, /\/m\/mod-2\?invite=/);
   // The page appends the meeting secret from its own link: the server never had it.
   assert.equal(link.split('#')[1], hostUrl.split('#')[1]);

@@ -22,9 +22,16 @@ async function sentLayers(page) {
   });
 }
 
-/** Shows `who`'s tile at a fixed size (a thumbnail, or the whole window). */
+/**
+ * Shows `who`'s tile at a fixed size (a thumbnail, or the whole window). Through the CSSOM:
+ * the page's Content-Security-Policy refuses inline style elements.
+ */
 async function tileSize(page, who, css) {
-  await page.addStyleTag({ content: `.tile[data-participant="${who}"] { ${css} }` });
+  await page.evaluate((rule) => {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(rule);
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  }, `.tile[data-participant="${who}"] { ${css} }`);
 }
 
 test('a thumbnail gets the low layer, a full-window tile the high one, a hidden one nothing', async () => {
@@ -54,7 +61,7 @@ test('a thumbnail gets the low layer, a full-window tile the high one, a hidden 
 
   // The thumbnail viewer collapses its strip: the server stops sending that video (frames; the
   // connection's bandwidth estimation may still send a little padding)...
-  await small.addStyleTag({ content: `.tile[data-participant="${a}"] { display:none !important; }` });
+  await tileSize(small, a, "display:none !important;");
   await new Promise((r) => setTimeout(r, 1500));
   const stopped = (await inbound(small))[cam].framesReceived;
   await new Promise((r) => setTimeout(r, 2000));
@@ -67,7 +74,7 @@ test('a thumbnail gets the low layer, a full-window tile the high one, a hidden 
   assert.ok((await inbound(small))[mic].packetsReceived > audio + 20, 'audio stopped with the video');
 
   // Shown again: frames are decoded again (the server resumes at a keyframe).
-  await small.addStyleTag({ content: `.tile[data-participant="${a}"] { display:block !important; }` });
+  await tileSize(small, a, "display:block !important;");
   const frames = (await inbound(small))[cam].framesDecoded;
   await waitStats(small, (s) => s[cam].framesDecoded > frames + 10, 10000, 'video back after showing it again');
   // The full-window viewer's tab goes to the background: its video stops too, and comes back.

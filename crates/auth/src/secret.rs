@@ -102,7 +102,12 @@ mod tests {
         assert_eq!(mac, s.recording_key_mac("m", b"key"));
         assert_ne!(mac, s.recording_key_mac("m2", b"key"));
         assert_ne!(mac, s.recording_key_mac("m", b"kez"));
-        let other = MeetingSecret::from_text(&"B".repeat(43)).unwrap();
+        let other = MeetingSecret::from_text(&format!("{}A", "B".repeat(42))).unwrap();
         assert_ne!(mac, other.recording_key_mac("m", b"key"));
+        // The web client computes the same (tests/browser/e2ee-keys.test.mjs checks it too).
+        assert_eq!(
+            s.recording_key_mac("summit-test", b"key"),
+            "TIYWxBQna5drpzS8wAKAaBiGaicR8tGxPCfVu4Wy3zI"
+        );
     }
 }
