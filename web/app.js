@@ -197,12 +197,26 @@ function connect() {
   state.signaling = signaling;
   // The link says whether the meeting is encrypted (the server is not asked); encoded
   // transforms must be in place before the first frame.
-  if (link.encrypted && !state.frames && frameSupport().ok) state.frames = new FrameCrypto();
+  if (link.encrypted && !state.frames && frameSupport().ok) state.frames = new FrameCrypto(misrouted);
   state.conn = new Connection(signaling, onTrack, state.frames, routeFrames);
   setConnState('Connecting…');
   // After a lost connection or a reload, take the same session back by its token (no lobby,
   // no invitation use).
   signaling.connect(link.resumeToken);
+}
+
+/**
+ * The server sent someone's frames on an m-line it said was another's: they were dropped, and
+ * the tile it named says why it stays dark.
+ * @param {string} mid @param {number} sender
+ */
+function misrouted(mid, sender) {
+  const m = state.conn?.mapping.find((t) => t.mid === mid);
+  const p = m && state.people.get(m.participant);
+  if (!p || m.source !== 'camera') return;
+  const who = state.people.get(sender);
+  const from = who ? shown(sender, who.info.name).name : 'someone else';
+  p.tile.setNote(`Video withheld: the server sent ${from}'s video in its place`, 'misrouted');
 }
 
 /** Tells the encryption worker who may send on each m-line: nobody else's frames open there. */

@@ -119,6 +119,7 @@ async function decryptFrame(kind, frame, out, r) {
   /** @type {Uint8Array<ArrayBuffer> | null} */
   let plain = null;
   const l = line(r.mid);
+  let replayed = false;
   let sender = null;
   try { sender = splitKid(decodeHeader(body).kid).sender; } catch { /* not SFrame */ }
   if (sender !== null && !routes.get(r.mid)?.has(sender)) {
@@ -126,12 +127,20 @@ async function decryptFrame(kind, frame, out, r) {
     stats.misrouted += 1;
     l.misrouted += 1;
     if (!l.from.includes(sender) && l.from.length < 8) l.from.push(sender);
+    // The page says so on the tile: once, then now and then while it lasts.
+    if (l.misrouted % 250 === 1) scope.postMessage({ type: 'misrouted', mid: r.mid, sender });
   } else {
     try {
       plain = await ring.decryptFrame(clear, body);
     } catch (e) {
       if (e instanceof NoKeyError) stats.noKey += 1;
-      else if (e instanceof ReplayError) { stats.replayed += 1; l.replayed += 1; } else stats.undecryptable += 1;
+      else if (e instanceof ReplayError) {
+        // Sent again: by a server that replays, or a late retransmission the browser made
+        // into a frame twice.
+        replayed = true;
+        stats.replayed += 1;
+        l.replayed += 1;
+      } else stats.undecryptable += 1;
     }
   }
   if (capture && capture.frames.length < capture.limit) {
@@ -143,7 +152,8 @@ async function decryptFrame(kind, frame, out, r) {
       frame: hex(data), plain: plain ? hex(clear) + hex(plain) : null,
     });
   }
-  if (kind === 'video') watchKeyframes(r, frame, !!plain);
+  // A frame seen before was shown before: dropping it again costs the picture nothing.
+  if (kind === 'video' && !replayed) watchKeyframes(r, frame, !!plain);
   if (!plain) return;
   frame.data = concat(clear, plain).buffer;
   l.sender = sender;

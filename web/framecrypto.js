@@ -13,9 +13,16 @@ export function frameSupport() {
 }
 
 export class FrameCrypto {
-  constructor() {
+  /**
+   * @param {(mid: string, sender: number) => void} [onMisrouted] frames of `sender` came on an
+   *   m-line announced as someone else's (and were dropped)
+   */
+  constructor(onMisrouted = () => {}) {
     this.legacy = frameSupport().legacy;
     this.worker = new Worker(new URL('./e2ee-worker.js', import.meta.url), { type: 'module' });
+    this.worker.addEventListener('message', (ev) => {
+      if (ev.data?.type === 'misrouted') onMisrouted(String(ev.data.mid), Number(ev.data.sender));
+    });
     /** @type {WeakSet<object>} senders and receivers already transformed */
     this.attached = new WeakSet();
     this.nextReport = 0;

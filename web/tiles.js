@@ -50,7 +50,7 @@ export class Tile {
     this.note.className = 'note';
     this.note.hidden = true;
     /** Why there is no picture, by reason. */
-    this.notes = { e2ee: '', bandwidth: '' };
+    this.notes = { e2ee: '', bandwidth: '', misrouted: '' };
     this.el.append(this.initials, this.video, this.audio, this.label, this.note);
     grid.append(this.el);
     this.cameraOff = true;
@@ -98,11 +98,11 @@ export class Tile {
    * connection is too slow for this video); the initials stand in for the video meanwhile,
    * rather than a black or frozen frame. Each reason is set apart; the first one set shows.
    * @param {string} text empty to clear
-   * @param {'e2ee'|'bandwidth'} [why]
+   * @param {'e2ee'|'bandwidth'|'misrouted'} [why]
    */
   setNote(text, why = 'e2ee') {
     this.notes[why] = text;
-    const shown = this.notes.e2ee || this.notes.bandwidth;
+    const shown = this.notes.misrouted || this.notes.e2ee || this.notes.bandwidth;
     this.note.hidden = !shown;
     const span = document.createElement('span');
     span.textContent = shown;

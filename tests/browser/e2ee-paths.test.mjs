@@ -40,3 +40,19 @@ test('a meeting made with --no-e2ee works in the clear and says nothing of encry
   await bob.getByText('In the clear').waitFor({ timeout: 5000 });
   for (const p of [alice, bob]) await p.context().close();
 });
+
+test('a browser that cannot encrypt frames does not publish in an encrypted meeting, and says why', async () => {
+  const alice = await joinPage(env.browser, env.server.invite('enc-5', 'Alice', '--role', 'host').url);
+  const bob = await joinPage(env.browser, env.server.invite('enc-5', 'Bob', '--skip-lobby').url, () => {
+    delete (/** @type {any} */ (window)).RTCRtpScriptTransform;
+    delete (/** @type {any} */ (RTCRtpSender.prototype)).createEncodedStreams;
+  });
+  await bob.getByRole('alert').filter({ hasText: 'This browser cannot encrypt media end to end' }).waitFor({ timeout: 10000 });
+  assert.ok(await bob.locator('#btn-mic').isHidden() && await bob.locator('#btn-cam').isHidden());
+  assert.equal(await bob.evaluate(() => /** @type {any} */ (window).summit.conn.senders.size), 0, 'nothing sent');
+  const b = await myId(bob);
+  await new Promise((r) => setTimeout(r, 3000));
+  const got = (await waitStats(alice, () => true, 1000, ''))[`${b}:camera`];
+  assert.ok(!got || got.packetsReceived === 0, `Alice received Bob's camera: ${JSON.stringify(got)}`);
+  for (const p of [alice, bob]) await p.context().close();
+});

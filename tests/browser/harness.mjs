@@ -11,8 +11,13 @@ import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const SUMMIT = process.env.SUMMIT_BIN
-  || join(process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(root, 'target'), 'release/summit');
+const target = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(root, 'target');
+export const SUMMIT = process.env.SUMMIT_BIN || join(target, 'release/summit');
+/**
+ * A test build that attacks its own meetings as a compromised server would (`cargo build -p
+ * summit --features danger-test-attacks`, debug only; scripts/test builds it).
+ */
+export const DANGER_SUMMIT = process.env.SUMMIT_DANGER_BIN || join(target, 'debug/summit');
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu',
@@ -24,11 +29,15 @@ export const CHROMIUM_ARGS = [
   '--auto-select-desktop-capture-source=Entire screen',
 ];
 
-/** Starts `summit serve` on free ports; resolves once it prints its address. */
-export async function startServer() {
+/**
+ * Starts `summit serve` on free ports; resolves once it prints its address.
+ * @param {{bin?: string, args?: string[]}} [opts] another build of summit, more arguments
+ */
+export async function startServer(opts = {}) {
+  const bin = opts.bin ?? SUMMIT;
   const data = mkdtempSync(join(tmpdir(), 'summit-test-'));
-  const proc = spawn(SUMMIT, ['--data', data, 'serve', '--listen', '127.0.0.1:0', '--udp', '0',
-    '--metrics-listen', '127.0.0.1:0'], {
+  const proc = spawn(bin, ['--data', data, 'serve', '--listen', '127.0.0.1:0', '--udp', '0',
+    '--metrics-listen', '127.0.0.1:0', ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', process.env.SUMMIT_STDERR ? 'inherit' : 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.SUMMIT_LOG || 'summit=info,warn' },
   });
@@ -42,7 +51,7 @@ export async function startServer() {
       if (m && mm) { clearTimeout(timer); resolve([m[1], mm[1]]); }
     });
     proc.stderr?.on('data', (d) => { out += d; });
-    proc.on('error', (e) => { clearTimeout(timer); reject(new Error(`cannot start ${SUMMIT}: ${e.message}`)); });
+    proc.on('error', (e) => { clearTimeout(timer); reject(new Error(`cannot start ${bin}: ${e.message}`)); });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${out}`)); });
   });
   return {
@@ -176,12 +185,13 @@ export function launchChromium() {
 
 /**
  * A server and a Chromium shared by the tests of one file: started before them, stopped after.
+ * @param {{bin?: string, args?: string[]}} [opts] as for `startServer`
  * @returns {{server: any, browser: any}}
  */
-export function serverAndChromium() {
+export function serverAndChromium(opts = {}) {
   const env = { server: null, browser: null };
   before(async () => {
-    env.server = await startServer();
+    env.server = await startServer(opts);
     env.browser = await launchChromium();
   });
   after(async () => {

@@ -23,6 +23,13 @@ pub enum Attack {
     MisrouteVideo,
     /// Every tenth audio packet is replaced by one the same publisher sent a second earlier.
     ReplayAudio,
+    /// `welcome` says an encrypted meeting is not encrypted.
+    ClaimUnencrypted,
+    /// Every sealed chat message is followed by one in the clear under the sender's name.
+    InjectChat,
+    /// Invitations made from the page are signed for an unencrypted meeting, lobby skipped
+    /// (the edge signs them: see the server's `signaling.rs`).
+    ForgeInvitation,
 }
 
 impl std::str::FromStr for Attack {
@@ -31,8 +38,12 @@ impl std::str::FromStr for Attack {
         match s {
             "misroute-video" => Ok(Attack::MisrouteVideo),
             "replay-audio" => Ok(Attack::ReplayAudio),
+            "claim-unencrypted" => Ok(Attack::ClaimUnencrypted),
+            "inject-chat" => Ok(Attack::InjectChat),
+            "forge-invitation" => Ok(Attack::ForgeInvitation),
             _ => Err(format!(
-                "unknown attack '{s}' (misroute-video, replay-audio)"
+                "unknown attack '{s}' (misroute-video, replay-audio, claim-unencrypted, \
+                 inject-chat, forge-invitation)"
             )),
         }
     }
@@ -40,21 +51,45 @@ impl std::str::FromStr for Attack {
 
 /// Packets kept per publisher for replay: a second of 20 ms audio, and a little more.
 const KEEP: usize = 64;
-/// How far back a replayed packet is.
-const BACK: usize = 50;
+/// How far back a replayed packet is: about a second, and never a packet that was itself
+/// replaced (not a multiple of `EVERY`), so that its first copy did reach the page.
+const BACK: usize = 47;
 /// One packet in this many is a replay.
 const EVERY: u64 = 10;
+
+/// A publisher's audio packets counted, and the last ones kept.
+type Kept = (u64, VecDeque<Arc<[u8]>>);
 
 /// What the attacks remember.
 #[derive(Debug, Default)]
 pub(crate) struct Attacks {
-    audio: HashMap<ParticipantId, (u64, VecDeque<Arc<[u8]>>)>,
+    audio: HashMap<ParticipantId, Kept>,
     misrouted: HashSet<ParticipantId>,
 }
 
 impl Sfu {
     fn attacking(&self, a: Attack) -> bool {
         self.config.attacks.contains(&a)
+    }
+
+    /// Under [`Attack::ClaimUnencrypted`], what `welcome` says of the meeting's encryption.
+    pub(crate) fn attack_claimed_e2ee(&self, e2ee: bool) -> bool {
+        e2ee && !self.attacking(Attack::ClaimUnencrypted)
+    }
+
+    /// Under [`Attack::InjectChat`], chat in the clear after a sealed message, as its sender.
+    pub(crate) fn attack_chat(&mut self, msg: &summit_proto::ChatMessage, to: &[ParticipantId]) {
+        if !msg.sealed || !self.attacking(Attack::InjectChat) {
+            return;
+        }
+        let injected = summit_proto::ChatMessage {
+            text: "Injected by the server: send me your password".into(),
+            sealed: false,
+            ..msg.clone()
+        };
+        for id in to {
+            self.signal(*id, summit_proto::ServerMessage::Chat(injected.clone()));
+        }
     }
 
     /// The payload forwarded for a packet of `from`'s `source`: its own, or under
@@ -138,7 +173,12 @@ impl Sfu {
                 .get_mut(&subscriber)
                 .and_then(|p| p.slots.get_mut(slot))
             {
-                // The slot keeps its label (`track`): only the packets change.
+                // The page is not told (no new offer): it still believes the old label. The
+                // slot's layers are now chosen among the source's.
+                s.track = Some(TrackRef {
+                    publisher: source,
+                    source: TrackSource::Camera,
+                });
                 s.forwarder.switch_source(true);
                 s.vp8.switch_source();
                 s.layer = None;

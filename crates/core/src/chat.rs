@@ -61,9 +61,12 @@ impl Sfu {
         let keep = self.config.chat_history;
         if let Some(m) = self.meetings.get_mut(&meeting) {
             m.add_chat(msg.clone(), keep);
-            for to in m.members.clone() {
-                self.signal(to, ServerMessage::Chat(msg.clone()));
+            let members = m.members.clone();
+            for to in &members {
+                self.signal(*to, ServerMessage::Chat(msg.clone()));
             }
+            #[cfg(feature = "danger-test-attacks")]
+            self.attack_chat(&msg, &members);
         }
         Ok(())
     }

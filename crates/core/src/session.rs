@@ -405,6 +405,10 @@ impl Sfu {
             .iter()
             .filter_map(|o| self.participants.get(o).map(Participant::info))
             .collect();
+        #[cfg(feature = "danger-test-attacks")]
+        let claimed_e2ee = self.attack_claimed_e2ee(e2ee);
+        #[cfg(not(feature = "danger-test-attacks"))]
+        let claimed_e2ee = e2ee;
         let welcome = ServerMessage::Welcome {
             version: PROTOCOL_VERSION,
             participant_id: id,
@@ -416,7 +420,7 @@ impl Sfu {
             can_chat: caps.has(Capability::Chat),
             can_moderate: caps.has(Capability::Moderate),
             locked,
-            e2ee,
+            e2ee: claimed_e2ee,
             recording,
             recording_by,
             recording_key,

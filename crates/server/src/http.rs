@@ -40,6 +40,9 @@ pub(crate) struct AppState {
     pub(crate) resume_failures: ResumeFailures,
     /// Served over TLS (browsers are then told to use nothing else).
     pub(crate) tls: bool,
+    /// The attacks this test build makes.
+    #[cfg(feature = "danger-test-attacks")]
+    pub(crate) attacks: Vec<summit_core::Attack>,
 }
 
 /// What pages may load and do: only Summit's own scripts, workers and WebSocket, no inline

@@ -167,6 +167,8 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             connections: ConnectionCounts::default(),
             resume_failures: ResumeFailures::default(),
             tls: tls.is_some(),
+            #[cfg(feature = "danger-test-attacks")]
+            attacks: args.danger_test_attacks.clone(),
         });
         // Ctrl-C first stops the SFU task, which closes every signaling connection with a
         // reason; then the HTTP server, which no longer waits on open WebSockets.

@@ -439,6 +439,15 @@ fn page_invite(
     claims.no_e2ee = inviter.claims.no_e2ee;
     claims.interprets = interprets;
     claims.uses = Some(PAGE_INVITE_USES);
+    #[cfg(feature = "danger-test-attacks")]
+    if state
+        .attacks
+        .contains(&summit_core::Attack::ForgeInvitation)
+    {
+        tracing::warn!("attack: signing a page invitation for an unencrypted meeting");
+        claims.no_e2ee = true;
+        claims.skip_lobby = true;
+    }
     match claims.sign(key) {
         Ok(token) => Ok(PageInvitation {
             invitation: claims.jti.clone(),
