@@ -9,7 +9,10 @@ use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
 mod common;
-use common::ws::{next_reply, ping_pong, recv_close, recv_json, recv_kind, send_json, Reply, Ws};
+use common::ws::{
+    closed, message, next_reply, ping_pong, recv_close, recv_json, recv_kind, send_json,
+    waiting_list,
+};
 use common::{start, start_with, Server};
 
 #[tokio::test]
@@ -154,30 +157,6 @@ async fn ctrl_c_or_sigterm_closes_connections_with_a_reason_and_exits() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-}
-
-/// The next `lobby_changed` that names someone waiting.
-async fn waiting_list(host: &mut Ws) -> serde_json::Value {
-    loop {
-        let m = recv_json(host).await;
-        if m["type"] == "lobby_changed" && m["waiting"].as_array().is_some_and(|w| !w.is_empty()) {
-            return m;
-        }
-    }
-}
-
-fn closed(reply: Reply) -> (u16, String) {
-    match reply {
-        Reply::Close(code, reason) => (code, reason),
-        Reply::Message(m) => panic!("expected a close, got {m}"),
-    }
-}
-
-fn message(reply: Reply) -> serde_json::Value {
-    match reply {
-        Reply::Message(m) => m,
-        Reply::Close(code, reason) => panic!("closed {code}: {reason}"),
     }
 }
 

@@ -10,22 +10,11 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 mod common;
-use common::ws::{next_reply, ping_pong, recv_close, recv_json, recv_kind, send_json, Reply, Ws};
+use common::ws::{
+    closed, message, next_reply, ping_pong, recv_close, recv_json, recv_kind, send_json,
+    waiting_list, Reply, Ws,
+};
 use common::{start, start_with, Server};
-
-fn closed(reply: Reply) -> (u16, String) {
-    match reply {
-        Reply::Close(code, reason) => (code, reason),
-        Reply::Message(m) => panic!("expected a close, got {m}"),
-    }
-}
-
-fn message(reply: Reply) -> serde_json::Value {
-    match reply {
-        Reply::Message(m) => m,
-        Reply::Close(code, reason) => panic!("closed {code}: {reason}"),
-    }
-}
 
 /// Everything `ws` receives within `d` (a quiet connection gives nothing).
 async fn drain(ws: &mut Ws, d: Duration) -> Vec<serde_json::Value> {
@@ -37,16 +26,6 @@ async fn drain(ws: &mut Ws, d: Duration) -> Vec<serde_json::Value> {
         }
     }
     out
-}
-
-/// The next lobby list a host gets with someone in it.
-async fn waiting(host: &mut Ws) -> serde_json::Value {
-    loop {
-        let m = recv_kind(host, "lobby_changed").await;
-        if !m["waiting"].as_array().unwrap().is_empty() {
-            return m;
-        }
-    }
 }
 
 /// Joins with `token`, presenting `resume` (a resume token) if given.
@@ -72,7 +51,7 @@ async fn host_and_admitted_guest(server: &Server) -> (Ws, Ws, String, serde_json
     let (token, _) = server.invite("m", "Guest", &["--uses", "1"]);
     let (mut guest, reply) = server.join_with("m", &token).await;
     assert_eq!(message(reply)["type"], "lobby");
-    let id = waiting(&mut host).await["waiting"][0]["id"].clone();
+    let id = waiting_list(&mut host).await["waiting"][0]["id"].clone();
     send_json(
         &mut host,
         serde_json::json!({"type": "admit", "participant": id}),
@@ -200,7 +179,7 @@ async fn one_leaked_link_cannot_flood_the_lobby_and_a_denial_blocks_the_link() {
     let (host_token, _) = server.invite("m", "Host", &["--role", "host"]);
     let (mut host, reply) = server.join_with("m", &host_token).await;
     assert_eq!(message(reply)["type"], "welcome");
-    let list = waiting(&mut host).await;
+    let list = waiting_list(&mut host).await;
     assert_eq!(list["waiting"].as_array().unwrap().len(), 3);
     // Denying one denies the link: all three leave, and the link cannot wait again.
     let first = list["waiting"][0]["id"].clone();
@@ -465,7 +444,7 @@ async fn page_invitations_are_single_use_short_recorded_and_die_with_their_host(
     // Ivy enters once; Bea admits her.
     let (mut ivy, reply) = server.join_with("m", &token).await;
     assert_eq!(message(reply)["type"], "lobby");
-    let id = waiting(&mut bea).await["waiting"][0]["id"].clone();
+    let id = waiting_list(&mut bea).await["waiting"][0]["id"].clone();
     send_json(
         &mut bea,
         serde_json::json!({"type": "admit", "participant": id}),

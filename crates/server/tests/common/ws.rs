@@ -124,3 +124,29 @@ pub(crate) async fn recv_kind(ws: &mut Ws, kind: &str) -> serde_json::Value {
 pub(crate) async fn send_json(ws: &mut Ws, v: serde_json::Value) {
     ws.send(Message::text(v.to_string())).await.unwrap();
 }
+
+/// The next `lobby_changed` that names someone waiting.
+pub(crate) async fn waiting_list(host: &mut Ws) -> serde_json::Value {
+    loop {
+        let m = recv_json(host).await;
+        if m["type"] == "lobby_changed" && m["waiting"].as_array().is_some_and(|w| !w.is_empty()) {
+            return m;
+        }
+    }
+}
+
+/// The close a reply was; panics if it was a message.
+pub(crate) fn closed(reply: Reply) -> (u16, String) {
+    match reply {
+        Reply::Close(code, reason) => (code, reason),
+        Reply::Message(m) => panic!("expected a close, got {m}"),
+    }
+}
+
+/// The message a reply was; panics if it was a close.
+pub(crate) fn message(reply: Reply) -> serde_json::Value {
+    match reply {
+        Reply::Message(m) => m,
+        Reply::Close(code, reason) => panic!("closed {code}: {reason}"),
+    }
+}
