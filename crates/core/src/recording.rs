@@ -74,9 +74,11 @@ impl Sfu {
 }
 
 impl Sfu {
-    /// A page's media key sealed to the recording key: kept beside the recording, unread.
+    /// A page's media key sealed to the recording key: kept beside the recording, unread (and
+    /// within the page's relay budget: it costs the disk what relaying costs the network).
     pub(crate) fn recording_key_from(
         &mut self,
+        now: std::time::Instant,
         id: ParticipantId,
         data: String,
     ) -> Result<(), SfuError> {
@@ -89,6 +91,7 @@ impl Sfu {
                 "a sealed key has 1 to {MAX_SEALED_BYTES} bytes"
             )));
         }
+        self.charge_relay(now, id, data.len())?;
         self.outputs.push_back(Output::RecordingKey(id, data));
         Ok(())
     }

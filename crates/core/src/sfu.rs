@@ -205,7 +205,7 @@ impl Sfu {
             }
             ClientMessage::StartRecording {} => self.set_recording(id, true),
             ClientMessage::StopRecording {} => self.set_recording(id, false),
-            ClientMessage::RecordingKey { data } => self.recording_key_from(id, data),
+            ClientMessage::RecordingKey { data } => self.recording_key_from(now, id, data),
             ClientMessage::AddLanguage { language } => {
                 self.interpretation_request(id, Request::AddLanguage(language))
             }
