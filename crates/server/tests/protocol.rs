@@ -467,21 +467,8 @@ async fn garbage_datagrams_on_the_media_port_leave_the_server_serving() {
 #[tokio::test]
 async fn a_dropped_connection_resumes_without_the_lobby_or_a_use() {
     let server = start();
-    let mut host = server
-        .join_with("m", &server.invite("m", "Host", &["--role", "host"]).0)
-        .await
-        .0;
-    let (token, _) = server.invite("m", "Guest", &["--uses", "1"]);
-    let (mut guest, reply) = server.join_with("m", &token).await;
-    assert_eq!(message(reply)["type"], "lobby");
-    let id = waiting_list(&mut host).await["waiting"][0]["id"].clone();
-    host.send(Message::text(
-        serde_json::json!({"type": "admit", "participant": id}).to_string(),
-    ))
-    .await
-    .unwrap();
-    let welcome = recv_json(&mut guest).await;
-    assert_eq!(welcome["type"], "welcome");
+    let (_host, guest, token, welcome) = server.host_and_admitted_guest("m").await;
+    let id = welcome["participant_id"].clone();
     let resume = welcome["resume_token"].as_str().unwrap().to_owned();
     assert!(resume.len() >= 22, "at least 128 bits: {resume}");
     // The network drops: no close frame, the TCP connection just goes.

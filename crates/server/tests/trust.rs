@@ -41,30 +41,10 @@ async fn join_resume(server: &Server, token: &str, resume: Option<&str>) -> (Ws,
     (ws, reply)
 }
 
-/// A host in meeting "m", and a guest with a one-use link that the host admitted: (host,
-/// guest, the guest's link token, the guest's welcome).
-async fn host_and_admitted_guest(server: &Server) -> (Ws, Ws, String, serde_json::Value) {
-    let mut host = server
-        .join_with("m", &server.invite("m", "Host", &["--role", "host"]).0)
-        .await
-        .0;
-    let (token, _) = server.invite("m", "Guest", &["--uses", "1"]);
-    let (mut guest, reply) = server.join_with("m", &token).await;
-    assert_eq!(message(reply)["type"], "lobby");
-    let id = waiting_list(&mut host).await["waiting"][0]["id"].clone();
-    send_json(
-        &mut host,
-        serde_json::json!({"type": "admit", "participant": id}),
-    )
-    .await;
-    let welcome = recv_kind(&mut guest, "welcome").await;
-    (host, guest, token, welcome)
-}
-
 #[tokio::test]
 async fn a_used_up_link_cannot_take_over_a_live_seat() {
     let server = start();
-    let (mut host, mut guest, token, welcome) = host_and_admitted_guest(&server).await;
+    let (mut host, mut guest, token, welcome) = server.host_and_admitted_guest("m").await;
     let id = welcome["participant_id"].as_u64().unwrap();
     let resume = welcome["resume_token"].as_str().unwrap().to_owned();
     // 128 bits at least (32 random bytes in base64url here).
@@ -103,7 +83,7 @@ async fn a_used_up_link_cannot_take_over_a_live_seat() {
 #[tokio::test]
 async fn the_right_token_takes_the_seat_back_at_once_and_across_a_restart() {
     let mut server = start();
-    let (mut host, mut guest, token, welcome) = host_and_admitted_guest(&server).await;
+    let (mut host, mut guest, token, welcome) = server.host_and_admitted_guest("m").await;
     let id = welcome["participant_id"].clone();
     let resume = welcome["resume_token"].as_str().unwrap().to_owned();
     // A network change: the page comes back while its old connection still looks open. The

@@ -27,6 +27,27 @@ impl Server {
         tokio_tungstenite::connect_async(ws_url).await.unwrap().0
     }
 
+    /// A host in `meeting`, and a guest with a one-use link whom the host admitted from the
+    /// lobby: (host, guest, the guest's link token, the guest's welcome).
+    pub(crate) async fn host_and_admitted_guest(
+        &self,
+        meeting: &str,
+    ) -> (Ws, Ws, String, serde_json::Value) {
+        let host_token = self.invite(meeting, "Host", &["--role", "host"]).0;
+        let mut host = self.join_with(meeting, &host_token).await.0;
+        let (token, _) = self.invite(meeting, "Guest", &["--uses", "1"]);
+        let (mut guest, reply) = self.join_with(meeting, &token).await;
+        assert_eq!(message(reply)["type"], "lobby");
+        let id = waiting_list(&mut host).await["waiting"][0]["id"].clone();
+        send_json(
+            &mut host,
+            serde_json::json!({"type": "admit", "participant": id}),
+        )
+        .await;
+        let welcome = recv_kind(&mut guest, "welcome").await;
+        (host, guest, token, welcome)
+    }
+
     /// Connects and joins; returns the socket after `welcome`.
     pub(crate) async fn join(&self, meeting: &str, name: &str) -> Ws {
         let mut ws = self.connect().await;
