@@ -219,6 +219,30 @@ function misrouted(mid, sender) {
   p.tile.setNote(`Video withheld: the server sent ${from}'s video in its place`, 'misrouted');
 }
 
+/** How long media may take to connect before the page says it cannot. */
+const MEDIA_TIMEOUT_MS = 10000;
+
+/**
+ * The status follows the media as well as the signaling: "Connected" only once media flows,
+ * and after 10 s without, the likely cause in words (a firewall) and what to ask for.
+ * @param {Connection} conn
+ */
+function watchMedia(conn) {
+  const timer = setInterval(() => {
+    if (state.conn !== conn || state.leaving) { clearInterval(timer); return; }
+    const media = conn.mediaState();
+    const late = conn.negotiatedAt !== null && Date.now() - conn.negotiatedAt > MEDIA_TIMEOUT_MS;
+    const stuck = media === 'failed' || (media === 'connecting' && late);
+    if (media === 'connected') setConnState('Connected');
+    else if (media === 'connecting') setConnState(stuck ? 'No media connection' : 'Connecting media…');
+    const ports = conn.serverCandidates().join(' or ');
+    $('media-banner').textContent = stuck
+      ? `Your browser cannot reach the server's audio and video, so nobody sees or hears you, and you see and hear no one. A firewall on your network most likely blocks it: ask your IT department to allow outgoing connections to ${ports || 'the server\'s media port'} (UDP, or at least TCP).`
+      : '';
+    $('media-banner').hidden = !stuck;
+  }, 1000);
+}
+
 /** Tells the encryption worker who may send on each m-line: nobody else's frames open there. */
 function routeFrames() {
   const conn = state.conn;
@@ -314,6 +338,7 @@ async function onWelcome(msg) {
   $('meeting').hidden = false;
   overlay('');
   setConnState('Connected');
+  watchMedia(/** @type {Connection} */ (state.conn));
   if (!state.joinedAt) state.joinedAt = Date.now();
   for (const p of [...state.people.keys()]) removePerson(p);
   // A new session (or a resumed one after a lost connection) has no sizes yet.

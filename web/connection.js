@@ -69,6 +69,8 @@ export class Connection {
     this.channelMid = null;
     /** Subscribe offers received (renegotiations), for tests and debugging. */
     this.offers = 0;
+    /** @type {number | null} when a connection first had both descriptions (media may flow) */
+    this.negotiatedAt = null;
     this.publishing = Promise.resolve();
     /** @type {(() => void) | null} resolves the publishing offer in flight */
     this.answered = null;
@@ -130,6 +132,7 @@ export class Connection {
   /** @param {string} sdp */
   async onPublishAnswer(sdp) {
     await this.pub.setRemoteDescription({ type: 'answer', sdp });
+    this.negotiatedAt ??= Date.now();
     if (this.answered) this.answered();
   }
 
@@ -146,6 +149,7 @@ export class Connection {
     await this.sub.setRemoteDescription({ type: 'offer', sdp });
     const answer = await this.sub.createAnswer();
     await this.sub.setLocalDescription(answer);
+    this.negotiatedAt ??= Date.now();
     this.signaling.send({ type: 'subscribe_answer', sdp: this.sub.localDescription?.sdp });
     // Tracks of m-lines that were already receiving keep their track; re-announce them.
     for (const t of this.sub.getTransceivers()) {
@@ -153,6 +157,29 @@ export class Connection {
         this.onTrack(t.mid, t.receiver.track);
       }
     }
+  }
+
+  /**
+   * Whether media reaches the server: 'idle' (nothing negotiated yet: nothing to send or
+   * receive), 'connecting', 'connected' (either connection is), or 'failed'.
+   */
+  mediaState() {
+    const states = [this.pub.connectionState, this.sub.connectionState];
+    if (states.includes('connected')) return 'connected';
+    if (this.negotiatedAt === null) return 'idle';
+    if (states.includes('failed')) return 'failed';
+    return 'connecting';
+  }
+
+  /** The server's media addresses, as its descriptions offer them ("udp 10.0.0.1:7881"). */
+  serverCandidates() {
+    const out = new Set();
+    for (const d of [this.pub.remoteDescription, this.sub.remoteDescription]) {
+      for (const m of (d?.sdp ?? '').matchAll(/^a=candidate:\S+ \d+ (\w+) \d+ (\S+) (\d+) typ host/gim)) {
+        out.add(`${m[1].toLowerCase()} ${m[2]}:${m[3]}`);
+      }
+    }
+    return [...out];
   }
 
   close() {

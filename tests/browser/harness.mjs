@@ -31,13 +31,17 @@ export const CHROMIUM_ARGS = [
 
 /**
  * Starts `summit serve` on free ports; resolves once it prints its address.
- * @param {{bin?: string, args?: string[]}} [opts] another build of summit, more arguments
+ * @param {{bin?: string, args?: string[], listen?: string, prefix?: string[]}} [opts] another
+ *   build of summit, more arguments, the address to listen on (127.0.0.1 by default), and a
+ *   command to run it under (`ip netns exec <namespace>`)
  */
 export async function startServer(opts = {}) {
   const bin = opts.bin ?? SUMMIT;
   const data = mkdtempSync(join(tmpdir(), 'summit-test-'));
-  const proc = spawn(bin, ['--data', data, 'serve', '--listen', '127.0.0.1:0', '--udp', '0',
-    '--metrics-listen', '127.0.0.1:0', ...(opts.args ?? [])], {
+  const prefix = opts.prefix ?? [];
+  const argv = [bin, '--data', data, 'serve', '--listen', `${opts.listen ?? '127.0.0.1'}:0`, '--udp', '0',
+    '--metrics-listen', '127.0.0.1:0', ...(opts.args ?? [])];
+  const proc = spawn(prefix[0] ?? argv[0], [...prefix.slice(1), ...(prefix.length ? argv : argv.slice(1))], {
     stdio: ['ignore', 'pipe', process.env.SUMMIT_STDERR ? 'inherit' : 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.SUMMIT_LOG || 'summit=info,warn' },
   });

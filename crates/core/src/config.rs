@@ -6,8 +6,11 @@ use std::time::Duration;
 /// Settings of the SFU core.
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
-    /// The address announced to browsers as the server's ICE host candidate.
+    /// The address announced to browsers as the server's ICE host candidate (UDP).
     pub public_addr: SocketAddr,
+    /// The address announced as a passive TCP candidate (ICE over TCP), if the runtime listens
+    /// for media over TCP: pages whose network drops UDP connect there.
+    pub tcp_addr: Option<SocketAddr>,
     /// At most one keyframe request per published video track within this window.
     pub keyframe_throttle: Duration,
     /// How often pages are asked to send a heartbeat.
@@ -44,6 +47,7 @@ impl SfuConfig {
     pub fn new(public_addr: SocketAddr) -> Self {
         Self {
             public_addr,
+            tcp_addr: None,
             keyframe_throttle: Duration::from_millis(500),
             heartbeat_interval: Duration::from_secs(2),
             heartbeat_timeout: Duration::from_secs(7),

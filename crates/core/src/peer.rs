@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::bwe::Bitrate;
+use str0m::net::TcpType;
 use str0m::{Candidate, Rtc};
 use summit_proto::ParticipantId;
 
@@ -48,7 +49,14 @@ impl std::fmt::Debug for Peer {
 impl Peer {
     /// A server-side connection: ICE lite, RTP mode, Opus, VP8 and H264; with `bwe`, it
     /// estimates the bandwidth towards the page (TWCC), starting from that rate.
-    pub(crate) fn new(now: Instant, public_addr: SocketAddr, bwe: Option<Bitrate>) -> Self {
+    /// `tcp_addr`, when given, is also offered as a passive TCP candidate (ICE over TCP, RFC
+    /// 6544), for pages whose network drops UDP.
+    pub(crate) fn new(
+        now: Instant,
+        public_addr: SocketAddr,
+        tcp_addr: Option<SocketAddr>,
+        bwe: Option<Bitrate>,
+    ) -> Self {
         let mut rtc = Rtc::builder()
             .enable_bwe(bwe)
             .set_rtp_mode(true)
@@ -61,6 +69,17 @@ impl Peer {
             .set_stats_interval(Some(STATS_INTERVAL))
             .build(now);
         if let Ok(c) = Candidate::host(public_addr, "udp") {
+            rtc.add_local_candidate(c);
+        }
+        let tcp = tcp_addr.and_then(|a| {
+            Candidate::builder()
+                .tcp()
+                .host(a)
+                .tcptype(TcpType::Passive)
+                .build()
+                .ok()
+        });
+        if let Some(c) = tcp {
             rtc.add_local_candidate(c);
         }
         Self {

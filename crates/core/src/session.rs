@@ -341,7 +341,7 @@ impl Sfu {
             Side::Publisher => None,
             Side::Subscriber => self.config.initial_bandwidth.map(Bitrate::bps),
         };
-        Peer::new(now, self.config.public_addr, bwe)
+        Peer::new(now, self.config.public_addr, self.config.tcp_addr, bwe)
     }
 
     /// An admitted participant enters the meeting: welcome, tell the others, subscribe.

@@ -36,8 +36,8 @@ pub struct Sfu {
     pub(crate) meetings: HashMap<MeetingName, Meeting>,
     /// Ordered, so that every walk over participants is deterministic.
     pub(crate) participants: BTreeMap<ParticipantId, Participant>,
-    /// Remote address to the connection that ICE accepted from it.
-    pub(crate) routes: HashMap<SocketAddr, PeerKey>,
+    /// Remote address (and transport) to the connection that ICE accepted from it.
+    pub(crate) routes: HashMap<(Protocol, SocketAddr), PeerKey>,
     pub(crate) timers: Timers,
     /// Connections written to since last driven.
     pub(crate) dirty: Vec<PeerKey>,
@@ -227,23 +227,25 @@ impl Sfu {
         }
     }
 
-    /// A datagram arrived on the media port.
+    /// A datagram arrived on the media port (`Protocol::Udp`), or a packet on a media TCP
+    /// connection (`Protocol::Tcp`, unframed: RFC 4571 framing is the runtime's).
     pub fn handle_receive(
         &mut self,
         now: Instant,
+        proto: Protocol,
         source: SocketAddr,
         destination: SocketAddr,
         data: &[u8],
     ) {
         self.now = now;
-        let Ok(input) = Receive::new(Protocol::Udp, source, destination, data) else {
+        let Ok(input) = Receive::new(proto, source, destination, data) else {
             self.dropped += 1;
             return;
         };
         let input = Input::Receive(now, input);
         // STUN has the top two bits of its first byte clear (RFC 7983).
         let is_stun = data.first().is_some_and(|b| *b < 4);
-        let key = match self.routes.get(&source) {
+        let key = match self.routes.get(&(proto, source)) {
             Some(k) if self.accepts(*k, &input) => Some(*k),
             _ if is_stun => self.find_acceptor(&input),
             _ => None,
@@ -252,7 +254,7 @@ impl Sfu {
             self.dropped += 1;
             return;
         };
-        self.routes.insert(source, key);
+        self.routes.insert((proto, source), key);
         let Some(p) = self.participants.get_mut(&key.participant) else {
             return;
         };

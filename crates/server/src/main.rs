@@ -19,6 +19,7 @@ mod secrets;
 mod serve;
 mod signaling;
 mod store;
+mod tcp;
 mod udp;
 mod unseal;
 

@@ -1,6 +1,7 @@
 //! The SFU task: owns the core and the UDP socket; signaling tasks talk to it by messages.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use summit_core::{
@@ -9,7 +10,9 @@ use summit_core::{
 
 use crate::recorder::Recorder;
 use crate::recording::Recordings;
+use crate::tcp::{TcpEvent, TcpMedia};
 use crate::udp::MediaSocket;
+use str0m::net::Protocol;
 use summit_proto::{
     ClientMessage, CloseCode, InvitationId, MeetingName, ParticipantId, RecordHead, ServerMessage,
 };
@@ -71,8 +74,23 @@ fn wall_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The next event of the media TCP listener, or never when there is none.
+async fn next_tcp(tcp: &mut Option<(TcpMedia, SocketAddr)>) -> Option<TcpEvent> {
+    match tcp {
+        Some((t, _)) => t.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How media reaches the server: the UDP socket, and the TCP listener (with the address it is
+/// announced at) unless it is off.
+pub(crate) struct Transports {
+    pub(crate) udp: MediaSocket,
+    pub(crate) tcp: Option<(TcpMedia, SocketAddr)>,
+}
+
 pub(crate) async fn run(
-    mut socket: MediaSocket,
+    transports: Transports,
     config: SfuConfig,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<SfuEvent>,
@@ -81,12 +99,17 @@ pub(crate) async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let local = config.public_addr;
+    let Transports {
+        udp: mut socket,
+        mut tcp,
+    } = transports;
     let mut sfu = Sfu::new(config, Instant::now());
     let mut clients: HashMap<ParticipantId, Client> = HashMap::new();
     loop {
         let deadline = drain(
             &mut sfu,
             &mut socket,
+            &mut tcp,
             &mut clients,
             &events,
             &mut recorder,
@@ -98,7 +121,7 @@ pub(crate) async fn run(
                 for _ in 0..RECV_BATCHES {
                     // Packets of one batch share a clock reading: they arrived together.
                     let now = Instant::now();
-                    if socket.receive(|source, d| sfu.handle_receive(now, source, local, d)) == 0 {
+                    if socket.receive(|source, d| sfu.handle_receive(now, Protocol::Udp, source, local, d)) == 0 {
                         break;
                     }
                 }
@@ -107,6 +130,21 @@ pub(crate) async fn run(
                 // batches forwarded leaves now, not when they were read: under load the
                 // difference varies by milliseconds and reads as queueing on the link.
                 sfu.handle_timeout(Instant::now());
+            }
+            ev = next_tcp(&mut tcp) => {
+                let Some(ev) = ev else {
+                    tcp = None;
+                    continue;
+                };
+                let Some((t, local_tcp)) = tcp.as_mut() else { continue };
+                if let Some((from, packets)) = t.handle(ev) {
+                    let now = Instant::now();
+                    for p in &packets {
+                        sfu.handle_receive(now, Protocol::Tcp, from, *local_tcp, p);
+                    }
+                    // As for UDP: what they forwarded leaves now.
+                    sfu.handle_timeout(Instant::now());
+                }
             }
             cmd = commands.recv() => {
                 let Some(cmd) = cmd else { break };
@@ -127,7 +165,9 @@ pub(crate) async fn run(
                     }
                     Command::Revoked(id) => sfu.handle_revoked(now, &id),
                     Command::Metrics(reply) => {
-                        let _ = reply.send(MediaMetrics { core: sfu.metrics(), send_drops: socket.send_drops });
+                        let tcp_drops = tcp.as_ref().map_or(0, |(t, _)| t.send_drops);
+                        let send_drops = socket.send_drops + tcp_drops;
+                        let _ = reply.send(MediaMetrics { core: sfu.metrics(), send_drops });
                     }
                     Command::Message(conn, id, msg) => {
                         if clients.get(&id).is_none_or(|c| c.conn != conn) {
@@ -185,6 +225,7 @@ fn reply_error(
 fn drain(
     sfu: &mut Sfu,
     socket: &mut MediaSocket,
+    tcp: &mut Option<(TcpMedia, SocketAddr)>,
     clients: &mut HashMap<ParticipantId, Client>,
     events: &mpsc::UnboundedSender<SfuEvent>,
     recorder: &mut Recorder,
@@ -234,9 +275,10 @@ fn drain(
             }
             Output::Recorded(p) => recordings.packet(p),
             Output::RecordingKey(id, data) => recordings.key(id, data),
-            Output::Transmit(t) => {
-                socket.send(t.destination, &t.contents);
-            }
+            Output::Transmit(t) => match (t.proto, tcp.as_mut()) {
+                (Protocol::Tcp, Some((conns, _))) => conns.send(t.destination, &t.contents),
+                _ => socket.send(t.destination, &t.contents),
+            },
             Output::Signal(id, msg) => {
                 let stuck = match clients.get(&id) {
                     Some(c) => c.tx.try_send(ToClient::Message(msg)).is_err(),

@@ -152,7 +152,7 @@ fn render(media: &MediaMetrics) -> Result<String, std::fmt::Error> {
     counter(
         &mut r,
         "send_dropped_datagrams",
-        "Datagrams dropped because the media socket's send buffer was full",
+        "Packets dropped because the media socket's send buffer (or a media TCP connection's queue) was full",
         media.send_drops,
     );
     // Per meeting: rate() of the byte counter is the meeting's bitrate.

@@ -20,6 +20,9 @@ use crate::recording::Recordings;
 use crate::store::Store;
 use crate::{http, media, store};
 
+/// Media TCP connections the server holds at once (two per page that uses them).
+const MAX_MEDIA_TCP_CONNECTIONS: usize = 4096;
+
 /// Arguments of `summit serve`.
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -29,6 +32,13 @@ pub(crate) struct ServeArgs {
     /// UDP port for all WebRTC media.
     #[arg(long, default_value_t = 7881)]
     udp: u16,
+    /// TCP port for WebRTC media from networks that drop UDP (ICE over TCP); by default the
+    /// same number as --udp, 0 for any free one.
+    #[arg(long, conflicts_with = "no_tcp")]
+    tcp: Option<u16>,
+    /// Offer no media over TCP (pages behind a firewall that drops UDP cannot connect).
+    #[arg(long)]
+    no_tcp: bool,
     /// The address announced to browsers in ICE candidates (default: the --listen address).
     #[arg(long, value_parser = crate::parse_ip)]
     public_ip: Option<IpAddr>,
@@ -99,6 +109,23 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot bind UDP {udp_bind}"))?;
         let udp_port = udp.local_addr()?.port();
         let public_addr = SocketAddr::new(public_ip, udp_port);
+        let media_tcp = if args.no_tcp {
+            None
+        } else {
+            // The same number as the UDP port asked for (7881), or any free one when UDP
+            // took any free one: the number UDP got need not be free for TCP.
+            let port = args.tcp.unwrap_or(args.udp);
+            let bind = SocketAddr::new(udp_bind.ip(), port);
+            let listener = TcpListener::bind(bind).await.with_context(|| {
+                format!("cannot listen for media on TCP {bind} (choose another with --tcp, or --no-tcp)")
+            })?;
+            let announced = SocketAddr::new(public_ip, listener.local_addr()?.port());
+            let limits = crate::tcp::TcpLimits {
+                max_connections: MAX_MEDIA_TCP_CONNECTIONS,
+                max_per_ip: args.limits.max_connections_per_ip,
+            };
+            Some((crate::tcp::TcpMedia::spawn(listener, limits), announced))
+        };
         let tcp = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -120,6 +147,8 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut config = SfuConfig::new(public_addr);
+        config.tcp_addr = media_tcp.as_ref().map(|(_, a)| *a);
+        let tcp_line = config.tcp_addr;
         args.limits.apply(&mut config);
         #[cfg(feature = "danger-test-attacks")]
         {
@@ -131,7 +160,10 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         }
         let udp = crate::udp::MediaSocket::new(udp).context("cannot set up the media socket")?;
         let sfu = tokio::spawn(media::run(
-            udp,
+            media::Transports {
+                udp,
+                tcp: media_tcp,
+            },
             config,
             rx,
             events_tx,
@@ -150,6 +182,9 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let _ = writeln!(out, "Summit is running.");
         let _ = writeln!(out, "  Web and signaling: {scheme}://{http_addr}");
         let _ = writeln!(out, "  WebRTC media:      udp {public_addr}");
+        if let Some(a) = tcp_line {
+            let _ = writeln!(out, "  WebRTC over TCP:   tcp {a} (for networks that drop UDP)");
+        }
         let _ = writeln!(out, "  Metrics:           http://{metrics_addr}/metrics");
         let _ = writeln!(out, "Invite someone (in another terminal):");
         let _ = writeln!(out, "  summit --data {} invite --meeting my-meeting --name \"Ada Lovelace\" --role host --server {scheme}://{http_addr}",

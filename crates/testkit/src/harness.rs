@@ -287,7 +287,8 @@ impl Harness {
 
     /// Hands a datagram straight to the core, as if `source` had sent it now.
     pub fn inject(&mut self, source: SocketAddr, data: &[u8]) {
-        self.sfu.handle_receive(self.now, source, self.server, data);
+        self.sfu
+            .handle_receive(self.now, Protocol::Udp, source, self.server, data);
         self.process_outputs();
     }
 
@@ -313,7 +314,7 @@ impl Harness {
         for d in due {
             if d.destination == self.server {
                 self.sfu
-                    .handle_receive(now, d.source, d.destination, &d.data);
+                    .handle_receive(now, Protocol::Udp, d.source, d.destination, &d.data);
                 continue;
             }
             let Some(c) = self.clients.iter_mut().find(|c| {

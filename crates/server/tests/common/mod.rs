@@ -11,6 +11,8 @@ pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) url: String,
     pub(crate) media: std::net::SocketAddr,
+    /// The media TCP address (ICE over TCP), unless `--no-tcp`.
+    pub(crate) media_tcp: Option<std::net::SocketAddr>,
     pub(crate) data: std::path::PathBuf,
     extra: Vec<String>,
 }
@@ -33,18 +35,27 @@ pub(crate) fn start_with(extra: &[&str]) -> Server {
     let data = std::env::temp_dir().join(format!("summit-proto-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-    let (child, url, media) = spawn(&data, &extra);
+    let (child, url, media, media_tcp) = spawn(&data, &extra);
     Server {
         child,
         url,
         media,
+        media_tcp,
         data,
         extra,
     }
 }
 
-/// Starts `summit serve` on `data`; returns it with its web address and media address.
-fn spawn(data: &std::path::Path, extra: &[String]) -> (Child, String, std::net::SocketAddr) {
+/// What `spawn` started: the process, its web address, and its UDP and TCP media addresses.
+type Spawned = (
+    Child,
+    String,
+    std::net::SocketAddr,
+    Option<std::net::SocketAddr>,
+);
+
+/// Starts `summit serve` on `data`.
+fn spawn(data: &std::path::Path, extra: &[String]) -> Spawned {
     let mut child = Command::new(env!("CARGO_BIN_EXE_summit"))
         .args([
             "--data",
@@ -76,8 +87,15 @@ fn spawn(data: &std::path::Path, extra: &[String]) -> (Child, String, std::net::
             break u.trim().parse().unwrap();
         }
     };
+    // The next line names the TCP address, unless TCP is off.
+    let next = lines.next().expect("server exited").unwrap();
+    let media_tcp = next
+        .split("WebRTC over TCP:   tcp ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|a| a.parse().unwrap());
     std::thread::spawn(move || for _ in lines {});
-    (child, url, media)
+    (child, url, media, media_tcp)
 }
 
 impl Server {
@@ -88,8 +106,8 @@ impl Server {
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
-        let (child, url, media) = spawn(&self.data, &self.extra);
-        (self.child, self.url, self.media) = (child, url, media);
+        let (child, url, media, media_tcp) = spawn(&self.data, &self.extra);
+        (self.child, self.url, self.media, self.media_tcp) = (child, url, media, media_tcp);
     }
 
     /// A query on the server's registry, for what the protocol does not show.
