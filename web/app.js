@@ -36,6 +36,8 @@ const state = {
   joinedAt: 0,
   leaving: false,
   reconnects: 0,
+  /** @type {number | null} when the connection was lost (reconnecting until RECONNECT_FOR_MS) */
+  lostAt: null,
   audioCtx: /** @type {AudioContext | null} */ (null),
   locked: false,
   recording: false,
@@ -324,11 +326,26 @@ function shown(id, name, role = '') {
   return { name: `${name} (unverified)`, role, verified: false };
 }
 
+/** How long a page keeps trying to get back in after losing its connection. */
+const RECONNECT_FOR_MS = 120000;
+
+/**
+ * The pause before reconnection attempt `n` (1, 2, …): half a second, doubling up to 4 s,
+ * each spread by up to half either way, so that pages that lost a server together do not all
+ * come back in the same instant, and a server back from a restart finds them within seconds.
+ * @param {number} n
+ */
+function reconnectDelay(n) {
+  const base = Math.min(4000, 500 * 2 ** Math.min(n - 1, 3));
+  return Math.round(base * (0.5 + Math.random()));
+}
+
 /** @param {any} msg */
 async function onWelcome(msg) {
   if (typeof msg.resume_token === 'string') link.resumeToken = msg.resume_token;
   state.me = { ...msg, name: myName(), role: link.claims?.role ?? msg.role };
   state.reconnects = 0;
+  state.lostAt = null;
   $('prejoin').hidden = true;
   $('lobby').hidden = true;
   for (const el of document.querySelectorAll('.host-only')) /** @type {HTMLElement} */ (el).hidden = !msg.can_moderate;
@@ -385,13 +402,23 @@ function onClose(code, reason, wasIn) {
   const lost = code === 1006 || code === 1001 || code === 4008;
   // Gone for good: the token takes nothing back any more.
   if (!lost) link.resumeToken = null;
-  if (wasIn && lost && state.reconnects < 5) {
-    state.reconnects += 1;
-    setConnState('Reconnecting…');
-    overlay('Reconnecting…');
-    setTimeout(connect, 1000 * state.reconnects);
+  // Lost while in (or while trying to get back in): keep trying, with growing pauses, for two
+  // minutes; a server that restarts is back well within that.
+  if (lost && (wasIn || state.lostAt !== null)) {
+    state.lostAt ??= Date.now();
+    if (Date.now() - state.lostAt < RECONNECT_FOR_MS) {
+      state.reconnects += 1;
+      setConnState('Reconnecting…');
+      overlay(state.reconnects > 1 ? `Reconnecting… (attempt ${state.reconnects})` : 'Reconnecting…');
+      setTimeout(connect, reconnectDelay(state.reconnects));
+      return;
+    }
+    state.lostAt = null;
+    setConnState('Disconnected');
+    overlay('The connection to the meeting was lost and could not be made again in two minutes. Check your network, then rejoin.', true);
     return;
   }
+  state.lostAt = null;
   const text = closeText(code, reason);
   if (!wasIn && !$('prejoin').hidden) {
     showPrejoinError(text);
@@ -520,6 +547,7 @@ function showLobby(msg) {
   // A lost connection takes this place in the lobby back.
   if (typeof msg.resume_token === 'string') link.resumeToken = msg.resume_token;
   state.reconnects = 0;
+  state.lostAt = null;
   overlay('');
   $('prejoin').hidden = true;
   $('lobby').hidden = false;

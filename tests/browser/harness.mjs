@@ -1,6 +1,8 @@
 // Shared helpers for browser tests: start a Summit server on free ports with a fresh data
 // directory, make invitations with the real CLI, open participants in Chromium or Firefox.
 import { spawn, execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -29,40 +31,75 @@ export const CHROMIUM_ARGS = [
   '--auto-select-desktop-capture-source=Entire screen',
 ];
 
+/** A port no one listens on now, for a server that must come back on the same one. */
+async function freePort(kind) {
+  if (kind === 'udp') {
+    const sock = createSocket('udp4');
+    await new Promise((r) => sock.bind(0, '127.0.0.1', () => r(undefined)));
+    const { port } = sock.address();
+    await new Promise((r) => sock.close(() => r(undefined)));
+    return port;
+  }
+  const srv = createNetServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', () => r(undefined)));
+  const port = /** @type {any} */ (srv.address()).port;
+  await new Promise((r) => srv.close(() => r(undefined)));
+  return port;
+}
+
 /**
  * Starts `summit serve` on free ports; resolves once it prints its address.
- * @param {{bin?: string, args?: string[], listen?: string, prefix?: string[]}} [opts] another
- *   build of summit, more arguments, the address to listen on (127.0.0.1 by default), and a
- *   command to run it under (`ip netns exec <namespace>`)
+ * @param {{bin?: string, args?: string[], listen?: string, prefix?: string[], fixedPorts?: boolean}}
+ *   [opts] another build of summit, more arguments, the address to listen on (127.0.0.1 by
+ *   default), a command to run it under (`ip netns exec <namespace>`), and whether its ports
+ *   are chosen once, so that `crash()` and `restart()` bring it back where pages look for it
  */
 export async function startServer(opts = {}) {
   const bin = opts.bin ?? SUMMIT;
   const data = mkdtempSync(join(tmpdir(), 'summit-test-'));
   const prefix = opts.prefix ?? [];
-  const argv = [bin, '--data', data, 'serve', '--listen', `${opts.listen ?? '127.0.0.1'}:0`, '--udp', '0',
+  const [http, udp] = opts.fixedPorts ? [await freePort('tcp'), await freePort('udp')] : [0, 0];
+  const argv = [bin, '--data', data, 'serve', '--listen', `${opts.listen ?? '127.0.0.1'}:${http}`, '--udp', String(udp),
     '--metrics-listen', '127.0.0.1:0', ...(opts.args ?? [])];
-  const proc = spawn(prefix[0] ?? argv[0], [...prefix.slice(1), ...(prefix.length ? argv : argv.slice(1))], {
-    stdio: ['ignore', 'pipe', process.env.SUMMIT_STDERR ? 'inherit' : 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.SUMMIT_LOG || 'summit=info,warn' },
-  });
-  let out = '';
-  const [url, metrics] = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 15000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/Web and signaling: (http:\/\/\S+)/);
-      const mm = out.match(/Metrics: +(http:\/\/\S+)/);
-      if (m && mm) { clearTimeout(timer); resolve([m[1], mm[1]]); }
+  // With fixed ports, TCP media takes any free port: the UDP number need not be free for TCP.
+  if (opts.fixedPorts) argv.push('--tcp', '0');
+  /** Starts the process; resolves with it and its addresses once it prints them. */
+  const launch = async () => {
+    const proc = spawn(prefix[0] ?? argv[0], [...prefix.slice(1), ...(prefix.length ? argv : argv.slice(1))], {
+      stdio: ['ignore', 'pipe', process.env.SUMMIT_STDERR ? 'inherit' : 'pipe'],
+      env: { ...process.env, RUST_LOG: process.env.SUMMIT_LOG || 'summit=info,warn' },
     });
-    proc.stderr?.on('data', (d) => { out += d; });
-    proc.on('error', (e) => { clearTimeout(timer); reject(new Error(`cannot start ${bin}: ${e.message}`)); });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${out}`)); });
-  });
+    let out = '';
+    const [url, metrics] = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 15000);
+      proc.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/Web and signaling: (http:\/\/\S+)/);
+        const mm = out.match(/Metrics: +(http:\/\/\S+)/);
+        if (m && mm) { clearTimeout(timer); resolve([m[1], mm[1]]); }
+      });
+      proc.stderr?.on('data', (d) => { out += d; });
+      proc.on('error', (e) => { clearTimeout(timer); reject(new Error(`cannot start ${bin}: ${e.message}`)); });
+      proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${out}`)); });
+    });
+    return { proc, url, metrics };
+  };
+  let { proc, url, metrics } = await launch();
+  const exited = () => new Promise((r) => { if (proc.exitCode !== null || proc.signalCode !== null) r(undefined); else proc.on('exit', r); });
   return {
-    url,
+    get url() { return url; },
     /** The Prometheus endpoint (`/metrics`). */
-    metrics,
+    get metrics() { return metrics; },
     data,
+    /** Kills the server as a crash would (SIGKILL): nothing is closed, flushed or said. */
+    async crash() {
+      proc.kill('SIGKILL');
+      await exited();
+    },
+    /** Starts the server again on the same data directory (and, with fixed ports, ports). */
+    async restart() {
+      ({ proc, url, metrics } = await launch());
+    },
     invite(meeting, name, ...extra) {
       return JSON.parse(this.summit('invite', '--meeting', meeting, '--name', name, '--server', url, '--json', ...extra));
     },
@@ -90,7 +127,7 @@ export async function startServer(opts = {}) {
     },
     async stop() {
       proc.kill('SIGINT');
-      await new Promise((r) => { if (proc.exitCode !== null) r(); else proc.on('exit', r); });
+      await exited();
       rmSync(data, { recursive: true, force: true });
     },
   };
@@ -163,7 +200,13 @@ export async function waitStats(page, check, ms, what) {
     if (check(last)) return last;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${what}: not reached in ${ms} ms; last stats ${JSON.stringify(last)}`);
+  // What the page's encryption worker and signaling saw, to tell a stall's cause afterwards.
+  const more = await page.evaluate(async () => {
+    const s = /** @type {any} */ (window).summit;
+    const report = s?.frames ? await s.frames.report() : null;
+    return { worker: report && { stats: report.stats, lines: report.lines }, messages: s?.log.slice(-30) };
+  }).catch((e) => ({ error: String(e) }));
+  throw new Error(`${what}: not reached in ${ms} ms; last stats ${JSON.stringify(last)}; ${JSON.stringify(more)}`);
 }
 
 /**

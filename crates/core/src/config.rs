@@ -17,6 +17,9 @@ pub struct SfuConfig {
     pub heartbeat_interval: Duration,
     /// A participant silent for this long is removed.
     pub heartbeat_timeout: Duration,
+    /// How long a session whose connection was lost can be taken back by its resume token
+    /// (after a restart of the server too).
+    pub resume_window: Duration,
     /// Chat messages kept per meeting for those who join later.
     pub chat_history: usize,
     /// Most participants (admitted and waiting) in one meeting, hosts aside.
@@ -33,6 +36,9 @@ pub struct SfuConfig {
     pub relay_burst_bytes: u64,
     /// Record a [`crate::Decision`] for every forwarding and keyframe decision (tests).
     pub record_decisions: bool,
+    /// The first participant id to give: past every id an earlier run of the server gave, so
+    /// that ids (and the SFrame key ids made from them) never repeat.
+    pub first_participant_id: u64,
     /// Estimate each subscriber's bandwidth (TWCC), starting from this many bits per second,
     /// and choose simulcast layers by it; `None` chooses by shown size alone (less CPU).
     pub initial_bandwidth: Option<u64>,
@@ -51,6 +57,7 @@ impl SfuConfig {
             keyframe_throttle: Duration::from_millis(500),
             heartbeat_interval: Duration::from_secs(2),
             heartbeat_timeout: Duration::from_secs(7),
+            resume_window: Duration::from_secs(120),
             chat_history: 100,
             max_participants: 100,
             host_seats: 5,
@@ -58,6 +65,7 @@ impl SfuConfig {
             relay_bytes_per_second: 64 * 1024,
             relay_burst_bytes: 256 * 1024,
             record_decisions: false,
+            first_participant_id: 1,
             initial_bandwidth: Some(3_000_000),
             #[cfg(feature = "danger-test-attacks")]
             attacks: Vec::new(),

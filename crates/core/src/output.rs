@@ -63,6 +63,10 @@ pub enum SfuEvent {
         meeting: MeetingName,
         /// The invitation it entered with.
         invitation: InvitationId,
+        /// Its participant id.
+        participant: ParticipantId,
+        /// Its display name.
+        name: String,
         /// It has been let in (not waiting in the lobby).
         admitted: bool,
     },

@@ -1,7 +1,7 @@
 //! Sessions: a participant's life in a meeting. Entry (checks, lobby or straight in), resumption
 //! after a lost connection by the page's resume token, the welcome, and leaving.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use str0m::bwe::Bitrate;
 use summit_proto::{
@@ -18,9 +18,6 @@ use crate::output::{Disconnect, Output, SfuEvent};
 use crate::participant::Participant;
 use crate::peer::{Peer, Side};
 use crate::{Sfu, SfuError};
-
-/// How long a session that lost its connection can be resumed.
-pub(crate) const RESUME_WINDOW: Duration = Duration::from_secs(30);
 
 /// Who is joining, as established at the edge from their invitation.
 #[derive(Debug, Clone)]
@@ -83,6 +80,9 @@ pub struct JoinRequest {
 pub struct Restored {
     /// It had been let in (not waiting in the lobby).
     pub admitted: bool,
+    /// Its participant id, which it keeps (ids are counted past every id given before, so it
+    /// is free).
+    pub participant: ParticipantId,
 }
 
 /// What [`Sfu::join`] led to.
@@ -138,9 +138,14 @@ impl Sfu {
                 self.may_enter(m, &identity, admitted, restored.is_some())?;
             }
         }
-        let id = match resumed {
-            Some((id, _)) => id,
-            None => {
+        let restored_id = restored
+            .map(|r| r.participant)
+            .filter(|p| p.0 > 0 && !self.participants.contains_key(p))
+            .filter(|p| !self.departed.values().any(|d| d.id == *p));
+        let id = match (resumed, restored_id) {
+            (Some((id, _)), _) => id,
+            (None, Some(id)) => id,
+            (None, None) => {
                 let id = ParticipantId(self.next_id);
                 self.next_id += 1;
                 id
@@ -296,7 +301,10 @@ impl Sfu {
             return Some((id, admitted));
         }
         let d = self.departed.get(&hash)?;
-        if &d.meeting != meeting || &d.invitation != invitation || now > d.at + RESUME_WINDOW {
+        if &d.meeting != meeting
+            || &d.invitation != invitation
+            || now > d.at + self.config.resume_window
+        {
             return None;
         }
         let (id, admitted) = (d.id, d.admitted);
@@ -314,6 +322,8 @@ impl Sfu {
                 hash: p.resume,
                 meeting: p.meeting.clone(),
                 invitation: p.invitation.clone(),
+                participant: id,
+                name: p.name.clone(),
                 admitted: p.admitted,
             };
             self.outputs.push_back(Output::Event(e));
@@ -325,7 +335,7 @@ impl Sfu {
         let expired: Vec<ResumeHash> = self
             .departed
             .iter()
-            .filter(|(_, d)| now > d.at + RESUME_WINDOW)
+            .filter(|(_, d)| now > d.at + self.config.resume_window)
             .map(|(h, _)| *h)
             .collect();
         for h in expired {

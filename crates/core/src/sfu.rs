@@ -68,6 +68,7 @@ impl Sfu {
         policy: Box<dyn SubscriptionPolicy>,
         now: Instant,
     ) -> Self {
+        let first_id = config.first_participant_id.max(1);
         Self {
             config,
             policy,
@@ -77,7 +78,7 @@ impl Sfu {
             timers: Timers::default(),
             dirty: Vec::new(),
             outputs: VecDeque::new(),
-            next_id: 1,
+            next_id: first_id,
             next_housekeeping: now + HOUSEKEEPING,
             next_allocation: now + REALLOCATE,
             now,

@@ -131,6 +131,18 @@ impl ResumeHash {
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
+
+    /// Parses [`ResumeHash::to_hex`]'s output.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut h = [0u8; 32];
+        for (i, b) in h.iter_mut().enumerate() {
+            *b = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Self(h))
+    }
 }
 
 impl fmt::Debug for ResumeHash {
@@ -221,6 +233,15 @@ mod tests {
         assert!(MeetingName::parse(&"a".repeat(64)).is_ok());
         assert!(MeetingName::parse("a.b.").is_ok());
         assert_eq!(MeetingName::parse(".."), Err(MeetingNameError::LeadingDot));
+    }
+
+    #[test]
+    fn resume_hashes_round_trip_as_hex() {
+        let h = ResumeHash([0xab; 32]);
+        assert_eq!(ResumeHash::from_hex(&h.to_hex()), Some(h));
+        for bad in ["", "ab", &"g".repeat(64), &"é".repeat(32)] {
+            assert_eq!(ResumeHash::from_hex(bad), None, "{bad}");
+        }
         for bad in ["a b", "a/b", "ä", "a?b", "../x", ".", "..", ".hidden"] {
             assert!(MeetingName::parse(bad).is_err(), "{bad}");
         }

@@ -123,6 +123,9 @@ pub enum RecordEvent {
         /// The host, or why.
         by: String,
     },
+    /// The server stopped while the meeting ran (a crash, or a restart) and is running again:
+    /// those present may come back for a while, as they were.
+    ServerRestarted {},
     /// A host ended the meeting, or the last person left.
     MeetingEnded {
         /// Why, in words.
@@ -186,6 +189,9 @@ impl RecordEvent {
                 format!("{by} started a sealed recording.")
             }
             RecordEvent::RecordingStopped { by } => format!("Recording stopped ({by})."),
+            RecordEvent::ServerRestarted {} => {
+                "The server restarted; those present may come back.".into()
+            }
             RecordEvent::MeetingEnded { reason } => format!("The meeting ended: {reason}."),
         }
     }

@@ -9,7 +9,9 @@ use anyhow::{bail, Context};
 use rusqlite::{Connection, OptionalExtension};
 use summit_auth::{SigningKey, VerifyingKey};
 use summit_core::RecordingKey;
-use summit_proto::{DeniedInvitation, InvitationId, Language, MeetingName, ResumeHash};
+use summit_proto::{
+    DeniedInvitation, InvitationId, Language, MeetingName, ParticipantId, ResumeHash,
+};
 
 const PRIVATE_KEY: &str = "invite-signing.key";
 const PUBLIC_KEY: &str = "invite-signing.pub";
@@ -72,8 +74,14 @@ const MIGRATIONS: &[&str] = &[
         hash TEXT PRIMARY KEY NOT NULL,
         meeting TEXT NOT NULL,
         invitation_id TEXT NOT NULL,
+        participant INTEGER NOT NULL,
+        name TEXT NOT NULL,
         admitted INTEGER NOT NULL,
         orphaned_at INTEGER
+    );
+    CREATE TABLE counters (
+        name TEXT PRIMARY KEY NOT NULL,
+        value INTEGER NOT NULL
     );
     CREATE TABLE denials (
         meeting TEXT NOT NULL,
@@ -148,6 +156,17 @@ impl std::fmt::Display for EntryRefusal {
             }
         }
     }
+}
+
+/// A session as the registry keeps it for a restart of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeptSession {
+    pub(crate) hash: ResumeHash,
+    pub(crate) meeting: MeetingName,
+    pub(crate) invitation: InvitationId,
+    pub(crate) participant: ParticipantId,
+    pub(crate) name: String,
+    pub(crate) admitted: bool,
 }
 
 /// An opened data directory.
@@ -407,20 +426,50 @@ impl DataDir {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Keeps a session's resume token (by hash only) while it may take the session back.
-    pub(crate) fn keep_resume(
-        &self,
-        hash: &ResumeHash,
-        meeting: &MeetingName,
-        invitation: &InvitationId,
-        admitted: bool,
-    ) -> anyhow::Result<()> {
+    /// Keeps a session's resume token (by hash only) while it may take the session back, with
+    /// what a restart needs to bring the session back as it was: its participant id (ids are
+    /// counted past it, so that no id, and no SFrame key id, ever repeats) and name.
+    pub(crate) fn keep_resume(&self, s: &KeptSession) -> anyhow::Result<()> {
+        let id = i64::try_from(s.participant.0).unwrap_or(i64::MAX);
         self.db.execute(
-            "INSERT INTO resume_tokens (hash, meeting, invitation_id, admitted) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (hash) DO UPDATE SET admitted = ?4, orphaned_at = NULL",
-            rusqlite::params![hash.to_hex(), meeting.as_str(), invitation.0, admitted],
+            "INSERT INTO resume_tokens (hash, meeting, invitation_id, participant, name, admitted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (hash) DO UPDATE SET admitted = ?6, orphaned_at = NULL",
+            rusqlite::params![
+                s.hash.to_hex(),
+                s.meeting.as_str(),
+                s.invitation.0,
+                id,
+                s.name,
+                s.admitted
+            ],
+        )?;
+        self.db.execute(
+            "INSERT INTO counters (name, value) VALUES ('next_participant', ?1 + 1)
+             ON CONFLICT (name) DO UPDATE SET value = max(value, ?1 + 1)",
+            [id],
         )?;
         Ok(())
+    }
+
+    /// The first participant id this run may give: past every id given before (ids, and the
+    /// SFrame key ids made from them, never repeat across restarts).
+    pub(crate) fn next_participant_id(&self) -> anyhow::Result<u64> {
+        let counted: Option<i64> = self
+            .db
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'next_participant'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let recorded: Option<i64> =
+            self.db
+                .query_row("SELECT MAX(participant) + 1 FROM sessions", [], |r| {
+                    r.get(0)
+                })?;
+        let next = counted.unwrap_or(1).max(recorded.unwrap_or(1)).max(1);
+        Ok(u64::try_from(next).unwrap_or(1))
     }
 
     /// Forgets a resume token.
@@ -431,23 +480,72 @@ impl DataDir {
     }
 
     /// At start: tokens still kept belong to sessions the last run of the server held when it
-    /// stopped. They may come back within `window_secs` of `now` (Unix seconds); older ones go.
-    pub(crate) fn orphan_resume_tokens(&self, now: u64, window_secs: u64) -> anyhow::Result<()> {
+    /// stopped. They may come back within the window from `now` (Unix seconds); those of an
+    /// earlier run, older than that, go. Returns the meetings that were running at the stop.
+    pub(crate) fn orphan_resume_tokens(&self, now: u64) -> anyhow::Result<Vec<MeetingName>> {
         let now = i64::try_from(now).unwrap_or(i64::MAX);
-        let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
         self.db.execute(
-            "DELETE FROM resume_tokens WHERE orphaned_at IS NOT NULL AND orphaned_at + ?2 < ?1",
-            [now, window],
+            "DELETE FROM resume_tokens WHERE orphaned_at IS NOT NULL",
+            [],
         )?;
         self.db.execute(
             "UPDATE resume_tokens SET orphaned_at = ?1 WHERE orphaned_at IS NULL",
             [now],
         )?;
-        Ok(())
+        let mut q = self
+            .db
+            .prepare("SELECT DISTINCT meeting FROM resume_tokens ORDER BY meeting")?;
+        let names: Vec<String> = q.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(names
+            .into_iter()
+            .filter_map(|n| MeetingName::parse(&n).ok())
+            .collect())
+    }
+
+    /// Sessions of the last run that did not come back within the window: forgotten now, and
+    /// returned so that the record can say they were lost.
+    pub(crate) fn expire_restores(&self) -> anyhow::Result<Vec<KeptSession>> {
+        let mut q = self.db.prepare(
+            "SELECT hash, meeting, invitation_id, participant, name, admitted FROM resume_tokens
+             WHERE orphaned_at IS NOT NULL ORDER BY meeting, participant",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, bool>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (hash, meeting, invitation, participant, name, admitted) = row?;
+            let (Ok(meeting), Some(hash)) =
+                (MeetingName::parse(&meeting), ResumeHash::from_hex(&hash))
+            else {
+                continue;
+            };
+            out.push(KeptSession {
+                hash,
+                meeting,
+                invitation: InvitationId(invitation),
+                participant: ParticipantId(u64::try_from(participant).unwrap_or(0)),
+                name,
+                admitted,
+            });
+        }
+        self.db.execute(
+            "DELETE FROM resume_tokens WHERE orphaned_at IS NOT NULL",
+            [],
+        )?;
+        Ok(out)
     }
 
     /// A session kept from before this server started, taken back by its token within the
-    /// window: whether it had been let in. The token is spent (a new one replaces it).
+    /// window: its participant id and whether it had been let in. The token is spent (a new
+    /// one replaces it).
     pub(crate) fn restore_resume(
         &self,
         hash: &ResumeHash,
@@ -455,22 +553,22 @@ impl DataDir {
         invitation: &InvitationId,
         now: u64,
         window_secs: u64,
-    ) -> anyhow::Result<Option<bool>> {
+    ) -> anyhow::Result<Option<(ParticipantId, bool)>> {
         let now = i64::try_from(now).unwrap_or(i64::MAX);
         let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
-        let admitted: Option<bool> = self
+        let found: Option<(i64, bool)> = self
             .db
             .query_row(
-                "SELECT admitted FROM resume_tokens WHERE hash = ?1 AND meeting = ?2
+                "SELECT participant, admitted FROM resume_tokens WHERE hash = ?1 AND meeting = ?2
                  AND invitation_id = ?3 AND orphaned_at IS NOT NULL AND orphaned_at + ?5 >= ?4",
                 rusqlite::params![hash.to_hex(), meeting.as_str(), invitation.0, now, window],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if admitted.is_some() {
+        if found.is_some() {
             self.forget_resume(hash)?;
         }
-        Ok(admitted)
+        Ok(found.map(|(p, a)| (ParticipantId(u64::try_from(p).unwrap_or(0)), a)))
     }
 
     /// Whether a host denied this invitation in this meeting.

@@ -40,6 +40,8 @@ pub(crate) struct AppState {
     pub(crate) resume_failures: ResumeFailures,
     /// Served over TLS (browsers are then told to use nothing else).
     pub(crate) tls: bool,
+    /// How long a lost session can be taken back (after a restart too).
+    pub(crate) resume_window: std::time::Duration,
     /// The attacks this test build makes.
     #[cfg(feature = "danger-test-attacks")]
     pub(crate) attacks: Vec<summit_core::Attack>,

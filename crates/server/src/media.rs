@@ -43,6 +43,8 @@ pub(crate) enum Command {
     Closed(ConnId, ParticipantId),
     /// An invitation was revoked from outside the meeting.
     Revoked(InvitationId),
+    /// Sessions the last run of the server held that did not come back after the restart.
+    LostInRestart(Vec<crate::data::KeptSession>),
     /// A snapshot for the metrics listener.
     Metrics(oneshot::Sender<MediaMetrics>),
 }
@@ -164,6 +166,9 @@ pub(crate) async fn run(
                         let _ = reply.send(joined);
                     }
                     Command::Revoked(id) => sfu.handle_revoked(now, &id),
+                    Command::LostInRestart(lost) => {
+                        record_lost_in_restart(&sfu, &mut recorder, &clients, lost);
+                    }
                     Command::Metrics(reply) => {
                         let tcp_drops = tcp.as_ref().map_or(0, |(t, _)| t.send_drops);
                         let send_drops = socket.send_drops + tcp_drops;
@@ -205,6 +210,65 @@ pub(crate) async fn run(
     }
     // Recordings in progress end with the server, as playable files.
     tokio::task::block_in_place(|| recordings.finish());
+}
+
+/// The record says who did not come back after a restart, and that a meeting nobody came back
+/// to has ended. Heads go to those who are back.
+fn record_lost_in_restart(
+    sfu: &Sfu,
+    recorder: &mut Recorder,
+    clients: &HashMap<ParticipantId, Client>,
+    lost: Vec<crate::data::KeptSession>,
+) {
+    let mut meetings: Vec<MeetingName> = Vec::new();
+    for s in lost {
+        if !meetings.contains(&s.meeting) {
+            meetings.push(s.meeting.clone());
+        }
+        if !s.admitted {
+            continue; // the record never had them in the meeting
+        }
+        let event = RecordEvent::Left {
+            participant: s.participant.0,
+            name: s.name,
+            reason: "lost in the server's restart".into(),
+        };
+        record(sfu, recorder, clients, &s.meeting, event);
+    }
+    for m in meetings {
+        if sfu.members(&m).is_empty() {
+            let reason = "the server restarted and nobody came back".to_owned();
+            record(
+                sfu,
+                recorder,
+                clients,
+                &m,
+                RecordEvent::MeetingEnded { reason },
+            );
+        }
+    }
+}
+
+/// Appends one event the runtime (not the core) decided, and hands the signed head round.
+fn record(
+    sfu: &Sfu,
+    recorder: &mut Recorder,
+    clients: &HashMap<ParticipantId, Client>,
+    meeting: &MeetingName,
+    event: RecordEvent,
+) {
+    match recorder.append(meeting, event) {
+        Ok(Some(head)) => {
+            for id in sfu.members(meeting) {
+                if let Some(c) = clients.get(&id) {
+                    let msg = ServerMessage::RecordHead { head: head.clone() };
+                    let _ = c.tx.try_send(ToClient::Message(msg));
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(%meeting, "could not record an event: {e:#}"),
+    }
 }
 
 /// Tells a participant why their request was refused, if it was.

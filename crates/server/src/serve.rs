@@ -39,6 +39,10 @@ pub(crate) struct ServeArgs {
     /// Offer no media over TCP (pages behind a firewall that drops UDP cannot connect).
     #[arg(long)]
     no_tcp: bool,
+    /// How long a page whose connection was lost (or whose server restarted) can take its
+    /// session back by its resume token, e.g. 120s or 2m.
+    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+    resume_window: Duration,
     /// The address announced to browsers in ICE candidates (default: the --listen address).
     #[arg(long, value_parser = crate::parse_ip)]
     public_ip: Option<IpAddr>,
@@ -73,10 +77,16 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    dir.orphan_resume_tokens(started, crate::signaling::RESTORE_WINDOW_SECS)
+    let interrupted = dir
+        .orphan_resume_tokens(started)
         .context("cannot read the resume tokens")?;
+    let first_participant_id = dir.next_participant_id()?;
     let store = Store::new(dir);
-    let recorder = Recorder::new(store.clone())?;
+    let mut recorder = Recorder::new(store.clone())?;
+    // The record of every meeting the last run left running says so, before anyone is back.
+    for meeting in &interrupted {
+        recorder.append(meeting, summit_record::RecordEvent::ServerRestarted {})?;
+    }
     let recordings = Recordings::spawn(data.join("recordings"))?;
     let public_ip = match args.public_ip {
         Some(ip) => ip,
@@ -147,6 +157,8 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut config = SfuConfig::new(public_addr);
+        config.first_participant_id = first_participant_id;
+        config.resume_window = args.resume_window;
         config.tcp_addr = media_tcp.as_ref().map(|(_, a)| *a);
         let tcp_line = config.tcp_addr;
         args.limits.apply(&mut config);
@@ -171,7 +183,12 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             recordings,
             stop_rx.clone(),
         ));
-        tokio::spawn(store::run(store.clone(), events_rx, commands.clone()));
+        tokio::spawn(store::run(
+            store.clone(),
+            events_rx,
+            commands.clone(),
+            args.resume_window,
+        ));
         tokio::spawn(crate::metrics::serve(
             metrics_tcp,
             commands.clone(),
@@ -202,6 +219,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             connections: ConnectionCounts::default(),
             resume_failures: ResumeFailures::default(),
             tls: tls.is_some(),
+            resume_window: args.resume_window,
             #[cfg(feature = "danger-test-attacks")]
             attacks: args.danger_test_attacks.clone(),
         });

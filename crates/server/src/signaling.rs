@@ -24,8 +24,6 @@ use crate::media::{Command, ConnId, ToClient, CLIENT_QUEUE};
 const PAGE_INVITE_VALIDITY: Duration = Duration::from_secs(2 * 3600);
 /// How many times an invitation made from the meeting page enters: once, by its person.
 const PAGE_INVITE_USES: u32 = 1;
-/// How long after a restart a page may take back a session the last run held.
-pub(crate) const RESTORE_WINDOW_SECS: u64 = 60;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
@@ -198,12 +196,21 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         Some(h) => state
             .store
             .lock()
-            .restore_resume(&h, &meeting, &jti, unix_now(), RESTORE_WINDOW_SECS)
+            .restore_resume(
+                &h,
+                &meeting,
+                &jti,
+                unix_now(),
+                state.resume_window.as_secs(),
+            )
             .unwrap_or_else(|e| {
                 tracing::error!("cannot read resume tokens: {e:#}");
                 None
             })
-            .map(|admitted| Restored { admitted }),
+            .map(|(participant, admitted)| Restored {
+                admitted,
+                participant,
+            }),
         None => None,
     };
     let entry = {

@@ -9,7 +9,7 @@ use summit_core::SfuEvent;
 use summit_proto::InvitationId;
 use tokio::sync::mpsc;
 
-use crate::data::DataDir;
+use crate::data::{DataDir, KeptSession};
 use crate::media::Command;
 
 /// How often the registry is checked for revocations made from outside.
@@ -35,7 +35,12 @@ pub(crate) async fn run(
     store: Store,
     mut events: mpsc::UnboundedReceiver<SfuEvent>,
     commands: mpsc::Sender<Command>,
+    restore_window: Duration,
 ) {
+    // Sessions the last run held that are not back when the window closes are lost: the
+    // record says so.
+    let lost_at = tokio::time::Instant::now() + restore_window;
+    let mut lost_pending = true;
     // Revocations already on record are refused at entry; only newer ones concern live sessions.
     let start = store.lock().revocations_since(0);
     let mut last = start.map(|(_, newest)| newest).unwrap_or(0);
@@ -57,14 +62,34 @@ pub(crate) async fn run(
                     SfuEvent::InvitationMade { meeting, invitation, by } => {
                         store.lock().invitation_made(meeting, invitation, by)
                     }
-                    SfuEvent::Resumable { hash, meeting, invitation, admitted } => {
-                        store.lock().keep_resume(hash, meeting, invitation, *admitted)
+                    SfuEvent::Resumable { hash, meeting, invitation, participant, name, admitted } => {
+                        store.lock().keep_resume(&KeptSession {
+                            hash: *hash,
+                            meeting: meeting.clone(),
+                            invitation: invitation.clone(),
+                            participant: *participant,
+                            name: name.clone(),
+                            admitted: *admitted,
+                        })
                     }
                     SfuEvent::ResumeEnded(hash) => store.lock().forget_resume(hash),
                     _ => Ok(()),
                 };
                 if let Err(err) = result {
                     tracing::error!("could not record {e:?}: {err:#}");
+                }
+            }
+            _ = tokio::time::sleep_until(lost_at), if lost_pending => {
+                lost_pending = false;
+                let lost = store.lock().expire_restores();
+                match lost {
+                    Ok(lost) if !lost.is_empty() => {
+                        if commands.send(Command::LostInRestart(lost)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::error!("could not read the sessions lost in a restart: {err:#}"),
                 }
             }
             _ = poll.tick() => {

@@ -124,12 +124,20 @@ async fn the_right_token_takes_the_seat_back_at_once_and_across_a_restart() {
         .all(|(h, _)| h.len() == 64 && *h != newer));
 
     // The server restarts: within the window, the token still brings its holder back past the
-    // lobby (admitted before), without a use.
+    // lobby (admitted before), with the id it had, without a use.
     server.restart();
     let (mut again, reply) = join_resume(&server, &token, Some(&newer)).await;
     let m = message(reply);
     assert_eq!(m["type"], "welcome", "{m}");
+    assert_eq!(m["participant_id"], id, "the same id after the restart");
     ping_pong(&mut again).await;
+    // Someone new gets an id no one had before the restart.
+    let (_new, reply) = server.join_with("m", &server.token("m", "Newcomer")).await;
+    let fresh = message(reply)["participant_id"].as_u64().unwrap();
+    assert!(
+        fresh > id.as_u64().unwrap(),
+        "{fresh} repeats an id of the last run"
+    );
     // Spent: the same token does not work twice.
     drop(again);
     let (code, _) = closed(join_resume(&server, &token, Some(&newer)).await.1);
@@ -445,4 +453,58 @@ async fn page_invitations_are_single_use_short_recorded_and_die_with_their_host(
     let (code, reason) = recv_close(&mut ivy).await;
     assert_eq!(code, 4001, "{reason}");
     assert!(reason.contains("revoked"), "{reason}");
+}
+
+#[tokio::test]
+async fn the_record_says_who_did_not_come_back_after_a_restart() {
+    let mut server = start_with(&["--resume-window", "2s"]);
+    let (_host, guest, _token, welcome) = server.host_and_admitted_guest("m").await;
+    let id = welcome["participant_id"].as_u64().unwrap();
+    drop(guest);
+    // Kept (by hash) for a restart: wait until the registry has both sessions.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let n: i64 = server
+            .db()
+            .query_row(
+                "SELECT COUNT(*) FROM resume_tokens WHERE admitted",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if n == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "sessions not kept");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.crash_and_restart();
+    // Nobody comes back within the window (2 s): the record says so, and the meeting ended.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let md = loop {
+        let md = server.summit(&["record", "export", "m", "--format", "md"]);
+        if md.contains("The meeting ended") || Instant::now() > deadline {
+            break md;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(md.contains("The server restarted"), "{md}");
+    assert!(
+        md.contains(&format!(
+            "Guest (#{id}) left: lost in the server's restart."
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains("The meeting ended: the server restarted and nobody came back."),
+        "{md}"
+    );
+    let file = server.data.join("m.json");
+    std::fs::write(
+        &file,
+        server.summit(&["record", "export", "m", "--format", "json"]),
+    )
+    .unwrap();
+    let out = server.summit(&["record", "verify", file.to_str().unwrap()]);
+    assert!(out.starts_with("OK"), "{out}");
 }

@@ -110,6 +110,15 @@ impl Server {
         (self.child, self.url, self.media, self.media_tcp) = (child, url, media, media_tcp);
     }
 
+    /// Kills the server as a crash would (SIGKILL: nothing closed or flushed) and starts it
+    /// again on the same data directory.
+    pub(crate) fn crash_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, url, media, media_tcp) = spawn(&self.data, &self.extra);
+        (self.child, self.url, self.media, self.media_tcp) = (child, url, media, media_tcp);
+    }
+
     /// A query on the server's registry, for what the protocol does not show.
     pub(crate) fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.data.join("summit.db")).unwrap()
