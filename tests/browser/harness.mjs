@@ -144,8 +144,29 @@ export async function joinPage(browser, url, init = undefined) {
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(url);
   await page.getByRole('button', { name: 'Join' }).click();
-  await page.getByRole('button', { name: 'Leave' }).waitFor({ state: 'visible', timeout: 15000 });
+  await inMeeting(page, 15000);
   return page;
+}
+
+/**
+ * Waits until the page shows the meeting (its Leave button; the lobby has one of its own), and
+ * if it does not, fails with what the page shows instead.
+ */
+export async function inMeeting(page, timeout) {
+  try {
+    await page.locator('#meeting').getByRole('button', { name: 'Leave' }).waitFor({ state: 'visible', timeout });
+  } catch (e) {
+    const shows = await page.evaluate(() => {
+      const text = (/** @type {string} */ id) => {
+        const el = document.getElementById(id);
+        return el && !el.hidden ? el.textContent?.trim().slice(0, 200) : null;
+      };
+      const s = /** @type {any} */ (window).summit;
+      return { join: text('join'), prejoinError: text('prejoin-error'), lobby: text('lobby'), overlay: text('overlay'),
+        connState: text('conn-state'), messages: s?.log.slice(-20) };
+    }).catch((err) => ({ error: String(err) }));
+    throw new Error(`${String(e).split('\n')[0]}; the page shows ${JSON.stringify(shows)}`);
+  }
 }
 
 /**

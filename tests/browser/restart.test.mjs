@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launchChromium, joinPage, waitStats, myId } from './harness.mjs';
+import { startServer, launchChromium, joinPage, inMeeting, waitStats, myId } from './harness.mjs';
 
 /** Waits until every page decodes every other page's camera and hears its microphone. */
 async function allDecode(pages, ids, ms, what) {
@@ -44,7 +44,7 @@ test('after kill -9, back after 2 s and after 20 s: everyone returns by themselv
     await cai.goto(inv('Cai', '--uses', '1'));
     await cai.getByRole('button', { name: 'Join' }).click();
     await ana.getByRole('listitem', { name: /^Cai \(/ }).getByRole('button', { name: 'Admit' }).click();
-    await cai.getByRole('button', { name: 'Leave' }).waitFor({ state: 'visible', timeout: 15000 });
+    await inMeeting(cai, 15000);
     const pages = [ana, ben, cai];
     const ids = await Promise.all(pages.map((p) => myId(p)));
     await allDecode(pages, ids, 30000, 'before');
