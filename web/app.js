@@ -194,17 +194,57 @@ async function join() {
 
 function connect() {
   state.signaling?.close();
-  state.conn?.close();
   const signaling = new Signaling(meeting, invite, onMessage, onClose);
   state.signaling = signaling;
   // The link says whether the meeting is encrypted (the server is not asked); encoded
   // transforms must be in place before the first frame.
   if (link.encrypted && !state.frames && frameSupport().ok) state.frames = new FrameCrypto(misrouted);
-  state.conn = new Connection(signaling, onTrack, state.frames, routeFrames);
-  setConnState('Connecting…');
+  // Back after a lost connection, with media connections still here: ask to keep them (the
+  // session goes on as it was); otherwise start with fresh ones.
+  const keepMedia = !!state.conn && !!state.me && !state.conn.closed;
+  if (keepMedia && state.conn) state.conn.signaling = signaling;
+  else freshConnection(signaling);
+  setConnState(keepMedia ? 'Reconnecting…' : 'Connecting…');
   // After a lost connection or a reload, take the same session back by its token (no lobby,
   // no invitation use).
-  signaling.connect(link.resumeToken);
+  signaling.connect(link.resumeToken, keepMedia);
+}
+
+/** New media connections, replacing any there were. @param {Signaling} signaling */
+function freshConnection(signaling) {
+  state.conn?.close();
+  const conn = new Connection(signaling, onTrack, state.frames, routeFrames, $('join-relay').checked);
+  conn.onIceTrouble = () => iceTrouble(conn);
+  state.conn = conn;
+}
+
+/**
+ * The TURN servers in a `welcome` or `ice_servers`, as `RTCIceServer`s (whatever else is
+ * there is left out).
+ * @param {any} msg
+ * @returns {RTCIceServer[]}
+ */
+function iceServers(msg) {
+  if (!Array.isArray(msg.ice_servers)) return [];
+  return msg.ice_servers.filter((/** @type {any} */ s) => Array.isArray(s?.urls) && typeof s.username === 'string'
+    && typeof s.credential === 'string' && s.urls.every((/** @type {any} */ u) => typeof u === 'string' && /^turns?:/.test(u)))
+    .map((/** @type {any} */ s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
+}
+
+/** When the page last recovered from a network change (they are spaced out). */
+let lastRecovery = 0;
+
+/**
+ * Media stopped on connections that had worked: the network most likely changed. The signaling
+ * connection went with it (its pings may not have told yet), so the page replaces it, keeping
+ * its seat and media connections; the resumed session restarts ICE on both.
+ * @param {Connection} conn
+ */
+function iceTrouble(conn) {
+  if (state.conn !== conn || state.leaving || !state.signaling?.in) return;
+  if (Date.now() - lastRecovery < 10000) return;
+  lastRecovery = Date.now();
+  state.signaling.lost();
 }
 
 /**
@@ -232,15 +272,20 @@ const MEDIA_TIMEOUT_MS = 10000;
 function watchMedia(conn) {
   const timer = setInterval(() => {
     if (state.conn !== conn || state.leaving) { clearInterval(timer); return; }
+    // While the signaling is away the status says "Reconnecting…", media or not.
+    if (!state.signaling?.in) return;
+    conn.checkFlow().catch(() => {});
     const media = conn.mediaState();
     const late = conn.negotiatedAt !== null && Date.now() - conn.negotiatedAt > MEDIA_TIMEOUT_MS;
     const stuck = media === 'failed' || (media === 'connecting' && late);
     if (media === 'connected') setConnState('Connected');
     else if (media === 'connecting') setConnState(stuck ? 'No media connection' : 'Connecting media…');
     const ports = conn.serverCandidates().join(' or ');
-    $('media-banner').textContent = stuck
-      ? `Your browser cannot reach the server's audio and video, so nobody sees or hears you, and you see and hear no one. A firewall on your network most likely blocks it: ask your IT department to allow outgoing connections to ${ports || 'the server\'s media port'} (UDP, or at least TCP).`
-      : '';
+    const noRelay = conn.relayOnly && conn.iceServers.length === 0;
+    $('media-banner').textContent = !stuck ? ''
+      : noRelay ? 'You chose to relay all media through a TURN server, but this server offers none, so nobody sees or hears you, and you see and hear no one. Rejoin without "Relay all media through the TURN server".'
+        : conn.relayOnly ? 'Your browser cannot reach the TURN server that was to relay your audio and video, so nobody sees or hears you. Check that your network allows it, or rejoin without "Relay all media through the TURN server".'
+          : `Your browser cannot reach the server's audio and video, so nobody sees or hears you, and you see and hear no one. A firewall on your network most likely blocks it: ask your IT department to allow outgoing connections to ${ports || 'the server\'s media port'} (UDP, or at least TCP).`;
     $('media-banner').hidden = !stuck;
   }, 1000);
 }
@@ -300,6 +345,13 @@ async function handleMessage(msg) {
       }
       return;
     case 'invitation': return inviteDialog.showLink(msg.token);
+    case 'ice_servers':
+      // Fresh TURN credentials before the last expire: a relayed path needs them when its
+      // allocation is refreshed, so the page gathers anew with them (an ICE restart; media
+      // keeps flowing on the old path until the new one is chosen).
+      state.conn?.setIceServers(iceServers(msg));
+      state.conn?.restartIce();
+      return;
     case 'error':
       console.warn('server:', msg.code, msg.message);
       if (inviteDialog.isOpen) inviteDialog.showError(msg.message);
@@ -330,19 +382,24 @@ function shown(id, name, role = '') {
 const RECONNECT_FOR_MS = 120000;
 
 /**
- * The pause before reconnection attempt `n` (1, 2, …): half a second, doubling up to 4 s,
+ * The pause before reconnection attempt `n` (1, 2, …): half a second, doubling up to 3 s,
  * each spread by up to half either way, so that pages that lost a server together do not all
  * come back in the same instant, and a server back from a restart finds them within seconds.
  * @param {number} n
  */
 function reconnectDelay(n) {
-  const base = Math.min(4000, 500 * 2 ** Math.min(n - 1, 3));
+  const base = Math.min(3000, 500 * 2 ** Math.min(n - 1, 3));
   return Math.round(base * (0.5 + Math.random()));
 }
 
 /** @param {any} msg */
 async function onWelcome(msg) {
+  if (msg.resumed && state.conn && !state.conn.closed && state.me) return onResumed(msg);
+  // A fresh session: media connections that served an earlier one go.
+  if (state.conn?.used) freshConnection(/** @type {Signaling} */ (state.signaling));
+  if (state.conn) state.conn.used = true;
   if (typeof msg.resume_token === 'string') link.resumeToken = msg.resume_token;
+  state.conn?.setIceServers(iceServers(msg));
   state.me = { ...msg, name: myName(), role: link.claims?.role ?? msg.role };
   state.reconnects = 0;
   state.lostAt = null;
@@ -392,14 +449,43 @@ async function onWelcome(msg) {
 }
 
 /**
+ * The session went on while the page was away, and the server kept its side of the media
+ * connections: the page keeps everything it had, takes in the meeting as it is now, and the
+ * messages it missed follow. Media that the network change broke restarts ICE.
+ * @param {any} msg
+ */
+async function onResumed(msg) {
+  const conn = /** @type {Connection} */ (state.conn);
+  if (typeof msg.resume_token === 'string') link.resumeToken = msg.resume_token;
+  conn.setIceServers(iceServers(msg));
+  state.me = { ...msg, name: myName(), role: link.claims?.role ?? msg.role };
+  state.reconnects = 0;
+  state.lostAt = null;
+  overlay('');
+  setLocked(msg.locked, null);
+  setRecording(!!msg.recording, msg.recording_by ?? null, true);
+  // Who is here now (those who left meanwhile go; their departure also comes in what follows).
+  const here = new Set(msg.participants.map((/** @type {any} */ p) => p.id));
+  for (const id of [...state.people.keys()]) if (!here.has(id)) removePerson(id);
+  for (const p of msg.participants) addPerson(p);
+  conn.resendPublish();
+  // Whatever took the signaling may have taken the media path too: new ICE credentials and
+  // checks on both connections (the m-lines, SSRCs and keys stay).
+  conn.restartIce();
+  setConnState('Connected');
+  await startE2ee(msg);
+}
+
+/**
  * @param {number} code
  * @param {string} reason
  * @param {boolean} wasIn in the meeting or its lobby
  */
 function onClose(code, reason, wasIn) {
-  state.conn?.close();
   if (state.leaving) return;
   const lost = code === 1006 || code === 1001 || code === 4008;
+  // Media connections stay while the page tries to get back: the server keeps its side.
+  if (!lost) state.conn?.close();
   // Gone for good: the token takes nothing back any more.
   if (!lost) link.resumeToken = null;
   // Lost while in (or while trying to get back in): keep trying, with growing pauses, for two
@@ -409,11 +495,15 @@ function onClose(code, reason, wasIn) {
     if (Date.now() - state.lostAt < RECONNECT_FOR_MS) {
       state.reconnects += 1;
       setConnState('Reconnecting…');
-      overlay(state.reconnects > 1 ? `Reconnecting… (attempt ${state.reconnects})` : 'Reconnecting…');
+      // With its media connections still up the page stays usable for the first seconds (the
+      // status says "Reconnecting…"); after that, or without media, it says so over everything.
+      const quiet = !!state.me && !!state.conn && !state.conn.closed && Date.now() - state.lostAt < 10000;
+      if (!quiet) overlay(state.reconnects > 1 ? `Reconnecting… (attempt ${state.reconnects})` : 'Reconnecting…');
       setTimeout(connect, reconnectDelay(state.reconnects));
       return;
     }
     state.lostAt = null;
+    state.conn?.close();
     setConnState('Disconnected');
     overlay('The connection to the meeting was lost and could not be made again in two minutes. Check your network, then rejoin.', true);
     return;

@@ -46,14 +46,19 @@ export class Connection {
    * @param {(mid: string, track: MediaStreamTrack) => void} onTrack
    * @param {import('./framecrypto.js').FrameCrypto | null} frames end-to-end encryption, if on
    * @param {() => void} [onMapping] what the m-lines carry changed (before any of it arrives)
+   * @param {boolean} [relayOnly] all media through a TURN server (none reaches the server,
+   *   or the network, from this browser's own address)
    */
-  constructor(signaling, onTrack, frames = null, onMapping = () => {}) {
+  constructor(signaling, onTrack, frames = null, onMapping = () => {}, relayOnly = false) {
     this.signaling = signaling;
     this.onTrack = onTrack;
     this.frames = frames;
     this.onMapping = onMapping;
+    this.relayOnly = relayOnly;
+    /** @type {RTCIceServer[]} TURN servers the server gave this page */
+    this.iceServers = [];
     /** @type {any} */
-    const config = { bundlePolicy: 'max-bundle' };
+    const config = { bundlePolicy: 'max-bundle', iceTransportPolicy: relayOnly ? 'relay' : 'all' };
     // Browsers with only createEncodedStreams need it asked for when the connection is made.
     if (frames?.legacy) config.encodedInsertableStreams = true;
     this.pub = new RTCPeerConnection(config);
@@ -71,6 +76,32 @@ export class Connection {
     this.offers = 0;
     /** @type {number | null} when a connection first had both descriptions (media may flow) */
     this.negotiatedAt = null;
+    /** Closed for good (it cannot be taken into a resumed session). */
+    this.closed = false;
+    /** A session has used these connections (a fresh session needs fresh ones). */
+    this.used = false;
+    /** @type {any} the last `publish` sent, to send again if its answer was lost */
+    this.lastPublish = null;
+    /** Called when ICE fails, or stays disconnected: the page restarts it. */
+    this.onIceTrouble = () => {};
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.iceTimer = undefined;
+    /** Media has flowed on these connections (trouble after that is a changed network). */
+    this.everConnected = false;
+    /** @type {number[]} bytes received on the subscribing connection, a second apart */
+    this.flow = [];
+    for (const pc of [this.pub, this.sub]) {
+      pc.addEventListener('iceconnectionstatechange', () => {
+        clearTimeout(this.iceTimer);
+        const state = pc.iceConnectionState;
+        if (state === 'connected' || state === 'completed') this.everConnected = true;
+        if (!this.everConnected || this.closed) return;
+        if (state === 'failed') this.onIceTrouble();
+        // Chrome says "disconnected" after seconds without answers; a second more rules out
+        // a passing burst of loss.
+        if (state === 'disconnected') this.iceTimer = setTimeout(() => this.onIceTrouble(), 1000);
+      });
+    }
     this.publishing = Promise.resolve();
     /** @type {(() => void) | null} resolves the publishing offer in flight */
     this.answered = null;
@@ -123,7 +154,8 @@ export class Connection {
           tracks.push(layers ? { mid: t.mid, source, layers } : { mid: t.mid, source });
         }
       }
-      this.signaling.send({ type: 'publish', sdp: this.pub.localDescription?.sdp, tracks });
+      this.lastPublish = { type: 'publish', sdp: this.pub.localDescription?.sdp, tracks };
+      this.signaling.send(this.lastPublish);
       await new Promise((resolve) => { this.answered = () => resolve(undefined); });
     }).catch((e) => console.error('publish failed', e));
     return this.publishing;
@@ -182,7 +214,58 @@ export class Connection {
     return [...out];
   }
 
+  /**
+   * TURN servers and credentials from the server (in `welcome`, renewed by `ice_servers`):
+   * used from the next ICE gathering on (an ICE restart, for connections that have one).
+   * @param {RTCIceServer[]} servers
+   */
+  setIceServers(servers) {
+    this.iceServers = servers;
+    for (const pc of [this.pub, this.sub]) {
+      if (pc.signalingState === 'closed') continue;
+      pc.setConfiguration({ ...pc.getConfiguration(), iceServers: servers });
+    }
+  }
+
+  /**
+   * The network changed under the connections: new ICE credentials on both, the same m-lines,
+   * SSRCs and keys. The page offers its publishing side again; the server offers the
+   * subscribing side.
+   */
+  restartIce() {
+    if (this.closed) return;
+    if (this.senders.size) {
+      this.pub.restartIce();
+      this.offer();
+    }
+    this.signaling.send({ type: 'ice_restart' });
+  }
+
+  /**
+   * Called once a second: media that flowed and then stopped dead for two seconds means the
+   * path is gone (a changed network), seconds before ICE itself says "disconnected".
+   */
+  async checkFlow() {
+    if (this.closed || !this.everConnected) return;
+    let bytes = 0;
+    (await this.sub.getStats()).forEach((r) => { if (r.type === 'transport') bytes += r.bytesReceived || 0; });
+    const f = this.flow;
+    f.push(bytes);
+    if (f.length > 5) f.shift();
+    if (f.length === 5 && f[2] - f[0] > 20000 && f[4] === f[2]) {
+      f.length = 0;
+      this.onIceTrouble();
+    }
+  }
+
+  /** A publishing offer whose answer was lost with the connection goes again. */
+  resendPublish() {
+    if (this.pub.signalingState === 'have-local-offer' && this.lastPublish) this.signaling.send(this.lastPublish);
+  }
+
   close() {
+    this.closed = true;
+    clearTimeout(this.iceTimer);
     this.pub.close();
     this.sub.close();
   }

@@ -3,6 +3,9 @@
 
 export const PROTOCOL_VERSION = 2;
 
+/** The close code of a page replacing a connection it believes lost (the server keeps its seat). */
+export const CLOSE_PAGE_RECONNECTING = 4100;
+
 /** Human words for the server's close codes. */
 const CLOSE_TEXT = {
   1000: 'You left the meeting.',
@@ -40,10 +43,15 @@ export class Signaling {
     this.in = false;
     /** @type {number | undefined} */
     this.pingTimer = undefined;
+    /** When the server was last heard from. */
+    this.lastHeard = 0;
   }
 
-  /** @param {string | null} [resumeToken] the token that takes a lost session back */
-  connect(resumeToken = null) {
+  /**
+   * @param {string | null} [resumeToken] the token that takes a lost session back
+   * @param {boolean} [keepMedia] the page still has its media connections: keep them
+   */
+  connect(resumeToken = null, keepMedia = false) {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(`${proto}//${location.host}/ws`);
     this.ws = ws;
@@ -51,9 +59,12 @@ export class Signaling {
       /** @type {any} */
       const join = { type: 'join', version: PROTOCOL_VERSION, meeting: this.meeting, invite: this.invite };
       if (resumeToken) join.resume_token = resumeToken;
+      if (resumeToken && keepMedia) join.keep_media = true;
       ws.send(JSON.stringify(join));
     };
+    this.lastHeard = Date.now();
     ws.onmessage = (ev) => {
+      this.lastHeard = Date.now();
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
       // Waiting in the lobby counts as much as being in: the server drops a silent page.
@@ -61,7 +72,12 @@ export class Signaling {
         this.in = true;
         clearInterval(this.pingTimer);
         const every = Number(msg.heartbeat_ms) > 0 ? Number(msg.heartbeat_ms) : 2000;
-        this.pingTimer = window.setInterval(() => this.send({ type: 'ping' }), every);
+        this.pingTimer = window.setInterval(() => {
+          // The server answers every ping: silence for three of them means the connection is
+          // gone, even if the browser has not noticed (a network that changed under it).
+          if (Date.now() - this.lastHeard > 3 * every) this.lost();
+          else this.send({ type: 'ping' });
+        }, every);
       }
       this.onMessage(msg);
     };
@@ -83,6 +99,21 @@ export class Signaling {
     const ws = this.ws;
     this.ws = null;
     if (ws) ws.close(1000);
+  }
+
+  /**
+   * Gives up on a connection believed lost, as if it had dropped: the server, if it still
+   * hears this, keeps the participant (reconnecting), and the page reconnects.
+   */
+  lost() {
+    const ws = this.ws;
+    if (!ws) return;
+    clearInterval(this.pingTimer);
+    this.ws = null;
+    const wasIn = this.in;
+    this.in = false;
+    ws.close(CLOSE_PAGE_RECONNECTING);
+    this.onClose(4008, 'no answer from the server', wasIn);
   }
 }
 

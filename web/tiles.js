@@ -50,7 +50,7 @@ export class Tile {
     this.note.className = 'note';
     this.note.hidden = true;
     /** Why there is no picture, by reason. */
-    this.notes = { e2ee: '', bandwidth: '', misrouted: '' };
+    this.notes = { e2ee: '', bandwidth: '', misrouted: '', connection: '' };
     this.el.append(this.initials, this.video, this.audio, this.label, this.note);
     grid.append(this.el);
     this.cameraOff = true;
@@ -86,10 +86,15 @@ export class Tile {
     this.audio.srcObject = new MediaStream([track]);
   }
 
-  /** @param {{microphone_muted: boolean, camera_off: boolean}} info */
+  /** @param {{microphone_muted: boolean, camera_off: boolean, connection?: string}} info */
   update(info) {
     this.mutedIcon.hidden = !info.microphone_muted;
     this.cameraOff = info.camera_off;
+    // Their connection dropped: they are still in the meeting, coming back.
+    const reconnecting = info.connection === 'reconnecting';
+    if ((this.notes.connection !== '') !== reconnecting) {
+      this.setNote(reconnecting ? 'Reconnecting…' : '', 'connection');
+    }
     this.show();
   }
 
@@ -98,11 +103,11 @@ export class Tile {
    * connection is too slow for this video); the initials stand in for the video meanwhile,
    * rather than a black or frozen frame. Each reason is set apart; the first one set shows.
    * @param {string} text empty to clear
-   * @param {'e2ee'|'bandwidth'|'misrouted'} [why]
+   * @param {'e2ee'|'bandwidth'|'misrouted'|'connection'} [why]
    */
   setNote(text, why = 'e2ee') {
     this.notes[why] = text;
-    const shown = this.notes.misrouted || this.notes.e2ee || this.notes.bandwidth;
+    const shown = this.notes.connection || this.notes.misrouted || this.notes.e2ee || this.notes.bandwidth;
     this.note.hidden = !shown;
     const span = document.createElement('span');
     span.textContent = shown;

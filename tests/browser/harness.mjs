@@ -142,7 +142,14 @@ export async function joinPage(browser, url, init = undefined) {
   if (init) await ctx.addInitScript(init);
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
+  // What went wrong on the way in, for the report if the page never joins.
+  const troubles = [];
+  page.on('requestfailed', (r) => troubles.push(`${r.url()}: ${r.failure()?.errorText}`));
+  page.on('console', (m) => { if (m.type() === 'error' && troubles.length < 20) troubles.push(m.text()); });
   await page.goto(url);
+  // The page's script is running (it made `window.summit`) before anyone clicks.
+  await page.waitForFunction(() => !!(/** @type {any} */ (window).summit), null, { timeout: 10000 })
+    .catch((e) => { throw new Error(`the page's script did not start: ${e}; ${JSON.stringify(troubles)}`); });
   await page.getByRole('button', { name: 'Join' }).click();
   await inMeeting(page, 15000);
   return page;
@@ -162,8 +169,9 @@ export async function inMeeting(page, timeout) {
         return el && !el.hidden ? el.textContent?.trim().slice(0, 200) : null;
       };
       const s = /** @type {any} */ (window).summit;
-      return { join: text('join'), prejoinError: text('prejoin-error'), lobby: text('lobby'), overlay: text('overlay'),
-        connState: text('conn-state'), messages: s?.log.slice(-20) };
+      return { join: text('join'), invitee: text('invitee'), prejoinError: text('prejoin-error'), lobby: text('lobby'),
+        overlay: text('overlay'), connState: text('conn-state'), script: !!s, devices: !!s?.local,
+        messages: s?.log.slice(-20) };
     }).catch((err) => ({ error: String(err) }));
     throw new Error(`${String(e).split('\n')[0]}; the page shows ${JSON.stringify(shows)}`);
   }

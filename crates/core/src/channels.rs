@@ -251,6 +251,18 @@ impl Sfu {
             self.interpretation_changed(meeting);
         }
     }
+
+    /// Someone's connection was lost: a booth microphone they held returns at once, so their
+    /// partner can take it; they stay in the booth in case they come back.
+    pub(crate) fn drop_interpretation_lease(&mut self, meeting: &MeetingName, id: ParticipantId) {
+        let Some(m) = self.meetings.get_mut(meeting) else {
+            return;
+        };
+        if m.interpretation.is_interpreter(id) {
+            m.interpretation.dropped(id);
+            self.interpretation_changed(meeting);
+        }
+    }
 }
 
 /// Makes both languages of a pair channels of the meeting.

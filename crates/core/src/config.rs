@@ -1,7 +1,10 @@
 //! Settings of the SFU core, with defaults suited to a meeting server.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use summit_proto::{IceServer, ParticipantId};
 
 /// Settings of the SFU core.
 #[derive(Debug, Clone)]
@@ -20,6 +23,8 @@ pub struct SfuConfig {
     /// How long a session whose connection was lost can be taken back by its resume token
     /// (after a restart of the server too).
     pub resume_window: Duration,
+    /// TURN servers offered to the pages, if any.
+    pub turn: Option<TurnServers>,
     /// Chat messages kept per meeting for those who join later.
     pub chat_history: usize,
     /// Most participants (admitted and waiting) in one meeting, hosts aside.
@@ -67,8 +72,27 @@ impl SfuConfig {
             record_decisions: false,
             first_participant_id: 1,
             initial_bandwidth: Some(3_000_000),
+            turn: None,
             #[cfg(feature = "danger-test-attacks")]
             attacks: Vec::new(),
         }
+    }
+}
+
+/// The TURN servers pages may relay their media through, and how their credentials are made:
+/// by the runtime, which holds the shared secret and reads the wall clock.
+#[derive(Clone)]
+pub struct TurnServers {
+    /// A participant's servers with fresh credentials.
+    pub mint: Arc<dyn Fn(ParticipantId) -> Vec<IceServer> + Send + Sync>,
+    /// How long credentials stay valid; pages get new ones after three quarters of it.
+    pub ttl: Duration,
+}
+
+impl std::fmt::Debug for TurnServers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnServers")
+            .field("ttl", &self.ttl)
+            .finish()
     }
 }

@@ -31,17 +31,19 @@ mod output;
 mod participant;
 mod peer;
 mod policy;
+mod reconnect;
 mod record;
 mod recording;
 mod session;
 mod sfu;
 mod timers;
 mod track;
+mod turn;
 
 #[cfg(feature = "danger-test-attacks")]
 pub use attacks::Attack;
 pub use budget::TokenBucket;
-pub use config::SfuConfig;
+pub use config::{SfuConfig, TurnServers};
 pub use decision::Decision;
 pub use error::SfuError;
 pub use interpretation::{

@@ -265,7 +265,12 @@ impl Sfu {
             return;
         }
         p.needs_offer = false;
+        let ice_restart = std::mem::take(&mut p.ice_restart);
         let mut api = p.subscriber.rtc.sdp_api();
+        if ice_restart {
+            // New ICE credentials, the same candidates: the page's new path checks in afresh.
+            api.ice_restart(true);
+        }
         for slot in &mut p.slots {
             match (slot.mid, slot.track) {
                 _ if slot.mid.is_none() && slot.channel => {
@@ -317,14 +322,15 @@ impl Sfu {
             .map(|m| m.to_string());
         let sdp = offer.to_sdp_string();
         tracing::debug!(participant = %id, ?tracks, "subscribe offer");
-        self.signal(
-            id,
-            ServerMessage::SubscribeOffer {
-                sdp,
-                tracks,
-                channel_mid,
-            },
-        );
+        let offer = ServerMessage::SubscribeOffer {
+            sdp,
+            tracks,
+            channel_mid,
+        };
+        if let Some(p) = self.participants.get_mut(&id) {
+            p.last_offer = Some(offer.clone());
+        }
+        self.signal(id, offer);
         self.mark_dirty(PeerKey {
             participant: id,
             side: Side::Subscriber,

@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use str0m::change::SdpPendingOffer;
 use summit_proto::{
-    Capabilities, InvitationId, LanguagePair, MeetingName, ParticipantId, ParticipantInfo,
-    ResumeHash, ResumeToken, Role, TrackSource,
+    Capabilities, ConnectionState, InvitationId, LanguagePair, MeetingName, ParticipantId,
+    ParticipantInfo, ResumeHash, ResumeToken, Role, ServerMessage, TrackSource,
 };
 
 use crate::budget::TokenBucket;
@@ -53,6 +53,18 @@ pub(crate) struct Participant {
     pub(crate) resume_token: Option<ResumeToken>,
     /// Bytes they may still have relayed to others (key exchange, chat).
     pub(crate) relay: TokenBucket,
+    /// Since when their connection has been lost (they stay, reconnecting, for the window).
+    pub(crate) reconnecting: Option<Instant>,
+    /// Messages held for them while reconnecting.
+    pub(crate) outbox: Vec<ServerMessage>,
+    /// More was meant for them than is held: they come back to a fresh session.
+    pub(crate) outbox_overflowed: bool,
+    /// The page asked for an ICE restart of its subscribing connection.
+    pub(crate) ice_restart: bool,
+    /// The last subscribe offer sent, to send again if it may not have arrived.
+    pub(crate) last_offer: Option<ServerMessage>,
+    /// When their TURN credentials are due for renewal (with TURN servers configured).
+    pub(crate) ice_servers_renew: Option<Instant>,
 }
 
 /// One subscriber's bandwidth: the estimate, the layer allocator, what BWE was asked to probe.
@@ -112,6 +124,11 @@ impl Participant {
             microphone_muted: self.microphone_muted || !has(TrackSource::Microphone),
             camera_off: self.camera_off || !has(TrackSource::Camera),
             screen_sharing: has(TrackSource::Screen),
+            connection: if self.reconnecting.is_some() {
+                ConnectionState::Reconnecting
+            } else {
+                ConnectionState::Good
+            },
         }
     }
 }

@@ -64,6 +64,9 @@ pub struct JoinRequest {
     pub identity: Identity,
     /// The hash of the resume token the page presented, to take back its session.
     pub resume: Option<ResumeHash>,
+    /// With `resume`: the page still has its media connections, so a session still here keeps
+    /// its own and goes on as it was (otherwise it starts again with fresh ones).
+    pub keep_media: bool,
     /// The token this session gets (the page learns it; only `token_hash` is kept).
     pub token: ResumeToken,
     /// Its SHA-256.
@@ -119,11 +122,24 @@ impl Sfu {
             meeting,
             identity,
             resume,
+            keep_media,
             token,
             token_hash,
             allow_new,
             restored,
         } = req;
+        if keep_media {
+            let back = resume.and_then(|r| self.reattachable(r, &meeting, &identity.invitation));
+            if let Some(id) = back {
+                self.rotate_token(id, token, token_hash);
+                self.reattach(id, now);
+                return Ok(Joined {
+                    id,
+                    resumed: true,
+                    admitted: true,
+                });
+            }
+        }
         let resumed = resume.and_then(|r| self.resumable(r, &meeting, &identity.invitation, now));
         if resumed.is_none() && restored.is_none() && !allow_new {
             return Err(SfuError::NotResumable);
@@ -184,6 +200,12 @@ impl Sfu {
                 self.config.relay_burst_bytes as f64,
                 now,
             ),
+            reconnecting: None,
+            outbox: Vec::new(),
+            outbox_overflowed: false,
+            ice_restart: false,
+            last_offer: None,
+            ice_servers_renew: None,
         };
         let pair = p.interprets.clone();
         let invitation = p.invitation.clone();
@@ -314,6 +336,31 @@ impl Sfu {
         Some((id, admitted))
     }
 
+    /// The session still here (reconnecting, or with its old connection still open) that the
+    /// token `hash` of this invitation may take back as it is.
+    fn reattachable(
+        &self,
+        hash: ResumeHash,
+        meeting: &MeetingName,
+        invitation: &InvitationId,
+    ) -> Option<ParticipantId> {
+        let p = self.participants.values().find(|p| p.resume == hash)?;
+        let ours = &p.meeting == meeting && &p.invitation == invitation;
+        (ours && self.may_reattach(p.id)).then_some(p.id)
+    }
+
+    /// A session taken back gets a new token; the old one is spent.
+    fn rotate_token(&mut self, id: ParticipantId, token: ResumeToken, hash: ResumeHash) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut p.resume, hash);
+        p.resume_token = Some(token);
+        self.outputs
+            .push_back(Output::Event(SfuEvent::ResumeEnded(old)));
+        self.resumable_session(id);
+    }
+
     /// Tells the runtime to keep this session's token hash (in the registry: it outlives a
     /// restart), with whether the session has been let in.
     fn resumable_session(&mut self, id: ParticipantId) {
@@ -375,9 +422,6 @@ impl Sfu {
             return;
         };
         p.admitted = true;
-        let Some(resume_token) = p.resume_token.take() else {
-            return;
-        };
         let interpreter = p.interprets.is_some();
         let info = p.info();
         let joined = RecordEvent::Joined {
@@ -386,7 +430,6 @@ impl Sfu {
             role: p.role.to_string(),
             invitation: p.invitation.0.clone(),
         };
-        let caps = p.capabilities;
         let meeting = p.meeting.clone();
         if !was_admitted {
             self.resumable_session(id);
@@ -399,48 +442,13 @@ impl Sfu {
         m.lobby.retain(|x| *x != id);
         let others: Vec<ParticipantId> = m.members.clone();
         m.members.push(id);
-        let chat = m.chat.iter().cloned().collect();
-        let locked = m.locked;
-        let e2ee = m.e2ee;
         let recording = m.recording;
-        let recording_by = m.recording_by.clone().filter(|_| recording);
-        let (recording_key, recording_key_mac) = match m.recording_key.clone() {
-            Some(k) if e2ee => (Some(k.key), k.mac),
-            _ => (None, None),
-        };
         if let Some(p) = self.participants.get_mut(&id) {
             p.recording = recording;
         }
-        let participants = others
-            .iter()
-            .filter_map(|o| self.participants.get(o).map(Participant::info))
-            .collect();
-        #[cfg(feature = "danger-test-attacks")]
-        let claimed_e2ee = self.attack_claimed_e2ee(e2ee);
-        #[cfg(not(feature = "danger-test-attacks"))]
-        let claimed_e2ee = e2ee;
-        let welcome = ServerMessage::Welcome {
-            version: PROTOCOL_VERSION,
-            participant_id: id,
-            meeting: meeting.clone(),
-            name: info.name.clone(),
-            role: info.role,
-            can_publish: caps.has(Capability::Publish) || caps.has(Capability::PublishAudio),
-            can_publish_video: caps.has(Capability::Publish),
-            can_chat: caps.has(Capability::Chat),
-            can_moderate: caps.has(Capability::Moderate),
-            locked,
-            e2ee: claimed_e2ee,
-            recording,
-            recording_by,
-            recording_key,
-            recording_key_mac,
-            participants,
-            chat,
-            heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
-            resume_token,
-        };
-        self.signal(id, welcome);
+        if let Some(welcome) = self.welcome(id, false) {
+            self.signal(id, welcome);
+        }
         if interpreter {
             // Everyone sees the booth's new member.
             self.interpretation_changed(&meeting);
@@ -468,6 +476,53 @@ impl Sfu {
         }
         self.offer_if_needed(id);
         self.lobby_changed(&meeting);
+    }
+
+    /// The welcome for `id` as the meeting is now, handing over its resume token; `resumed`
+    /// when its session went on while the page was away.
+    pub(crate) fn welcome(&mut self, id: ParticipantId, resumed: bool) -> Option<ServerMessage> {
+        let resume_token = self.participants.get_mut(&id)?.resume_token.take()?;
+        let now = self.now;
+        let ice_servers = self.mint_ice_servers(id, now);
+        let p = self.participants.get(&id)?;
+        let (info, caps, meeting) = (p.info(), p.capabilities, p.meeting.clone());
+        let m = self.meetings.get(&meeting)?;
+        let e2ee = m.e2ee;
+        let (recording_key, recording_key_mac) = match m.recording_key.clone() {
+            Some(k) if e2ee => (Some(k.key), k.mac),
+            _ => (None, None),
+        };
+        #[cfg(feature = "danger-test-attacks")]
+        let e2ee = self.attack_claimed_e2ee(e2ee);
+        let participants = m
+            .members
+            .iter()
+            .filter(|o| **o != id)
+            .filter_map(|o| self.participants.get(o).map(Participant::info))
+            .collect();
+        Some(ServerMessage::Welcome {
+            version: PROTOCOL_VERSION,
+            participant_id: id,
+            meeting,
+            name: info.name,
+            role: info.role,
+            can_publish: caps.has(Capability::Publish) || caps.has(Capability::PublishAudio),
+            can_publish_video: caps.has(Capability::Publish),
+            can_chat: caps.has(Capability::Chat),
+            can_moderate: caps.has(Capability::Moderate),
+            locked: m.locked,
+            e2ee,
+            recording: m.recording,
+            recording_by: m.recording_by.clone().filter(|_| m.recording),
+            recording_key,
+            recording_key_mac,
+            participants,
+            chat: m.chat.iter().cloned().collect(),
+            heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
+            resume_token,
+            resumed,
+            ice_servers,
+        })
     }
 
     /// Removes a participant and tells the runtime to close their connection.

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use str0m::bwe::Bitrate;
 use str0m::net::{Protocol, Receive};
 use str0m::Input;
 use summit_proto::{
@@ -148,6 +149,20 @@ impl Sfu {
                 Ok(())
             }
             ClientMessage::Display { tiles } => self.handle_display(now, id, &tiles),
+            ClientMessage::IceRestart {} => {
+                p.ice_restart = true;
+                p.needs_offer = true;
+                // A new path: what was learnt of the old one goes (an outage looked like
+                // congestion, and would keep video paused while the estimate climbs back).
+                if let Some(init) = self.config.initial_bandwidth {
+                    p.subscriber.rtc.bwe().reset(Bitrate::bps(init));
+                    p.bandwidth.estimate = None;
+                    p.bandwidth.raw = None;
+                }
+                self.offer_if_needed(id);
+                self.reallocate(id, now);
+                Ok(())
+            }
             ClientMessage::Leave {} => {
                 self.remove(
                     id,
@@ -220,12 +235,20 @@ impl Sfu {
             .ok_or(SfuError::UnknownParticipant)
     }
 
-    /// The participant's signaling connection closed: they leave at once.
+    /// The participant's page closed its signaling connection (it left, or the tab closed):
+    /// they leave at once.
     pub fn handle_closed(&mut self, now: Instant, id: ParticipantId) {
         self.now = now;
         if let Some(p) = self.participants.remove(&id) {
             self.cleanup(p, "left the meeting", true);
         }
+    }
+
+    /// The participant's signaling connection was lost without a close from the page (a
+    /// network that dropped): in the meeting they stay, reconnecting, for the resume window.
+    pub fn handle_lost(&mut self, now: Instant, id: ParticipantId) {
+        self.now = now;
+        self.connection_lost(id, now);
     }
 
     /// A datagram arrived on the media port (`Protocol::Udp`), or a packet on a media TCP
@@ -309,18 +332,15 @@ impl Sfu {
         let silent: Vec<ParticipantId> = self
             .participants
             .values()
+            .filter(|p| p.reconnecting.is_none())
             .filter(|p| now.saturating_duration_since(p.last_seen) > timeout)
             .map(|p| p.id)
             .collect();
         for id in silent {
-            self.remove(
-                id,
-                Disconnect {
-                    code: CloseCode::HeartbeatTimeout,
-                    reason: "no heartbeat: connection lost".into(),
-                },
-            );
+            self.heartbeat_lost(id, now);
         }
+        self.expire_reconnecting(now);
+        self.renew_ice_servers(now);
         self.send_deferred_keyframe_requests(now);
         if now >= self.next_allocation {
             // Layer rates change as publishers' encoders adapt: choose again now and then.
@@ -417,7 +437,10 @@ impl Sfu {
     }
 
     pub(crate) fn signal(&mut self, to: ParticipantId, msg: ServerMessage) {
-        self.outputs.push_back(Output::Signal(to, msg));
+        // Held while the participant is reconnecting, sent when they are back.
+        if let Some(msg) = self.hold(to, msg) {
+            self.outputs.push_back(Output::Signal(to, msg));
+        }
     }
 
     /// Tells everyone else in the meeting about a participant's new state.

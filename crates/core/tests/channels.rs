@@ -206,7 +206,8 @@ fn the_lease_returns_when_the_holder_drops_and_the_partner_takes_it() {
         }
     }
     let dropped_at = dropped_at.expect("A's silence is noticed");
-    // The lease is free at once: the state every page got when A was removed says so.
+    // The lease is free at once: the state every page got when A's connection was lost says
+    // so. A stays in the booth, reconnecting, in case they come back.
     let st = s.state(s.b);
     let booth = st
         .booths
@@ -214,7 +215,7 @@ fn the_lease_returns_when_the_holder_drops_and_the_partner_takes_it() {
         .find(|b| b.pair.to_string() == "ru-zh")
         .unwrap();
     assert_eq!(booth.holder, None);
-    assert_eq!(booth.interpreters, vec![s.id(s.b)]);
+    assert!(booth.interpreters.contains(&s.id(s.b)) && booth.interpreters.contains(&a_id));
     s.h.send(s.b, ClientMessage::TakeMic {}).unwrap();
     s.h.run(Duration::from_secs(1));
     assert!(s.audio(s.b, s.zh, dropped_at) > 30);

@@ -34,6 +34,10 @@ pub enum ClientMessage {
         /// Set when reconnecting: the token the server gave this page, to resume that session.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume_token: Option<ResumeToken>,
+        /// With `resume_token`: the page still has its media connections (it lost only the
+        /// signaling, or its network changed), so the server keeps its side of them too.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep_media: bool,
         /// The meeting named by the page's link.
         meeting: MeetingName,
         /// The invitation token from the link.
@@ -84,6 +88,9 @@ pub enum ClientMessage {
     },
     /// Heartbeat; the server answers `pong`.
     Ping {},
+    /// The page's network changed: the server offers the subscribing connection again with new
+    /// ICE credentials (the page restarts ICE on its publishing one with its own offer).
+    IceRestart {},
     /// Host: let a waiting participant in.
     Admit {
         /// Who.
@@ -245,6 +252,33 @@ pub struct ParticipantInfo {
     pub camera_off: bool,
     /// Sharing their screen.
     pub screen_sharing: bool,
+    /// How their connection to the server is doing.
+    #[serde(default)]
+    pub connection: ConnectionState,
+}
+
+/// A TURN server and this participant's time-limited credentials for it, as the browser's
+/// `RTCIceServer` takes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `turn:` or `turns:` URLs (`?transport=tcp` for TURN over TCP).
+    pub urls: Vec<String>,
+    /// `<expiry unix seconds>:<participant>`.
+    pub username: String,
+    /// base64(HMAC-SHA1(shared secret, username)).
+    pub credential: String,
+}
+
+/// A participant's connection to the server, as the server sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Connected.
+    #[default]
+    Good,
+    /// Lost, and not back yet: they stay in the meeting (and keep their keys) until the resume
+    /// window ends.
+    Reconnecting,
 }
 
 /// One m-line of the subscribing connection and the track it currently carries.
@@ -387,6 +421,20 @@ pub enum ServerMessage {
         heartbeat_ms: u64,
         /// Presented in `join` after a lost connection, it resumes this session.
         resume_token: ResumeToken,
+        /// The session went on while the page was away, with its media connections: the page
+        /// keeps its own, and the messages it missed follow this one.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        resumed: bool,
+        /// TURN servers with credentials for this participant (as `RTCIceServer`s), when the
+        /// server has any; renewed by `ice_servers` before they expire.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
+    },
+    /// New TURN credentials before the last ones expire; the page takes them on with an ICE
+    /// restart.
+    IceServers {
+        /// As in `welcome`.
+        ice_servers: Vec<IceServer>,
     },
     /// The answer to a `publish` offer.
     PublishAnswer {
@@ -532,6 +580,11 @@ pub enum ErrorCode {
     /// The server failed; the request may be retried.
     Internal,
 }
+
+/// The close code a page uses when it replaces a signaling connection it believes lost (its
+/// network changed, or the server stopped answering): the server keeps the participant,
+/// reconnecting, as for a connection that dropped.
+pub const CLOSE_PAGE_RECONNECTING: u16 = 4100;
 
 /// WebSocket close codes the server uses, with a reason in the close frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

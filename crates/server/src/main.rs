@@ -20,6 +20,7 @@ mod serve;
 mod signaling;
 mod store;
 mod tcp;
+mod turn;
 mod udp;
 mod unseal;
 

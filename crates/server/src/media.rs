@@ -40,7 +40,8 @@ pub(crate) enum Command {
     Message(ConnId, ParticipantId, ClientMessage),
     /// A host made an invitation from the page (signed at the edge).
     Invited(ConnId, ParticipantId, Box<PageInvitation>),
-    Closed(ConnId, ParticipantId),
+    /// The signaling connection ended, and how.
+    Closed(ConnId, ParticipantId, Departure),
     /// An invitation was revoked from outside the meeting.
     Revoked(InvitationId),
     /// Sessions the last run of the server held that did not come back after the restart.
@@ -65,7 +66,8 @@ struct Client {
 /// What the SFU task sends a signaling connection.
 #[derive(Debug)]
 pub(crate) enum ToClient {
-    Message(ServerMessage),
+    /// Boxed: a `welcome` is large, a close small, and most are small messages.
+    Message(Box<ServerMessage>),
     Close(CloseCode, String),
 }
 
@@ -188,10 +190,13 @@ pub(crate) async fn run(
                         let result = sfu.handle_invited(now, id, *made);
                         reply_error(&clients, id, result);
                     }
-                    Command::Closed(conn, id) => {
+                    Command::Closed(conn, id, how) => {
                         if clients.get(&id).is_some_and(|c| c.conn == conn) {
                             clients.remove(&id);
-                            sfu.handle_closed(now, id);
+                            match how {
+                                Departure::Closed => sfu.handle_closed(now, id),
+                                Departure::Lost => sfu.handle_lost(now, id),
+                            }
                         }
                     }
                 }
@@ -210,6 +215,15 @@ pub(crate) async fn run(
     }
     // Recordings in progress end with the server, as playable files.
     tokio::task::block_in_place(|| recordings.finish());
+}
+
+/// How a signaling connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Departure {
+    /// Closed on purpose: by the page (leaving, or its tab closing) or by the server.
+    Closed,
+    /// Lost without a close: a network that dropped. The participant stays, reconnecting.
+    Lost,
 }
 
 /// The record says who did not come back after a restart, and that a meeting nobody came back
@@ -262,7 +276,7 @@ fn record(
             for id in sfu.members(meeting) {
                 if let Some(c) = clients.get(&id) {
                     let msg = ServerMessage::RecordHead { head: head.clone() };
-                    let _ = c.tx.try_send(ToClient::Message(msg));
+                    let _ = c.tx.try_send(ToClient::Message(Box::new(msg)));
                 }
             }
         }
@@ -278,10 +292,11 @@ fn reply_error(
     result: Result<(), SfuError>,
 ) {
     if let (Err(e), Some(c)) = (result, clients.get(&id)) {
-        let _ = c.tx.try_send(ToClient::Message(ServerMessage::Error {
-            code: e.code(),
-            message: e.to_string(),
-        }));
+        let _ =
+            c.tx.try_send(ToClient::Message(Box::new(ServerMessage::Error {
+                code: e.code(),
+                message: e.to_string(),
+            })));
     }
 }
 
@@ -305,7 +320,7 @@ fn drain(
                     for id in sfu.members(&meeting) {
                         if let Some(c) = clients.get(&id) {
                             let msg = ServerMessage::RecordHead { head: head.clone() };
-                            let _ = c.tx.try_send(ToClient::Message(msg));
+                            let _ = c.tx.try_send(ToClient::Message(Box::new(msg)));
                         }
                     }
                 }
@@ -345,7 +360,7 @@ fn drain(
             },
             Output::Signal(id, msg) => {
                 let stuck = match clients.get(&id) {
-                    Some(c) => c.tx.try_send(ToClient::Message(msg)).is_err(),
+                    Some(c) => c.tx.try_send(ToClient::Message(Box::new(msg))).is_err(),
                     None => false,
                 };
                 if stuck {

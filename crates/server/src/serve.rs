@@ -61,6 +61,8 @@ pub(crate) struct ServeArgs {
     no_bandwidth_estimation: bool,
     #[command(flatten)]
     limits: Limits,
+    #[command(flatten)]
+    turn: crate::turn::TurnArgs,
     /// Make the attacks a compromised server would (misroute-video, replay-audio), to test what
     /// pages withstand. Only in test builds.
     #[cfg(feature = "danger-test-attacks")]
@@ -161,6 +163,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         config.resume_window = args.resume_window;
         config.tcp_addr = media_tcp.as_ref().map(|(_, a)| *a);
         let tcp_line = config.tcp_addr;
+        config.turn = args.turn.servers()?;
         args.limits.apply(&mut config);
         #[cfg(feature = "danger-test-attacks")]
         {
@@ -201,6 +204,9 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let _ = writeln!(out, "  WebRTC media:      udp {public_addr}");
         if let Some(a) = tcp_line {
             let _ = writeln!(out, "  WebRTC over TCP:   tcp {a} (for networks that drop UDP)");
+        }
+        for url in args.turn.urls() {
+            let _ = writeln!(out, "  TURN (relay):      {url}");
         }
         let _ = writeln!(out, "  Metrics:           http://{metrics_addr}/metrics");
         let _ = writeln!(out, "Invite someone (in another terminal):");

@@ -10,14 +10,14 @@ use summit_auth::{new_resume_token, resume_hash, Invitation, InvitationClaims};
 use summit_core::{Identity, JoinRequest, PageInvitation, Restored, SfuError};
 use summit_proto::{
     Capability, ClientMessage, CloseCode, ErrorCode, LanguagePair, MeetingName, ResumeToken, Role,
-    ServerMessage, PROTOCOL_VERSION,
+    ServerMessage, CLOSE_PAGE_RECONNECTING, PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, oneshot};
 
 use crate::data::EntryRefusal;
 use crate::http::AppState;
 use crate::limits::{RateLimit, JOIN_TIMEOUT};
-use crate::media::{Command, ConnId, ToClient, CLIENT_QUEUE};
+use crate::media::{Command, ConnId, Departure, ToClient, CLIENT_QUEUE};
 
 /// How long an invitation made from the meeting page is valid: long enough to pass it on
 /// and use it today, short enough that a forgotten link soon stops working.
@@ -32,13 +32,24 @@ enum Incoming {
     /// Not usable; the text says why.
     Invalid(ErrorCode, String),
     TooBig,
-    Closed,
+    /// The connection ended: `by_page` when the page closed it (a close frame), not when it was
+    /// lost.
+    Closed {
+        by_page: bool,
+    },
 }
 
 async fn next(ws: &mut WebSocket, max: usize) -> Incoming {
     loop {
         match ws.recv().await {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Incoming::Closed,
+            Some(Ok(Message::Close(frame))) => {
+                // A page replacing a connection it lost track of is not leaving.
+                let replacing = frame.is_some_and(|f| f.code == CLOSE_PAGE_RECONNECTING);
+                return Incoming::Closed {
+                    by_page: !replacing,
+                };
+            }
+            None | Some(Err(_)) => return Incoming::Closed { by_page: false },
             Some(Ok(Message::Text(t))) => {
                 if t.len() > max {
                     return Incoming::TooBig;
@@ -124,14 +135,15 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             Err(_) => return close(ws, CloseCode::ProtocolError, "no join message in time").await,
             Ok(m) => m,
         };
-    let (version, meeting, invite, resume) = match first {
+    let (version, meeting, invite, resume, keep_media) = match first {
         Incoming::Message(ClientMessage::Join {
             version,
             meeting,
             invite,
             resume_token,
-        }) => (version, meeting, invite, resume_token),
-        Incoming::Closed => return,
+            keep_media,
+        }) => (version, meeting, invite, resume_token, keep_media),
+        Incoming::Closed { .. } => return,
         Incoming::TooBig => {
             return close(ws, CloseCode::TooBig, &too_big(limits.max_message_bytes)).await
         }
@@ -299,6 +311,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         meeting: meeting.clone(),
         identity,
         resume,
+        keep_media,
         token_hash: resume_hash(&token),
         token,
         allow_new: spent,
@@ -345,6 +358,8 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
     let id = joined.id;
     // 3. Relay both ways.
     let mut rate = RateLimit::new(&limits, Instant::now());
+    // Unless the page closes the connection, it was lost: the participant stays, reconnecting.
+    let mut how = Departure::Lost;
     loop {
         tokio::select! {
             out = from_sfu.recv() => match out {
@@ -352,14 +367,14 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                     if !send(&mut ws, &m).await { break; }
                 }
                 Some(ToClient::Close(code, why)) => {
-                    let _ = state.commands.send(Command::Closed(conn, id)).await;
+                    let _ = state.commands.send(Command::Closed(conn, id, Departure::Closed)).await;
                     return close(ws, code, &why).await;
                 }
                 None => return close(ws, CloseCode::Refused, "disconnected by the server").await,
             },
             inc = next(&mut ws, limits.max_message_bytes) => {
                 if !rate.allow(Instant::now()) {
-                    let _ = state.commands.send(Command::Closed(conn, id)).await;
+                    let _ = state.commands.send(Command::Closed(conn, id, Departure::Closed)).await;
                     return close(ws, CloseCode::RateLimited, "too many messages; slow down").await;
                 }
                 match inc {
@@ -382,15 +397,18 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                         if !send(&mut ws, &ServerMessage::Error { code, message }).await { break; }
                     }
                     Incoming::TooBig => {
-                        let _ = state.commands.send(Command::Closed(conn, id)).await;
+                        let _ = state.commands.send(Command::Closed(conn, id, Departure::Closed)).await;
                         return close(ws, CloseCode::TooBig, &too_big(limits.max_message_bytes)).await;
                     }
-                    Incoming::Closed => break,
+                    Incoming::Closed { by_page } => {
+                        if by_page { how = Departure::Closed; }
+                        break;
+                    }
                 }
             }
         }
     }
-    let _ = state.commands.send(Command::Closed(conn, id)).await;
+    let _ = state.commands.send(Command::Closed(conn, id, how)).await;
 }
 
 /// A host's "Invite" from the meeting page: signed here, at the edge, with the server's key,

@@ -157,6 +157,7 @@ impl Harness {
             meeting: MeetingName::parse(meeting).unwrap(),
             identity,
             resume: resume.map(summit_auth::resume_hash),
+            keep_media: false,
             token_hash: summit_auth::resume_hash(&token),
             token,
             allow_new: true,

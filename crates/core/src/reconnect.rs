@@ -1,0 +1,122 @@
+//! A participant whose connection was lost stays in the meeting, reconnecting, until their page
+//! comes back or the resume window ends: their media connections are kept, the messages meant
+//! for them are held, and the others see "reconnecting", not a leave (so nobody rekeys). A page
+//! that comes back with its media connections takes the session back as it was.
+
+use std::time::Instant;
+
+use summit_proto::{CloseCode, ParticipantId, ServerMessage};
+
+use crate::output::{Disconnect, Output};
+use crate::Sfu;
+
+/// Messages held for a reconnecting participant; past this the page gets a fresh session
+/// instead (its view would be too stale to patch up).
+pub(crate) const OUTBOX: usize = 512;
+
+impl Sfu {
+    /// The participant's signaling connection is gone. Someone in the meeting stays,
+    /// reconnecting; someone in the lobby leaves it (their token brings them back to it).
+    pub(crate) fn connection_lost(&mut self, id: ParticipantId, now: Instant) {
+        let admitted = self.participants.get(&id).is_some_and(|p| p.admitted);
+        if !admitted {
+            if let Some(p) = self.participants.remove(&id) {
+                self.cleanup(p, "left the meeting", true);
+            }
+            return;
+        }
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        if p.reconnecting.is_some() {
+            return;
+        }
+        p.reconnecting = Some(now);
+        let meeting = p.meeting.clone();
+        tracing::debug!(participant = %id, "reconnecting");
+        self.broadcast_update(id);
+        self.drop_interpretation_lease(&meeting, id);
+    }
+
+    /// Holds a message for a reconnecting participant; gives it back if they are connected
+    /// (to be sent now).
+    pub(crate) fn hold(&mut self, to: ParticipantId, msg: ServerMessage) -> Option<ServerMessage> {
+        let Some(p) = self.participants.get_mut(&to) else {
+            return Some(msg);
+        };
+        if p.reconnecting.is_none() {
+            return Some(msg);
+        }
+        if p.outbox.len() < OUTBOX {
+            p.outbox.push(msg);
+        } else {
+            p.outbox_overflowed = true;
+        }
+        None
+    }
+
+    /// Whether `id` may take its session back with its media connections as they are.
+    pub(crate) fn may_reattach(&self, id: ParticipantId) -> bool {
+        self.participants
+            .get(&id)
+            .is_some_and(|p| p.admitted && !p.outbox_overflowed)
+    }
+
+    /// The page is back with its media connections: the session goes on, the page is welcomed
+    /// as resumed, gets what it missed in order, and the offer it may never have seen.
+    pub(crate) fn reattach(&mut self, id: ParticipantId, now: Instant) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        p.reconnecting = None;
+        p.last_seen = now;
+        let missed = std::mem::take(&mut p.outbox);
+        let offer = p
+            .pending_offer
+            .is_some()
+            .then(|| p.last_offer.clone())
+            .flatten();
+        let welcome = self.welcome(id, true);
+        if let Some(w) = welcome {
+            self.signal(id, w);
+        }
+        for m in missed {
+            self.signal(id, m);
+        }
+        if let Some(o) = offer {
+            self.signal(id, o);
+        }
+        self.broadcast_update(id);
+        self.send_interpretation_state(id);
+    }
+
+    /// Those reconnecting for longer than the resume window have left for good.
+    pub(crate) fn expire_reconnecting(&mut self, now: Instant) {
+        let window = self.config.resume_window;
+        let gone: Vec<ParticipantId> = self
+            .participants
+            .values()
+            .filter(|p| p.reconnecting.is_some_and(|t| now > t + window))
+            .map(|p| p.id)
+            .collect();
+        for id in gone {
+            if let Some(p) = self.participants.remove(&id) {
+                // Nothing to close: the connection is long gone.
+                self.cleanup(p, "connection lost", false);
+            }
+        }
+    }
+
+    /// A participant silent beyond the heartbeat timeout: their connection is closed, and they
+    /// are reconnecting (or, in the lobby, gone).
+    pub(crate) fn heartbeat_lost(&mut self, id: ParticipantId, now: Instant) {
+        self.outputs.push_back(Output::Disconnect(
+            id,
+            Disconnect {
+                code: CloseCode::HeartbeatTimeout,
+                reason: "no heartbeat: connection lost".into(),
+            },
+        ));
+        self.connection_lost(id, now);
+    }
+}
