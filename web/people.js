@@ -37,7 +37,7 @@ export class PeoplePanel {
     if (me) rows.push(row(`${me.name} (you, ${me.role})`, []));
     const host = !!me?.can_moderate;
     for (const { info, shown } of people) {
-      const text = `${shown.name} (${shown.role})${info.connection === 'reconnecting' ? ', reconnecting' : ''}${info.microphone_muted ? ', muted' : ''}`;
+      const text = `${shown.name} (${shown.role})${info.connection === 'reconnecting' ? ', reconnecting' : info.connection === 'poor' ? ', poor connection' : ''}${info.microphone_muted ? ', muted' : ''}`;
       const actions = host ? /** @type {Array<[string, () => void]>} */ ([
         ['Mute', () => this.deps.send({ type: 'mute_participant', participant: info.id })],
         ['Remove', () => this.deps.send({ type: 'remove', participant: info.id })],

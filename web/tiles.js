@@ -45,7 +45,11 @@ export class Tile {
     this.mutedIcon.setAttribute('aria-label', 'microphone muted');
     this.mutedIcon.textContent = '🔇';
     this.mutedIcon.hidden = true;
-    this.label.append(this.nameText, this.mutedIcon);
+    // Their connection as the server sees what they send: shown when it is poor.
+    this.quality = document.createElement('span');
+    this.quality.className = 'quality';
+    this.quality.hidden = true;
+    this.label.append(this.nameText, this.mutedIcon, this.quality);
     this.note = document.createElement('div');
     this.note.className = 'note';
     this.note.hidden = true;
@@ -86,10 +90,20 @@ export class Tile {
     this.audio.srcObject = new MediaStream([track]);
   }
 
-  /** @param {{microphone_muted: boolean, camera_off: boolean, connection?: string}} info */
+  /**
+   * @param {{microphone_muted: boolean, camera_off: boolean, connection?: string,
+   *   uplink?: {loss_percent: number, jitter_ms: number}}} info
+   */
   update(info) {
     this.mutedIcon.hidden = !info.microphone_muted;
     this.cameraOff = info.camera_off;
+    const poor = info.connection === 'poor';
+    this.quality.hidden = !poor;
+    this.quality.textContent = poor ? 'Poor connection' : '';
+    const u = info.uplink;
+    this.quality.title = poor && u
+      ? `What they send reaches the server with ${u.loss_percent}% loss and ${u.jitter_ms} ms jitter: their picture and voice may break up.`
+      : '';
     // Their connection dropped: they are still in the meeting, coming back.
     const reconnecting = info.connection === 'reconnecting';
     if ((this.notes.connection !== '') !== reconnecting) {

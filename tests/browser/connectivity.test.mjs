@@ -82,6 +82,27 @@ test('without a way through the firewall, the page says so within seconds instea
   assert.equal(await a.locator('#conn-state').textContent(), 'Connected');
 }));
 
+test('a participant whose uplink loses packets is shown with a poor connection to the others, until it heals', () => inNamespaces([], async ({ net, server, browser }) => {
+  const open = await browser(net.srv);
+  const lossy = await browser(net.cli);
+  const a = await joinPage(open, server.invite('lossy', 'Ana', '--role', 'host').url);
+  const b = await joinPage(lossy, server.invite('lossy', 'Ben', '--skip-lobby').url);
+  const ib = await myId(b);
+  await waitStats(a, (s) => s[`${ib}:camera`]?.framesDecoded > 20, 30000, 'Ana decoding Ben');
+  const badge = a.locator(`.tile[data-participant="${ib}"] .quality`);
+  // The control: a clean link is not called poor (two rounds of the server's reports).
+  await new Promise((r) => setTimeout(r, 11000));
+  assert.ok(await badge.isHidden(), 'no badge on a clean link');
+  // 15 % of what Ben sends is lost before it reaches the server.
+  net.loseFrom(net.srv, net.cliIp, 0.15);
+  await badge.filter({ hasText: 'Poor connection' }).waitFor({ timeout: 30000 });
+  assert.match(await badge.getAttribute('title') ?? '', /reaches the server with \d+% loss/);
+  await a.getByRole('button', { name: 'Participants' }).click();
+  await a.getByRole('listitem', { name: /^Ben \(delegate\), poor connection/ }).waitFor({ timeout: 5000 });
+  net.clearFirewall(net.srv);
+  await badge.waitFor({ state: 'hidden', timeout: 40000 });
+}));
+
 /** Frames decoded of `who`'s camera on `page`. */
 async function framesOf(page, who) {
   const s = await inbound(page);

@@ -50,6 +50,20 @@ export function createNetwork() {
       for (const chain of ['INPUT', 'OUTPUT']) n.exec(ns, 'iptables', '-A', chain, '-p', 'udp', '-j', 'DROP');
     },
     /**
+     * Drops a random `share` (0..1) of the UDP datagrams `ns` receives from `from` (iptables
+     * `statistic` on INPUT). On the receiving side, as a lossy link would: a DROP on the
+     * sender's OUTPUT chain fails its send (EPERM), which a browser takes as a reason to send
+     * again, so little is lost in the end.
+     */
+    loseFrom(ns, from, share) {
+      n.exec(ns, 'iptables', '-A', 'INPUT', '-s', from, '-p', 'udp', '-m', 'statistic', '--mode', 'random',
+        '--probability', String(share), '-j', 'DROP');
+    },
+    /** Removes every firewall rule from `ns`. */
+    clearFirewall(ns) {
+      for (const chain of ['INPUT', 'OUTPUT']) n.exec(ns, 'iptables', '-F', chain);
+    },
+    /**
      * Lets `ns` reach `ip` only on the given TCP ports: UDP and every other port to it are
      * dropped (a firewall that opens the web page and a TURN server, not the media ports).
      */

@@ -39,6 +39,7 @@ mod sfu;
 mod timers;
 mod track;
 mod turn;
+mod uplink;
 
 #[cfg(feature = "danger-test-attacks")]
 pub use attacks::Attack;

@@ -57,6 +57,15 @@ impl Sfu {
                     lost: 0,
                 };
                 self.stream_figures(key, s.mid, f);
+                // Jitter counts for audio only: a video frame's packets share one timestamp
+                // and leave the sender paced, which reads as jitter on any link.
+                let audio = self
+                    .participants
+                    .get(&key.participant)
+                    .and_then(|p| p.tracks.iter().find(|t| t.mid == s.mid))
+                    .is_some_and(|t| t.source.is_audio());
+                let jitter = if audio { s.jitter } else { 0 };
+                self.uplink_report(key.participant, now, s.loss, jitter, 48_000);
             }
             (Side::Subscriber, Event::MediaEgressStats(s)) => {
                 let lost = s.remote.map_or(0, |r| r.packets_lost);

@@ -57,6 +57,8 @@ pub(crate) struct Participant {
     pub(crate) reconnecting: Option<Instant>,
     /// Messages held for them while reconnecting.
     pub(crate) outbox: Vec<ServerMessage>,
+    /// About how many bytes those are.
+    pub(crate) outbox_bytes: usize,
     /// More was meant for them than is held: they come back to a fresh session.
     pub(crate) outbox_overflowed: bool,
     /// The page asked for an ICE restart of its subscribing connection.
@@ -65,6 +67,8 @@ pub(crate) struct Participant {
     pub(crate) last_offer: Option<ServerMessage>,
     /// When their TURN credentials are due for renewal (with TURN servers configured).
     pub(crate) ice_servers_renew: Option<Instant>,
+    /// How what they send reaches the server.
+    pub(crate) uplink: crate::uplink::UplinkQuality,
 }
 
 /// One subscriber's bandwidth: the estimate, the layer allocator, what BWE was asked to probe.
@@ -126,9 +130,12 @@ impl Participant {
             screen_sharing: has(TrackSource::Screen),
             connection: if self.reconnecting.is_some() {
                 ConnectionState::Reconnecting
+            } else if self.uplink.poor {
+                ConnectionState::Poor
             } else {
                 ConnectionState::Good
             },
+            uplink: self.uplink.told,
         }
     }
 }

@@ -10,9 +10,29 @@ use summit_proto::{CloseCode, ParticipantId, ServerMessage};
 use crate::output::{Disconnect, Output};
 use crate::Sfu;
 
-/// Messages held for a reconnecting participant; past this the page gets a fresh session
-/// instead (its view would be too stale to patch up).
+/// Messages held for a reconnecting participant; past this (or [`OUTBOX_BYTES`]) the page
+/// gets a fresh session instead (its view would be too stale to patch up).
 pub(crate) const OUTBOX: usize = 512;
+/// Bytes held for a reconnecting participant, roughly (the variable parts of the messages).
+pub(crate) const OUTBOX_BYTES: usize = 1 << 20;
+
+/// About how many bytes a held message takes: its variable-length parts, and a little for the
+/// rest. Only the budget of what is held while someone is away needs it.
+fn held_bytes(msg: &ServerMessage) -> usize {
+    const FIXED: usize = 64;
+    FIXED
+        + match msg {
+            ServerMessage::Chat(c) => c.text.len() + c.name.len(),
+            ServerMessage::E2ee { data, key, .. } => {
+                data.len() + key.as_ref().map_or(0, String::len)
+            }
+            ServerMessage::SubscribeOffer { sdp, tracks, .. } => sdp.len() + tracks.len() * 48,
+            ServerMessage::PublishAnswer { sdp } => sdp.len(),
+            ServerMessage::ParticipantJoined { participant }
+            | ServerMessage::ParticipantUpdated { participant } => participant.name.len(),
+            _ => 0,
+        }
+}
 
 impl Sfu {
     /// The participant's signaling connection is gone. Someone in the meeting stays,
@@ -47,10 +67,17 @@ impl Sfu {
         if p.reconnecting.is_none() {
             return Some(msg);
         }
-        if p.outbox.len() < OUTBOX {
+        let bytes = held_bytes(&msg);
+        if p.outbox_overflowed {
+            // Already past the budget: the page gets a fresh session when back.
+        } else if p.outbox.len() < OUTBOX && p.outbox_bytes + bytes <= OUTBOX_BYTES {
+            p.outbox_bytes += bytes;
             p.outbox.push(msg);
         } else {
+            // Nothing more is held: the page will start a fresh session when it is back.
             p.outbox_overflowed = true;
+            p.outbox.clear();
+            p.outbox_bytes = 0;
         }
         None
     }
@@ -71,6 +98,7 @@ impl Sfu {
         p.reconnecting = None;
         p.last_seen = now;
         let missed = std::mem::take(&mut p.outbox);
+        p.outbox_bytes = 0;
         let offer = p
             .pending_offer
             .is_some()

@@ -202,10 +202,12 @@ impl Sfu {
             ),
             reconnecting: None,
             outbox: Vec::new(),
+            outbox_bytes: 0,
             outbox_overflowed: false,
             ice_restart: false,
             last_offer: None,
             ice_servers_renew: None,
+            uplink: Default::default(),
         };
         let pair = p.interprets.clone();
         let invitation = p.invitation.clone();

@@ -341,6 +341,7 @@ impl Sfu {
         }
         self.expire_reconnecting(now);
         self.renew_ice_servers(now);
+        self.judge_uplinks(now);
         self.send_deferred_keyframe_requests(now);
         if now >= self.next_allocation {
             // Layer rates change as publishers' encoders adapt: choose again now and then.

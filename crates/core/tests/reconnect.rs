@@ -48,6 +48,21 @@ fn lose_signaling(h: &mut Harness, b: usize) {
     h.process_outputs();
 }
 
+/// Ana and Ben in a meeting, and Ben's signaling lost: with his id and resume token.
+fn away() -> (
+    Harness,
+    usize,
+    usize,
+    ParticipantId,
+    summit_proto::ResumeToken,
+) {
+    let (mut h, a, b) = two();
+    let ib = h.clients[b].id;
+    let token = h.resume_token(ib).unwrap();
+    lose_signaling(&mut h, b);
+    (h, a, b, ib, token)
+}
+
 #[test]
 fn a_lost_connection_keeps_the_seat_and_the_session_goes_on_when_the_page_is_back() {
     let (mut h, a, b) = two();
@@ -124,10 +139,7 @@ fn a_lost_connection_keeps_the_seat_and_the_session_goes_on_when_the_page_is_bac
 
 #[test]
 fn someone_not_back_within_the_resume_window_has_left() {
-    let (mut h, a, b) = two();
-    let ib = h.clients[b].id;
-    let token = h.resume_token(ib).unwrap();
-    lose_signaling(&mut h, b);
+    let (mut h, a, _, ib, token) = away();
     h.run(Duration::from_secs(119));
     assert!(!left_seen(&h, a, ib));
     h.run(Duration::from_secs(2));
@@ -159,10 +171,7 @@ fn a_page_that_closes_its_connection_leaves_at_once() {
 
 #[test]
 fn a_page_without_its_media_connections_gets_a_fresh_session_with_its_seat() {
-    let (mut h, a, b) = two();
-    let ib = h.clients[b].id;
-    let token = h.resume_token(ib).unwrap();
-    lose_signaling(&mut h, b);
+    let (mut h, a, b, ib, token) = away();
     h.run(Duration::from_secs(5));
     // A reload: the page has nothing left but its token, and makes new connections.
     let req = h.request("m", h.identity("Ben", Role::Delegate), Some(&token));
@@ -267,4 +276,66 @@ fn turn_credentials_come_in_the_welcome_and_are_renewed_before_they_expire() {
     // Without TURN servers, none.
     let (h, b, _) = two();
     assert!(turn_usernames(&h, b).is_empty());
+}
+
+#[test]
+fn others_are_told_when_someones_uplink_turns_poor_and_good_again() {
+    let (mut h, a, b) = two();
+    let ib = h.clients[b].id;
+    h.run(Duration::from_secs(12));
+    assert_ne!(
+        connection_seen(&h, a, ib),
+        Some(ConnectionState::Poor),
+        "a clean link is not poor"
+    );
+    // 15 % of Ben's media is lost on its way to the server.
+    let addr = h.clients[b].pub_addr;
+    h.uplink_loss.insert(addr, 0.15);
+    h.run(Duration::from_secs(12));
+    assert_eq!(connection_seen(&h, a, ib), Some(ConnectionState::Poor));
+    let told = h.messages_to(a).iter().rev().find_map(|m| match m {
+        ServerMessage::ParticipantUpdated { participant } if participant.id == ib => {
+            participant.uplink
+        }
+        _ => None,
+    });
+    assert!(
+        told.is_some_and(|u| u.loss_percent >= 5),
+        "with the figures: {told:?}"
+    );
+    // Healed: good again after two clean rounds, not at the first.
+    h.uplink_loss.clear();
+    h.run(Duration::from_secs(20));
+    assert_eq!(connection_seen(&h, a, ib), Some(ConnectionState::Good));
+}
+
+#[test]
+fn a_page_away_while_more_than_its_budget_happened_comes_back_to_a_fresh_session() {
+    let (mut h, a, b, ib, token) = away();
+    // Over a megabyte of chat while Ben is away (held messages have a byte budget), at the
+    // pace the relay budget allows (64 KiB/s).
+    for i in 0..300 {
+        h.run(Duration::from_millis(70));
+        h.send(
+            a,
+            ClientMessage::Chat {
+                text: format!("{i} {}", "x".repeat(3990)),
+                sealed: false,
+            },
+        )
+        .unwrap();
+    }
+    let mut req = h.request("m", h.identity("Ben", Role::Delegate), Some(&token));
+    req.keep_media = true;
+    let j = h.sfu.join(h.now, req).unwrap();
+    // (A fresh session means fresh media connections, as the page makes on that welcome.)
+    let addr = |port| (Ipv4Addr::new(127, 0, 9, 8), port).into();
+    h.clients[b] = SimClient::new(ib, h.now, addr(5000), addr(5001));
+    h.process_outputs();
+    // Back in his seat, but as a fresh session: the welcome carries the meeting as it is.
+    assert!(j.resumed && j.id == ib);
+    assert!(h
+        .messages_to(b)
+        .iter()
+        .any(|m| matches!(m, ServerMessage::Welcome { resumed: false, .. })));
 }

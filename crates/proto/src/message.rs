@@ -255,6 +255,19 @@ pub struct ParticipantInfo {
     /// How their connection to the server is doing.
     #[serde(default)]
     pub connection: ConnectionState,
+    /// What the server saw of their uplink when it last judged it (with `poor`, and on the way
+    /// back to `good`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uplink: Option<Uplink>,
+}
+
+/// Loss and jitter of what a participant sends, as the server receives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Uplink {
+    /// Packets lost, in percent.
+    pub loss_percent: u8,
+    /// Interarrival jitter, in milliseconds.
+    pub jitter_ms: u16,
 }
 
 /// A TURN server and this participant's time-limited credentials for it, as the browser's
@@ -276,6 +289,9 @@ pub enum ConnectionState {
     /// Connected.
     #[default]
     Good,
+    /// Connected, but what they send reaches the server with heavy loss or jitter: others
+    /// see and hear them break up because of their connection.
+    Poor,
     /// Lost, and not back yet: they stay in the meeting (and keep their keys) until the resume
     /// window ends.
     Reconnecting,

@@ -43,6 +43,8 @@ pub struct Harness {
     pub start: Instant,
     /// Probability that a datagram is lost.
     pub loss: f64,
+    /// Extra loss of media from one address towards the server (a client's bad uplink).
+    pub uplink_loss: std::collections::HashMap<SocketAddr, f64>,
     /// One-way network delay.
     pub delay: Duration,
     /// Every core decision with the virtual time since start.
@@ -93,6 +95,7 @@ impl Harness {
             now,
             start: now,
             loss: 0.0,
+            uplink_loss: Default::default(),
             delay: Duration::from_millis(2),
             decisions: Vec::new(),
             disconnects: Vec::new(),
@@ -379,7 +382,13 @@ impl Harness {
             self.last_sent.insert(source, data.clone());
         }
         *self.sent.entry(destination).or_default() += 1;
-        if self.loss > 0.0 && self.lost(destination, &data) {
+        let uplink = self.uplink_loss.get(&source).copied().unwrap_or(0.0);
+        let loss = if destination == self.server {
+            self.loss.max(uplink)
+        } else {
+            self.loss
+        };
+        if loss > 0.0 && self.lost(destination, &data, loss) {
             *self.dropped_to.entry(destination).or_default() += 1;
             return;
         }
@@ -408,7 +417,7 @@ impl Harness {
     /// type and sequence number, which SRTP leaves in the clear), never on the order of sending.
     /// str0m picks SSRCs and RTX sequence numbers at random, so neither the order of streams nor
     /// retransmissions may decide what is lost, or runs with one seed would differ.
-    fn lost(&self, destination: SocketAddr, data: &[u8]) -> bool {
+    fn lost(&self, destination: SocketAddr, data: &[u8], loss: f64) -> bool {
         use std::hash::{Hash, Hasher};
         const OPUS: u8 = 111;
         const VP8: u8 = 96;
@@ -420,7 +429,7 @@ impl Harness {
         }
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (self.seed, destination, data[1] & 0x7f, &data[2..4]).hash(&mut h);
-        (h.finish() % 1_000_000) as f64 / 1_000_000.0 < self.loss
+        (h.finish() % 1_000_000) as f64 / 1_000_000.0 < loss
     }
 
     /// Drains the core's outputs: datagrams onto the network, signaling to the clients.
