@@ -468,6 +468,9 @@ async function onResumed(msg) {
   const here = new Set(msg.participants.map((/** @type {any} */ p) => p.id));
   for (const id of [...state.people.keys()]) if (!here.has(id)) removePerson(id);
   for (const p of msg.participants) addPerson(p);
+  // The interpretation state comes again: the listener's channel and a booth microphone
+  // that went free are taken back as they were.
+  interp.welcome(msg);
   conn.resendPublish();
   // Whatever took the signaling may have taken the media path too: new ICE credentials and
   // checks on both connections (the m-lines, SSRCs and keys stay).

@@ -45,6 +45,8 @@ export class InterpretationView {
     /** What the person picked (kept across reconnects; the server forgets on leave). */
     /** @type {string | null} */
     this.wanted = null;
+    /** @type {string | null} the language this page's booth spoke into while it held the microphone */
+    this.held = null;
     /** Volume of the floor under a channel, 0..1. */
     this.floorVolume = 0.2;
     const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
@@ -91,6 +93,14 @@ export class InterpretationView {
     if (first && this.wanted && s.hearing !== this.wanted && s.languages.includes(this.wanted)) {
       this.deps.send({ type: 'listen', channel: this.wanted });
     }
+    // The microphone this interpreter held went free with the lost connection (or the server's
+    // restart): take it back, into the same language, unless a partner took it meanwhile.
+    const b = this.myBooth();
+    if (first && this.held && b && !b.holder) {
+      if (b.into !== this.held) this.deps.send({ type: 'set_direction', into: this.held });
+      this.deps.send({ type: 'take_mic' });
+    }
+    if (!first || b?.holder) this.held = b && b.holder === this.me ? b.into : null;
     this.render();
     this.mix();
   }

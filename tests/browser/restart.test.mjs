@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launchChromium, joinPage, inMeeting, waitStats, myId } from './harness.mjs';
+import { startServer, launchChromium, joinPage, inMeeting, waitStats, myId, until } from './harness.mjs';
 
 /** Waits until every page decodes every other page's camera and hears its microphone. */
 async function allDecode(pages, ids, ms, what) {
@@ -102,6 +102,48 @@ test('after kill -9, back after 2 s and after 20 s: everyone returns by themselv
     const md = server.summit('record', 'export', 'restarted', '--format', 'md');
     assert.equal(md.match(/The server restarted/g)?.length, 2, md);
     for (const p of pages) await p.context().close();
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+/** The listener's language channel on its current connections: packets and sound so far. */
+async function channel(page) {
+  return page.evaluate(async () => {
+    const s = /** @type {any} */ (window).summit;
+    const t = s.conn?.channelMid && s.conn.sub.getTransceivers().find((/** @type {any} */ x) => x.mid === s.conn.channelMid);
+    let out = { fresh: s.conn?.tag === undefined, packets: 0, energy: 0 };
+    if (t) (await t.receiver.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') out = { ...out, packets: r.packetsReceived || 0, energy: r.totalAudioEnergy || 0 }; });
+    return out;
+  });
+}
+
+test('after kill -9, the interpreter has the booth microphone back and the listener hears the channel again', async () => {
+  const server = await startServer({ fixedPorts: true });
+  const browser = await launchChromium();
+  try {
+    server.summit('meeting', 'create', 'booths', '--languages', 'ru,zh');
+    const inv = (name, ...args) => server.invite('booths', name, ...args).url;
+    await joinPage(browser, inv('Speaker', '--role', 'host'));
+    const anna = await joinPage(browser, inv('Anna', '--role', 'interpreter', '--interprets', 'ru-zh', '--skip-lobby'));
+    const zh = await joinPage(browser, inv('Listener zh', '--role', 'observer', '--skip-lobby'));
+    await anna.getByRole('button', { name: 'Take microphone' }).click();
+    await anna.locator('#booth-status').getByText('You have the microphone').waitFor({ timeout: 5000 });
+    await zh.getByLabel('Listen in').selectOption('zh');
+    await until(async () => { const c = await channel(zh); return c.packets > 50 && c.energy > 0; }, 20000, 'the channel before');
+    await tag([anna, zh], 'before');
+
+    await server.crash();
+    await new Promise((r) => setTimeout(r, 2000));
+    await server.restart();
+    // Nobody clicks: Anna's page takes the free microphone back, the listener's asks for zh
+    // again, and the channel carries her voice on the listener's new connection.
+    let last = null;
+    await until(async () => { last = await channel(zh); return last.fresh && last.packets > 50 && last.energy > 0; }, 30000,
+      'the channel again after the restart').catch((e) => { throw new Error(`${e.message}; last ${JSON.stringify(last)}`); });
+    assert.equal(await zh.getByLabel('Listen in').inputValue(), 'zh');
+    await anna.locator('#booth-status').getByText('You have the microphone').waitFor({ timeout: 5000 });
   } finally {
     await browser.close();
     await server.stop();

@@ -74,7 +74,11 @@ impl Sfu {
             return Ok(());
         };
         m.locked = locked;
-        for to in m.members.clone() {
+        let members = m.members.clone();
+        // Kept in the registry: a restart does not unlock the meeting.
+        self.outputs
+            .push_back(Output::Event(SfuEvent::LockChanged(meeting, locked)));
+        for to in members {
             self.signal(
                 to,
                 ServerMessage::MeetingLocked {

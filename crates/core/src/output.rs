@@ -72,6 +72,9 @@ pub enum SfuEvent {
     },
     /// A session's resume token takes nothing back any more: forget it.
     ResumeEnded(ResumeHash),
+    /// A host locked or unlocked the meeting (or it emptied, and so is unlocked): keep it, so
+    /// that a restart of the server does not open a locked meeting.
+    LockChanged(MeetingName, bool),
 }
 
 /// Why the core removed a participant.

@@ -43,6 +43,8 @@ pub struct Identity {
     pub recording_key: Option<RecordingKey>,
     /// Invitations a host of this meeting denied, as registered (merged into the meeting's).
     pub denied: Vec<DeniedInvitation>,
+    /// A host had locked the meeting when the server last ran it (a restart keeps the lock).
+    pub meeting_locked: bool,
 }
 
 /// The organizer's recording key of an encrypted meeting, as registered.
@@ -150,8 +152,13 @@ impl Sfu {
             || moderator
             || identity.skip_lobby;
         if resumed.is_none() {
-            if let Some(m) = self.meetings.get(&meeting) {
-                self.may_enter(m, &identity, admitted, restored.is_some())?;
+            match self.meetings.get(&meeting) {
+                Some(m) => self.may_enter(m, &identity, admitted, restored.is_some())?,
+                // Locked before a restart: only those who were in come back.
+                None if identity.meeting_locked && restored.is_none() => {
+                    return Err(SfuError::Locked)
+                }
+                None => {}
             }
         }
         let restored_id = restored
@@ -167,7 +174,7 @@ impl Sfu {
                 id
             }
         };
-        let e2ee = identity.e2ee;
+        let (e2ee, was_locked) = (identity.e2ee, identity.meeting_locked);
         let (languages, recording_key, denied) =
             (identity.languages, identity.recording_key, identity.denied);
         let p = Participant {
@@ -216,10 +223,12 @@ impl Sfu {
         if !self.meetings.contains_key(&meeting) {
             self.record(&meeting, RecordEvent::MeetingStarted {});
         }
-        let m = self
-            .meetings
-            .entry(meeting.clone())
-            .or_insert_with(|| Meeting::new(e2ee));
+        let m = self.meetings.entry(meeting.clone()).or_insert_with(|| {
+            // Back after a restart: still locked if it was.
+            let mut m = Meeting::new(e2ee);
+            m.locked = was_locked;
+            m
+        });
         if recording_key.is_some() {
             m.recording_key = recording_key;
         }
@@ -598,6 +607,13 @@ impl Sfu {
         self.leave_interpretation(&p.meeting, id);
         if self.meetings.get(&p.meeting).is_some_and(Meeting::is_empty) {
             if let Some(m) = self.meetings.remove(&p.meeting) {
+                if m.locked {
+                    // The next time it meets, it starts unlocked.
+                    self.outputs.push_back(Output::Event(SfuEvent::LockChanged(
+                        p.meeting.clone(),
+                        false,
+                    )));
+                }
                 let reason = m.ending.unwrap_or_else(|| "everyone left".to_owned());
                 if m.recording {
                     let by = "the meeting ended".to_owned();

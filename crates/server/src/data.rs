@@ -98,6 +98,10 @@ const MIGRATIONS: &[&str] = &[
         made_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
     );
     CREATE INDEX invitations_made_by ON invitations_made (by_invitation);",
+    // Meetings a host locked: a restart of the server keeps them locked.
+    "CREATE TABLE locks (
+        meeting TEXT PRIMARY KEY NOT NULL
+    );",
 ];
 
 /// Parses a comma-separated list of language codes, as stored and as typed on the command line.
@@ -572,6 +576,26 @@ impl DataDir {
     }
 
     /// Whether a host denied this invitation in this meeting.
+    /// A host locked (or unlocked) the meeting.
+    pub(crate) fn set_locked(&self, meeting: &MeetingName, locked: bool) -> anyhow::Result<()> {
+        let sql = if locked {
+            "INSERT OR IGNORE INTO locks (meeting) VALUES (?1)"
+        } else {
+            "DELETE FROM locks WHERE meeting = ?1"
+        };
+        self.db.execute(sql, [meeting.as_str()])?;
+        Ok(())
+    }
+
+    /// Whether a host left the meeting locked.
+    pub(crate) fn is_locked(&self, meeting: &MeetingName) -> anyhow::Result<bool> {
+        Ok(self.db.query_row(
+            "SELECT EXISTS (SELECT 1 FROM locks WHERE meeting = ?1)",
+            [meeting.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
     pub(crate) fn is_denied(
         &self,
         invitation: &str,

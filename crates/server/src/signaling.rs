@@ -261,9 +261,10 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             tracing::error!("could not give back a use: {e:#}");
         }
     };
-    // Settings registered for the meeting (channels, recording key, denials); the core merges
-    // them into the running meeting. A registry error leaves them out rather than refusing entry.
-    let (languages, recording_key, denied) = {
+    // Settings registered for the meeting (channels, recording key, denials, a lock kept over a
+    // restart); the core merges them into the running meeting. A registry error leaves them out
+    // rather than refusing entry.
+    let (languages, recording_key, denied, meeting_locked) = {
         let store = state.store.lock();
         let or_default = |what: &str, e: anyhow::Error| {
             tracing::error!(%meeting, "cannot read the meeting's {what}: {e:#}");
@@ -281,6 +282,10 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                 or_default("denials", e);
                 Vec::new()
             }),
+            store.is_locked(&meeting).unwrap_or_else(|e| {
+                or_default("lock", e);
+                false
+            }),
         )
     };
     let identity = Identity {
@@ -294,6 +299,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         interprets: claims.interprets.clone(),
         recording_key,
         denied,
+        meeting_locked,
     };
     let Ok(token) = new_resume_token() else {
         give_back(&state);

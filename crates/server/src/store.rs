@@ -73,6 +73,7 @@ pub(crate) async fn run(
                         })
                     }
                     SfuEvent::ResumeEnded(hash) => store.lock().forget_resume(hash),
+                    SfuEvent::LockChanged(m, locked) => store.lock().set_locked(m, *locked),
                     _ => Ok(()),
                 };
                 if let Err(err) = result {

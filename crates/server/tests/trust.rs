@@ -508,3 +508,62 @@ async fn the_record_says_who_did_not_come_back_after_a_restart() {
     let out = server.summit(&["record", "verify", file.to_str().unwrap()]);
     assert!(out.starts_with("OK"), "{out}");
 }
+
+/// Someone new with a lobby-skipping link is refused: the meeting is locked.
+async fn refused_as_locked(server: &Server, name: &str) {
+    let (code, _) = closed(server.join_with("m", &server.token("m", name)).await.1);
+    assert_eq!(code, 4005, "{name} was not refused as locked out");
+}
+
+/// Waits until the registry keeps meeting m's lock (or no longer does).
+async fn lock_kept(server: &Server, kept: bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let n: i64 = server
+            .db()
+            .query_row("SELECT COUNT(*) FROM locks WHERE meeting = 'm'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        if (n == 1) == kept {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the registry's lock is not {kept}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_locked_meeting_stays_locked_across_a_crash_and_a_meeting_that_emptied_starts_unlocked() {
+    let mut server = start();
+    let host_token = server.invite("m", "Host", &["--role", "host"]).0;
+    let (mut host, reply) = server.join_with("m", &host_token).await;
+    let resume = message(reply)["resume_token"].as_str().unwrap().to_owned();
+    send_json(
+        &mut host,
+        serde_json::json!({"type": "lock", "locked": true}),
+    )
+    .await;
+    recv_kind(&mut host, "meeting_locked").await;
+    lock_kept(&server, true).await;
+    server.crash_and_restart();
+    // A newcomer arriving first after the crash finds it locked.
+    refused_as_locked(&server, "Newcomer").await;
+    // The host comes back by the token: the welcome says locked.
+    let (mut host, reply) = join_resume(&server, &host_token, Some(&resume)).await;
+    let w = message(reply);
+    assert_eq!(
+        (w["type"].as_str(), &w["locked"]),
+        (Some("welcome"), &true.into()),
+        "{w}"
+    );
+    refused_as_locked(&server, "Newcomer 2").await;
+    // Everyone leaves: the next time the meeting meets, it is open.
+    send_json(&mut host, serde_json::json!({"type": "leave"})).await;
+    lock_kept(&server, false).await;
+    let (_ws, reply) = server.join_with("m", &server.token("m", "Later")).await;
+    assert_eq!(message(reply)["type"], "welcome");
+}

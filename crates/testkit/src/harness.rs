@@ -144,6 +144,7 @@ impl Harness {
             interprets: None,
             recording_key: None,
             denied: Vec::new(),
+            meeting_locked: false,
         }
     }
 
