@@ -13,6 +13,7 @@ import { RecordingSealer } from './recording-keys.js';
 import { ChatView } from './chat.js';
 import { InviteDialog } from './invite.js';
 import { PeoplePanel } from './people.js';
+import { Prejoin } from './prejoin.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -82,6 +83,7 @@ const peoplePanel = new PeoplePanel({
   show: () => togglePanel('people-panel'),
   confirm: (text) => confirm(text),
 });
+const prejoin = new Prejoin({ meeting, claims: link.claims, invite, audioCtx });
 const inviteDialog = new InviteDialog({
   send: (m) => state.signaling?.send(m),
   meeting,
@@ -110,81 +112,14 @@ function setConnState(text) {
   $('conn-state').textContent = text;
 }
 
-// ---------- Pre-join ----------
-
-async function startPreview() {
-  $('meeting-name').textContent = meeting;
-  $('top-meeting').textContent = meeting;
-  document.title = `${meeting} · Summit`;
-  const c = link.claims;
-  if (!invite || !c) {
-    $('invitee').textContent = '';
-    showPrejoinError('This link has no valid invitation. Ask the organizer for your personal link.');
-    $('join').disabled = true;
-    return;
-  }
-  $('invitee').textContent = `as ${c.name} (${c.role})`;
-  devicesReady = openDevices();
-  await devicesReady;
-  navigator.mediaDevices.addEventListener('devicechange', () => listDevices());
-}
-
-/** @param {string} text */
-function showPrejoinError(text) {
-  $('prejoin-error').textContent = text;
-  $('prejoin-error').hidden = !text;
-}
-
-/** @type {(() => void) | null} */
-let stopPreviewLevel = null;
-
-async function openDevices() {
-  const cam = $('camera-select').value;
-  const mic = $('mic-select').value;
-  state.local?.getTracks().forEach((t) => t.stop());
-  try {
-    state.local = await navigator.mediaDevices.getUserMedia({
-      audio: mic ? { deviceId: { exact: mic } } : true,
-      video: cam ? { deviceId: { exact: cam }, width: 1280, height: 720 } : { width: 1280, height: 720 },
-    });
-    showPrejoinError('');
-  } catch (e) {
-    state.local = null;
-    showPrejoinError('Summit cannot use your camera or microphone. Allow access in the browser\'s address bar, then reload. You can still join to watch and listen.');
-  }
-  $('preview').srcObject = state.local;
-  $('preview-off').hidden = !!state.local?.getVideoTracks().length;
-  stopPreviewLevel?.();
-  const a = state.local?.getAudioTracks()[0];
-  if (a) stopPreviewLevel = watchLevel(audioCtx(), a, (l) => { $('level').style.width = `${Math.round(l * 100)}%`; });
-  await listDevices();
-}
-
-async function listDevices() {
-  const devices = await navigator.mediaDevices.enumerateDevices();
-  for (const [kind, id] of [['videoinput', 'camera-select'], ['audioinput', 'mic-select']]) {
-    const sel = $(id);
-    const current = state.local?.getTracks().find((t) => (kind === 'videoinput') === (t.kind === 'video'))?.getSettings().deviceId;
-    sel.replaceChildren(...devices.filter((d) => d.kind === kind).map((d, i) => {
-      const o = document.createElement('option');
-      o.value = d.deviceId;
-      o.textContent = d.label || `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`;
-      o.selected = d.deviceId === current;
-      return o;
-    }));
-  }
-}
-
 // ---------- Joining ----------
-
-/** Resolves when the camera and microphone are open (or refused); Join waits for it. */
-let devicesReady = Promise.resolve();
 
 async function join() {
   $('join').disabled = true;
   $('join').textContent = 'Starting camera…';
-  await devicesReady;
-  stopPreviewLevel?.();
+  await prejoin.ready;
+  prejoin.done();
+  state.local = prejoin.local;
   state.micOn = !$('join-muted').checked;
   state.camOn = !$('join-camera-off').checked;
   $('join').textContent = 'Connecting…';
@@ -514,7 +449,7 @@ function onClose(code, reason, wasIn) {
   state.lostAt = null;
   const text = closeText(code, reason);
   if (!wasIn && !$('prejoin').hidden) {
-    showPrejoinError(text);
+    prejoin.showError(text);
     $('join').textContent = 'Join';
     $('join').disabled = code === 4001;
     return;
@@ -840,8 +775,6 @@ function tickElapsed() {
 // ---------- Wiring ----------
 
 $('join').addEventListener('click', join);
-$('camera-select').addEventListener('change', () => { devicesReady = openDevices(); });
-$('mic-select').addEventListener('change', () => { devicesReady = openDevices(); });
 $('btn-mic').addEventListener('click', toggleMic);
 $('btn-cam').addEventListener('click', () => setCamera(!state.camOn));
 $('btn-screen').addEventListener('click', toggleScreen);
@@ -862,4 +795,4 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'v' || e.key === 'V') setCamera(!state.camOn);
 });
 setInterval(tickElapsed, 1000);
-startPreview();
+prejoin.start();
