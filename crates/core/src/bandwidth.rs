@@ -121,6 +121,7 @@ impl Sfu {
                 display: s.display,
                 current: s.target,
                 important: t.source == TrackSource::Screen,
+                starved: s.starved,
             });
         }
         let believed = match (p.bandwidth.estimate, p.bandwidth.raw) {

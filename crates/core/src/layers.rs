@@ -125,6 +125,8 @@ pub(crate) struct Tile {
     pub(crate) current: Option<usize>,
     /// Served first when bandwidth is short (screen shares).
     pub(crate) important: bool,
+    /// Off because the link could not carry it (not because the page hid it).
+    pub(crate) starved: bool,
 }
 
 impl Tile {
@@ -267,8 +269,11 @@ impl Allocator {
             }
             let floor = tiles[i].floor();
             let cost = tiles[i].rate(floor);
-            // Video that is off for want of bandwidth comes back like any step up.
-            let fits = if tiles[i].current.is_some() {
+            // Video that is off for want of bandwidth comes back like any step up. Video the
+            // page hid (or a new tile) starts on room alone: the link carried it, and the
+            // page asked for it now; a hold from an earlier congestion must not blank a tile
+            // the user just opened.
+            let fits = if tiles[i].current.is_some() || !tiles[i].starved {
                 used + cost <= budget
             } else {
                 may_rise && (used + cost) * UP_HEADROOM_PERCENT / 100 <= budget
@@ -378,6 +383,7 @@ mod tests {
             display,
             current,
             important: false,
+            starved: false,
         }
     }
 
@@ -531,6 +537,42 @@ mod tests {
     }
 
     #[test]
+    fn a_tile_shown_again_restarts_on_room_alone() {
+        let t0 = Instant::now();
+        let mut a = Allocator::default();
+        let thumb = Display::Shown {
+            width: 320,
+            height: 180,
+        };
+        // Down for want of bandwidth: a hold starts.
+        let r = a.allocate(t0, Some(100_000), &[tile(thumb, Some(0))]);
+        assert_eq!(r.layers, vec![None]);
+        // Hidden, then shown again during the hold, with room for the thumbnail but no
+        // headroom: it comes back at once.
+        let t1 = t0 + Duration::from_secs(1);
+        let r = a.allocate(t1, Some(5_000_000), &[tile(Display::Hidden, None)]);
+        assert_eq!(r.layers, vec![None]);
+        let r = a.allocate(t1, Some(160_000), &[tile(thumb, None)]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        // Off for want of bandwidth, it waits for the hold and needs headroom.
+        let mut starved = tile(thumb, None);
+        starved.starved = true;
+        assert_eq!(
+            a.allocate(t1, Some(5_000_000), &[starved.clone()]).layers,
+            vec![None]
+        );
+        let after = t0 + BASE_HOLD;
+        assert_eq!(
+            a.allocate(after, Some(160_000), &[starved.clone()]).layers,
+            vec![None]
+        );
+        assert_eq!(
+            a.allocate(after, Some(180_000), &[starved]).layers,
+            vec![Some(0)]
+        );
+    }
+
+    #[test]
     fn shrinking_a_tile_is_not_a_failure() {
         let t0 = Instant::now();
         let mut a = Allocator::default();
@@ -588,6 +630,7 @@ mod tests {
             },
             current: None,
             important: false,
+            starved: false,
         };
         assert_eq!(
             a.allocate(now, Some(2_000_000), std::slice::from_ref(&t))
