@@ -344,6 +344,7 @@ async function onWelcome(msg) {
   setLocked(msg.locked, null);
   sealer.configure(msg.recording_key, msg.recording_key_mac);
   setRecording(!!msg.recording, msg.recording_by ?? null, state.recording === !!msg.recording);
+  $('recording-cut').hidden = !msg.recording_interrupted;
   $('meeting').hidden = false;
   overlay('');
   setConnState('Connected');
@@ -399,6 +400,7 @@ async function onResumed(msg) {
   overlay('');
   setLocked(msg.locked, null);
   setRecording(!!msg.recording, msg.recording_by ?? null, true);
+  $('recording-cut').hidden = !msg.recording_interrupted;
   // Who is here now (those who left meanwhile go; their departure also comes in what follows).
   const here = new Set(msg.participants.map((/** @type {any} */ p) => p.id));
   for (const id of [...state.people.keys()]) if (!here.has(id)) removePerson(id);
@@ -603,6 +605,7 @@ function setRecording(on, by, quiet = false) {
   state.recording = on;
   state.recordingBy = on ? (by || '') : '';
   sealer.setRecording(on);
+  if (on) $('recording-cut').hidden = true;
   $('btn-record').textContent = on ? 'Stop recording' : 'Start recording';
   renderRecording();
   if (quiet && was === on) return;
@@ -783,6 +786,7 @@ $('btn-people').addEventListener('click', () => togglePanel('people-panel'));
 $('btn-leave').addEventListener('click', leave);
 $('lobby-leave').addEventListener('click', leave);
 $('btn-record').addEventListener('click', () => state.signaling?.send({ type: state.recording ? 'stop_recording' : 'start_recording' }));
+$('btn-record-again').addEventListener('click', () => state.signaling?.send({ type: 'start_recording' }));
 $('btn-lock').addEventListener('click', () => state.signaling?.send({ type: 'lock', locked: !state.locked }));
 $('btn-end').addEventListener('click', () => {
   if (confirm('End the meeting for everyone?')) state.signaling?.send({ type: 'end_meeting' });

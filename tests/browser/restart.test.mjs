@@ -4,7 +4,8 @@
 // verifies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startServer, launchChromium, joinPage, inMeeting, waitStats, myId, until } from './harness.mjs';
 
@@ -144,6 +145,77 @@ test('after kill -9, the interpreter has the booth microphone back and the liste
       'the channel again after the restart').catch((e) => { throw new Error(`${e.message}; last ${JSON.stringify(last)}`); });
     assert.equal(await zh.getByLabel('Listen in').inputValue(), 'zh');
     await anna.locator('#booth-status').getByText('You have the microphone').waitFor({ timeout: 5000 });
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+/**
+ * Codec and duration (s) of a media file as ffprobe reads it (from its last packet: a file cut
+ * by a crash has no duration in its header), or null if it cannot be read.
+ */
+function probe(file) {
+  try {
+    const codec = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', file],
+      { encoding: 'utf8' }).trim();
+    const times = execFileSync('ffprobe', ['-v', 'error', '-select_streams', '0', '-show_entries', 'packet=pts_time',
+      '-of', 'csv=p=0', file], { encoding: 'utf8' }).split('\n').map(Number).filter((t) => Number.isFinite(t));
+    return { codec, duration: times.length ? Math.max(...times) - Math.min(...times) : 0, packets: times.length };
+  } catch {
+    return null;
+  }
+}
+
+test('a recording cut by kill -9 leaves files that play up to the crash; the host is told and starts it again', async () => {
+  const server = await startServer({ fixedPorts: true });
+  const browser = await launchChromium();
+  try {
+    server.summit('meeting', 'create', 'cut', '--no-e2ee');
+    const inv = (name, ...args) => server.invite('cut', name, ...args).url;
+    const host = await joinPage(browser, inv('Host', '--role', 'host'));
+    const guest = await joinPage(browser, inv('Guest', '--skip-lobby'));
+    const [ih, ig] = [await myId(host), await myId(guest)];
+    await waitStats(host, (s) => s[`${ig}:camera`]?.framesDecoded > 5, 20000, 'host decoding the guest');
+    await host.getByRole('button', { name: 'Start recording' }).click();
+    await guest.locator('#recording-badge').waitFor({ timeout: 5000 });
+    const recorded = Date.now();
+    await new Promise((r) => setTimeout(r, 6000));
+
+    await server.crash();
+    const ran = (Date.now() - recorded) / 1000;
+    // Every track's file plays, and lasts about as long as the recording ran (what the writer
+    // had not yet handed to the disk, at most a second or two, is lost with the process).
+    const root = join(server.data, 'recordings', 'cut');
+    const dir = join(root, readdirSync(root)[0]);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ogg') || f.endsWith('.webm'));
+    assert.equal(files.length, 4, `two cameras and two microphones: ${files.join(', ')}`);
+    for (const f of files) {
+      const p = probe(join(dir, f));
+      assert.ok(p, `${f} does not play`);
+      assert.equal(p.codec, f.endsWith('.ogg') ? 'opus' : 'vp8', f);
+      assert.ok(p.duration > ran - 3 && p.duration < ran + 1, `${f} lasts ${p.duration} s of ${ran.toFixed(1)} s recorded`);
+    }
+
+    await new Promise((r) => setTimeout(r, 2000));
+    await server.restart();
+    // The host's page says so, and offers to start again; the others see no recording.
+    const cut = host.getByRole('alert').filter({ hasText: 'Recording stopped by a server restart' });
+    await cut.waitFor({ timeout: 20000 });
+    await guest.locator('#meeting').getByRole('button', { name: 'Leave' }).waitFor({ timeout: 20000 });
+    assert.ok(await guest.getByRole('alert').filter({ hasText: 'Recording stopped by a server restart' }).isHidden(),
+      'only hosts are offered to start again');
+    await until(async () => (await myId(guest)) === ig && (await myId(host)) === ih, 20000, 'both back with their ids');
+    assert.ok(await guest.locator('#recording-badge').isHidden(), 'no recording badge after the restart');
+    await cut.getByRole('button', { name: 'Start recording' }).click();
+    await guest.locator('#recording-badge').waitFor({ timeout: 10000 });
+    await cut.waitFor({ state: 'hidden', timeout: 5000 });
+
+    const md = server.summit('record', 'export', 'cut', '--format', 'md');
+    const stops = md.match(/Recording stopped \(the server restarted\)\./g)?.length;
+    assert.equal(stops, 1, md);
+    assert.ok(md.indexOf('The server restarted') < md.indexOf('Recording stopped (the server restarted)'), md);
+    assert.equal(md.match(/Host started recording\./g)?.length, 2, md);
   } finally {
     await browser.close();
     await server.stop();

@@ -47,6 +47,9 @@ pub struct SfuConfig {
     /// Estimate each subscriber's bandwidth (TWCC), starting from this many bits per second,
     /// and choose simulcast layers by it; `None` chooses by shown size alone (less CPU).
     pub initial_bandwidth: Option<u64>,
+    /// Meetings whose recording the last run of the server left running (cut by a crash or a
+    /// restart): their hosts are told when the meeting meets again.
+    pub interrupted_recordings: std::collections::HashSet<summit_proto::MeetingName>,
     /// Attacks a compromised server would make, for tests of what pages withstand. Only in
     /// test builds (`danger-test-attacks`), never in a release.
     #[cfg(feature = "danger-test-attacks")]
@@ -72,6 +75,7 @@ impl SfuConfig {
             record_decisions: false,
             first_participant_id: 1,
             initial_bandwidth: Some(3_000_000),
+            interrupted_recordings: Default::default(),
             turn: None,
             #[cfg(feature = "danger-test-attacks")]
             attacks: Vec::new(),

@@ -31,6 +31,9 @@ pub(crate) struct Meeting {
     pub(crate) recording: bool,
     /// The host who started the recording running now.
     pub(crate) recording_by: Option<String>,
+    /// The recording running when the server last stopped was cut there, and no host has
+    /// started one since: hosts are told, and offered to start it again.
+    pub(crate) recording_interrupted: bool,
     /// The organizer's recording key (encrypted meetings are recorded sealed to it).
     pub(crate) recording_key: Option<RecordingKey>,
     /// Invitations hosts turned away: none of their holders may wait in the lobby.
@@ -51,6 +54,7 @@ impl Meeting {
             ending: None,
             recording: false,
             recording_by: None,
+            recording_interrupted: false,
             recording_key: None,
             denied: Vec::new(),
             departed_counters: crate::metrics::Counters::default(),

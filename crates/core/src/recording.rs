@@ -27,6 +27,7 @@ impl Sfu {
         }
         m.recording = on;
         m.recording_by = on.then(|| by.clone());
+        m.recording_interrupted &= !on;
         let members = m.members.clone();
         let event = if on {
             RecordEvent::RecordingStarted {

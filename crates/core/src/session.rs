@@ -220,6 +220,9 @@ impl Sfu {
         let invitation = p.invitation.clone();
         self.participants.insert(id, p);
         self.resumable_session(id);
+        // A recording the restart cut is news for the first meeting after it only.
+        let interrupted_recording =
+            !self.meetings.contains_key(&meeting) && self.interrupted_recordings.remove(&meeting);
         if !self.meetings.contains_key(&meeting) {
             self.record(&meeting, RecordEvent::MeetingStarted {});
         }
@@ -227,6 +230,7 @@ impl Sfu {
             // Back after a restart: still locked if it was.
             let mut m = Meeting::new(e2ee);
             m.locked = was_locked;
+            m.recording_interrupted = interrupted_recording;
             m
         });
         if recording_key.is_some() {
@@ -525,6 +529,7 @@ impl Sfu {
             e2ee,
             recording: m.recording,
             recording_by: m.recording_by.clone().filter(|_| m.recording),
+            recording_interrupted: m.recording_interrupted && caps.has(Capability::Moderate),
             recording_key,
             recording_key_mac,
             participants,

@@ -53,6 +53,8 @@ pub struct Sfu {
     dropped: u64,
     /// What participants who left had counted (server totals).
     pub(crate) departed_counters: crate::metrics::Counters,
+    /// Meetings whose recording the last run left running, until each meets again.
+    pub(crate) interrupted_recordings: std::collections::HashSet<MeetingName>,
     #[cfg(feature = "danger-test-attacks")]
     pub(crate) attacks: crate::attacks::Attacks,
 }
@@ -65,11 +67,12 @@ impl Sfu {
 
     /// A new SFU with a given subscription policy.
     pub fn with_policy(
-        config: SfuConfig,
+        mut config: SfuConfig,
         policy: Box<dyn SubscriptionPolicy>,
         now: Instant,
     ) -> Self {
         let first_id = config.first_participant_id.max(1);
+        let interrupted_recordings = std::mem::take(&mut config.interrupted_recordings);
         Self {
             config,
             policy,
@@ -87,6 +90,7 @@ impl Sfu {
             departed: HashMap::new(),
             dropped: 0,
             departed_counters: crate::metrics::Counters::default(),
+            interrupted_recordings,
             #[cfg(feature = "danger-test-attacks")]
             attacks: Default::default(),
         }

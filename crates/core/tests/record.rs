@@ -125,3 +125,53 @@ fn packets_go_to_the_recording_only_while_it_runs_and_never_in_an_encrypted_meet
         Err(SfuError::NotAllowed(_))
     ));
 }
+
+#[test]
+fn hosts_hear_of_a_recording_the_last_run_left_running_until_one_starts_it_again() {
+    use summit_proto::ServerMessage;
+    let mut h = Harness::with_config(23, |c| {
+        c.interrupted_recordings.insert("m".parse().unwrap());
+    });
+    let cut = |h: &Harness, i: usize| {
+        h.messages_to(i).iter().rev().find_map(|m| match m {
+            ServerMessage::Welcome {
+                recording_interrupted,
+                ..
+            } => Some(*recording_interrupted),
+            _ => None,
+        })
+    };
+    let host = h.join_as("m", "Host", Role::Host);
+    let guest = h.join("m", "Guest");
+    assert_eq!(cut(&h, host), Some(true), "the host is told");
+    assert_eq!(cut(&h, guest), Some(false), "only hosts are");
+    // Another meeting's hosts hear nothing of it.
+    let other = h.join_as("n", "Other host", Role::Host);
+    assert_eq!(cut(&h, other), Some(false));
+    // Once a host starts recording again, hosts joining later are not told.
+    h.send(host, ClientMessage::StartRecording {}).unwrap();
+    let late = h.join_as("m", "Late host", Role::Host);
+    assert_eq!(cut(&h, late), Some(false));
+}
+
+#[test]
+fn a_cut_recording_is_news_for_the_first_meeting_after_the_restart_only() {
+    use summit_proto::ServerMessage;
+    let mut h = Harness::with_config(24, |c| {
+        c.interrupted_recordings.insert("m".parse().unwrap());
+    });
+    let first = h.join_as("m", "Host", Role::Host);
+    h.leave(first);
+    // The meeting emptied and ended: the next one starts afresh.
+    let again = h.join_as("m", "Host again", Role::Host);
+    let told = h.messages_to(again).iter().any(|m| {
+        matches!(
+            m,
+            ServerMessage::Welcome {
+                recording_interrupted: true,
+                ..
+            }
+        )
+    });
+    assert!(!told);
+}

@@ -421,6 +421,10 @@ pub enum ServerMessage {
         /// Who started the recording running now.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recording_by: Option<String>,
+        /// A recording that ran when the server last stopped was cut there, and no host has
+        /// started one since (told to hosts only, who may start it again).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        recording_interrupted: bool,
         /// The public key recordings of this encrypted meeting are sealed to, if it has one
         /// (base64url of an uncompressed P-256 point).
         #[serde(default, skip_serializing_if = "Option::is_none")]

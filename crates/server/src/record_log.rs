@@ -20,6 +20,9 @@ pub(crate) struct ChainState {
     pub(crate) last_at: String,
 }
 
+/// Who stopped a recording that a crash or restart of the server cut, in the record.
+pub(crate) const RESTART_STOPPED_RECORDING: &str = "the server restarted";
+
 /// One participant session, for listings.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
@@ -121,6 +124,30 @@ impl DataDir {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Whether `meeting`'s record says a recording is running: its last recording event (or
+    /// end of the meeting) is a start, or a stop `by` [`RESTART_STOPPED_RECORDING`] (cut by a
+    /// restart that nobody has followed with a start yet). `(running, cut)`.
+    pub(crate) fn recording_state(&self, meeting: &str) -> anyhow::Result<(bool, bool)> {
+        let mut q = self
+            .db
+            .prepare("SELECT line FROM record_entries WHERE meeting = ?1 ORDER BY seq DESC")?;
+        let mut rows = q.query([meeting])?;
+        while let Some(row) = rows.next()? {
+            let line: String = row.get(0)?;
+            let entry: Entry =
+                serde_json::from_str(&line).context("a stored record entry is damaged")?;
+            match entry.event {
+                RecordEvent::RecordingStarted { .. } => return Ok((true, false)),
+                RecordEvent::RecordingStopped { by } => {
+                    return Ok((false, by == RESTART_STOPPED_RECORDING))
+                }
+                RecordEvent::MeetingEnded { .. } => return Ok((false, false)),
+                _ => {}
+            }
+        }
+        Ok((false, false))
     }
 
     /// A meeting's whole record, ready to export; `None` if it has no entries.

@@ -505,7 +505,7 @@ impl FrameSink for OggOpus {
 /// picture size the file declares).
 pub(crate) struct Vp8Webm {
     path: PathBuf,
-    segment: Option<(webm::mux::Segment<BufWriter<File>>, VideoTrack)>,
+    segment: Option<(webm::mux::Segment<FlushingFile>, VideoTrack)>,
     first_ts: Option<u32>,
     last_ns: Option<u64>,
 }
@@ -533,7 +533,7 @@ impl FrameSink for Vp8Webm {
             };
             let f = File::create(&self.path)
                 .with_context(|| format!("cannot create {}", self.path.display()))?;
-            let builder = SegmentBuilder::new(Writer::new(BufWriter::new(f)))
+            let builder = SegmentBuilder::new(Writer::new(FlushingFile::new(f)))
                 .and_then(|b| b.set_mode(SegmentMode::File))
                 .and_then(|b| b.set_writing_app("Summit"))
                 .map_err(|e| anyhow::anyhow!("cannot start a WebM file: {e:?}"))?;
@@ -565,6 +565,44 @@ impl FrameSink for Vp8Webm {
                 .map_err(|_| anyhow::anyhow!("cannot finish {}", self.path.display()))?;
         }
         Ok(())
+    }
+}
+
+/// A buffered file that hands what it buffered to the disk about once a second, as the Ogg
+/// and sealed writers do: libwebm writes through it, and a crash then loses at most the last
+/// second of video instead of whatever the buffer held.
+pub(crate) struct FlushingFile {
+    w: BufWriter<File>,
+    flushed: std::time::Instant,
+}
+
+impl FlushingFile {
+    fn new(f: File) -> Self {
+        Self {
+            w: BufWriter::new(f),
+            flushed: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Write for FlushingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.w.write(buf)?;
+        if self.flushed.elapsed() >= std::time::Duration::from_secs(1) {
+            self.w.flush()?;
+            self.flushed = std::time::Instant::now();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+impl std::io::Seek for FlushingFile {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.w.seek(pos)
     }
 }
 

@@ -86,8 +86,26 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::new(dir);
     let mut recorder = Recorder::new(store.clone())?;
     // The record of every meeting the last run left running says so, before anyone is back.
+    // A recording it left running is cut there (its files end at the crash): the record says
+    // so, and the meeting's hosts are told when they are back.
+    let mut interrupted_recordings = std::collections::HashSet::new();
     for meeting in &interrupted {
         recorder.append(meeting, summit_record::RecordEvent::ServerRestarted {})?;
+        let (running, cut) = store
+            .lock()
+            .recording_state(meeting.as_str())
+            .context("cannot read a meeting's record")?;
+        if running {
+            recorder.append(
+                meeting,
+                summit_record::RecordEvent::RecordingStopped {
+                    by: crate::record_log::RESTART_STOPPED_RECORDING.to_owned(),
+                },
+            )?;
+        }
+        if running || cut {
+            interrupted_recordings.insert(meeting.clone());
+        }
     }
     let recordings = Recordings::spawn(data.join("recordings"))?;
     let public_ip = match args.public_ip {
@@ -160,6 +178,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut config = SfuConfig::new(public_addr);
         config.first_participant_id = first_participant_id;
+        config.interrupted_recordings = interrupted_recordings;
         config.resume_window = args.resume_window;
         config.tcp_addr = media_tcp.as_ref().map(|(_, a)| *a);
         let tcp_line = config.tcp_addr;
