@@ -274,6 +274,7 @@ async function handleMessage(msg) {
     case 'meeting_locked': return setLocked(msg.locked, msg.by);
     case 'recording': return setRecording(msg.on, msg.by);
     case 'muted_by_host': return mutedByHost(msg.by);
+    case 'audio_redundancy': return state.conn?.setRedundancy(!!msg.on);
     case 'video_paused':
       if (msg.source === 'camera') {
         state.people.get(msg.participant)?.tile.setNote(msg.paused ? 'Video paused: your connection is too slow for it' : '', 'bandwidth');
@@ -345,6 +346,7 @@ async function onWelcome(msg) {
   sealer.configure(msg.recording_key, msg.recording_key_mac);
   setRecording(!!msg.recording, msg.recording_by ?? null, state.recording === !!msg.recording);
   $('recording-cut').hidden = !msg.recording_interrupted;
+  state.conn?.setRedundancy(!!msg.audio_redundancy);
   $('meeting').hidden = false;
   overlay('');
   setConnState('Connected');
@@ -401,6 +403,7 @@ async function onResumed(msg) {
   setLocked(msg.locked, null);
   setRecording(!!msg.recording, msg.recording_by ?? null, true);
   $('recording-cut').hidden = !msg.recording_interrupted;
+  state.conn?.setRedundancy(!!msg.audio_redundancy);
   // Who is here now (those who left meanwhile go; their departure also comes in what follows).
   const here = new Set(msg.participants.map((/** @type {any} */ p) => p.id));
   for (const id of [...state.people.keys()]) if (!here.has(id)) removePerson(id);

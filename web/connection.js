@@ -16,6 +16,36 @@ function preferVp8(t) {
 }
 
 /**
+ * Audio with RED (RFC 2198) first where the browser has it, while the server says every page
+ * in the meeting can receive it (`audio_redundancy`): each packet also carries the one before,
+ * so a single lost packet is heard anyway. Off, RED is left out of the offer altogether.
+ * Browsers without RED (Firefox ESR) keep Opus with in-band FEC.
+ * @param {RTCRtpTransceiver} t @param {boolean} on
+ */
+function preferRed(t, on) {
+  const codecs = RTCRtpReceiver.getCapabilities('audio')?.codecs ?? [];
+  const isRed = (/** @type {{mimeType: string}} */ c) => /^audio\/red$/i.test(c.mimeType);
+  if (!codecs.some(isRed)) return;
+  const rest = codecs.filter((c) => !isRed(c));
+  try { t.setCodecPreferences(on ? [...codecs.filter(isRed), ...rest] : rest); } catch (e) { console.warn('cannot set RED:', e); }
+}
+
+/**
+ * `sdp` without RED in its audio sections: the payload type off the m-line, and its rtpmap,
+ * fmtp and rtcp-fb lines.
+ * @param {string} sdp
+ */
+export function withoutRed(sdp) {
+  const lines = sdp.split('\r\n');
+  const red = new Set(lines.map((l) => /^a=rtpmap:(\d+) red\//i.exec(l)?.[1]).filter(Boolean));
+  if (!red.size) return sdp;
+  return lines
+    .filter((l) => !/^a=(rtpmap|fmtp|rtcp-fb):(\d+)[ ]/.exec(l) || !red.has(/^a=[a-z-]+:(\d+)/.exec(l)?.[1] ?? ''))
+    .map((l) => (l.startsWith('m=audio ') ? l.split(' ').filter((f, i) => i < 3 || !red.has(f)).join(' ') : l))
+    .join('\r\n');
+}
+
+/**
  * Camera simulcast: three encodings, lowest first, so the server can send each viewer the one
  * that fits their link and the size they show it at (docs/architecture.md). Bitrates follow
  * what browsers use for these sizes.
@@ -65,6 +95,8 @@ export class Connection {
     this.sub = new RTCPeerConnection(config);
     /** @type {Map<string, RTCRtpTransceiver>} source -> transceiver */
     this.senders = new Map();
+    /** Send the microphone as RED (the server's `audio_redundancy`). */
+    this.redundancy = false;
     /** @type {Map<string, Array<{rid: string, width: number, height: number}>>} source -> layers */
     this.layers = new Map();
     /** @type {Array<{mid: string, participant: number, source: string}>} */
@@ -130,6 +162,7 @@ export class Connection {
         this.frames.attach(t.sender, 'encrypt', track.kind);
         if (track.kind === 'video') preferVp8(t);
       }
+      if (track.kind === 'audio') preferRed(t, this.redundancy);
       this.senders.set(source, t);
       await this.offer();
     } else if (t) {
@@ -140,6 +173,20 @@ export class Connection {
         await this.offer();
       }
     }
+  }
+
+  /**
+   * RED on or off for the microphone, as the server says; offers again when that changes what
+   * this page sends.
+   * @param {boolean} on
+   */
+  async setRedundancy(on) {
+    if (on === this.redundancy) return;
+    this.redundancy = on;
+    const t = this.senders.get('microphone');
+    if (!t) return;
+    preferRed(t, on);
+    await this.offer();
   }
 
   /** Sends a publishing offer with what each m-line carries; one at a time. */
@@ -163,7 +210,9 @@ export class Connection {
 
   /** @param {string} sdp */
   async onPublishAnswer(sdp) {
-    await this.pub.setRemoteDescription({ type: 'answer', sdp });
+    // The server answers with RED once negotiated even when the offer left it out, and the
+    // browser sends what the answer lists first: without RED, it goes from the answer too.
+    await this.pub.setRemoteDescription({ type: 'answer', sdp: this.redundancy ? sdp : withoutRed(sdp) });
     this.negotiatedAt ??= Date.now();
     if (this.answered) this.answered();
   }

@@ -5,7 +5,7 @@
 // recording key turns it into the same playable files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serverAndChromium, joinPage, until, myId, waitStats } from './harness.mjs';
@@ -44,6 +44,10 @@ async function checkPlayable(dir, want, recorded) {
     assert.equal(p.codec, codec, `${f}: ${JSON.stringify(p)}`);
     assert.ok(Math.abs(p.duration - recorded) <= 1,
       `${f} lasts ${p.duration} s; ${recorded} s were recorded`);
+    // Every packet decodes: the sound itself, not RED's wrapping around it (Chromium sends
+    // its microphone as RED, RFC 2198; the file holds the Opus frames alone).
+    const run = spawnSync('ffmpeg', ['-v', 'error', '-i', join(dir, f), '-f', 'null', '-'], { encoding: 'utf8' });
+    assert.ok(run.status === 0 && run.stderr === '', `${f} does not decode cleanly: ${run.stderr.slice(0, 300)}`);
   }
 }
 

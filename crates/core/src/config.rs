@@ -50,6 +50,9 @@ pub struct SfuConfig {
     /// Meetings whose recording the last run of the server left running (cut by a crash or a
     /// restart): their hosts are told when the meeting meets again.
     pub interrupted_recordings: std::collections::HashSet<summit_proto::MeetingName>,
+    /// Offer RED (RFC 2198) for Opus, which pages use while every page in a meeting can
+    /// receive it; off, pages send Opus alone.
+    pub audio_redundancy: bool,
     /// Attacks a compromised server would make, for tests of what pages withstand. Only in
     /// test builds (`danger-test-attacks`), never in a release.
     #[cfg(feature = "danger-test-attacks")]
@@ -76,6 +79,7 @@ impl SfuConfig {
             first_participant_id: 1,
             initial_bandwidth: Some(3_000_000),
             interrupted_recordings: Default::default(),
+            audio_redundancy: true,
             turn: None,
             #[cfg(feature = "danger-test-attacks")]
             attacks: Vec::new(),

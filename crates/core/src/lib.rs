@@ -34,6 +34,7 @@ mod policy;
 mod reconnect;
 mod record;
 mod recording;
+mod redundancy;
 mod session;
 mod sfu;
 mod timers;

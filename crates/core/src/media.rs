@@ -127,21 +127,22 @@ impl Sfu {
             }
         };
         let codec_cache = publisher.tracks[idx].codec;
-        let (codec, clock_rate) = match codec_cache {
-            Some((p, c, r)) if p == pt => (c, r),
+        let (codec, clock_rate, red) = match codec_cache {
+            Some((p, c, r, red)) if p == pt => (c, r, red),
             _ => {
                 let Some(params) = publisher
                     .publisher
                     .rtc
                     .codec_config()
-                    .find(|p| p.pt() == pt)
+                    .find(|p| p.pt() == pt || p.red() == Some(pt))
                 else {
                     return;
                 };
                 let c = crate::codec::video_codec(params.spec().codec);
                 let r = params.spec().clock_rate.get();
-                publisher.tracks[idx].codec = Some((pt, c, r));
-                (c, r)
+                let red = params.pt() != pt;
+                publisher.tracks[idx].codec = Some((pt, c, r, red));
+                (c, r, red)
             }
         };
         if let Some(l) = publisher.tracks[idx].layers.get_mut(layer) {
@@ -188,6 +189,7 @@ impl Sfu {
                     timestamp,
                     clock_rate,
                     marker: pkt.header.marker,
+                    red,
                     payload: pkt.payload.clone(),
                 }));
             }
@@ -408,14 +410,22 @@ impl Sfu {
 
 /// The subscriber's payload type for the codec the publisher sends as `pt`.
 fn map_pt(publisher: &str0m::Rtc, subscriber: &str0m::Rtc, pt: Pt) -> Option<Pt> {
-    let spec = publisher.codec_config().find(|p| p.pt() == pt)?.spec();
-    subscriber
+    let params = publisher
         .codec_config()
-        .find(|p| {
-            let s = p.spec();
-            s.codec == spec.codec
-                && (spec.codec != Codec::H264
-                    || s.format.profile_level_id == spec.format.profile_level_id)
-        })
-        .map(|p| p.pt())
+        .find(|p| p.pt() == pt || p.red() == Some(pt))?;
+    let red = params.pt() != pt;
+    let spec = params.spec();
+    let theirs = subscriber.codec_config().find(|p| {
+        let s = p.spec();
+        s.codec == spec.codec
+            && (spec.codec != Codec::H264
+                || s.format.profile_level_id == spec.format.profile_level_id)
+    })?;
+    // RED (RFC 2198) goes out as RED, to a subscriber that negotiated it; an encrypted RED
+    // payload cannot be unwrapped here for one that did not (docs/connectivity.md).
+    if red {
+        theirs.red()
+    } else {
+        Some(theirs.pt())
+    }
 }

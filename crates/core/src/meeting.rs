@@ -34,6 +34,8 @@ pub(crate) struct Meeting {
     /// The recording running when the server last stopped was cut there, and no host has
     /// started one since: hosts are told, and offered to start it again.
     pub(crate) recording_interrupted: bool,
+    /// Pages send their microphone as RED: every page in it can receive RED (redundancy.rs).
+    pub(crate) audio_redundancy: bool,
     /// The organizer's recording key (encrypted meetings are recorded sealed to it).
     pub(crate) recording_key: Option<RecordingKey>,
     /// Invitations hosts turned away: none of their holders may wait in the lobby.
@@ -55,6 +57,7 @@ impl Meeting {
             recording: false,
             recording_by: None,
             recording_interrupted: false,
+            audio_redundancy: true,
             recording_key: None,
             denied: Vec::new(),
             departed_counters: crate::metrics::Counters::default(),

@@ -377,6 +377,9 @@ impl Sfu {
                 p.needs_offer = true;
             }
         }
+        if accepted.is_ok() {
+            p.subscriber_answered = true;
+        }
         if let Err(e) = accepted {
             p.needs_offer = true;
             self.offer_if_needed(id);
@@ -395,6 +398,10 @@ impl Sfu {
         // Newly ready video gets its layers chosen (and keyframes asked for) now.
         self.reallocate(id, now);
         self.offer_if_needed(id);
+        // Now known: whether this page receives RED, which the meeting's senders follow.
+        if let Some(meeting) = self.participants.get(&id).map(|p| p.meeting.clone()) {
+            self.update_redundancy(&meeting);
+        }
         Ok(())
     }
 }

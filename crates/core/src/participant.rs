@@ -40,6 +40,8 @@ pub(crate) struct Participant {
     pub(crate) pending_offer: Option<SdpPendingOffer>,
     /// Slots changed while an offer was outstanding.
     pub(crate) needs_offer: bool,
+    /// The receiving connection has completed a negotiation (its codecs are known).
+    pub(crate) subscriber_answered: bool,
     pub(crate) last_seen: Instant,
     /// What was forwarded from this participant's tracks, and keyframes asked of them.
     pub(crate) forwarded: crate::metrics::Counters,

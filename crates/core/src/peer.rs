@@ -50,19 +50,21 @@ impl Peer {
     /// A server-side connection: ICE lite, RTP mode, Opus, VP8 and H264; with `bwe`, it
     /// estimates the bandwidth towards the page (TWCC), starting from that rate.
     /// `tcp_addr`, when given, is also offered as a passive TCP candidate (ICE over TCP, RFC
-    /// 6544), for pages whose network drops UDP.
+    /// 6544), for pages whose network drops UDP. With `red`, Opus may come and go as RED (RFC
+    /// 2198), forwarded as it is (redundancy.rs).
     pub(crate) fn new(
         now: Instant,
         public_addr: SocketAddr,
         tcp_addr: Option<SocketAddr>,
         bwe: Option<Bitrate>,
+        red: bool,
     ) -> Self {
         let mut rtc = Rtc::builder()
             .enable_bwe(bwe)
             .set_rtp_mode(true)
             .set_ice_lite(true)
             .clear_codecs()
-            .enable_opus(true, false)
+            .enable_opus(true, red)
             .enable_vp8(true)
             .enable_h264(true)
             // Loss and NACK figures for monitoring; a few events per connection per interval.

@@ -113,6 +113,9 @@ pub struct RecordedPacket {
     pub clock_rate: u32,
     /// The RTP marker bit (end of a video frame).
     pub marker: bool,
+    /// The payload is RED (RFC 2198): the codec's frame is its last block, after redundant
+    /// copies of earlier ones (in an encrypted meeting, only once decrypted).
+    pub red: bool,
     /// The RTP payload (shared with the forwarded copies, not copied).
     pub payload: std::sync::Arc<[u8]>,
 }

@@ -195,6 +195,7 @@ impl Sfu {
             recording: false,
             pending_offer: None,
             needs_offer: false,
+            subscriber_answered: false,
             last_seen: now,
             forwarded: crate::metrics::Counters::default(),
             microphone_muted: false,
@@ -231,6 +232,7 @@ impl Sfu {
             let mut m = Meeting::new(e2ee);
             m.locked = was_locked;
             m.recording_interrupted = interrupted_recording;
+            m.audio_redundancy = self.config.audio_redundancy;
             m
         });
         if recording_key.is_some() {
@@ -413,7 +415,13 @@ impl Sfu {
             Side::Publisher => None,
             Side::Subscriber => self.config.initial_bandwidth.map(Bitrate::bps),
         };
-        Peer::new(now, self.config.public_addr, self.config.tcp_addr, bwe)
+        Peer::new(
+            now,
+            self.config.public_addr,
+            self.config.tcp_addr,
+            bwe,
+            self.config.audio_redundancy,
+        )
     }
 
     /// An admitted participant enters the meeting: welcome, tell the others, subscribe.
@@ -530,6 +538,7 @@ impl Sfu {
             recording: m.recording,
             recording_by: m.recording_by.clone().filter(|_| m.recording),
             recording_interrupted: m.recording_interrupted && caps.has(Capability::Moderate),
+            audio_redundancy: m.audio_redundancy,
             recording_key,
             recording_key_mac,
             participants,
@@ -610,6 +619,8 @@ impl Sfu {
             self.record(&p.meeting, left);
         }
         self.leave_interpretation(&p.meeting, id);
+        // A page without RED leaving may let the others send it again.
+        self.update_redundancy(&p.meeting);
         if self.meetings.get(&p.meeting).is_some_and(Meeting::is_empty) {
             if let Some(m) = self.meetings.remove(&p.meeting) {
                 if m.locked {

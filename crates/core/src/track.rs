@@ -57,8 +57,9 @@ pub(crate) struct PublishedTrack {
     pub(crate) subscribers: Vec<SlotRef>,
     /// What the recording takes of it, while the meeting is recorded.
     pub(crate) tap: RecordingTap,
-    /// Codec of the last payload type seen: (pt, codec, clock rate).
-    pub(crate) codec: Option<(Pt, VideoCodec, u32)>,
+    /// Codec of the last payload type seen: (pt, codec, clock rate, RED: RFC 2198 redundant
+    /// audio around the codec's frames).
+    pub(crate) codec: Option<(Pt, VideoCodec, u32, bool)>,
 }
 
 impl PublishedTrack {

@@ -425,6 +425,10 @@ pub enum ServerMessage {
         /// started one since (told to hosts only, who may start it again).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         recording_interrupted: bool,
+        /// Whether to send the microphone as RED (RFC 2198) where the browser can: every page
+        /// in the meeting can receive it. See `audio_redundancy`.
+        #[serde(default)]
+        audio_redundancy: bool,
         /// The public key recordings of this encrypted meeting are sealed to, if it has one
         /// (base64url of an uncompressed P-256 point).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -503,6 +507,13 @@ pub enum ServerMessage {
     },
     /// Answer to `ping`.
     Pong {},
+    /// Whether to send the microphone as RED (RFC 2198, each packet also carrying the one
+    /// before) where the browser can: off while a page in the meeting cannot receive RED (an
+    /// encrypted RED payload cannot be unwrapped for it), on again once none is left.
+    AudioRedundancy {
+        /// Send RED.
+        on: bool,
+    },
     /// The server stopped (or resumed) sending one video to this page because its link cannot
     /// carry it (bandwidth estimate), not because the page hid it: the page says so on the tile.
     VideoPaused {

@@ -301,6 +301,15 @@ pub(crate) const KEYS_FILE: &str = "keys.jsonl";
 /// Receives whole frames (an Opus packet, a VP8 frame) with their RTP timestamp.
 pub(crate) trait FrameSink {
     fn frame(&mut self, ts: u32, clock_rate: u32, data: &[u8]) -> anyhow::Result<()>;
+    /// A RED (RFC 2198) payload: its primary block, the codec's frame, is the one recorded
+    /// (the redundant copies of earlier frames were recorded as those frames). One that does
+    /// not parse is skipped.
+    fn red_frame(&mut self, ts: u32, clock_rate: u32, data: &[u8]) -> anyhow::Result<()> {
+        match primary_of_red(data) {
+            Some(primary) => self.frame(ts, clock_rate, primary),
+            None => Ok(()),
+        }
+    }
     fn finish(self: Box<Self>) -> anyhow::Result<()>;
 }
 
@@ -328,6 +337,7 @@ impl Track {
 
     fn packet(&mut self, p: &RecordedPacket) -> anyhow::Result<()> {
         match &mut self.vp8 {
+            None if p.red => self.sink.red_frame(p.timestamp, p.clock_rate, &p.payload),
             None => self.sink.frame(p.timestamp, p.clock_rate, &p.payload),
             Some(a) => match a.push(p) {
                 Some(frame) => {
@@ -386,16 +396,28 @@ impl Vp8Assembler {
     }
 }
 
+/// The last block of a RED payload (str0m's RFC 2198 parser, which bounds the work a hostile
+/// payload can cause), or `None` if it does not parse.
+pub(crate) fn primary_of_red(data: &[u8]) -> Option<&[u8]> {
+    let blocks = str0m::rtp::RedDecoder::decode(data).ok()?;
+    blocks.last().map(|b| b.payload)
+}
+
 /// The frames of an end-to-end encrypted track exactly as they came, for `summit record
 /// unseal`: a header line, then per frame its RTP timestamp, clock rate and length (u32, big
-/// endian) and bytes.
+/// endian; the length's top bit set for a RED payload, which only the decrypted frame shows
+/// the blocks of) and bytes.
 pub(crate) struct SealedLog {
     w: BufWriter<File>,
     frames: u64,
 }
 
 /// First bytes of a sealed log, before "audio" or "video" and a newline.
-pub(crate) const SEALED_MAGIC: &str = "SUMMIT-SEALED/1 ";
+pub(crate) const SEALED_MAGIC: &str = "SUMMIT-SEALED/2 ";
+/// The same before RED: lengths have no flag.
+pub(crate) const SEALED_MAGIC_V1: &str = "SUMMIT-SEALED/1 ";
+/// In a sealed log's frame length: the frame is a RED payload.
+pub(crate) const SEALED_RED: u32 = 0x8000_0000;
 
 impl SealedLog {
     fn create(path: &Path, audio: bool) -> anyhow::Result<Self> {
@@ -407,12 +429,14 @@ impl SealedLog {
     }
 }
 
-impl FrameSink for SealedLog {
-    fn frame(&mut self, ts: u32, clock_rate: u32, data: &[u8]) -> anyhow::Result<()> {
+impl SealedLog {
+    fn write(&mut self, ts: u32, clock_rate: u32, data: &[u8], red: bool) -> anyhow::Result<()> {
         let len = u32::try_from(data.len())?;
+        anyhow::ensure!(len < SEALED_RED, "a frame of {len} bytes");
+        let flagged = if red { len | SEALED_RED } else { len };
         self.w.write_all(&ts.to_be_bytes())?;
         self.w.write_all(&clock_rate.to_be_bytes())?;
-        self.w.write_all(&len.to_be_bytes())?;
+        self.w.write_all(&flagged.to_be_bytes())?;
         self.w.write_all(data)?;
         self.frames += 1;
         if self.frames.is_multiple_of(PAGE_PACKETS) {
@@ -420,6 +444,17 @@ impl FrameSink for SealedLog {
             self.w.flush()?;
         }
         Ok(())
+    }
+}
+
+impl FrameSink for SealedLog {
+    fn frame(&mut self, ts: u32, clock_rate: u32, data: &[u8]) -> anyhow::Result<()> {
+        self.write(ts, clock_rate, data, false)
+    }
+
+    /// Kept whole and flagged: its blocks are encrypted with it.
+    fn red_frame(&mut self, ts: u32, clock_rate: u32, data: &[u8]) -> anyhow::Result<()> {
+        self.write(ts, clock_rate, data, true)
     }
 
     fn finish(mut self: Box<Self>) -> anyhow::Result<()> {

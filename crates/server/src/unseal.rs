@@ -12,7 +12,9 @@ use sframe::frame::EncryptedFrame;
 use sframe::key::DecryptionKey;
 use sframe::CipherSuite;
 
-use crate::recording::{FrameSink, OggOpus, Vp8Webm, ABOUT_FILE, KEYS_FILE, SEALED_MAGIC};
+use crate::recording::{
+    FrameSink, OggOpus, Vp8Webm, ABOUT_FILE, KEYS_FILE, SEALED_MAGIC, SEALED_MAGIC_V1, SEALED_RED,
+};
 use crate::recording_key;
 
 /// What one sealed track became.
@@ -79,9 +81,18 @@ fn unseal_track(
         .position(|b| *b == b'\n')
         .context("not a sealed track")?;
     let header = std::str::from_utf8(&data[..nl]).context("not a sealed track")?;
-    let audio = match header.strip_prefix(SEALED_MAGIC) {
-        Some("audio") => true,
-        Some("video") => false,
+    // Version 2 flags RED payloads in the top bit of a frame's length; version 1 has none.
+    let (kind, flags) = match (
+        header.strip_prefix(SEALED_MAGIC),
+        header.strip_prefix(SEALED_MAGIC_V1),
+    ) {
+        (Some(k), _) => (k, true),
+        (None, Some(k)) => (k, false),
+        _ => bail!("{} is not a sealed track", path.display()),
+    };
+    let audio = match kind {
+        "audio" => true,
+        "video" => false,
         _ => bail!("{} is not a sealed track", path.display()),
     };
     let stem = path
@@ -100,7 +111,13 @@ fn unseal_track(
     let mut plain = Vec::new();
     while rest.len() >= 12 {
         let word = |i: usize| u32::from_be_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]);
-        let (ts, rate, len) = (word(0), word(4), word(8) as usize);
+        let (ts, rate, word_len) = (word(0), word(4), word(8));
+        let red = flags && word_len & SEALED_RED != 0;
+        let len = (if flags {
+            word_len & !SEALED_RED
+        } else {
+            word_len
+        }) as usize;
         let Some(frame) = rest.get(12..12 + len) else {
             break; // cut short (a crash while recording): keep what came before
         };
@@ -141,7 +158,11 @@ fn unseal_track(
         plain.clear();
         plain.extend_from_slice(clear);
         plain.extend_from_slice(media.payload());
-        sink.frame(ts, rate, &plain)?;
+        if red {
+            sink.red_frame(ts, rate, &plain)?;
+        } else {
+            sink.frame(ts, rate, &plain)?;
+        }
     }
     sink.finish()?;
     Ok(Unsealed {

@@ -96,6 +96,17 @@ fn rtc(now: Instant, addr: SocketAddr) -> Rtc {
 }
 
 impl SimClient {
+    /// This page's receiving connection offers RED for Opus, as Chromium does (before it has
+    /// negotiated anything).
+    pub fn receive_red(&mut self, now: Instant) {
+        let mut rtc = Rtc::builder()
+            .set_rtp_mode(true)
+            .enable_opus(true, true)
+            .build(now);
+        rtc.add_local_candidate(Candidate::host(self.sub_addr, "udp").unwrap());
+        self.subscriber = rtc;
+    }
+
     /// A new page for participant `id` with two addresses.
     pub fn new(
         id: ParticipantId,

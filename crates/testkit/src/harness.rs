@@ -62,6 +62,9 @@ pub struct Harness {
     /// Whether invitations made by `join` are to an end-to-end encrypted meeting (default: no,
     /// so that tests can chat in plain text; the core forwards media the same either way).
     pub e2ee: bool,
+    /// Whether pages that join from now on receive RED audio (RFC 2198), as Chromium does
+    /// (default: no, as Firefox ESR and str0m's defaults).
+    pub red_pages: bool,
     last_sent: std::collections::HashMap<SocketAddr, Vec<u8>>,
     /// Datagrams the seeded network lost, by destination.
     pub dropped_to: std::collections::HashMap<SocketAddr, u64>,
@@ -104,6 +107,7 @@ impl Harness {
             recorded: Vec::new(),
             skip_lobby: true,
             e2ee: false,
+            red_pages: false,
             sent: Default::default(),
             last_sent: Default::default(),
             dropped_to: Default::default(),
@@ -207,7 +211,10 @@ impl Harness {
         let id = self.sfu.join(self.now, req).unwrap().id;
         let n = self.clients.len() as u8 + 1;
         let host = Ipv4Addr::new(127, 0, 1, n);
-        let c = SimClient::new(id, self.now, (host, 5000).into(), (host, 5001).into());
+        let mut c = SimClient::new(id, self.now, (host, 5000).into(), (host, 5001).into());
+        if self.red_pages {
+            c.receive_red(self.now);
+        }
         self.clients.push(c);
         self.process_outputs();
         self.clients.len() - 1
