@@ -201,6 +201,12 @@ export async function inbound(page) {
         frameWidth: r.frameWidth || 0,
         framesReceived: r.framesReceived || 0,
         audioEnergy: r.totalAudioEnergy || 0,
+        concealedSamples: r.concealedSamples || 0,
+        totalSamplesReceived: r.totalSamplesReceived || 0,
+        framesDropped: r.framesDropped || 0,
+        keyFramesDecoded: r.keyFramesDecoded || 0,
+        nackCount: r.nackCount || 0,
+        packetsLost: r.packetsLost || 0,
       };
     }
     return out;
