@@ -30,7 +30,7 @@ async function encoded(page) {
     const s = /** @type {any} */ (window).summit;
     const out = {};
     (await s.conn.senders.get('camera').sender.getStats()).forEach((r) => {
-      if (r.type === 'outbound-rtp') out[r.rid ?? 'q'] = { frames: r.framesEncoded || 0, width: r.frameWidth || 0 };
+      if (r.type === 'outbound-rtp') out[r.rid ?? 'q'] = { frames: r.framesEncoded || 0, sent: r.framesSent || 0, width: r.frameWidth || 0 };
     });
     return out;
   });
@@ -89,7 +89,8 @@ async function lossyMinute(red) {
     const lost = (r1[cam].packetsLost - r0[cam].packetsLost);
     const got = (r1[cam].packetsReceived - r0[cam].packetsReceived);
     const out = {
-      frames, concealed, layer: rid, encoded: sent, decoded: r1[cam].framesDecoded - r0[cam].framesDecoded,
+      frames, concealed, layer: rid, encoded: sent, framesSent: e1[rid].sent - (e0[rid]?.sent ?? 0),
+      received: r1[cam].framesReceived - r0[cam].framesReceived, dropped: r1[cam].framesDropped - r0[cam].framesDropped, decoded: r1[cam].framesDecoded - r0[cam].framesDecoded,
       keyFrames: r1[cam].keyFramesDecoded - r0[cam].keyFramesDecoded, nacks: r1[cam].nackCount - r0[cam].nackCount,
       videoLost: lost / Math.max(1, lost + got), width: r1[cam].frameWidth,
     };
