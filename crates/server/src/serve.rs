@@ -60,7 +60,8 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     no_bandwidth_estimation: bool,
     /// Do not offer RED audio redundancy (RFC 2198): pages then send Opus alone (with in-band
-    /// FEC), a little less audio on a lossy link for about 40 % fewer audio bytes.
+    /// FEC), about 40 % fewer audio bytes, but on a lossy link much more of the sound is lost
+    /// (docs/connectivity.md).
     #[arg(long)]
     no_red: bool,
     #[command(flatten)]
