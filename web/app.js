@@ -342,11 +342,8 @@ async function onWelcome(msg) {
   $('prejoin').hidden = true;
   $('lobby').hidden = true;
   for (const el of document.querySelectorAll('.host-only')) /** @type {HTMLElement} */ (el).hidden = !msg.can_moderate;
-  setLocked(msg.locked, null);
   sealer.configure(msg.recording_key, msg.recording_key_mac);
-  setRecording(!!msg.recording, msg.recording_by ?? null, state.recording === !!msg.recording);
-  $('recording-cut').hidden = !msg.recording_interrupted;
-  state.conn?.setRedundancy(!!msg.audio_redundancy);
+  meetingState(msg, state.recording === !!msg.recording);
   $('meeting').hidden = false;
   overlay('');
   setConnState('Connected');
@@ -400,10 +397,7 @@ async function onResumed(msg) {
   state.reconnects = 0;
   state.lostAt = null;
   overlay('');
-  setLocked(msg.locked, null);
-  setRecording(!!msg.recording, msg.recording_by ?? null, true);
-  $('recording-cut').hidden = !msg.recording_interrupted;
-  state.conn?.setRedundancy(!!msg.audio_redundancy);
+  meetingState(msg, true);
   // Who is here now (those who left meanwhile go; their departure also comes in what follows).
   const here = new Set(msg.participants.map((/** @type {any} */ p) => p.id));
   for (const id of [...state.people.keys()]) if (!here.has(id)) removePerson(id);
@@ -596,6 +590,18 @@ function setLocked(locked, by) {
   $('btn-lock').textContent = locked ? 'Unlock meeting' : 'Lock meeting';
   state.locked = locked;
   if (by) toast(locked ? `${by} locked the meeting` : `${by} unlocked the meeting`);
+}
+
+/**
+ * What a welcome says of the meeting as a whole: the lock, the recording (and one a restart
+ * cut), whether to send RED.
+ * @param {any} msg @param {boolean} quiet no news of the recording (see setRecording)
+ */
+function meetingState(msg, quiet) {
+  setLocked(msg.locked, null);
+  setRecording(!!msg.recording, msg.recording_by ?? null, quiet);
+  $('recording-cut').hidden = !msg.recording_interrupted;
+  state.conn?.setRedundancy(!!msg.audio_redundancy);
 }
 
 /**

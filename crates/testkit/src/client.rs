@@ -89,8 +89,14 @@ pub struct SimClient {
     pub disconnected: bool,
 }
 
-fn rtc(now: Instant, addr: SocketAddr) -> Rtc {
-    let mut rtc = Rtc::builder().set_rtp_mode(true).build(now);
+/// A simulated page's connection on `addr`; with `red`, it offers RED for Opus as Chromium does.
+fn rtc(now: Instant, addr: SocketAddr, red: bool) -> Rtc {
+    let mut builder = Rtc::builder().set_rtp_mode(true);
+    if red {
+        builder = builder.enable_opus(true, true);
+    }
+    let mut rtc = builder.build(now);
+    // A host candidate on a fixed, valid test address: it cannot fail.
     rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
     rtc
 }
@@ -99,12 +105,7 @@ impl SimClient {
     /// This page's receiving connection offers RED for Opus, as Chromium does (before it has
     /// negotiated anything).
     pub fn receive_red(&mut self, now: Instant) {
-        let mut rtc = Rtc::builder()
-            .set_rtp_mode(true)
-            .enable_opus(true, true)
-            .build(now);
-        rtc.add_local_candidate(Candidate::host(self.sub_addr, "udp").unwrap());
-        self.subscriber = rtc;
+        self.subscriber = rtc(now, self.sub_addr, true);
     }
 
     /// A new page for participant `id` with two addresses.
@@ -116,8 +117,8 @@ impl SimClient {
     ) -> Self {
         Self {
             id,
-            publisher: rtc(now, pub_addr),
-            subscriber: rtc(now, sub_addr),
+            publisher: rtc(now, pub_addr, false),
+            subscriber: rtc(now, sub_addr, false),
             pub_addr,
             sub_addr,
             pub_pending: None,
