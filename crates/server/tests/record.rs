@@ -68,8 +68,7 @@ async fn heads_reach_participants_and_the_export_verifies_offline() {
         "rec.json",
         "--head",
         "kept.json",
-        "--key",
-        &key,
+        &format!("--key={key}"),
     ]);
     assert!(
         out.contains("OK: the record of 'rec' has 7 entries"),
@@ -96,7 +95,7 @@ async fn heads_reach_participants_and_the_export_verifies_offline() {
     let tampered = exported.replacen(r#"\"name\":\"Lin\""#, r#"\"name\":\"Lyn\""#, 1);
     assert_ne!(tampered, exported);
     std::fs::write(dir.join("bad.json"), tampered).unwrap();
-    let out = server.summit_output(&["record", "verify", "bad.json", "--key", &key]);
+    let out = server.summit_output(&["record", "verify", "bad.json", &format!("--key={key}")]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("FAILED: entry 2: was changed"), "{err}");
@@ -110,7 +109,9 @@ async fn heads_reach_participants_and_the_export_verifies_offline() {
         .rsplit(' ')
         .next()
         .unwrap();
-    let out = server.summit_output(&["record", "verify", "rec.json", "--key", other_key]);
+    // `--key=`: a base64url key may begin with '-', which would read as an option.
+    let other_key = format!("--key={other_key}");
+    let out = server.summit_output(&["record", "verify", "rec.json", &other_key]);
     assert!(!out.status.success());
     // Meetings are found by who took part; the timeline shows who was present when.
     let list = server.summit(&["meetings", "list", "--with", "lin", "--with", "Ada"]);
