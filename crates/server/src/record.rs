@@ -42,8 +42,8 @@ pub(crate) enum RecordCommand {
         #[arg(long)]
         head: Option<PathBuf>,
         /// The server's record key (`summit key show` on the server); default: this data
-        /// directory's, if it has one.
-        #[arg(long)]
+        /// directory's, if it has one. (Base64url: it may begin with '-'.)
+        #[arg(long, allow_hyphen_values = true)]
         key: Option<String>,
     },
 }
