@@ -5,7 +5,8 @@
 //! ([`RateMeter`]), the subscriber's connection estimates its bandwidth, and [`Allocator`]
 //! turns both into one target layer (or none) per video slot. Hysteresis keeps a steady link
 //! steady: a layer already received stays while it fits, a higher one must fit with headroom,
-//! and after a step down the next step up waits, longer each time a step up failed soon.
+//! and after a step down the next step up waits, longer each time a step up failed soon. A
+//! picture is cut off altogether only when the shortfall lasts (see [`CUT_GRACE`]).
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,11 @@ const MAX_HOLD: Duration = Duration::from_secs(48);
 const FAILED_UP_WITHIN: Duration = Duration::from_secs(8);
 /// After this long without a step down, the hold is back to its base.
 const CALM_AFTER: Duration = Duration::from_secs(30);
+/// How long a shown tile keeps its lowest layer while the budget is short of it, by less than
+/// half. Random loss (hotel Wi-Fi) makes a TWCC estimate dip for a moment though the link still
+/// carries the video, and a cut costs the viewer seconds of a frozen picture (the hold, then a
+/// keyframe), while a link that really is too thin stays short, or falls far short at once.
+pub(crate) const CUT_GRACE: Duration = Duration::from_secs(2);
 
 /// Measures one stream's rate (bits per second, packet overhead included) over short windows.
 #[derive(Debug, Clone, Default)]
@@ -201,6 +207,12 @@ pub(crate) struct Allocator {
     hold: Duration,
     last_up: Option<Instant>,
     last_down: Option<Instant>,
+    /// Since when a tile's lowest layer is kept although the budget is short of it; it
+    /// counts on through brief recoveries, so an estimate that wavers around the lowest layer
+    /// does not keep a link that is too thin overloaded.
+    short_since: Option<Instant>,
+    /// Since when the budget has covered every picture again (after a shortfall).
+    covered_since: Option<Instant>,
 }
 
 impl Default for Allocator {
@@ -210,6 +222,8 @@ impl Default for Allocator {
             hold: BASE_HOLD,
             last_up: None,
             last_down: None,
+            short_since: None,
+            covered_since: None,
         }
     }
 }
@@ -262,6 +276,10 @@ impl Allocator {
         let mut layers: Vec<Option<usize>> = vec![None; tiles.len()];
         let mut used = 0u64;
         let may_rise = self.hold_until.is_none_or(|t| now >= t);
+        let in_grace = self
+            .short_since
+            .is_none_or(|t| now.saturating_duration_since(t) < CUT_GRACE);
+        let mut short = false;
         // Every shown tile's lowest layer, while they fit.
         for &i in &order {
             if ceilings[i].is_none() {
@@ -278,9 +296,26 @@ impl Allocator {
             } else {
                 may_rise && (used + cost) * UP_HEADROOM_PERCENT / 100 <= budget
             };
-            if fits {
+            // A picture being sent is not cut by a brief, shallow shortfall (CUT_GRACE); an
+            // estimate below half of what it needs is a link that cannot carry it.
+            let sending = tiles[i].current.is_some();
+            let shallow = used + cost <= budget.saturating_mul(2);
+            if !fits && sending {
+                short = true;
+            }
+            if fits || (sending && in_grace && shallow) {
                 layers[i] = Some(floor);
                 used += cost;
+            }
+        }
+        if short {
+            self.short_since.get_or_insert(now);
+            self.covered_since = None;
+        } else if self.short_since.is_some() {
+            let covered = *self.covered_since.get_or_insert(now);
+            if now.saturating_duration_since(covered) >= CUT_GRACE {
+                self.short_since = None;
+                self.covered_since = None;
             }
         }
         // Then step tiles up, one layer each round, in order.
@@ -497,6 +532,51 @@ mod tests {
     }
 
     #[test]
+    fn a_short_dip_does_not_cut_the_picture() {
+        let t0 = Instant::now();
+        let mut a = Allocator::default();
+        let small = Display::Shown {
+            width: 320,
+            height: 180,
+        };
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // The estimate dips below the lowest layer for a moment: the picture stays.
+        let r = a.allocate(at(0), Some(100_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        let r = a.allocate(at(1500), Some(100_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        // It recovers for good, and a later dip has its own grace.
+        let r = a.allocate(at(1800), Some(200_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        let r = a.allocate(at(3900), Some(200_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        let r = a.allocate(at(4000), Some(100_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        // An estimate that wavers around the layer does not renew the grace.
+        let r = a.allocate(at(5000), Some(200_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        let r = a.allocate(at(5500), Some(100_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        // A shortfall that lasts cuts it, and the next start waits for the hold.
+        let r = a.allocate(at(6000), Some(100_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![None]);
+        let mut off = tile(small, None);
+        off.starved = true;
+        let r = a.allocate(at(6500), Some(200_000), &[off.clone()]);
+        assert_eq!(r.layers, vec![None]);
+        let r = a.allocate(at(6000 + 3100), Some(200_000), &[off]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        // A deep shortfall cuts at once.
+        let mut c = Allocator::default();
+        let r = c.allocate(at(0), Some(70_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![None]);
+        // Video not being sent never starts in the grace.
+        let mut b = Allocator::default();
+        let r = b.allocate(at(0), Some(100_000), &[tile(small, None)]);
+        assert_eq!(r.layers, vec![None]);
+    }
+
+    #[test]
     fn waits_longer_after_each_failed_rise() {
         let t0 = Instant::now();
         let mut a = Allocator::default();
@@ -538,13 +618,16 @@ mod tests {
 
     #[test]
     fn a_tile_shown_again_restarts_on_room_alone() {
-        let t0 = Instant::now();
+        let start = Instant::now();
+        let t0 = start + CUT_GRACE;
         let mut a = Allocator::default();
         let thumb = Display::Shown {
             width: 320,
             height: 180,
         };
-        // Down for want of bandwidth: a hold starts.
+        // Down for want of bandwidth (once the grace is over): a hold starts.
+        let r = a.allocate(start, Some(100_000), &[tile(thumb, Some(0))]);
+        assert_eq!(r.layers, vec![Some(0)]);
         let r = a.allocate(t0, Some(100_000), &[tile(thumb, Some(0))]);
         assert_eq!(r.layers, vec![None]);
         // Hidden, then shown again during the hold, with room for the thumbnail but no

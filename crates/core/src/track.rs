@@ -174,6 +174,8 @@ pub(crate) struct Slot {
     pub(crate) starved: bool,
     /// VP8 picture numbering of the outgoing stream, continuous across layers and sources.
     pub(crate) vp8: Vp8Numbering,
+    /// The outgoing stream's resend limits are set (media.rs, once its m-line exists in str0m).
+    pub(crate) resends_configured: bool,
 }
 
 impl Slot {
@@ -195,6 +197,7 @@ impl Slot {
             display: Display::Unreported,
             starved: false,
             vp8: Vp8Numbering::default(),
+            resends_configured: false,
         }
     }
 
