@@ -3,6 +3,7 @@
  * Media connections: the publishing PeerConnection (this page offers) and the subscribing one
  * (the server offers). Two connections mean offers never collide.
  */
+import { PlayoutDelay } from './playout.js';
 
 /**
  * Encrypted video is sent as VP8 only: its few header bytes stay readable (docs/e2ee.md),
@@ -122,6 +123,8 @@ export class Connection {
     this.everConnected = false;
     /** @type {number[]} bytes received on the subscribing connection, a second apart */
     this.flow = [];
+    /** How long received video is held: longer while packets are lost (playout.js). */
+    this.playout = new PlayoutDelay();
     for (const pc of [this.pub, this.sub]) {
       pc.addEventListener('iceconnectionstatechange', () => {
         clearTimeout(this.iceTimer);
@@ -297,13 +300,42 @@ export class Connection {
   async checkFlow() {
     if (this.closed || !this.everConnected) return;
     let bytes = 0;
-    (await this.sub.getStats()).forEach((r) => { if (r.type === 'transport') bytes += r.bytesReceived || 0; });
+    let lost = 0;
+    let received = 0;
+    /** @type {string | undefined} */
+    let pair;
+    const report = await this.sub.getStats();
+    report.forEach((r) => {
+      if (r.type === 'transport') {
+        bytes += r.bytesReceived || 0;
+        pair = r.selectedCandidatePairId;
+      }
+      if (r.type === 'inbound-rtp' && r.kind === 'video') {
+        lost += Math.max(0, r.packetsLost || 0);
+        received += r.packetsReceived || 0;
+      }
+    });
+    const rtt = pair ? report.get(pair)?.currentRoundTripTime ?? null : null;
+    this.holdVideo(this.playout.update(Date.now(), lost, received, rtt));
     const f = this.flow;
     f.push(bytes);
     if (f.length > 5) f.shift();
     if (f.length === 5 && f[2] - f[0] > 20000 && f[4] === f[2]) {
       f.length = 0;
       this.onIceTrouble();
+    }
+  }
+
+  /**
+   * Asks every video receiver to hold frames `ms` milliseconds before playing them (0: the
+   * browser's own choice), so that retransmitted packets arrive in time (playout.js).
+   * @param {number} ms
+   */
+  holdVideo(ms) {
+    for (const r of this.sub.getReceivers()) {
+      if (r.track.kind !== 'video') continue;
+      const want = ms || null;
+      if (r.jitterBufferTarget !== want) r.jitterBufferTarget = want;
     }
   }
 

@@ -207,6 +207,13 @@ export async function inbound(page) {
         keyFramesDecoded: r.keyFramesDecoded || 0,
         nackCount: r.nackCount || 0,
         packetsLost: r.packetsLost || 0,
+        freezeCount: r.freezeCount || 0,
+        totalFreezesDuration: r.totalFreezesDuration || 0,
+        pliCount: r.pliCount || 0,
+        retransmittedPacketsReceived: r.retransmittedPacketsReceived || 0,
+        jitterBufferDelay: r.jitterBufferDelay || 0,
+        jitterBufferTargetDelay: r.jitterBufferTargetDelay || 0,
+        jitterBufferEmittedCount: r.jitterBufferEmittedCount || 0,
       };
     }
     return out;

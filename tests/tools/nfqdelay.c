@@ -1,5 +1,5 @@
 // From the team's shared tools (../shared/tools/nfqdelay.c), kept here so that a clean clone
-// can build it: tests/browser/loss-figures.mjs delays packets with it.
+// can build it: tests/browser/lossy.mjs (the loss test and figures) delays packets with it.
 // Minimal NFQUEUE "delay line": every queued packet gets its ACCEPT verdict DELAY_MS after it
 // arrived (FIFO, so order is kept). Raw nfnetlink, no libraries. Prints counters on SIGTERM/SIGINT.
 // Usage: nfqdelay <queue-num> <delay-ms> <max-seconds>
