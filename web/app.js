@@ -275,6 +275,7 @@ async function handleMessage(msg) {
     case 'recording': return setRecording(msg.on, msg.by);
     case 'muted_by_host': return mutedByHost(msg.by);
     case 'audio_redundancy': return state.conn?.setRedundancy(!!msg.on);
+    case 'your_uplink': return state.selfTile?.setQuality(!!msg.poor, msg.uplink);
     case 'video_paused':
       if (msg.source === 'camera') {
         state.people.get(msg.participant)?.tile.setNote(msg.paused ? 'Video paused: your connection is too slow for it' : '', 'bandwidth');

@@ -21,6 +21,8 @@ export class Tile {
    * @param {boolean} self
    */
   constructor(grid, id, name, self) {
+    /** The page's own tile. */
+    this.local = self;
     this.el = document.createElement('div');
     this.el.className = 'tile' + (self ? ' self' : '');
     this.el.dataset.participant = String(id);
@@ -97,19 +99,28 @@ export class Tile {
   update(info) {
     this.mutedIcon.hidden = !info.microphone_muted;
     this.cameraOff = info.camera_off;
-    const poor = info.connection === 'poor';
-    this.quality.hidden = !poor;
-    this.quality.textContent = poor ? 'Poor connection' : '';
-    const u = info.uplink;
-    this.quality.title = poor && u
-      ? `What they send reaches the server with ${u.loss_percent}% loss and ${u.jitter_ms} ms jitter: their picture and voice may break up.`
-      : '';
+    this.setQuality(info.connection === 'poor', info.uplink);
     // Their connection dropped: they are still in the meeting, coming back.
     const reconnecting = info.connection === 'reconnecting';
     if ((this.notes.connection !== '') !== reconnecting) {
       this.setNote(reconnecting ? 'Reconnecting…' : '', 'connection');
     }
     this.show();
+  }
+
+  /**
+   * The "Poor connection" badge: what this person sends reaches the server with loss or
+   * jitter (the server's verdict; on the page's own tile, about the page itself).
+   * @param {boolean} poor
+   * @param {{loss_percent: number, jitter_ms: number} | undefined} u the figures behind it
+   */
+  setQuality(poor, u) {
+    this.quality.hidden = !poor;
+    this.quality.textContent = poor ? 'Poor connection' : '';
+    const figures = u ? `reaches the server with ${u.loss_percent}% loss and ${u.jitter_ms} ms jitter` : 'reaches the server with losses';
+    this.quality.title = !poor ? ''
+      : this.local ? `What you send ${figures}: others may see and hear you break up. A wired connection, or a place nearer the Wi-Fi, helps.`
+        : `What they send ${figures}: their picture and voice may break up.`;
   }
 
   /**

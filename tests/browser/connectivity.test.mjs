@@ -82,7 +82,7 @@ test('without a way through the firewall, the page says so within seconds instea
   assert.equal(await a.locator('#conn-state').textContent(), 'Connected');
 }));
 
-test('a participant whose uplink loses packets is shown with a poor connection to the others, until it heals', () => inNamespaces([], async ({ net, server, browser }) => {
+test('a participant whose uplink loses packets is shown with a poor connection to the others and to themselves, until it heals', () => inNamespaces([], async ({ net, server, browser }) => {
   const open = await browser(net.srv);
   const lossy = await browser(net.cli);
   const a = await joinPage(open, server.invite('lossy', 'Ana', '--role', 'host').url);
@@ -97,10 +97,15 @@ test('a participant whose uplink loses packets is shown with a poor connection t
   net.loseFrom(net.srv, net.cliIp, 0.15);
   await badge.filter({ hasText: 'Poor connection' }).waitFor({ timeout: 30000 });
   assert.match(await badge.getAttribute('title') ?? '', /reaches the server with \d+% loss/);
+  // Ben's own tile says it too: his page's statistics only describe what he receives.
+  const own = b.locator('.tile.self .quality');
+  await own.filter({ hasText: 'Poor connection' }).waitFor({ timeout: 5000 });
+  assert.match(await own.getAttribute('title') ?? '', /^What you send reaches the server with \d+% loss/);
   await a.getByRole('button', { name: 'Participants' }).click();
   await a.getByRole('listitem', { name: /^Ben \(delegate\), poor connection/ }).waitFor({ timeout: 5000 });
   net.clearFirewall(net.srv);
   await badge.waitFor({ state: 'hidden', timeout: 40000 });
+  await own.waitFor({ state: 'hidden', timeout: 5000 });
 }));
 
 /** Frames decoded of `who`'s camera on `page`. */

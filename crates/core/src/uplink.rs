@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use summit_proto::{ParticipantId, Uplink};
+use summit_proto::{ParticipantId, ServerMessage, Uplink};
 
 use crate::Sfu;
 
@@ -94,11 +94,14 @@ impl Sfu {
                     jitter_ms: jitter_ms.min(u32::from(u16::MAX)) as u16,
                 });
                 tracing::debug!(participant = %p.id, poor = q.poor, loss, jitter_ms, "uplink");
-                changed.push(p.id);
+                changed.push((p.id, q.poor, q.told));
             }
         }
-        for id in changed {
+        for (id, poor, told) in changed {
             self.broadcast_update(id);
+            if let Some(uplink) = told {
+                self.signal(id, ServerMessage::YourUplink { poor, uplink });
+            }
         }
     }
 }

@@ -279,7 +279,7 @@ fn turn_credentials_come_in_the_welcome_and_are_renewed_before_they_expire() {
 }
 
 #[test]
-fn others_are_told_when_someones_uplink_turns_poor_and_good_again() {
+fn everyone_is_told_when_someones_uplink_turns_poor_and_good_again() {
     let (mut h, a, b) = two();
     let ib = h.clients[b].id;
     h.run(Duration::from_secs(12));
@@ -303,10 +303,23 @@ fn others_are_told_when_someones_uplink_turns_poor_and_good_again() {
         told.is_some_and(|u| u.loss_percent >= 5),
         "with the figures: {told:?}"
     );
+    // Ben is told too: his page's own statistics cannot show it.
+    let own = |h: &Harness| {
+        h.messages_to(b).iter().rev().find_map(|m| match m {
+            ServerMessage::YourUplink { poor, uplink } => Some((*poor, uplink.loss_percent)),
+            _ => None,
+        })
+    };
+    assert!(
+        own(&h).is_some_and(|(poor, loss)| poor && loss >= 5),
+        "{:?}",
+        own(&h)
+    );
     // Healed: good again after two clean rounds, not at the first.
     h.uplink_loss.clear();
     h.run(Duration::from_secs(20));
     assert_eq!(connection_seen(&h, a, ib), Some(ConnectionState::Good));
+    assert_eq!(own(&h).map(|(poor, _)| poor), Some(false));
 }
 
 #[test]

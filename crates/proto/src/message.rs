@@ -514,6 +514,16 @@ pub enum ServerMessage {
         /// Send RED.
         on: bool,
     },
+    /// How this page's own media reaches the server: sent when the server's verdict on it
+    /// changes (the others get it as `participant_updated`). A page's own statistics describe
+    /// only what it receives, so this is how a person learns that others see and hear them
+    /// break up.
+    YourUplink {
+        /// Judged poor (true), or good again (false).
+        poor: bool,
+        /// The figures the verdict was made on.
+        uplink: Uplink,
+    },
     /// The server stopped (or resumed) sending one video to this page because its link cannot
     /// carry it (bandwidth estimate), not because the page hid it: the page says so on the tile.
     VideoPaused {
