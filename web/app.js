@@ -1,7 +1,7 @@
 // @ts-check
 /** The meeting page: pre-join, joining, the meeting itself, and every state in between. */
 import { Signaling, closeText } from './signaling.js';
-import { Connection } from './connection.js';
+import { Connection, FLOW_EVERY_MS } from './connection.js';
 import { Tile, watchLevel } from './tiles.js';
 import { DisplayReporter } from './display.js';
 import { E2ee } from './e2ee.js';
@@ -222,7 +222,7 @@ function watchMedia(conn) {
         : conn.relayOnly ? 'Your browser cannot reach the TURN server that was to relay your audio and video, so nobody sees or hears you. Check that your network allows it, or rejoin without "Relay all media through the TURN server".'
           : `Your browser cannot reach the server's audio and video, so nobody sees or hears you, and you see and hear no one. A firewall on your network most likely blocks it: ask your IT department to allow outgoing connections to ${ports || 'the server\'s media port'} (UDP, or at least TCP).`;
     $('media-banner').hidden = !stuck;
-  }, 1000);
+  }, FLOW_EVERY_MS);
 }
 
 /** Tells the encryption worker who may send on each m-line: nobody else's frames open there. */

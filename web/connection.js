@@ -5,6 +5,9 @@
  */
 import { PlayoutDelay } from './playout.js';
 
+/** How often the page reads what its subscribing connection received (checkFlow). */
+export const FLOW_EVERY_MS = 500;
+
 /**
  * Encrypted video is sent as VP8 only: its few header bytes stay readable (docs/e2ee.md),
  * while an H.264 packetizer would look for NAL units inside the ciphertext.
@@ -121,8 +124,10 @@ export class Connection {
     this.iceTimer = undefined;
     /** Media has flowed on these connections (trouble after that is a changed network). */
     this.everConnected = false;
-    /** @type {number[]} bytes received on the subscribing connection, a second apart */
+    /** @type {number[]} bytes received on the subscribing connection, FLOW_EVERY_MS apart */
     this.flow = [];
+    /** Readings of the flow so far. */
+    this.flowTicks = 0;
     /** How long received video is held: longer while packets are lost (playout.js). */
     this.playout = new PlayoutDelay();
     for (const pc of [this.pub, this.sub]) {
@@ -294,8 +299,9 @@ export class Connection {
   }
 
   /**
-   * Called once a second: media that flowed and then stopped dead for two seconds means the
-   * path is gone (a changed network), seconds before ICE itself says "disconnected".
+   * Called every half second (FLOW_EVERY_MS): media that flowed and then stopped dead for a
+   * second and a half means the path is gone (a changed network), seconds before ICE itself
+   * says "disconnected". Not even RTCP (sender reports, about every second per stream) came.
    */
   async checkFlow() {
     if (this.closed || !this.everConnected) return;
@@ -316,11 +322,14 @@ export class Connection {
       }
     });
     const rtt = pair ? report.get(pair)?.currentRoundTripTime ?? null : null;
-    this.holdVideo(this.playout.update(Date.now(), lost, received, rtt));
+    // The playout hold judges loss per second: half a second holds too few packets to tell.
+    this.flowTicks += 1;
+    if (this.flowTicks % 2 === 0) this.holdVideo(this.playout.update(Date.now(), lost, received, rtt));
+    // Six readings: a second in which at least 10 kB came, then a second and a half of none.
     const f = this.flow;
     f.push(bytes);
-    if (f.length > 5) f.shift();
-    if (f.length === 5 && f[2] - f[0] > 20000 && f[4] === f[2]) {
+    if (f.length > 6) f.shift();
+    if (f.length === 6 && f[2] - f[0] > 10000 && f[5] === f[2]) {
       f.length = 0;
       this.onIceTrouble();
     }

@@ -44,20 +44,7 @@ impl Sfu {
             }
             (Side::Subscriber, Event::Connected) => {
                 // Start every video slot that was waiting for the connection.
-                let wanted: Vec<(TrackRef, usize)> = self
-                    .participants
-                    .get(&key.participant)
-                    .map(|p| {
-                        p.slots
-                            .iter()
-                            .filter(|s| s.ready && s.kind == MediaKind::Video)
-                            .filter_map(|s| Some((s.track?, s.target?)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                for (t, layer) in wanted {
-                    self.request_keyframe(t, layer, now);
-                }
+                self.refresh_received_video(key.participant, now);
             }
             (Side::Subscriber, Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })) => {
                 self.bandwidth_estimated(key.participant, now, estimate.as_u64());
@@ -88,6 +75,19 @@ impl Sfu {
             }
             (_, Event::IceConnectionStateChange(s)) => {
                 tracing::debug!(participant = %key.participant, side = ?key.side, "ICE {s:?}");
+                let Some(p) = self.participants.get_mut(&key.participant) else {
+                    return;
+                };
+                if p.peer_mut(key.side).path.change(s) {
+                    // The path is back after an outage (a changed network, an ICE restart):
+                    // what was sent meanwhile is lost for good, older than any resend cache,
+                    // and a picture waiting for it would freeze until the browser asks for a
+                    // keyframe itself (after 3 s). Ask now.
+                    match key.side {
+                        Side::Subscriber => self.refresh_received_video(key.participant, now),
+                        Side::Publisher => self.refresh_published_video(key.participant, now),
+                    }
+                }
             }
             _ => {}
         }
@@ -363,6 +363,62 @@ impl Sfu {
     }
 
     /// Asks a publisher for a keyframe of one layer, throttled per layer.
+    /// Asks for a keyframe of every video `id` receives (its ready slots' layers).
+    fn refresh_received_video(&mut self, id: ParticipantId, now: Instant) {
+        let wanted: Vec<(TrackRef, usize)> = self
+            .participants
+            .get(&id)
+            .map(|p| {
+                p.slots
+                    .iter()
+                    .filter(|s| s.ready && s.kind == MediaKind::Video)
+                    .filter_map(|s| Some((s.track?, s.target?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (t, layer) in wanted {
+            self.request_keyframe(t, layer, now);
+        }
+    }
+
+    /// Asks `id` for a keyframe of every layer of its video tracks that someone receives.
+    fn refresh_published_video(&mut self, id: ParticipantId, now: Instant) {
+        let wanted: Vec<(TrackRef, usize)> = self
+            .participants
+            .get(&id)
+            .map(|p| {
+                p.tracks
+                    .iter()
+                    .filter(|t| t.kind() == MediaKind::Video)
+                    .flat_map(|t| {
+                        let r = TrackRef {
+                            publisher: id,
+                            source: t.source,
+                        };
+                        let mut layers: Vec<usize> = t
+                            .subscribers
+                            .iter()
+                            .filter_map(|sub| {
+                                self.participants
+                                    .get(&sub.participant)?
+                                    .slots
+                                    .get(sub.slot)?
+                                    .layer
+                            })
+                            .collect();
+                        // One request per layer: a second inside the throttle would come later.
+                        layers.sort_unstable();
+                        layers.dedup();
+                        layers.into_iter().map(move |l| (r, l))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (t, layer) in wanted {
+            self.request_keyframe(t, layer, now);
+        }
+    }
+
     pub(crate) fn request_keyframe(&mut self, t: TrackRef, layer: usize, now: Instant) {
         let window = self.config.keyframe_throttle;
         let Some(p) = self.participants.get_mut(&t.publisher) else {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use str0m::bwe::Bitrate;
 use str0m::net::TcpType;
-use str0m::{Candidate, Rtc};
+use str0m::{Candidate, IceConnectionState, Rtc};
 use summit_proto::ParticipantId;
 
 /// How often str0m reports each connection's stream figures.
@@ -36,6 +36,33 @@ pub(crate) struct Peer {
     pub(crate) dirty: bool,
     /// The latest cumulative RTCP figures per stream (from str0m's periodic stats).
     pub(crate) figures: Vec<(str0m::media::Mid, crate::metrics::StreamFigures)>,
+    /// Whether its ICE path was up, and lost since.
+    pub(crate) path: PathWatch,
+}
+
+/// Follows a connection's ICE states, to tell when its path comes back after an outage.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PathWatch {
+    up_once: bool,
+    interrupted: bool,
+}
+
+impl PathWatch {
+    /// A new ICE state; true when it means the path is back after it was lost (or restarted).
+    pub(crate) fn change(&mut self, s: IceConnectionState) -> bool {
+        match s {
+            IceConnectionState::Connected | IceConnectionState::Completed => {
+                let back = self.up_once && self.interrupted;
+                self.up_once = true;
+                self.interrupted = false;
+                back
+            }
+            _ => {
+                self.interrupted |= self.up_once;
+                false
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Peer {
@@ -89,6 +116,7 @@ impl Peer {
             deadline: now,
             dirty: false,
             figures: Vec::new(),
+            path: PathWatch::default(),
         }
     }
 }

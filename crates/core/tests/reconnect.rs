@@ -6,7 +6,7 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use summit_core::SfuEvent;
+use summit_core::{Decision, SfuEvent};
 use summit_proto::{
     ClientMessage, ConnectionState, ParticipantId, Role, ServerMessage, TrackSource,
 };
@@ -216,6 +216,13 @@ fn an_ice_restart_offers_the_subscribing_connection_again_with_new_credentials()
             .count()
     };
     let n = offers(&h);
+    let keyframes = |h: &Harness| {
+        h.decisions
+            .iter()
+            .filter(|(_, d)| matches!(d, Decision::KeyframeRequested { from, source: TrackSource::Camera } if *from == ia))
+            .count()
+    };
+    let k = keyframes(&h);
     h.send(b, ClientMessage::IceRestart {}).unwrap();
     assert_eq!(offers(&h), n + 1);
     let after = ufrag(&h).unwrap();
@@ -224,6 +231,9 @@ fn an_ice_restart_offers_the_subscribing_connection_again_with_new_credentials()
     let got = h.clients[b].got(ia, TrackSource::Camera);
     h.run(Duration::from_secs(3));
     assert!(h.clients[b].got(ia, TrackSource::Camera) > got + 50);
+    // Once the path was back, the server asked Ana for a keyframe for Ben: what was sent while
+    // the path was being restored may be lost for good.
+    assert!(keyframes(&h) > k, "no keyframe requested after the restart");
 }
 
 /// A harness whose TURN credentials are numbered, 60 s valid, so renewals can be counted.
