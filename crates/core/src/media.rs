@@ -376,9 +376,7 @@ impl Sfu {
                     .collect()
             })
             .unwrap_or_default();
-        for (t, layer) in wanted {
-            self.request_keyframe(t, layer, now);
-        }
+        self.request_keyframes(wanted, now);
     }
 
     /// Asks `id` for a keyframe of every layer of its video tracks that someone receives.
@@ -414,6 +412,11 @@ impl Sfu {
                     .collect()
             })
             .unwrap_or_default();
+        self.request_keyframes(wanted, now);
+    }
+
+    /// [`Sfu::request_keyframe`] for each (track, layer).
+    fn request_keyframes(&mut self, wanted: Vec<(TrackRef, usize)>, now: Instant) {
         for (t, layer) in wanted {
             self.request_keyframe(t, layer, now);
         }

@@ -235,18 +235,10 @@ fn nack_and_rtx_repair_losses_on_both_hops() {
     // Steady state only: a keyframe lost at the very start delays the first picture by one
     // keyframe request (throttled), which is not what this test is about.
     h.run(Duration::from_secs(1));
-    let count = |h: &Harness, from: usize, to: usize| {
-        let got = h.clients[to].got(h.clients[from].id, TrackSource::Camera);
-        (h.clients[from].video_packets_sent(), got)
-    };
-    let start = [count(&h, a, b), count(&h, b, a)];
-    h.run(Duration::from_secs(4));
     // 5 % of media is lost from publisher to SFU and again from SFU to subscriber: about one
     // packet in ten would be missing without retransmission. Only the last few, still in
     // flight or awaiting repair, may be missing.
-    for ((from, to), (sent0, got0)) in [(a, b), (b, a)].into_iter().zip(start) {
-        let (sent, got) = count(&h, from, to);
-        let (sent, got) = (sent - sent0, got - got0);
+    for (from, to, sent, got) in video_delivered(&mut h, [a, b], Duration::from_secs(4)) {
         assert!(sent > 150, "{sent}");
         assert!(
             got + 6 >= sent,
@@ -299,19 +291,34 @@ fn resends_keep_up_with_heavy_loss() {
     let a = h.join("summit", "a");
     let b = h.join("summit", "b");
     h.run(Duration::from_secs(2));
-    let count = |h: &Harness, from: usize, to: usize| {
-        let got = h.clients[to].got(h.clients[from].id, TrackSource::Camera);
-        (h.clients[from].video_packets_sent(), got)
-    };
-    let start = [count(&h, a, b), count(&h, b, a)];
-    h.run(Duration::from_secs(10));
-    for ((from, to), (sent0, got0)) in [(a, b), (b, a)].into_iter().zip(start) {
-        let (sent, got) = count(&h, from, to);
-        let (sent, got) = (sent - sent0, got - got0);
+    for (from, to, sent, got) in video_delivered(&mut h, [a, b], Duration::from_secs(10)) {
         assert!(sent > 400, "{sent}");
         assert!(
             got * 100 >= sent * 96,
             "only {got} of {sent} video packets arrived ({from}->{to})"
         );
     }
+}
+
+/// Runs `h` for `d` and returns, each way between the two clients, (from, to, camera packets
+/// the sender sent, those the receiver got) in that time.
+fn video_delivered(
+    h: &mut Harness,
+    [a, b]: [usize; 2],
+    d: Duration,
+) -> Vec<(usize, usize, u64, u64)> {
+    let count = |h: &Harness, from: usize, to: usize| {
+        let got = h.clients[to].got(h.clients[from].id, TrackSource::Camera);
+        (h.clients[from].video_packets_sent(), got)
+    };
+    let start = [count(h, a, b), count(h, b, a)];
+    h.run(d);
+    [(a, b), (b, a)]
+        .into_iter()
+        .zip(start)
+        .map(|((from, to), (sent0, got0))| {
+            let (sent, got) = count(h, from, to);
+            (from, to, sent - sent0, got - got0)
+        })
+        .collect()
 }
