@@ -47,12 +47,16 @@ async function freePort(kind) {
   return port;
 }
 
+/** How many of the server's log lines `recent()` keeps. */
+const RECENT_LINES = 400;
+
 /**
  * Starts `summit serve` on free ports; resolves once it prints its address.
- * @param {{bin?: string, args?: string[], listen?: string, prefix?: string[], fixedPorts?: boolean}}
- *   [opts] another build of summit, more arguments, the address to listen on (127.0.0.1 by
- *   default), a command to run it under (`ip netns exec <namespace>`), and whether its ports
- *   are chosen once, so that `crash()` and `restart()` bring it back where pages look for it
+ * @param {{bin?: string, args?: string[], listen?: string, prefix?: string[], fixedPorts?: boolean,
+ *   log?: string}} [opts] another build of summit, more arguments, the address to listen on
+ *   (127.0.0.1 by default), a command to run it under (`ip netns exec <namespace>`), whether its
+ *   ports are chosen once, so that `crash()` and `restart()` bring it back where pages look for
+ *   it, and its log filter (RUST_LOG; `SUMMIT_LOG` overrides it)
  */
 export async function startServer(opts = {}) {
   const bin = opts.bin ?? SUMMIT;
@@ -63,11 +67,20 @@ export async function startServer(opts = {}) {
     '--metrics-listen', '127.0.0.1:0', ...(opts.args ?? [])];
   // With fixed ports, TCP media takes any free port: the UDP number need not be free for TCP.
   if (opts.fixedPorts) argv.push('--tcp', '0');
+  /** The server's last log lines, for a failure's report. */
+  const recent = [];
   /** Starts the process; resolves with it and its addresses once it prints them. */
   const launch = async () => {
     const proc = spawn(prefix[0] ?? argv[0], [...prefix.slice(1), ...(prefix.length ? argv : argv.slice(1))], {
       stdio: ['ignore', 'pipe', process.env.SUMMIT_STDERR ? 'inherit' : 'pipe'],
-      env: { ...process.env, RUST_LOG: process.env.SUMMIT_LOG || 'summit=info,warn' },
+      env: { ...process.env, RUST_LOG: process.env.SUMMIT_LOG || opts.log || 'summit=info,warn' },
+    });
+    proc.stderr?.on('data', (d) => {
+      for (const line of String(d).replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
+        if (!line) continue;
+        recent.push(line);
+        if (recent.length > RECENT_LINES) recent.shift();
+      }
     });
     let out = '';
     const [url, metrics] = await new Promise((resolve, reject) => {
@@ -90,6 +103,8 @@ export async function startServer(opts = {}) {
     get url() { return url; },
     /** The Prometheus endpoint (`/metrics`). */
     get metrics() { return metrics; },
+    /** Its last log lines (none while `SUMMIT_STDERR` sends them to the terminal). */
+    recent(n = 40) { return recent.slice(-n); },
     data,
     /** Kills the server as a crash would (SIGKILL): nothing is closed, flushed or said. */
     async crash() {
@@ -233,8 +248,11 @@ export async function until(check, ms, what) {
 /** Bytes from hex. */
 export const unhex = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
 
-/** Waits until `check(stats)` is true, polling; fails with the last stats after `ms`. */
-export async function waitStats(page, check, ms, what) {
+/**
+ * Waits until `check(stats)` is true, polling; fails with the last stats after `ms` (and, given
+ * the `server`, its last log lines).
+ */
+export async function waitStats(page, check, ms, what, server = undefined) {
   const end = Date.now() + ms;
   let last;
   while (Date.now() < end) {
@@ -248,7 +266,8 @@ export async function waitStats(page, check, ms, what) {
     const report = s?.frames ? await s.frames.report() : null;
     return { worker: report && { stats: report.stats, lines: report.lines }, messages: s?.log.slice(-30) };
   }).catch((e) => ({ error: String(e) }));
-  throw new Error(`${what}: not reached in ${ms} ms; last stats ${JSON.stringify(last)}; ${JSON.stringify(more)}`);
+  const log = server ? `\nserver log:\n${server.recent().join('\n')}` : '';
+  throw new Error(`${what}: not reached in ${ms} ms; last stats ${JSON.stringify(last)}; ${JSON.stringify(more)}${log}`);
 }
 
 /**
@@ -274,7 +293,7 @@ export function launchChromium() {
 
 /**
  * A server and a Chromium shared by the tests of one file: started before them, stopped after.
- * @param {{bin?: string, args?: string[]}} [opts] as for `startServer`
+ * @param {{bin?: string, args?: string[], log?: string}} [opts] as for `startServer`
  * @returns {{server: any, browser: any}}
  */
 export function serverAndChromium(opts = {}) {

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverAndChromium, joinPage, waitStats, inbound, myId } from './harness.mjs';
 
-const env = serverAndChromium();
+// The server logs its layer choices (and the budget behind each), for a failure's report.
+const env = serverAndChromium({ log: 'summit=info,summit_core::bandwidth=debug,warn' });
 
 /** The sizes the publishing page encodes each layer at, by rid. */
 async function sentLayers(page) {
@@ -44,12 +45,12 @@ test('a thumbnail gets the low layer, a full-window tile the high one, a hidden 
 
   const cam = `${a}:camera`;
   // Chromium's own bandwidth estimate starts low and the top layer comes last: generous time.
-  await waitStats(large, (s) => s[cam]?.frameWidth >= 1000, 45000, 'full-window viewer receiving the high layer');
+  await waitStats(large, (s) => s[cam]?.frameWidth >= 1000, 45000, 'full-window viewer receiving the high layer', env.server);
   const sent = await sentLayers(alice);
   assert.ok(Object.keys(sent).length === 3, `Alice sends three layers: ${JSON.stringify(sent)}`);
   // The thumbnail may first get a bigger layer (its tile had its grid size for a moment).
   const thumb = await waitStats(small, (s) => s[cam]?.framesDecoded > 0 && s[cam].frameWidth > 0
-    && s[cam].frameWidth <= 400, 15000, `thumbnail decoding the low layer (Alice sends ${JSON.stringify(sent)})`);
+    && s[cam].frameWidth <= 400, 15000, `thumbnail decoding the low layer (Alice sends ${JSON.stringify(sent)})`, env.server);
   // Both keep decoding at their own size. (The full-window viewer's layer also follows its
   // bandwidth estimate, which three browsers on a small machine can push below the 720p layer
   // for a while: it must be back on it within the time the estimate takes to climb.)
@@ -57,7 +58,7 @@ test('a thumbnail gets the low layer, a full-window tile the high one, a hidden 
   const s2 = await inbound(small);
   assert.ok(s2[cam].framesDecoded > thumb[cam].framesDecoded, 'thumbnail frames stopped');
   assert.ok(s2[cam].frameWidth <= 400, `thumbnail switched up: ${s2[cam].frameWidth}`);
-  await waitStats(large, (s) => s[cam].frameWidth >= 1000, 30000, 'full-window viewer on the high layer again');
+  await waitStats(large, (s) => s[cam].frameWidth >= 1000, 30000, 'full-window viewer on the high layer again', env.server);
 
   // The thumbnail viewer collapses its strip: the server stops sending that video (frames; the
   // connection's bandwidth estimation may still send a little padding)...
@@ -76,7 +77,7 @@ test('a thumbnail gets the low layer, a full-window tile the high one, a hidden 
   // Shown again: frames are decoded again (the server resumes at a keyframe).
   await tileSize(small, a, "display:block !important;");
   const frames = (await inbound(small))[cam].framesDecoded;
-  await waitStats(small, (s) => s[cam].framesDecoded > frames + 10, 10000, 'video back after showing it again');
+  await waitStats(small, (s) => s[cam].framesDecoded > frames + 10, 10000, 'video back after showing it again', env.server);
   // The full-window viewer's tab goes to the background: its video stops too, and comes back.
   const setHidden = (h) => large.evaluate((hidden) => {
     Object.defineProperty(document, 'hidden', { value: hidden, configurable: true });
@@ -90,6 +91,6 @@ test('a thumbnail gets the low layer, a full-window tile the high one, a hidden 
   assert.ok(bgAfter - bg <= 1, `a background tab still receives video: ${bgAfter - bg} frames in 2 s`);
   await setHidden(false);
   const back = (await inbound(large))[cam].framesDecoded;
-  await waitStats(large, (s) => s[cam].framesDecoded > back + 10, 10000, 'video back in the foreground');
+  await waitStats(large, (s) => s[cam].framesDecoded > back + 10, 10000, 'video back in the foreground', env.server);
   for (const p of [alice, small, large]) await p.context().close();
 });

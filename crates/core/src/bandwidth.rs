@@ -6,19 +6,23 @@
 //! thumbnails, str0m's estimate sinks towards that small rate, and with no video at all it
 //! cannot even pad to find more. Believed, it would keep the video the page later asks for
 //! from ever starting. So a fall is believed only as congestion (the estimate falls, below
-//! what is being sent, while video is sent); otherwise the earlier estimate stands. Since
+//! what is being sent, once video has been sent for [`SETTLE`]); otherwise the earlier
+//! estimate stands. The settling time matters when video starts again after a pause: the first
+//! keyframe's burst can read as overuse, and str0m then cuts its estimate to a fraction of the
+//! rate it saw acknowledged, which is still the audio-only rate of the pause. Since
 //! str0m paces what it sends at its own estimate, the allocation may exceed that by at most
 //! 300 kbit/s: a thumbnail comes back at once, a little queued, while str0m's estimate climbs
 //! from what it sees acknowledged (and padding towards the next step shows the link carries
 //! it); bigger layers follow as it does.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
 use str0m::media::MediaKind;
 use summit_proto::{ParticipantId, ServerMessage, TileDisplay, TrackSource};
 
 use crate::layers::{Display, Tile, UP_HEADROOM_PERCENT};
+use crate::participant::Bandwidth;
 use crate::peer::{PeerKey, Side};
 use crate::track::TrackRef;
 use crate::{Sfu, SfuError};
@@ -27,6 +31,9 @@ use crate::{Sfu, SfuError};
 /// second): str0m paces what it sends at 1.1 times its estimate, so sending more queues there
 /// until its estimate catches up. Enough to bring back a thumbnail at once.
 const OVER_RAW: u64 = 300_000;
+/// How long video must have been sent before a falling estimate is believed as congestion:
+/// long enough for str0m's acknowledged rate (its window is about a second) to include it.
+const SETTLE: Duration = Duration::from_millis(1500);
 /// Most tiles one `display` message may list.
 const MAX_TILES: usize = 256;
 
@@ -34,16 +41,8 @@ impl Sfu {
     /// The subscribing connection's bandwidth estimate changed.
     pub(crate) fn bandwidth_estimated(&mut self, id: ParticipantId, now: Instant, bps: u64) {
         if let Some(p) = self.participants.get_mut(&id) {
-            let b = &mut p.bandwidth;
-            // Congestion: the estimate falls, below what is being sent, while video is sent.
-            let falling = b.raw.is_some_and(|r| bps < r);
-            let congested = falling && bps < b.sending && b.video > 0;
-            b.raw = Some(bps);
+            let congested = p.bandwidth.estimated(now, bps);
             tracing::trace!(participant = %id, bps, congested, "estimate");
-            match b.estimate {
-                Some(e) if bps < e && !congested => {}
-                _ => b.estimate = Some(bps),
-            }
         }
         self.reallocate(id, now);
     }
@@ -167,7 +166,10 @@ impl Sfu {
         }
         let sending = alloc.used + audio;
         p.bandwidth.sending = sending;
-        p.bandwidth.video = alloc.used;
+        p.bandwidth.video_since = match alloc.used {
+            0 => None,
+            _ => Some(p.bandwidth.video_since.unwrap_or(now)),
+        };
         // Probe towards what the tiles want, padding up to the next step so the estimate can
         // show it fits (str0m caps padding at its estimate and stops it on overuse).
         if bwe && !tiles.is_empty() {
@@ -200,7 +202,77 @@ impl Sfu {
     }
 }
 
+impl Bandwidth {
+    /// Takes str0m's estimate `bps`; returns whether its fall is believed as congestion.
+    fn estimated(&mut self, now: Instant, bps: u64) -> bool {
+        // Congestion: the estimate falls, below what is being sent, measured on video.
+        let falling = self.raw.is_some_and(|r| bps < r);
+        let measured = self
+            .video_since
+            .is_some_and(|t| now.saturating_duration_since(t) >= SETTLE);
+        let congested = falling && bps < self.sending && measured;
+        self.raw = Some(bps);
+        match self.estimate {
+            Some(e) if bps < e && !congested => {}
+            _ => self.estimate = Some(bps),
+        }
+        congested
+    }
+}
+
 /// Whether two rates differ by more than a twentieth (smaller changes are noise).
 fn differs(a: u64, b: u64) -> bool {
     a.abs_diff(b) * 20 > a.max(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A subscriber receiving `video` bits per second (and 50 kbit/s of audio) since `since`.
+    fn sending(since: Instant, video: u64, estimate: u64) -> Bandwidth {
+        Bandwidth {
+            estimate: Some(estimate),
+            raw: Some(estimate),
+            sending: video + 50_000,
+            video_since: (video > 0).then_some(since),
+            ..Bandwidth::default()
+        }
+    }
+
+    #[test]
+    fn a_fall_below_what_video_needs_is_congestion() {
+        let t0 = Instant::now();
+        let mut b = sending(t0, 900_000, 2_000_000);
+        assert!(b.estimated(t0 + SETTLE, 600_000));
+        assert_eq!(b.estimate, Some(600_000));
+    }
+
+    #[test]
+    fn a_fall_without_video_or_above_it_is_not() {
+        let t0 = Instant::now();
+        // Nothing but audio: the estimate only followed the small rate down.
+        let mut b = sending(t0, 0, 2_000_000);
+        assert!(!b.estimated(t0 + SETTLE * 4, 100_000));
+        assert_eq!((b.estimate, b.raw), (Some(2_000_000), Some(100_000)));
+        // Still above what is sent.
+        let mut b = sending(t0, 900_000, 2_000_000);
+        assert!(!b.estimated(t0 + SETTLE * 4, 1_500_000));
+        assert_eq!(b.estimate, Some(2_000_000));
+        // A rise is always taken.
+        assert!(!b.estimated(t0 + SETTLE * 4, 2_500_000));
+        assert_eq!(b.estimate, Some(2_500_000));
+    }
+
+    #[test]
+    fn video_just_resumed_is_not_yet_measured() {
+        let t0 = Instant::now();
+        // Video came back a moment ago; str0m's estimate still reflects the audio-only pause.
+        let mut b = sending(t0, 900_000, 2_000_000);
+        assert!(!b.estimated(t0 + Duration::from_millis(20), 120_000));
+        assert_eq!((b.estimate, b.raw), (Some(2_000_000), Some(120_000)));
+        // Once it has been measured on the video, a fall counts.
+        assert!(b.estimated(t0 + SETTLE, 100_000));
+        assert_eq!(b.estimate, Some(100_000));
+    }
 }

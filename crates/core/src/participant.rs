@@ -84,8 +84,9 @@ pub(crate) struct Bandwidth {
     pub(crate) raw: Option<u64>,
     /// What the last allocation sends (video and audio), bits per second.
     pub(crate) sending: u64,
-    /// The video part of it.
-    pub(crate) video: u64,
+    /// Since when video has been sent without a break: an estimate says something about video
+    /// only once it was measured on some.
+    pub(crate) video_since: Option<Instant>,
     pub(crate) allocator: crate::layers::Allocator,
     /// (minimum, desired) last given to str0m's BWE.
     pub(crate) asked: (u64, u64),
