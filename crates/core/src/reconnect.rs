@@ -104,12 +104,18 @@ impl Sfu {
             .is_some()
             .then(|| p.last_offer.clone())
             .flatten();
+        // The page draws its own tile again on a welcome: a poor uplink told before the loss
+        // is told again (others see it in the welcome's participants).
+        let uplink = p.uplink.poor.then_some(p.uplink.told).flatten();
         let welcome = self.welcome(id, true);
         if let Some(w) = welcome {
             self.signal(id, w);
         }
         for m in missed {
             self.signal(id, m);
+        }
+        if let Some(uplink) = uplink {
+            self.signal(id, ServerMessage::YourUplink { poor: true, uplink });
         }
         if let Some(o) = offer {
             self.signal(id, o);

@@ -333,6 +333,38 @@ fn everyone_is_told_when_someones_uplink_turns_poor_and_good_again() {
 }
 
 #[test]
+fn a_page_back_with_its_connections_is_told_its_poor_uplink_again() {
+    let (mut h, _, b) = two();
+    let ib = h.clients[b].id;
+    h.run(Duration::from_secs(4));
+    let addr = h.clients[b].pub_addr;
+    h.uplink_loss.insert(addr, 0.15);
+    h.run(Duration::from_secs(12));
+    let token = h.resume_token(ib).unwrap();
+    lose_signaling(&mut h, b);
+    let heard = h.messages_to(b).len();
+    h.run(Duration::from_secs(2));
+    let mut req = h.request("m", h.identity("Ben", Role::Delegate), Some(&token));
+    req.keep_media = true;
+    let j = h.sfu.join(h.now, req).unwrap();
+    h.clients[b].silent = false;
+    h.process_outputs();
+    assert!(j.resumed && j.id == ib);
+    // The page draws its own tile anew on the welcome: the verdict comes after it.
+    let back = &h.messages_to(b)[heard..];
+    let welcome = back
+        .iter()
+        .position(|m| matches!(m, ServerMessage::Welcome { .. }));
+    let told = back
+        .iter()
+        .rposition(|m| matches!(m, ServerMessage::YourUplink { poor: true, .. }));
+    assert!(
+        welcome.is_some() && told > welcome,
+        "a poor verdict after the welcome: {back:?}"
+    );
+}
+
+#[test]
 fn a_page_away_while_more_than_its_budget_happened_comes_back_to_a_fresh_session() {
     let (mut h, a, b, ib, token) = away();
     // Over a megabyte of chat while Ben is away (held messages have a byte budget), at the
