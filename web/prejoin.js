@@ -8,6 +8,22 @@ import { watchLevel } from './tiles.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
+/** Where this browser keeps the "Relay all media through the TURN server" choice. */
+const RELAY_KEY = 'summit.relay';
+
+/** A remembered choice ('' if none, or if the browser keeps no storage for this page). */
+function remembered(/** @type {string} */ key) {
+  try { return localStorage.getItem(key) ?? ''; } catch { return ''; }
+}
+
+/** Remembers a choice ('' forgets it); a browser that refuses storage just does not remember. */
+function remember(/** @type {string} */ key, /** @type {string} */ value) {
+  try {
+    if (value) localStorage.setItem(key, value);
+    else localStorage.removeItem(key);
+  } catch { /* storage refused: nothing to remember with */ }
+}
+
 export class Prejoin {
   /**
    * @param {{meeting: string, claims: any, invite: string, audioCtx: () => AudioContext}} deps
@@ -22,6 +38,11 @@ export class Prejoin {
     this.stopLevel = null;
     $('camera-select').addEventListener('change', () => { this.ready = this.open(); });
     $('mic-select').addEventListener('change', () => { this.ready = this.open(); });
+    // Relaying is a choice about this browser's network (a firewall that needs it), so this
+    // browser remembers it for the next meeting.
+    const relay = $('join-relay');
+    relay.checked = remembered(RELAY_KEY) === '1';
+    relay.addEventListener('change', () => remember(RELAY_KEY, relay.checked ? '1' : ''));
   }
 
   /** Shows the invitation and opens the devices; a link without a valid invitation says so. */

@@ -187,6 +187,11 @@ test('only a TURN server over TCP reachable: relay-only through coturn, seen and
       assert.ok(fresh.ok, `the latest credential gets a relay: ${fresh.out}`);
       const old = net.turnAllocates(net.cli, net.srvIp, first.username, first.credential);
       assert.ok(!old.ok, `an expired credential gets no relay: ${old.out}`);
+      // This browser remembers that it relays: its next meeting link has the box ticked.
+      const next = await b.context().newPage();
+      await next.goto(server.invite('turn-2', 'Ben', '--skip-lobby').url);
+      assert.ok(await next.getByRole('checkbox', { name: 'Relay all media through the TURN server' }).isChecked(),
+        'the relay choice is remembered');
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
