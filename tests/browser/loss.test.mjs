@@ -5,11 +5,9 @@
 // audio redundancy conceals under 5 % of the audio. The same minute without RED is measured
 // too, to show what RED is worth.
 //
-// The server runs without bandwidth estimation here: str0m's estimator reads 10 % random loss
-// as congestion (its loss-based part lowers the estimate above 10 % loss) and now and then
-// estimates the link below the lowest layer, which pauses the video for seconds however well
-// the losses are repaired. That is a separate matter (docs/connectivity.md, "Not yet"); this
-// test is about the repair. `npm run loss` measures the default configuration.
+// The server runs as a user would, with bandwidth estimation: str0m's estimate sinks under
+// this much random loss (its loss-based part reads it as congestion), and the server keeps a
+// picture's lowest layer while the receiver's reports show no overload (congestion.rs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lossyMinute } from './lossy.mjs';
@@ -17,9 +15,8 @@ import { lossyMinute } from './lossy.mjs';
 const pct = (/** @type {number} */ x) => `${(x * 100).toFixed(1)} %`;
 
 test('over a lossy, slow link video and audio get through', { timeout: 600000 }, async () => {
-  const serverArgs = ['--no-bandwidth-estimation'];
-  const off = await lossyMinute({ red: false, serverArgs });
-  const on = await lossyMinute({ red: true, serverArgs });
+  const off = await lossyMinute({ red: false });
+  const on = await lossyMinute({ red: true });
   console.log(`frames decoded ${pct(on.frames)} (${on.decoded} of ${on.encoded}, ${on.freezes} freezes, ${on.frozen.toFixed(1)} s frozen); `
     + `audio concealed ${pct(on.concealed)} with RED, ${pct(off.concealed)} without`);
   assert.ok(on.encoded > 600, `the sender encoded only ${on.encoded} frames of its lowest layer in a minute`);

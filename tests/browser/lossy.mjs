@@ -129,6 +129,10 @@ export async function lossyMinute({ red, seconds = 60, up = 0.10, down = 0.10, s
       videoLost: lost / Math.max(1, lost + got), width: r1[cam].frameWidth,
       freezes: r1[cam].freezeCount - r0[cam].freezeCount,
       frozen: r1[cam].totalFreezesDuration - r0[cam].totalFreezesDuration,
+      // How long audio waited in the receiver's jitter buffer on average (ms): it grows when
+      // the browser holds audio back to keep it in step with late video.
+      audioDelayMs: Math.round(1000 * (r1[mic].jitterBufferDelay - r0[mic].jitterBufferDelay)
+        / Math.max(1, r1[mic].jitterBufferEmittedCount - r0[mic].jitterBufferEmittedCount)),
     };
     if (debug) {
       // What became of the frames, as the receiver's browser and its decryption worker saw it.

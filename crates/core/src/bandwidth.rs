@@ -132,6 +132,11 @@ impl Sfu {
         let Some(p) = self.participants.get_mut(&id) else {
             return;
         };
+        let clear = p.bandwidth.signs.clear(now);
+        if clear != p.bandwidth.allocator.link_clear {
+            tracing::debug!(participant = %id, clear, signs = ?p.bandwidth.signs, "link");
+            p.bandwidth.allocator.link_clear = clear;
+        }
         let alloc = p.bandwidth.allocator.allocate(now, budget, &tiles);
         tracing::trace!(participant = %id, ?tiles, ?alloc, ?budget, "allocation");
         let mut keyframes = Vec::new();

@@ -213,6 +213,9 @@ pub(crate) struct Allocator {
     short_since: Option<Instant>,
     /// Since when the budget has covered every picture again (after a shortfall).
     covered_since: Option<Instant>,
+    /// The link shows no sign of overload (congestion.rs): a picture being sent keeps its
+    /// lowest layer however low the estimate, which random loss drags down too.
+    pub(crate) link_clear: bool,
 }
 
 impl Default for Allocator {
@@ -224,6 +227,7 @@ impl Default for Allocator {
             last_down: None,
             short_since: None,
             covered_since: None,
+            link_clear: false,
         }
     }
 }
@@ -297,13 +301,15 @@ impl Allocator {
                 may_rise && (used + cost) * UP_HEADROOM_PERCENT / 100 <= budget
             };
             // A picture being sent is not cut by a brief, shallow shortfall (CUT_GRACE); an
-            // estimate below half of what it needs is a link that cannot carry it.
+            // estimate below half of what it needs is a link that cannot carry it. Nor is it
+            // cut while the link shows no sign of overload: the estimate fell for loss that
+            // sending less would not cure.
             let sending = tiles[i].current.is_some();
             let shallow = used + cost <= budget.saturating_mul(2);
             if !fits && sending {
                 short = true;
             }
-            if fits || (sending && in_grace && shallow) {
+            if fits || (sending && (self.link_clear || (in_grace && shallow))) {
                 layers[i] = Some(floor);
                 used += cost;
             }
@@ -573,6 +579,35 @@ mod tests {
         // Video not being sent never starts in the grace.
         let mut b = Allocator::default();
         let r = b.allocate(at(0), Some(100_000), &[tile(small, None)]);
+        assert_eq!(r.layers, vec![None]);
+    }
+
+    #[test]
+    fn a_clear_link_keeps_the_lowest_layer_of_a_picture() {
+        let t0 = Instant::now();
+        let small = Display::Shown {
+            width: 320,
+            height: 180,
+        };
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut a = Allocator {
+            link_clear: true,
+            ..Allocator::default()
+        };
+        // Random loss drags the estimate far below the lowest layer, for long: the picture
+        // stays, at its lowest layer.
+        let r = a.allocate(at(0), Some(150_000), &[tile(small, Some(1))]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        for ms in [1_000, 5_000, 10_000] {
+            let r = a.allocate(at(ms), Some(50_000), &[tile(small, Some(0))]);
+            assert_eq!(r.layers, vec![Some(0)], "at {ms} ms");
+        }
+        // Video not being sent does not start on it.
+        let r = a.allocate(at(10_000), Some(50_000), &[tile(small, None)]);
+        assert_eq!(r.layers, vec![None]);
+        // Signs of overload: the shortfall has lasted past the grace, so it is cut at once.
+        a.link_clear = false;
+        let r = a.allocate(at(10_500), Some(50_000), &[tile(small, Some(0))]);
         assert_eq!(r.layers, vec![None]);
     }
 

@@ -14,6 +14,7 @@ mod channels;
 mod chat;
 mod codec;
 mod config;
+mod congestion;
 mod decision;
 mod e2ee;
 mod error;

@@ -66,6 +66,13 @@ impl Sfu {
                 self.uplink_report(key.participant, now, s.loss, jitter, 48_000);
             }
             (Side::Subscriber, Event::MediaEgressStats(s)) => {
+                if let Some(p) = self.participants.get_mut(&key.participant) {
+                    let remote = s
+                        .remote
+                        .as_ref()
+                        .map(|r| (r.packets_lost, *r.maximum_sequence_number));
+                    p.bandwidth.signs.report(now, s.mid, remote, s.rtt);
+                }
                 let lost = s.remote.map_or(0, |r| r.packets_lost);
                 let f = StreamFigures {
                     nacks: s.nacks,

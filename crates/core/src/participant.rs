@@ -88,6 +88,8 @@ pub(crate) struct Bandwidth {
     /// only once it was measured on some.
     pub(crate) video_since: Option<Instant>,
     pub(crate) allocator: crate::layers::Allocator,
+    /// What the page's receiver reports say about the link (overloaded or not).
+    pub(crate) signs: crate::congestion::LinkSigns,
     /// (minimum, desired) last given to str0m's BWE.
     pub(crate) asked: (u64, u64),
 }

@@ -8,8 +8,10 @@ use str0m::net::TcpType;
 use str0m::{Candidate, IceConnectionState, Rtc};
 use summit_proto::ParticipantId;
 
-/// How often str0m reports each connection's stream figures.
+/// How often str0m reports each connection's stream figures: every 5 s for monitoring, every
+/// second where they also judge the bandwidth estimate (congestion.rs).
 const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+const STATS_INTERVAL_BWE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Which of a participant's two connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,7 +77,8 @@ impl std::fmt::Debug for Peer {
 
 impl Peer {
     /// A server-side connection: ICE lite, RTP mode, Opus, VP8 and H264; with `bwe`, it
-    /// estimates the bandwidth towards the page (TWCC), starting from that rate.
+    /// estimates the bandwidth towards the page (TWCC), starting from that rate, and reports
+    /// its stream figures every second.
     /// `tcp_addr`, when given, is also offered as a passive TCP candidate (ICE over TCP, RFC
     /// 6544), for pages whose network drops UDP. With `red`, Opus may come and go as RED (RFC
     /// 2198), forwarded as it is (redundancy.rs).
@@ -94,8 +97,12 @@ impl Peer {
             .enable_opus(true, red)
             .enable_vp8(true)
             .enable_h264(true)
-            // Loss and NACK figures for monitoring; a few events per connection per interval.
-            .set_stats_interval(Some(STATS_INTERVAL))
+            // Loss and NACK figures for monitoring and for judging the estimate; a few events
+            // per connection per interval.
+            .set_stats_interval(Some(match bwe {
+                Some(_) => STATS_INTERVAL_BWE,
+                None => STATS_INTERVAL,
+            }))
             .build(now);
         if let Ok(c) = Candidate::host(public_addr, "udp") {
             rtc.add_local_candidate(c);
