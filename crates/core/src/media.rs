@@ -369,7 +369,6 @@ impl Sfu {
         }
     }
 
-    /// Asks a publisher for a keyframe of one layer, throttled per layer.
     /// Asks for a keyframe of every video `id` receives (its ready slots' layers).
     fn refresh_received_video(&mut self, id: ParticipantId, now: Instant) {
         let wanted: Vec<(TrackRef, usize)> = self
@@ -429,6 +428,7 @@ impl Sfu {
         }
     }
 
+    /// Asks a publisher for a keyframe of one layer, throttled per layer.
     pub(crate) fn request_keyframe(&mut self, t: TrackRef, layer: usize, now: Instant) {
         let window = self.config.keyframe_throttle;
         let Some(p) = self.participants.get_mut(&t.publisher) else {
