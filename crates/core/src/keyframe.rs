@@ -1,9 +1,10 @@
-//! Keyframe request throttling: at most one request per published track within a window, and a
-//! request that arrives inside the window is sent when it closes rather than lost.
+//! Keyframe request throttling: at most one request per layer of a published track within a
+//! window, and a request that arrives inside the window is sent when it closes rather than
+//! lost.
 
 use std::time::{Duration, Instant};
 
-/// Throttle state of one published video track.
+/// Throttle state of one layer of a published video track.
 #[derive(Debug, Default)]
 pub(crate) struct KeyframeThrottle {
     last_sent: Option<Instant>,

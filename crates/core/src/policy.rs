@@ -1,5 +1,6 @@
 //! Subscription policy: who receives which published track. Mechanism (slots, forwarding) stays
-//! in the core; later policies (lobby, observers, language channels, simulcast) replace this one.
+//! in the core. The lobby (no connections before admission), language channels (their own
+//! slots) and simulcast (the allocator's layer per slot) are not policies.
 
 use summit_proto::{Capabilities, Capability, ParticipantId, TrackSource};
 
