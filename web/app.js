@@ -1,6 +1,7 @@
 // @ts-check
 /** The meeting page: pre-join, joining, the meeting itself, and every state in between. */
 import { Signaling, closeText } from './signaling.js';
+import { CLOSE } from './protocol.js';
 import { Connection, FLOW_EVERY_MS } from './connection.js';
 import { Tile, watchLevel } from './tiles.js';
 import { DisplayReporter } from './display.js';
@@ -421,7 +422,7 @@ async function onResumed(msg) {
  */
 function onClose(code, reason, wasIn) {
   if (state.leaving) return;
-  const lost = code === 1006 || code === 1001 || code === 4008;
+  const lost = code === CLOSE.ABNORMAL || code === CLOSE.GOING_AWAY || code === CLOSE.HEARTBEAT_TIMEOUT;
   // Media connections stay while the page tries to get back: the server keeps its side.
   if (!lost) state.conn?.close();
   // Gone for good: the token takes nothing back any more.
@@ -451,11 +452,11 @@ function onClose(code, reason, wasIn) {
   if (!wasIn && !$('prejoin').hidden) {
     prejoin.showError(text);
     $('join').textContent = 'Join';
-    $('join').disabled = code === 4001;
+    $('join').disabled = code === CLOSE.INVITATION_REFUSED;
     return;
   }
-  setConnState(code === 1000 ? 'Left' : 'Disconnected');
-  overlay(text, code !== 4001);
+  setConnState(code === CLOSE.NORMAL ? 'Left' : 'Disconnected');
+  overlay(text, code !== CLOSE.INVITATION_REFUSED);
 }
 
 function leave() {

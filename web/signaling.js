@@ -1,27 +1,24 @@
 // @ts-check
 /** Signaling: one WebSocket to the server, JSON messages of protocol version 2. */
 
-export const PROTOCOL_VERSION = 2;
-
-/** The close code of a page replacing a connection it believes lost (the server keeps its seat). */
-export const CLOSE_PAGE_RECONNECTING = 4100;
+import { CLOSE, PROTOCOL_VERSION } from './protocol.js';
 
 /** Human words for the server's close codes. */
 const CLOSE_TEXT = {
-  1000: 'You left the meeting.',
-  1001: 'The server is shutting down.',
-  1009: 'A message was too large.',
-  4000: 'The page and the server did not understand each other.',
-  4001: 'Your invitation was refused.',
-  4002: 'This page is out of date. Reload it.',
-  4003: 'The host did not let you in.',
-  4004: 'You were removed from the meeting.',
-  4005: 'This meeting is locked. Ask a host to unlock it.',
-  4006: 'This meeting has ended.',
-  4009: 'This meeting is full.',
-  4029: 'Too many connections or messages from this device.',
-  4008: 'The connection was lost.',
-  4010: 'You were disconnected.',
+  [CLOSE.NORMAL]: 'You left the meeting.',
+  [CLOSE.GOING_AWAY]: 'The server is shutting down.',
+  [CLOSE.TOO_BIG]: 'A message was too large.',
+  [CLOSE.PROTOCOL_ERROR]: 'The page and the server did not understand each other.',
+  [CLOSE.INVITATION_REFUSED]: 'Your invitation was refused.',
+  [CLOSE.UNSUPPORTED_VERSION]: 'This page is out of date. Reload it.',
+  [CLOSE.DENIED]: 'The host did not let you in.',
+  [CLOSE.REMOVED]: 'You were removed from the meeting.',
+  [CLOSE.LOCKED]: 'This meeting is locked. Ask a host to unlock it.',
+  [CLOSE.ENDED]: 'This meeting has ended.',
+  [CLOSE.MEETING_FULL]: 'This meeting is full.',
+  [CLOSE.RATE_LIMITED]: 'Too many connections or messages from this device.',
+  [CLOSE.HEARTBEAT_TIMEOUT]: 'The connection was lost.',
+  [CLOSE.REFUSED]: 'You were disconnected.',
 };
 
 export class Signaling {
@@ -98,7 +95,7 @@ export class Signaling {
     clearInterval(this.pingTimer);
     const ws = this.ws;
     this.ws = null;
-    if (ws) ws.close(1000);
+    if (ws) ws.close(CLOSE.NORMAL);
   }
 
   /**
@@ -112,8 +109,8 @@ export class Signaling {
     this.ws = null;
     const wasIn = this.in;
     this.in = false;
-    ws.close(CLOSE_PAGE_RECONNECTING);
-    this.onClose(4008, 'no answer from the server', wasIn);
+    ws.close(CLOSE.PAGE_RECONNECTING);
+    this.onClose(CLOSE.HEARTBEAT_TIMEOUT, 'no answer from the server', wasIn);
   }
 }
 
@@ -123,11 +120,11 @@ export class Signaling {
  * @param {string} reason
  */
 export function closeText(code, reason) {
-  const base = CLOSE_TEXT[/** @type {keyof typeof CLOSE_TEXT} */ (code)] || 'The connection to the server was lost.';
+  const base = CLOSE_TEXT[code] || 'The connection to the server was lost.';
   if (!reason) return base;
-  if (code === 4001) return `Your invitation was refused: ${reason}.`;
-  if (code === 4004) return `You were removed from the meeting: ${reason}.`;
-  if (code === 4006) return `This meeting has ended: ${reason}.`;
-  if (code === 4003 || code === 4005 || code === 4009) return base;
+  if (code === CLOSE.INVITATION_REFUSED) return `Your invitation was refused: ${reason}.`;
+  if (code === CLOSE.REMOVED) return `You were removed from the meeting: ${reason}.`;
+  if (code === CLOSE.ENDED) return `This meeting has ended: ${reason}.`;
+  if (code === CLOSE.DENIED || code === CLOSE.LOCKED || code === CLOSE.MEETING_FULL) return base;
   return `${base} (${reason})`;
 }

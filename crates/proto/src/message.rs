@@ -673,6 +673,54 @@ impl CloseCode {
 mod tests {
     use super::*;
 
+    /// The name `web/protocol.js` gives a close code (a new code fails to compile here).
+    fn js_name(c: CloseCode) -> &'static str {
+        match c {
+            CloseCode::Normal => "NORMAL",
+            CloseCode::TooBig => "TOO_BIG",
+            CloseCode::GoingAway => "GOING_AWAY",
+            CloseCode::ProtocolError => "PROTOCOL_ERROR",
+            CloseCode::InvitationRefused => "INVITATION_REFUSED",
+            CloseCode::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            CloseCode::HeartbeatTimeout => "HEARTBEAT_TIMEOUT",
+            CloseCode::Denied => "DENIED",
+            CloseCode::Removed => "REMOVED",
+            CloseCode::Locked => "LOCKED",
+            CloseCode::Ended => "ENDED",
+            CloseCode::MeetingFull => "MEETING_FULL",
+            CloseCode::Refused => "REFUSED",
+            CloseCode::RateLimited => "RATE_LIMITED",
+        }
+    }
+
+    #[test]
+    fn the_web_client_knows_every_close_code_by_the_same_number() {
+        let js = include_str!("../../../web/protocol.js");
+        for c in [
+            CloseCode::Normal,
+            CloseCode::TooBig,
+            CloseCode::GoingAway,
+            CloseCode::ProtocolError,
+            CloseCode::InvitationRefused,
+            CloseCode::UnsupportedVersion,
+            CloseCode::HeartbeatTimeout,
+            CloseCode::Denied,
+            CloseCode::Removed,
+            CloseCode::Locked,
+            CloseCode::Ended,
+            CloseCode::MeetingFull,
+            CloseCode::Refused,
+            CloseCode::RateLimited,
+        ] {
+            let line = format!("  {}: {},", js_name(c), c.code());
+            assert!(js.contains(&line), "web/protocol.js lacks `{line}`");
+        }
+        let line = format!("  PAGE_RECONNECTING: {CLOSE_PAGE_RECONNECTING},");
+        assert!(js.contains(&line), "web/protocol.js lacks `{line}`");
+        let line = format!("export const PROTOCOL_VERSION = {PROTOCOL_VERSION};");
+        assert!(js.contains(&line), "web/protocol.js lacks `{line}`");
+    }
+
     #[test]
     fn client_messages_parse() {
         let m: ClientMessage = serde_json::from_str(
