@@ -2,7 +2,6 @@
 //! invitations in a data directory.
 #![forbid(unsafe_code)]
 
-mod bench;
 mod data;
 mod http;
 mod invite;
@@ -69,8 +68,6 @@ enum Command {
         #[command(subcommand)]
         command: record::KeyCommand,
     },
-    /// Measure forwarding under load (and Janus side by side): docs/performance.md.
-    Bench(bench::BenchArgs),
     /// Print a join link for someone.
     Invite(invite::InviteArgs),
     /// Revoke an invitation: its link no longer enters, and whoever is in with it leaves.
@@ -106,7 +103,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(&cli.data, args),
         Command::Invite(args) => invite::run(&cli.data, args),
-        Command::Bench(args) => bench::run(args),
         Command::Revoke { invitation_id } => {
             let dir = data::DataDir::open(&cli.data)?;
             if dir.revoke(&invitation_id, "revoked by the organizer")? {

@@ -409,7 +409,7 @@ impl Peer {
             return;
         };
         let Ok(answer) = SdpAnswer::from_sdp_string(sdp) else {
-            tracing::warn!("bench peer {}: unusable answer", self.spec.index);
+            eprintln!("bench peer {}: unusable answer", self.spec.index);
             return;
         };
         if conn.rtc.sdp_api().accept_answer(pending, answer).is_ok() {

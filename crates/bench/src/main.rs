@@ -1,8 +1,10 @@
-//! `summit bench`: a load generator that measures Summit (and, side by side, Janus) forwarding
+//! `summit-bench`: a load generator that measures Summit (and, side by side, Janus) forwarding
 //! real VP8 and Opus: packets per CPU-second, added latency, loss and memory, per scenario.
 //!
 //! The generator runs every simulated participant on one thread pinned to one core; the server
 //! under test runs pinned to another, so the generator's own cost does not decide the result.
+//! It drives `summit` binaries as child processes (`--summit-bin`), so two builds can be
+//! compared in one run.
 
 mod content;
 mod floor;
@@ -16,12 +18,12 @@ mod summit;
 mod tally;
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
+use clap::{Parser, ValueEnum};
 use futures_util::future::try_join_all;
 use tokio::task::JoinHandle;
 
@@ -33,13 +35,23 @@ use scenario::Scenario;
 use summit::SummitServer;
 use tally::Tally;
 
-/// Options of `summit bench`.
-#[derive(Args)]
+/// summit-bench: measure Summit's forwarding under load (and Janus side by side).
+#[derive(Parser)]
+#[command(name = "summit-bench", version, about)]
 pub(crate) struct BenchArgs {
     /// The address every server and simulated peer uses (Janus needs one that is not loopback:
     /// scripts/bench makes one in a private network namespace).
-    #[arg(long, default_value = "127.0.0.1", value_parser = crate::parse_ip)]
+    #[arg(long, default_value = "127.0.0.1", value_parser = parse_ip)]
     ip: IpAddr,
+    /// The `summit` binary to measure, as `[LABEL=]PATH`; repeat it to compare builds in one
+    /// run (rows are then named `summit@LABEL`). Default: the `summit` beside this program,
+    /// else the one on PATH.
+    #[arg(long = "summit-bin", value_parser = parse_summit_bin)]
+    summit_bins: Vec<SummitBin>,
+    /// Runs of each fixed scenario, interleaved between servers and builds; the row shown is
+    /// the run with the median CPU-seconds per million packets.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    repeat: u32,
     /// Servers to measure, in order.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "summit")]
     servers: Vec<Server>,
@@ -97,14 +109,108 @@ impl Server {
     }
 }
 
+/// A `summit` build under test.
+#[derive(Debug, Clone)]
+pub(crate) struct SummitBin {
+    /// How rows name it when several are compared.
+    label: String,
+    path: PathBuf,
+}
+
+/// Parses `--summit-bin [LABEL=]PATH`.
+fn parse_summit_bin(s: &str) -> Result<SummitBin, String> {
+    let (label, path) = match s.split_once('=') {
+        Some((label, path)) if !label.is_empty() && !label.contains('/') => (label, path),
+        _ => (s, s),
+    };
+    if path.is_empty() {
+        return Err("give the path of a summit binary".into());
+    }
+    Ok(SummitBin {
+        label: label.to_owned(),
+        path: PathBuf::from(path),
+    })
+}
+
+/// Parses an IP address for clap.
+fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    s.parse().map_err(|_| format!("'{s}' is not an IP address"))
+}
+
+/// The `summit` beside this program (where cargo builds both), else the one on PATH.
+fn default_summit_bin() -> SummitBin {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("summit")))
+        .filter(|p| p.is_file());
+    SummitBin {
+        label: "summit".into(),
+        path: beside.unwrap_or_else(|| PathBuf::from("summit")),
+    }
+}
+
+/// One thing measured: a server kind and, for Summit, the build.
+struct Subject {
+    kind: Server,
+    /// The Summit build (None for Janus).
+    bin: Option<SummitBin>,
+    /// How rows name it.
+    name: String,
+}
+
+/// Every (server, build) pair, in the order given: builds are named only when several are.
+fn subjects(servers: &[Server], bins: &[SummitBin]) -> Vec<Subject> {
+    let mut out = Vec::new();
+    for &kind in servers {
+        if kind == Server::Janus {
+            out.push(Subject {
+                kind,
+                bin: None,
+                name: kind.name().into(),
+            });
+            continue;
+        }
+        for bin in bins {
+            let name = if bins.len() > 1 {
+                format!("{}@{}", kind.name(), bin.label)
+            } else {
+                kind.name().into()
+            };
+            out.push(Subject {
+                kind,
+                bin: Some(bin.clone()),
+                name,
+            });
+        }
+    }
+    out
+}
+
+/// The run whose CPU cost is the median (the lower one of an even count), with every run's
+/// cost recorded in it.
+fn median_run(mut runs: Vec<Row>) -> Option<Row> {
+    runs.sort_by(|a, b| {
+        a.cpu_seconds_per_million
+            .total_cmp(&b.cpu_seconds_per_million)
+    });
+    let all: Vec<f64> = runs.iter().map(|r| r.cpu_seconds_per_million).collect();
+    let mut median = runs.into_iter().nth(all.len().saturating_sub(1) / 2)?;
+    median.cpu_seconds_per_million_runs = all;
+    Some(median)
+}
+
+fn main() -> anyhow::Result<()> {
+    run(BenchArgs::parse())
+}
+
 /// Limits of the ramp: past any of them a person would notice, or the result stops meaning much.
 const RAMP_P99: Duration = Duration::from_millis(5);
 const RAMP_LOSS: f64 = 0.001;
 const RAMP_SERVER_CPU: f64 = 0.85;
 const RAMP_STEP_SECONDS: u64 = 4;
 
-/// Runs `summit bench`.
-pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
+/// Runs the bench.
+fn run(args: BenchArgs) -> anyhow::Result<()> {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -136,6 +242,15 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.servers.contains(&Server::Janus) && args.ip.is_loopback() {
         bail!("Janus cannot do ICE on loopback: run the side-by-side bench with scripts/bench (it makes a private network namespace), or --servers summit");
+    }
+    let bins = if args.summit_bins.is_empty() {
+        vec![default_summit_bin()]
+    } else {
+        args.summit_bins.clone()
+    };
+    let subjects = subjects(&args.servers, &bins);
+    for bin in subjects.iter().filter_map(|s| s.bin.as_ref()) {
+        check_summit_bin(&bin.path)?;
     }
     std::fs::create_dir_all(&args.work)
         .with_context(|| format!("cannot create {}", args.work.display()))?;
@@ -182,36 +297,34 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     local.block_on(&rt, async {
         for name in &scenarios {
-            for server in &args.servers {
-                // A scenario a server cannot carry is a result, not the end of the run.
-                let failed = if name == "ramp" {
-                    match bench.ramp(*server, args.ramp_step, args.ramp_max).await {
+            if name == "ramp" {
+                for subject in &subjects {
+                    // A scenario a server cannot carry is a result, not the end of the run.
+                    match bench.ramp(subject, args.ramp_step, args.ramp_max).await {
                         Ok((rows, why)) => {
                             report.rows.extend(rows);
-                            eprintln!("Ramp, {}: {why}", server.name());
-                            report.ramp_stops.push((server.name().into(), why));
-                            None
+                            eprintln!("Ramp, {}: {why}", subject.name);
+                            report.ramp_stops.push((subject.name.clone(), why));
                         }
-                        Err(e) => Some(e),
+                        Err(e) => report.failed(name, &subject.name, e),
                     }
-                } else if let Some(sc) = Scenario::all().into_iter().find(|s| s.name == name) {
-                    match bench.fixed(*server, &sc).await {
-                        Ok(row) => {
-                            report.rows.push(row);
-                            None
-                        }
-                        Err(e) => Some(e),
+                }
+                continue;
+            }
+            let Some(sc) = Scenario::all().into_iter().find(|s| s.name == name) else {
+                continue;
+            };
+            // Interleaved, so that a machine's slow minute does not land on one build only.
+            let mut runs: Vec<Vec<Row>> = subjects.iter().map(|_| Vec::new()).collect();
+            for _ in 0..args.repeat {
+                for (subject, runs) in subjects.iter().zip(&mut runs) {
+                    match bench.fixed(subject, &sc).await {
+                        Ok(row) => runs.push(row),
+                        Err(e) => report.failed(name, &subject.name, e),
                     }
-                } else {
-                    None
-                };
-                if let Some(e) = failed {
-                    eprintln!("{name}, {}: failed: {e:#}", server.name());
-                    report
-                        .failures
-                        .push((name.clone(), server.name().into(), format!("{e:#}")));
                 }
             }
+            report.rows.extend(runs.into_iter().filter_map(median_run));
         }
         anyhow::Ok(())
     })?;
@@ -226,7 +339,26 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Pins this process (all its threads, and what it starts later) to `cpu`.
+/// Fails early, with what to do, when `path` is no runnable `summit`.
+fn check_summit_bin(path: &Path) -> anyhow::Result<()> {
+    let out = std::process::Command::new(path)
+        .arg("--version")
+        .output()
+        .with_context(|| {
+            format!(
+                "cannot run the summit binary '{}': build it (cargo build --release -p summit) or give --summit-bin",
+                path.display()
+            )
+        })?;
+    if !out.status.success() {
+        bail!(
+            "'{} --version' failed: is it a summit binary?",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// A command running `program`, on CPU `pin` if given (through `taskset`).
 fn pinned(program: &std::ffi::OsStr, pin: Option<usize>) -> std::process::Command {
     match pin {
@@ -239,6 +371,7 @@ fn pinned(program: &std::ffi::OsStr, pin: Option<usize>) -> std::process::Comman
     }
 }
 
+/// Pins this process (all its threads, and what it starts later) to `cpu`.
 fn pin_self(cpu: usize) -> anyhow::Result<()> {
     let status = std::process::Command::new("taskset")
         .args([
@@ -291,15 +424,18 @@ const MEETING: &str = "bench";
 const ROOM: u64 = 4242;
 
 impl Running {
-    async fn start(kind: Server, bench: &Bench) -> anyhow::Result<Self> {
-        Ok(match kind {
-            Server::Summit | Server::SummitNoBwe => {
-                let bwe = kind == Server::Summit;
-                let server = SummitServer::start(bench.ip, &bench.work, bench.pin, bwe)?;
+    async fn start(subject: &Subject, bench: &Bench) -> anyhow::Result<Self> {
+        Ok(match (subject.kind, &subject.bin) {
+            (Server::Summit | Server::SummitNoBwe, Some(bin)) => {
+                let bwe = subject.kind == Server::Summit;
+                let server = SummitServer::start(&bin.path, bench.ip, &bench.work, bench.pin, bwe)?;
                 let token = server.meeting(MEETING)?;
                 Running::Summit { server, token }
             }
-            Server::Janus => {
+            (Server::Summit | Server::SummitNoBwe, None) => {
+                bail!("no summit binary for {}", subject.name)
+            }
+            (Server::Janus, _) => {
                 let server = JanusServer::start(bench.ip, &bench.work, bench.pin)?;
                 server.create_room(ROOM).await?;
                 Running::Janus {
@@ -422,10 +558,10 @@ impl Drop for Crowd {
 }
 
 impl Bench {
-    async fn fixed(&self, kind: Server, sc: &Scenario) -> anyhow::Result<Row> {
-        let label = format!("{:<6} {:<9}", kind.name(), sc.name);
+    async fn fixed(&self, subject: &Subject, sc: &Scenario) -> anyhow::Result<Row> {
+        let label = format!("{:<6} {:<9}", subject.name, sc.name);
         let tally = Rc::new(Tally::new());
-        let mut running = Running::start(kind, self).await?;
+        let mut running = Running::start(subject, self).await?;
         let mut crowd = Crowd {
             tasks: Vec::new(),
             links: Vec::new(),
@@ -440,19 +576,19 @@ impl Bench {
             )
             .await?;
         wait_flowing(&label, &tally, sc.pairs()).await;
-        self.measure(&label, kind, sc, &tally, running.pid(), self.seconds)
+        self.measure(&label, subject, sc, &tally, running.pid(), self.seconds)
             .await
     }
 
     /// Adds receivers to one publisher step by step until a limit is passed.
     async fn ramp(
         &self,
-        kind: Server,
+        subject: &Subject,
         step: Option<usize>,
         max: usize,
     ) -> anyhow::Result<(Vec<Row>, String)> {
         let tally = Rc::new(Tally::new());
-        let mut running = Running::start(kind, self).await?;
+        let mut running = Running::start(subject, self).await?;
         let mut crowd = Crowd {
             tasks: Vec::new(),
             links: Vec::new(),
@@ -474,10 +610,17 @@ impl Bench {
                 .add(&specs, self, &tally, &mut crowd.tasks, &mut crowd.links)
                 .await?;
             listeners = next;
-            let label = format!("{:<6} ramp +{listeners:<4}", kind.name());
+            let label = format!("{:<6} ramp +{listeners:<4}", subject.name);
             wait_flowing(&label, &tally, sc.pairs()).await;
             let mut row = self
-                .measure(&label, kind, &sc, &tally, running.pid(), RAMP_STEP_SECONDS)
+                .measure(
+                    &label,
+                    subject,
+                    &sc,
+                    &tally,
+                    running.pid(),
+                    RAMP_STEP_SECONDS,
+                )
                 .await?;
             row.scenario = format!("ramp {listeners}");
             let why = if row.generator_limited() {
@@ -519,7 +662,7 @@ impl Bench {
     async fn measure(
         &self,
         label: &str,
-        kind: Server,
+        subject: &Subject,
         sc: &Scenario,
         tally: &Tally,
         pid: u32,
@@ -558,7 +701,7 @@ impl Bench {
         let expected = sc.expected(&counts.sent) as f64;
         Ok(Row {
             scenario: sc.name.into(),
-            server: kind.name(),
+            server: subject.name.clone(),
             seconds: secs,
             forwarded_per_second: received / secs,
             server_cpu: cpu / secs,
@@ -567,6 +710,7 @@ impl Bench {
             } else {
                 0.0
             },
+            cpu_seconds_per_million_runs: Vec::new(),
             packets_per_cpu_second: if cpu > 0.0 { received / cpu } else { 0.0 },
             latency_ms: counts.latency.map(|d| d.as_secs_f64() * 1e3),
             loss: if expected > 0.0 {

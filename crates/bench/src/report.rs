@@ -10,8 +10,8 @@ use serde::Serialize;
 pub(crate) struct Row {
     /// Scenario name (`ramp +N` for a ramp step).
     pub(crate) scenario: String,
-    /// `summit` or `janus`.
-    pub(crate) server: &'static str,
+    /// `summit`, `summit-no-bwe` or `janus`; `summit@LABEL` when builds are compared.
+    pub(crate) server: String,
     /// Measuring window, seconds.
     pub(crate) seconds: f64,
     /// Packets that reached a receiver, per second.
@@ -20,6 +20,8 @@ pub(crate) struct Row {
     pub(crate) server_cpu: f64,
     /// Server CPU-seconds per million forwarded packets.
     pub(crate) cpu_seconds_per_million: f64,
+    /// With `--repeat`, that figure in every run, lowest first (this row is the median run).
+    pub(crate) cpu_seconds_per_million_runs: Vec<f64>,
     /// Forwarded packets per server CPU-second.
     pub(crate) packets_per_cpu_second: f64,
     /// Added latency, ms: p50, p99, p99.9 (send by one peer to receipt by another).
@@ -72,6 +74,13 @@ fn ms(v: f64) -> String {
 }
 
 impl Report {
+    /// Notes that `subject` could not complete `scenario`, and why.
+    pub(crate) fn failed(&mut self, scenario: &str, subject: &str, e: anyhow::Error) {
+        eprintln!("{scenario}, {subject}: failed: {e:#}");
+        self.failures
+            .push((scenario.into(), subject.into(), format!("{e:#}")));
+    }
+
     /// The table a person reads (Markdown, so it goes into docs/performance.md as is).
     pub(crate) fn table(&self) -> String {
         let mut out = String::new();
@@ -150,6 +159,49 @@ impl Report {
                 ms(r.generator_lag_p99_ms)
             );
         }
+        for r in self
+            .rows
+            .iter()
+            .filter(|r| r.cpu_seconds_per_million_runs.len() > 1)
+        {
+            let runs: Vec<String> = r
+                .cpu_seconds_per_million_runs
+                .iter()
+                .map(|v| format!("{v:.2}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "- {}, {}: CPU-s per M pkt in {} runs: {} (the row is the median run).",
+                r.scenario,
+                r.server,
+                runs.len(),
+                runs.join(", ")
+            );
+        }
+        // Builds compared (`summit@LABEL`): each against the first of its kind.
+        for r in &self.rows {
+            let Some((kind, _)) = r.server.split_once('@') else {
+                continue;
+            };
+            let Some(base) = self.rows.iter().find(|b| {
+                b.scenario == r.scenario && b.server.split_once('@').map(|(k, _)| k) == Some(kind)
+            }) else {
+                continue;
+            };
+            if base.server == r.server || base.cpu_seconds_per_million <= 0.0 {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "- {}: {} costs {:+.1}% CPU per forwarded packet against {} (p99 {} ms against {} ms).",
+                r.scenario,
+                r.server,
+                (r.cpu_seconds_per_million / base.cpu_seconds_per_million - 1.0) * 100.0,
+                base.server,
+                ms(r.latency_ms[1]),
+                ms(base.latency_ms[1]),
+            );
+        }
         for (scenario, server, why) in &self.failures {
             let _ = writeln!(out, "- {scenario}, {server}: not measured: {why}");
         }
@@ -164,14 +216,15 @@ impl Report {
 mod tests {
     use super::*;
 
-    fn row(server: &'static str, ppcs: f64) -> Row {
+    fn row(server: &str, ppcs: f64) -> Row {
         Row {
             scenario: "1-to-50".into(),
-            server,
+            server: server.into(),
             seconds: 10.0,
             forwarded_per_second: 12_000.0,
             server_cpu: 0.1,
             cpu_seconds_per_million: 1e6 / ppcs,
+            cpu_seconds_per_million_runs: Vec::new(),
             packets_per_cpu_second: ppcs,
             latency_ms: [0.2, 0.5, 0.9],
             loss: 0.0,
@@ -223,5 +276,29 @@ mod tests {
             t.contains("- 50-audio, janus: not measured: only 3 of 2500 streams"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn two_builds_are_compared_with_every_run_shown() {
+        let mut after = row("summit@after", 180_000.0);
+        after.cpu_seconds_per_million_runs = vec![5.4, 5.56, 6.0];
+        let report = Report {
+            date: "2026-12-01".into(),
+            machine: "test".into(),
+            floor_ms: [0.1, 0.3],
+            rows: vec![row("summit@before", 200_000.0), after],
+            ramp_stops: Vec::new(),
+            failures: Vec::new(),
+        };
+        let t = report.table();
+        assert!(
+            t.contains("- 1-to-50: summit@after costs +11.1% CPU per forwarded packet against summit@before"),
+            "{t}"
+        );
+        assert!(
+            t.contains("- 1-to-50, summit@after: CPU-s per M pkt in 3 runs: 5.40, 5.56, 6.00"),
+            "{t}"
+        );
+        assert!(!t.contains("summit@before costs"), "{t}");
     }
 }

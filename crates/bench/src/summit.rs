@@ -17,6 +17,8 @@ use super::peer::{FromPeer, PeerLink, ToPeer, SIMULCAST};
 /// A running Summit server under test.
 pub(crate) struct SummitServer {
     child: Child,
+    /// The `summit` binary under test.
+    bin: PathBuf,
     data: PathBuf,
     ws_url: String,
 }
@@ -29,15 +31,15 @@ impl Drop for SummitServer {
     }
 }
 
-fn summit_command(pin: Option<usize>) -> anyhow::Result<Command> {
-    let exe = std::env::current_exe().context("cannot find the summit binary")?;
-    Ok(super::pinned(exe.as_os_str(), pin))
+fn summit_command(bin: &Path, pin: Option<usize>) -> Command {
+    super::pinned(bin.as_os_str(), pin)
 }
 
 impl SummitServer {
-    /// Starts `summit serve` on `ip` with fresh data in `work`, on CPU `pin` if given, with or
+    /// Starts `bin serve` on `ip` with fresh data in `work`, on CPU `pin` if given, with or
     /// without bandwidth estimation.
     pub(crate) fn start(
+        bin: &Path,
         ip: IpAddr,
         work: &Path,
         pin: Option<usize>,
@@ -47,7 +49,7 @@ impl SummitServer {
         let _ = std::fs::remove_dir_all(&data);
         // The server's log stays beside the content for a look after a failed run.
         let log = std::fs::File::create(work.join("summit-serve.log"))?;
-        let mut child = summit_command(pin)?
+        let mut child = summit_command(bin, pin)
             .arg("--data")
             .arg(&data)
             .args(["serve", "--listen", &format!("{ip}:0"), "--udp", "0"])
@@ -63,7 +65,7 @@ impl SummitServer {
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
-            .context("cannot start summit serve")?;
+            .with_context(|| format!("cannot start {} serve", bin.display()))?;
         let Some(stdout) = child.stdout.take() else {
             bail!("no output from summit serve");
         };
@@ -79,6 +81,7 @@ impl SummitServer {
         std::thread::spawn(move || for _ in lines {});
         Ok(Self {
             child,
+            bin: bin.to_owned(),
             data,
             ws_url: format!("{}/ws", url.replacen("http", "ws", 1)),
         })
@@ -114,7 +117,7 @@ impl SummitServer {
     }
 
     fn cli(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = summit_command(None)?
+        let out = summit_command(&self.bin, None)
             .current_dir(&self.data)
             .arg("--data")
             .arg(&self.data)
