@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::limits::ConnectionCounts;
+use crate::runtime::limits::ConnectionCounts;
 
 /// Packets queued towards one connection before more are dropped (about a second of a full
 /// meeting's media for one page).

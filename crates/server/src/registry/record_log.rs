@@ -9,7 +9,7 @@ use rusqlite::OptionalExtension;
 use summit_auth::SigningKey;
 use summit_record::{Chain, Entry, Hash, RecordEvent, RecordFile, SignedHead, FORMAT};
 
-use crate::data::{create_private_key, read_private_key, DataDir};
+use crate::registry::{create_private_key, read_private_key, DataDir};
 
 /// The key that signs record heads; kept by the server (it signs while meetings run).
 const RECORD_KEY: &str = "record-signing.key";

@@ -12,10 +12,10 @@ use sframe::frame::EncryptedFrame;
 use sframe::key::DecryptionKey;
 use sframe::CipherSuite;
 
-use crate::recording::{
+use super::key;
+use super::{
     FrameSink, OggOpus, Vp8Webm, ABOUT_FILE, KEYS_FILE, SEALED_MAGIC, SEALED_MAGIC_V1, SEALED_RED,
 };
-use crate::recording_key;
 
 /// What one sealed track became.
 pub(crate) struct Unsealed {
@@ -36,14 +36,14 @@ pub(crate) fn unseal(dir: &Path, key_file: &Path) -> anyhow::Result<Vec<Unsealed
     if about["sealed"] != true {
         bail!("this recording is not sealed: its files play as they are");
     }
-    let key = recording_key::read_private(key_file)?;
+    let key = key::read_private(key_file)?;
     let mut bases: HashMap<u64, Vec<u8>> = HashMap::new();
     let mut unopened = 0;
     let keys = std::fs::read_to_string(dir.join(KEYS_FILE)).unwrap_or_default();
     for line in keys.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line)?;
         let data = v["data"].as_str().context("a key line without data")?;
-        match recording_key::open(&key, meeting, data) {
+        match key::open(&key, meeting, data) {
             Ok(k) if v["participant"].as_u64() == Some(k.sender) => {
                 bases.insert((k.sender << 16) | k.index, k.base);
             }

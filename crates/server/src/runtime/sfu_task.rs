@@ -1,74 +1,29 @@
-//! The SFU task: owns the core and the UDP socket; signaling tasks talk to it by messages.
+//! The SFU task: owns the core and the media sockets; signaling tasks talk to it through its
+//! mailbox (`mailbox.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use summit_core::{
-    JoinRequest, Joined, Output, PageInvitation, Sfu, SfuConfig, SfuError, SfuEvent,
-};
-
-use crate::recorder::Recorder;
-use crate::recording::Recordings;
-use crate::tcp::{TcpEvent, TcpMedia};
-use crate::udp::MediaSocket;
 use str0m::net::Protocol;
-use summit_proto::{
-    ClientMessage, CloseCode, InvitationId, MeetingName, ParticipantId, RecordHead, ServerMessage,
-};
-
+use summit_core::{Output, Sfu, SfuConfig, SfuError, SfuEvent};
+use summit_proto::{CloseCode, MeetingName, ParticipantId, RecordHead, ServerMessage};
 use summit_record::RecordEvent;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
+
+use super::mailbox::{Command, ConnId, Departure, MediaMetrics, ToClient};
+use super::recorder::Recorder;
+use super::tcp::{TcpEvent, TcpMedia};
+use super::udp::MediaSocket;
+use crate::recording::Recordings;
 
 /// Receive batches per wake-up before the core's outputs are drained.
 const RECV_BATCHES: usize = 4;
-/// Messages queued to one signaling connection before it counts as stuck.
-pub(crate) const CLIENT_QUEUE: usize = 512;
-
-/// One signaling connection; a resumed session keeps its participant id but not its connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ConnId(pub(crate) u64);
-
-/// A request from a signaling connection.
-pub(crate) enum Command {
-    Join {
-        conn: ConnId,
-        request: Box<JoinRequest>,
-        to_client: mpsc::Sender<ToClient>,
-        reply: oneshot::Sender<Result<Joined, SfuError>>,
-    },
-    Message(ConnId, ParticipantId, ClientMessage),
-    /// A host made an invitation from the page (signed at the edge).
-    Invited(ConnId, ParticipantId, Box<PageInvitation>),
-    /// The signaling connection ended, and how.
-    Closed(ConnId, ParticipantId, Departure),
-    /// An invitation was revoked from outside the meeting.
-    Revoked(InvitationId),
-    /// Sessions the last run of the server held that did not come back after the restart.
-    LostInRestart(Vec<crate::data::KeptSession>),
-    /// A snapshot for the metrics listener.
-    Metrics(oneshot::Sender<MediaMetrics>),
-}
-
-/// What the metrics listener shows: the core's counters and the socket's.
-pub(crate) struct MediaMetrics {
-    pub(crate) core: summit_core::Metrics,
-    /// Datagrams a full socket send buffer refused.
-    pub(crate) send_drops: u64,
-}
 
 /// A participant's live signaling connection.
 struct Client {
     conn: ConnId,
     tx: mpsc::Sender<ToClient>,
-}
-
-/// What the SFU task sends a signaling connection.
-#[derive(Debug)]
-pub(crate) enum ToClient {
-    /// Boxed: a `welcome` is large, a close small, and most are small messages.
-    Message(Box<ServerMessage>),
-    Close(CloseCode, String),
 }
 
 fn wall_ms() -> u64 {
@@ -217,22 +172,13 @@ pub(crate) async fn run(
     tokio::task::block_in_place(|| recordings.finish());
 }
 
-/// How a signaling connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Departure {
-    /// Closed on purpose: by the page (leaving, or its tab closing) or by the server.
-    Closed,
-    /// Lost without a close: a network that dropped. The participant stays, reconnecting.
-    Lost,
-}
-
 /// The record says who did not come back after a restart, and that a meeting nobody came back
 /// to has ended. Heads go to those who are back.
 fn record_lost_in_restart(
     sfu: &Sfu,
     recorder: &mut Recorder,
     clients: &HashMap<ParticipantId, Client>,
-    lost: Vec<crate::data::KeptSession>,
+    lost: Vec<crate::registry::KeptSession>,
 ) {
     let mut meetings: Vec<MeetingName> = Vec::new();
     for s in lost {

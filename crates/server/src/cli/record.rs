@@ -1,5 +1,5 @@
-//! `summit record` and `summit key`: exporting a meeting's record for people and verifiers,
-//! checking one offline, and showing the server's keys.
+//! `summit record`: exporting a meeting's record for people and verifiers, checking one
+//! offline, and unsealing a sealed recording.
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +9,8 @@ use summit_auth::VerifyingKey;
 use summit_proto::MeetingName;
 use summit_record::{verify, SignedHead};
 
-use crate::data::DataDir;
-use crate::record_log::read_record_file;
+use crate::registry::record_log::read_record_file;
+use crate::registry::DataDir;
 
 /// Subcommands of `summit record`.
 #[derive(Subcommand)]
@@ -57,14 +57,7 @@ pub(crate) enum Format {
     Md,
 }
 
-/// Subcommands of `summit key`.
-#[derive(Subcommand)]
-pub(crate) enum KeyCommand {
-    /// Print the server's public keys: the record key that signs meeting records, and the
-    /// invitation key.
-    Show,
-}
-
+/// Runs `summit record`.
 pub(crate) fn run(data: &Path, command: RecordCommand) -> anyhow::Result<()> {
     match command {
         RecordCommand::Export {
@@ -96,7 +89,7 @@ pub(crate) fn run(data: &Path, command: RecordCommand) -> anyhow::Result<()> {
         }
         RecordCommand::Verify { file, head, key } => verify_file(data, &file, head.as_deref(), key),
         RecordCommand::Unseal { recording, key } => {
-            for t in crate::unseal::unseal(&recording, &key)? {
+            for t in crate::recording::unseal::unseal(&recording, &key)? {
                 println!(
                     "{}: {} frames{}",
                     t.file.display(),
@@ -157,19 +150,5 @@ fn verify_file(
             Ok(())
         }
         Err(e) => anyhow::bail!("FAILED: {e}"),
-    }
-}
-
-pub(crate) fn key(data: &Path, command: KeyCommand) -> anyhow::Result<()> {
-    match command {
-        KeyCommand::Show => {
-            let dir = DataDir::open(data)?;
-            println!(
-                "Record key (checks meeting records offline): {}",
-                dir.record_key()?.verifying_key().to_text()
-            );
-            println!("Invitation key: {}", dir.verifying_key()?.to_text());
-            Ok(())
-        }
     }
 }

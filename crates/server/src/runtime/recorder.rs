@@ -9,8 +9,8 @@ use summit_auth::SigningKey;
 use summit_proto::{MeetingName, RecordHead};
 use summit_record::{RecordEvent, SignedHead};
 
-use crate::record_log::ChainState;
-use crate::store::Store;
+use crate::registry::record_log::ChainState;
+use crate::registry::store::Store;
 
 /// Appends record events and signs heads for the running server.
 pub(crate) struct Recorder {

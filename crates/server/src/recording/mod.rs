@@ -5,6 +5,9 @@
 //! `summit record unseal`. The SFU task never waits for the disk: when the queue is full a
 //! packet is dropped and counted.
 
+pub(crate) mod key;
+pub(crate) mod unseal;
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};

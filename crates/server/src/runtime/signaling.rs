@@ -14,10 +14,10 @@ use summit_proto::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::data::EntryRefusal;
-use crate::http::AppState;
-use crate::limits::{RateLimit, JOIN_TIMEOUT};
-use crate::media::{Command, ConnId, Departure, ToClient, CLIENT_QUEUE};
+use crate::registry::EntryRefusal;
+use crate::runtime::http::AppState;
+use crate::runtime::limits::{RateLimit, JOIN_TIMEOUT};
+use crate::runtime::mailbox::{Command, ConnId, Departure, ToClient, CLIENT_QUEUE};
 
 /// How long an invitation made from the meeting page is valid: long enough to pass it on
 /// and use it today, short enough that a forgotten link soon stops working.

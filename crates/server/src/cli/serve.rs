@@ -1,4 +1,5 @@
-//! `summit serve`: wires the SFU task, the UDP socket and the HTTP server together.
+//! `summit serve`: wires the runtime together: the SFU task, the media sockets, the registry
+//! poller, metrics and the HTTP server.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,12 +14,13 @@ use tokio::sync::mpsc;
 
 use std::sync::Arc;
 
-use crate::data::DataDir;
-use crate::limits::{ConnectionCounts, Limits, ResumeFailures};
-use crate::recorder::Recorder;
 use crate::recording::Recordings;
-use crate::store::Store;
-use crate::{http, media, store};
+use crate::registry::store;
+use crate::registry::store::Store;
+use crate::registry::DataDir;
+use crate::runtime::limits::{ConnectionCounts, Limits, ResumeFailures};
+use crate::runtime::recorder::Recorder;
+use crate::runtime::{http, metrics, sfu_task, tcp, udp};
 
 /// Media TCP connections the server holds at once (two per page that uses them).
 const MAX_MEDIA_TCP_CONNECTIONS: usize = 4096;
@@ -27,7 +29,7 @@ const MAX_MEDIA_TCP_CONNECTIONS: usize = 4096;
 #[derive(Args)]
 pub(crate) struct ServeArgs {
     /// HTTP and WebSocket address.
-    #[arg(long, default_value = "127.0.0.1:7880", value_parser = crate::parse_addr)]
+    #[arg(long, default_value = "127.0.0.1:7880", value_parser = crate::cli::parse_addr)]
     listen: SocketAddr,
     /// UDP port for all WebRTC media.
     #[arg(long, default_value_t = 7881)]
@@ -44,7 +46,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
     resume_window: Duration,
     /// The address announced to browsers in ICE candidates (default: the --listen address).
-    #[arg(long, value_parser = crate::parse_ip)]
+    #[arg(long, value_parser = crate::cli::parse_ip)]
     public_ip: Option<IpAddr>,
     /// Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
@@ -53,7 +55,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Where Prometheus scrapes `/metrics`; keep it private (it shows meeting activity).
-    #[arg(long, default_value = "127.0.0.1:7882", value_parser = crate::parse_addr)]
+    #[arg(long, default_value = "127.0.0.1:7882", value_parser = crate::cli::parse_addr)]
     metrics_listen: SocketAddr,
     /// Do not estimate each subscriber's bandwidth: simulcast layers are then chosen by tile
     /// size alone. Saves CPU (docs/performance.md) on links known to be ample.
@@ -67,7 +69,7 @@ pub(crate) struct ServeArgs {
     #[command(flatten)]
     limits: Limits,
     #[command(flatten)]
-    turn: crate::turn::TurnArgs,
+    turn: crate::runtime::turn::TurnArgs,
     /// Make the attacks a compromised server would (misroute-video, replay-audio), to test what
     /// pages withstand. Only in test builds.
     #[cfg(feature = "danger-test-attacks")]
@@ -104,7 +106,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             recorder.append(
                 meeting,
                 summit_record::RecordEvent::RecordingStopped {
-                    by: crate::record_log::RESTART_STOPPED_RECORDING.to_owned(),
+                    by: crate::registry::record_log::RESTART_STOPPED_RECORDING.to_owned(),
                 },
             )?;
         }
@@ -155,17 +157,17 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
                 format!("cannot listen for media on TCP {bind} (choose another with --tcp, or --no-tcp)")
             })?;
             let announced = SocketAddr::new(public_ip, listener.local_addr()?.port());
-            let limits = crate::tcp::TcpLimits {
+            let limits = tcp::TcpLimits {
                 max_connections: MAX_MEDIA_TCP_CONNECTIONS,
                 max_per_ip: args.limits.max_connections_per_ip,
             };
-            Some((crate::tcp::TcpMedia::spawn(listener, limits), announced))
+            Some((tcp::TcpMedia::spawn(listener, limits), announced))
         };
         let tcp = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let http_addr = tcp.local_addr()?;
-        let metrics_tcp = crate::metrics::bind(args.metrics_listen).await?;
+        let metrics_tcp = metrics::bind(args.metrics_listen).await?;
         let metrics_addr = metrics_tcp.local_addr()?;
         let tls = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(
@@ -200,9 +202,9 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         if args.no_red {
             config.audio_redundancy = false;
         }
-        let udp = crate::udp::MediaSocket::new(udp).context("cannot set up the media socket")?;
-        let sfu = tokio::spawn(media::run(
-            media::Transports {
+        let udp = udp::MediaSocket::new(udp).context("cannot set up the media socket")?;
+        let sfu = tokio::spawn(sfu_task::run(
+            sfu_task::Transports {
                 udp,
                 tcp: media_tcp,
             },
@@ -219,7 +221,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             commands.clone(),
             args.resume_window,
         ));
-        tokio::spawn(crate::metrics::serve(
+        tokio::spawn(metrics::serve(
             metrics_tcp,
             commands.clone(),
             stop_rx.clone(),

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use crate::media::MediaMetrics;
+use crate::runtime::mailbox::MediaMetrics;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::media::Command;
+use crate::runtime::mailbox::Command;
 
 /// Serves `/metrics` on `listener` until `stop` turns true.
 pub(crate) async fn serve(

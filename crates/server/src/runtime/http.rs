@@ -14,9 +14,9 @@ use summit_auth::{SigningKey, VerifyingKey};
 use summit_proto::MeetingName;
 use tokio::sync::mpsc;
 
-use crate::limits::{ConnectionCounts, Limits, ResumeFailures};
-use crate::media::Command;
-use crate::store::Store;
+use crate::registry::store::Store;
+use crate::runtime::limits::{ConnectionCounts, Limits, ResumeFailures};
+use crate::runtime::mailbox::Command;
 
 /// The web client, embedded at build time.
 #[derive(RustEmbed)]
@@ -140,5 +140,5 @@ async fn websocket(
         .max(64 * 1024);
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| crate::signaling::serve(socket, state, peer.ip()))
+        .on_upgrade(move |socket| crate::runtime::signaling::serve(socket, state, peer.ip()))
 }

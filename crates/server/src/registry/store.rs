@@ -9,8 +9,8 @@ use summit_core::SfuEvent;
 use summit_proto::InvitationId;
 use tokio::sync::mpsc;
 
-use crate::data::{DataDir, KeptSession};
-use crate::media::Command;
+use crate::registry::{DataDir, KeptSession};
+use crate::runtime::mailbox::Command;
 
 /// How often the registry is checked for revocations made from outside.
 const REVOCATION_POLL: Duration = Duration::from_millis(500);

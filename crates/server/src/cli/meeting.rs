@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use summit_proto::{Language, MeetingName};
 
-use crate::data::{parse_languages, DataDir};
-use crate::secrets::SecretsFile;
+use super::secrets::SecretsFile;
+use crate::registry::{parse_languages, DataDir};
 
 /// Subcommands of `summit meeting`.
 #[derive(Subcommand)]
@@ -28,8 +28,8 @@ pub(crate) enum MeetingCommand {
         secrets: PathBuf,
         /// For an encrypted meeting: the public recording key its recordings are sealed to
         /// (`summit keygen --recording` makes a pair; keep the private half offline).
-        #[arg(long, value_parser = crate::recording_key::parse_public)]
-        recording_key: Option<crate::recording_key::PublicKey>,
+        #[arg(long, value_parser = crate::recording::key::parse_public)]
+        recording_key: Option<crate::recording::key::PublicKey>,
     },
     /// List meetings, optionally only those someone took part in, or since a date.
     List {

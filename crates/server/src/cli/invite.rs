@@ -8,8 +8,8 @@ use clap::Args;
 use summit_auth::InvitationClaims;
 use summit_proto::{Language, LanguagePair, MeetingName, Role};
 
-use crate::data::DataDir;
-use crate::secrets::SecretsFile;
+use super::secrets::SecretsFile;
+use crate::registry::DataDir;
 
 /// Arguments of `summit invite`.
 #[derive(Args)]

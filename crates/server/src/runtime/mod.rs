@@ -1,0 +1,12 @@
+//! The runtime of `summit serve`: tokio tasks around the sans-IO core, each doing one kind of I/O.
+
+pub(crate) mod http;
+pub(crate) mod limits;
+pub(crate) mod mailbox;
+pub(crate) mod metrics;
+pub(crate) mod recorder;
+pub(crate) mod sfu_task;
+pub(crate) mod signaling;
+pub(crate) mod tcp;
+pub(crate) mod turn;
+pub(crate) mod udp;
