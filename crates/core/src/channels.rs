@@ -7,7 +7,7 @@ use summit_proto::{
     Capability, Language, LanguagePair, MeetingName, ParticipantId, ServerMessage, TrackSource,
 };
 
-use summit_record::RecordEvent;
+use summit_proto::RecordEvent;
 
 use crate::interpretation::{AudioRoute, Hearing, Interpretation, InterpretationEvent};
 use crate::output::{Output, SfuEvent};

@@ -1,11 +1,11 @@
 //! The lobby: who waits, whether a host is there to admit them, and the host's admit, deny and
 //! allow-again. A denial is of the invitation: nobody holding it may wait again until allowed.
 
+use summit_proto::RecordEvent;
 use summit_proto::{
     Capability, CloseCode, DeniedInvitation, InvitationId, MeetingName, ParticipantId,
     ServerMessage,
 };
-use summit_record::RecordEvent;
 
 use crate::output::{Disconnect, Output, SfuEvent};
 use crate::{Sfu, SfuError};

@@ -1,8 +1,8 @@
 //! Moderation by hosts: muting others, removing them, locking and ending the meeting, and
 //! invitations made from the page; and revocations that arrive from outside (`summit revoke`).
 
+use summit_proto::RecordEvent;
 use summit_proto::{CloseCode, InvitationId, ParticipantId, Role, ServerMessage};
-use summit_record::RecordEvent;
 
 use crate::output::{Disconnect, Output, SfuEvent};
 use crate::{Sfu, SfuError};

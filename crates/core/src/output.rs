@@ -39,7 +39,7 @@ pub enum SfuEvent {
     /// A host added a language channel: later entries to the meeting know it.
     LanguageAdded(MeetingName, Language),
     /// An event for the meeting's record: to be made durable before anything after it is sent.
-    Record(MeetingName, summit_record::RecordEvent),
+    Record(MeetingName, summit_proto::RecordEvent),
     /// A host denied an invitation: its holders may not wait in the meeting's lobby again.
     InvitationDenied(MeetingName, DeniedInvitation),
     /// A host allowed a denied invitation again.

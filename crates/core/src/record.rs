@@ -1,8 +1,8 @@
 //! What the meeting record says: the core names each recordable event as it decides it, before
 //! it tells anyone, so that the runtime can make it durable before it is acknowledged.
 
+use summit_proto::RecordEvent;
 use summit_proto::{MeetingName, ParticipantId};
-use summit_record::RecordEvent;
 
 use crate::output::{Output, SfuEvent};
 use crate::Sfu;

@@ -4,7 +4,7 @@
 use summit_proto::{ParticipantId, ServerMessage, TrackSource, MAX_SEALED_BYTES};
 
 use crate::output::Output;
-use summit_record::RecordEvent;
+use summit_proto::RecordEvent;
 
 use crate::track::TrackRef;
 use crate::{Sfu, SfuError};

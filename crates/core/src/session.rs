@@ -4,12 +4,12 @@
 use std::time::Instant;
 
 use str0m::bwe::Bitrate;
+use summit_proto::RecordEvent;
 use summit_proto::{
     Capabilities, Capability, CloseCode, DeniedInvitation, InvitationId, Language, LanguagePair,
     MeetingName, ParticipantId, ResumeHash, ResumeToken, Role, ServerMessage, TrackSource,
     PROTOCOL_VERSION,
 };
-use summit_record::RecordEvent;
 
 use crate::budget::TokenBucket;
 use crate::channels::add_pair;

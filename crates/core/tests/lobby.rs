@@ -305,7 +305,7 @@ fn a_denied_invitation_cannot_wait_again_until_a_host_allows_it() {
     assert!(h.events.iter().any(|e| matches!(e,
         SfuEvent::InvitationDenied(_, d) if d.invitation.0 == "inv-Dan" && d.by == "Host")));
     assert!(h.events.iter().any(|e| matches!(e,
-        SfuEvent::Record(_, summit_record::RecordEvent::Denied { invitation: Some(i), by, .. })
+        SfuEvent::Record(_, summit_proto::RecordEvent::Denied { invitation: Some(i), by, .. })
             if i == "inv-Dan" && by == "Host")));
     // Hosts see the denial, to allow it again.
     assert!(h.messages_to(host).iter().any(|m| matches!(m,
@@ -323,7 +323,7 @@ fn a_denied_invitation_cannot_wait_again_until_a_host_allows_it() {
     assert!(h.send(other, allow.clone()).is_err());
     h.send(host, allow).unwrap();
     assert!(h.events.iter().any(|e| matches!(e,
-        SfuEvent::Record(_, summit_record::RecordEvent::AllowedAgain { invitation, .. }) if invitation == "inv-Dan")));
+        SfuEvent::Record(_, summit_proto::RecordEvent::AllowedAgain { invitation, .. }) if invitation == "inv-Dan")));
     let req = h.request("m", identity, None);
     let again = h.sfu.join(h.now, req).unwrap();
     assert!(!again.admitted);

@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use summit_core::SfuEvent;
+use summit_proto::RecordEvent;
 use summit_proto::{ClientMessage, Role};
-use summit_record::RecordEvent;
 use summit_testkit::Harness;
 
 fn described(h: &Harness) -> Vec<String> {

@@ -1,10 +1,12 @@
-//! Summit's signaling wire types and identifiers: what crosses the WebSocket, and nothing else.
+//! Summit's wire types and identifiers: what crosses the WebSocket, and the events of the meeting
+//! record (a file format verifiers read; `summit-record` chains and signs them). No logic.
 #![deny(missing_docs)]
 
 mod capability;
 mod ids;
 mod language;
 mod message;
+mod record_event;
 
 pub use capability::{Capabilities, Capability};
 pub use ids::{
@@ -19,3 +21,4 @@ pub use message::{
     CLOSE_PAGE_RECONNECTING, MAX_E2EE_DATA_BYTES, MAX_E2EE_KEY_BYTES, MAX_LAYERS,
     MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SEALED_BYTES, PROTOCOL_VERSION,
 };
+pub use record_event::RecordEvent;

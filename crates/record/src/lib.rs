@@ -4,13 +4,14 @@
 #![deny(missing_docs)]
 
 mod chain;
-mod event;
 mod file;
 mod head;
 mod verify;
 
 pub use chain::{genesis, Chain, Entry, Hash, HashError};
-pub use event::RecordEvent;
 pub use file::{RecordFile, FORMAT};
 pub use head::SignedHead;
+/// The events a record holds; defined in `summit-proto` so that the core can emit them without
+/// depending on signing.
+pub use summit_proto::RecordEvent;
 pub use verify::{verify, Verified, VerifyError};
