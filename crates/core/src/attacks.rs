@@ -181,7 +181,7 @@ impl Sfu {
                 });
                 s.forwarder.switch_source(true);
                 s.vp8.switch_source();
-                s.layer = None;
+                s.selector.restart();
             }
             tracing::warn!(%subscriber, %victim, %source, "attack: misrouting a camera");
             let t = TrackRef {

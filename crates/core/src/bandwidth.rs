@@ -118,7 +118,7 @@ impl Sfu {
             tiles.push(Tile {
                 layers: track.layers.iter().map(|l| l.option(now)).collect(),
                 display: s.display,
-                current: s.target,
+                current: s.selector.target(),
                 important: t.source == TrackSource::Screen,
                 starved: s.starved,
             });
@@ -153,20 +153,16 @@ impl Sfu {
                     told.push((t, starved));
                 }
             }
-            if slot.target == target {
+            if slot.selector.target() == target {
                 continue;
             }
-            tracing::debug!(participant = %id, slot = i, from = ?slot.target, to = ?target, ?budget, "layer");
-            slot.target = target;
-            match target {
-                // Stopped: the next start waits for a keyframe.
-                None => slot.layer = None,
-                Some(l) if slot.layer != Some(l) => {
-                    if let Some(t) = slot.track {
-                        keyframes.push((t, l));
-                    }
+            tracing::debug!(participant = %id, slot = i, from = ?slot.selector.target(), to = ?target, ?budget, "layer");
+            // Stopped, the next start waits for a keyframe; a new layer starts at its own.
+            slot.selector.set_target(target);
+            if let (Some(l), Some(t)) = (target, slot.track) {
+                if slot.selector.switching() {
+                    keyframes.push((t, l));
                 }
-                Some(_) => {}
             }
         }
         let sending = alloc.used + audio;

@@ -21,6 +21,7 @@ mod error;
 mod forwarder;
 mod interpretation;
 mod keyframe;
+mod layer_selector;
 mod layers;
 mod lobby;
 mod media;

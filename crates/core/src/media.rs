@@ -11,6 +11,7 @@ use summit_proto::{ParticipantId, TrackSource};
 
 use crate::codec::{VideoCodec, Vp8Renumbered};
 use crate::decision::Decision;
+use crate::layer_selector::Selection;
 use crate::metrics::StreamFigures;
 use crate::output::Output;
 use crate::peer::{PeerKey, Side};
@@ -36,7 +37,7 @@ impl Sfu {
                 // The subscriber lost its picture: ask for a keyframe of the layer it gets.
                 let want = self.participants.get(&key.participant).and_then(|p| {
                     let s = p.slots.iter().find(|s| s.mid == Some(req.mid))?;
-                    Some((s.track?, s.layer.or(s.target)?))
+                    Some((s.track?, s.selector.current().or(s.selector.target())?))
                 });
                 if let Some((t, layer)) = want {
                     self.request_keyframe(t, layer, now);
@@ -177,19 +178,28 @@ impl Sfu {
             let best = publisher.tracks[idx].best_live_layer(now);
             let tap = &mut publisher.tracks[idx].tap;
             let payload = &pkt.payload;
-            let mut take = tap.layer == Some(layer);
-            if !take && layer == best {
-                if video && !codec.is_keyframe_start(payload) {
-                    record_keyframe = Some(layer);
-                } else {
-                    tap.forwarder.switch_source(video);
-                    tap.layer = Some(layer);
-                    take = true;
+            tap.selector.set_target(Some(best));
+            let take = match tap
+                .selector
+                .select(layer, || !video || codec.is_keyframe_start(payload))
+            {
+                Selection::Forward => {
+                    if tap.selector.switching() {
+                        // A better (or the only remaining) layer: move at its next keyframe.
+                        record_keyframe = Some(best);
+                    }
+                    true
                 }
-            } else if take && best != layer {
-                // A better (or the only remaining) layer: move at its next keyframe.
-                record_keyframe = Some(best);
-            }
+                Selection::Switch => {
+                    tap.forwarder.switch_source(video);
+                    true
+                }
+                Selection::WaitForKeyframe => {
+                    record_keyframe = Some(layer);
+                    false
+                }
+                Selection::Drop => false,
+            };
             let seq = *pkt.seq_no;
             let mapped = take
                 .then(|| {
@@ -256,21 +266,22 @@ impl Sfu {
                 continue;
             }
             let Some(mid) = slot.mid else { continue };
-            let Some(target) = slot.target else { continue };
             let payload = &pkt.payload;
-            if slot.layer != Some(layer) {
-                // Another layer than the one forwarded: only the target's keyframe starts it.
-                if layer != target {
-                    continue;
+            match slot
+                .selector
+                .select(layer, || !video || codec.is_keyframe_start(payload))
+            {
+                Selection::Forward => {}
+                Selection::Switch => {
+                    // Continue the outgoing stream from this layer (after a pause too).
+                    slot.forwarder.switch_source(video);
+                    slot.vp8.switch_source();
                 }
-                if video && !codec.is_keyframe_start(payload) {
+                Selection::WaitForKeyframe => {
                     need_keyframe = true;
                     continue;
                 }
-                // Continue the outgoing stream from this layer (after a pause too).
-                slot.forwarder.switch_source(video);
-                slot.vp8.switch_source();
-                slot.layer = Some(layer);
+                Selection::Drop => continue,
             }
             let Some((out_seq, out_ts)) = slot.forwarder.map(seq, ts, clock_rate, now, || {
                 video && codec.is_keyframe_start(payload)
@@ -378,7 +389,7 @@ impl Sfu {
                 p.slots
                     .iter()
                     .filter(|s| s.ready && s.kind == MediaKind::Video)
-                    .filter_map(|s| Some((s.track?, s.target?)))
+                    .filter_map(|s| Some((s.track?, s.selector.target()?)))
                     .collect()
             })
             .unwrap_or_default();
@@ -407,7 +418,8 @@ impl Sfu {
                                     .get(&sub.participant)?
                                     .slots
                                     .get(sub.slot)?
-                                    .layer
+                                    .selector
+                                    .current()
                             })
                             .collect();
                         // One request per layer: a second inside the throttle would come later.

@@ -368,7 +368,7 @@ impl Sfu {
             if slot.generation == gen {
                 slot.ready = slot.active();
                 if let Some(t) = slot.track.filter(|_| slot.kind == MediaKind::Video) {
-                    if let Some(layer) = slot.target {
+                    if let Some(layer) = slot.selector.target() {
                         started.push((t, layer));
                     }
                 }

@@ -7,6 +7,7 @@ use summit_proto::{LayerInfo, ParticipantId, TrackSource};
 use crate::codec::{VideoCodec, Vp8Numbering};
 use crate::forwarder::Forwarder;
 use crate::keyframe::KeyframeThrottle;
+use crate::layer_selector::LayerSelector;
 use crate::layers::{Display, LayerOption, RateMeter};
 
 /// One encoding of a published track: a simulcast layer, or the only stream of the track.
@@ -115,8 +116,8 @@ impl PublishedTrack {
 #[derive(Debug)]
 pub(crate) struct RecordingTap {
     pub(crate) forwarder: Forwarder,
-    /// The layer recorded now.
-    pub(crate) layer: Option<usize>,
+    /// The layer recorded now, and the one to move to (the best live layer).
+    pub(crate) selector: LayerSelector,
 }
 
 impl RecordingTap {
@@ -124,7 +125,7 @@ impl RecordingTap {
     pub(crate) fn new(video: bool) -> Self {
         Self {
             forwarder: Forwarder::new(video),
-            layer: None,
+            selector: LayerSelector::new(None),
         }
     }
 }
@@ -164,10 +165,9 @@ pub(crate) struct Slot {
     pub(crate) forwarder: Forwarder,
     /// Last payload type mapping: (publisher's pt, subscriber's pt).
     pub(crate) pt_map: Option<(Pt, Pt)>,
-    /// The layer of the track being forwarded now (switches happen on the target's keyframes).
-    pub(crate) layer: Option<usize>,
-    /// The layer the allocation chose; `None` sends nothing (video hidden or no bandwidth).
-    pub(crate) target: Option<usize>,
+    /// The layer of the track forwarded now, and the one the allocation chose (switched at its
+    /// keyframe); no target sends nothing (video hidden or no bandwidth).
+    pub(crate) selector: LayerSelector,
     /// How the page shows this video.
     pub(crate) display: Display,
     /// Not sent for want of bandwidth (and the page was told).
@@ -191,9 +191,8 @@ impl Slot {
             ready: false,
             forwarder: Forwarder::new(kind == MediaKind::Video),
             pt_map: None,
-            layer: None,
             // Audio has one layer and always flows; video waits for the first allocation.
-            target: (kind == MediaKind::Audio).then_some(0),
+            selector: LayerSelector::new((kind == MediaKind::Audio).then_some(0)),
             display: Display::Unreported,
             starved: false,
             vp8: Vp8Numbering::default(),
@@ -218,7 +217,7 @@ impl Slot {
     pub(crate) fn switch_source(&mut self, track: Option<TrackRef>) {
         self.track = track;
         self.pt_map = None;
-        self.layer = None;
+        self.selector.restart();
         self.forwarder.switch_source(false);
     }
 
@@ -228,8 +227,7 @@ impl Slot {
         self.generation += 1;
         self.ready = false;
         self.pt_map = None;
-        self.layer = None;
-        self.target = (self.kind == MediaKind::Audio).then_some(0);
+        self.selector = LayerSelector::new((self.kind == MediaKind::Audio).then_some(0));
         self.display = Display::Unreported;
         self.starved = false;
         self.forwarder.switch_source(self.kind == MediaKind::Video);
