@@ -15,11 +15,11 @@ use tokio::sync::mpsc;
 use std::sync::Arc;
 
 use crate::recording::Recordings;
+use crate::registry::recorder::{RecordWriter, Recorder};
 use crate::registry::store;
 use crate::registry::store::Store;
 use crate::registry::DataDir;
 use crate::runtime::limits::{ConnectionCounts, Limits, ResumeFailures};
-use crate::runtime::recorder::Recorder;
 use crate::runtime::{http, metrics, sfu_task, tcp, udp};
 
 /// Media TCP connections the server holds at once (two per page that uses them).
@@ -91,7 +91,9 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot read the resume tokens")?;
     let first_participant_id = dir.next_participant_id()?;
     let store = Store::new(dir);
-    let mut recorder = Recorder::new(store.clone())?;
+    // The record has a connection of its own, on a thread of its own once the server runs: the
+    // SFU task never waits for it.
+    let mut recorder = Recorder::new(DataDir::open(data)?)?;
     // The record of every meeting the last run left running says so, before anyone is back.
     // A recording it left running is cut there (its files end at the crash): the record says
     // so, and the meeting's hosts are told when they are back.
@@ -211,7 +213,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             config,
             rx,
             events_tx,
-            recorder,
+            RecordWriter::spawn(recorder)?,
             recordings,
             stop_rx.clone(),
         ));

@@ -1,8 +1,9 @@
 //! The data directory: the invitation signing key pair and the SQLite meeting registry. All
 //! SQLite access lives in this folder: `store.rs` (what a running server persists and polls),
-//! `record_log.rs` (the meeting record).
+//! `record_log.rs` (the meeting record), `recorder.rs` (the thread that appends to it).
 
 pub(crate) mod record_log;
+pub(crate) mod recorder;
 pub(crate) mod store;
 
 use std::fs;

@@ -1,5 +1,5 @@
 //! The meeting record in the registry: the server's record key, appending entries and signed
-//! heads (one transaction each, durable when it returns), participant sessions, and reading
+//! heads (a batch per transaction, durable when it returns), participant sessions, and reading
 //! it all back for `summit record export` and `summit meeting list/show`.
 
 use std::path::Path;
@@ -15,6 +15,7 @@ use crate::registry::{create_private_key, read_private_key, DataDir};
 const RECORD_KEY: &str = "record-signing.key";
 
 /// Where a meeting's chain stands: the chain and the time of its last entry.
+#[derive(Clone)]
 pub(crate) struct ChainState {
     pub(crate) chain: Chain,
     pub(crate) last_at: String,
@@ -69,58 +70,13 @@ impl DataDir {
         })
     }
 
-    /// Stores one entry (and its signed head, if any) with what it tells the registry, in one
-    /// transaction: when this returns, the entry survives a crash.
-    pub(crate) fn append_record(
-        &mut self,
-        entry: &Entry,
-        line: &str,
-        hash: Hash,
-        head: Option<&SignedHead>,
-    ) -> anyhow::Result<()> {
+    /// Stores entries (each with its signed head, if any) with what they tell the registry, in
+    /// one transaction: when this returns, every one survives a crash; on an error, none is
+    /// stored.
+    pub(crate) fn append_records(&mut self, batch: &[StoredEntry]) -> anyhow::Result<()> {
         let tx = self.db.transaction()?;
-        let m = entry.meeting.as_str();
-        tx.execute(
-            "INSERT INTO record_entries (meeting, seq, line, hash) VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![m, entry.seq, line, hash.to_string()],
-        )?;
-        match &entry.event {
-            RecordEvent::MeetingStarted {} => {
-                tx.execute(
-                    "INSERT INTO meetings (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
-                    [m],
-                )?;
-                tx.execute(
-                    "UPDATE meetings SET started_at = ?2 WHERE name = ?1 AND started_at IS NULL",
-                    [m, &entry.at],
-                )?;
-            }
-            RecordEvent::Joined {
-                participant,
-                name,
-                role,
-                invitation,
-            } => {
-                tx.execute(
-                    "INSERT INTO sessions (meeting, participant, name, role, invitation, joined_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    rusqlite::params![m, participant, name, role, invitation, entry.at],
-                )?;
-            }
-            RecordEvent::Left { participant, .. } => {
-                tx.execute(
-                    "UPDATE sessions SET left_at = ?3
-                     WHERE meeting = ?1 AND participant = ?2 AND left_at IS NULL",
-                    rusqlite::params![m, participant, entry.at],
-                )?;
-            }
-            _ => {}
-        }
-        if let Some(h) = head {
-            tx.execute(
-                "INSERT INTO record_heads (meeting, seq, head) VALUES (?1, ?2, ?3)",
-                rusqlite::params![m, h.seq, serde_json::to_string(h)?],
-            )?;
+        for e in batch {
+            insert_entry(&tx, e)?;
         }
         tx.commit()?;
         Ok(())
@@ -236,4 +192,62 @@ pub(crate) fn read_record_file(path: &Path) -> anyhow::Result<RecordFile> {
             path.display()
         )
     })
+}
+
+/// One record entry as stored: the entry, its exact JSON line, its hash, and the signed head
+/// made at it, if any.
+pub(crate) struct StoredEntry {
+    pub(crate) entry: Entry,
+    pub(crate) line: String,
+    pub(crate) hash: Hash,
+    pub(crate) head: Option<SignedHead>,
+}
+
+/// Inserts one entry, and what it tells the registry (meetings, sessions, heads).
+fn insert_entry(tx: &rusqlite::Transaction<'_>, e: &StoredEntry) -> anyhow::Result<()> {
+    let (entry, line, hash, head) = (&e.entry, &e.line, e.hash, e.head.as_ref());
+    let m = entry.meeting.as_str();
+    tx.execute(
+        "INSERT INTO record_entries (meeting, seq, line, hash) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![m, entry.seq, line, hash.to_string()],
+    )?;
+    match &entry.event {
+        RecordEvent::MeetingStarted {} => {
+            tx.execute(
+                "INSERT INTO meetings (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+                [m],
+            )?;
+            tx.execute(
+                "UPDATE meetings SET started_at = ?2 WHERE name = ?1 AND started_at IS NULL",
+                [m, &entry.at],
+            )?;
+        }
+        RecordEvent::Joined {
+            participant,
+            name,
+            role,
+            invitation,
+        } => {
+            tx.execute(
+                "INSERT INTO sessions (meeting, participant, name, role, invitation, joined_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![m, participant, name, role, invitation, entry.at],
+            )?;
+        }
+        RecordEvent::Left { participant, .. } => {
+            tx.execute(
+                "UPDATE sessions SET left_at = ?3
+                 WHERE meeting = ?1 AND participant = ?2 AND left_at IS NULL",
+                rusqlite::params![m, participant, entry.at],
+            )?;
+        }
+        _ => {}
+    }
+    if let Some(h) = head {
+        tx.execute(
+            "INSERT INTO record_heads (meeting, seq, head) VALUES (?1, ?2, ?3)",
+            rusqlite::params![m, h.seq, serde_json::to_string(h)?],
+        )?;
+    }
+    Ok(())
 }

@@ -4,7 +4,6 @@ pub(crate) mod http;
 pub(crate) mod limits;
 pub(crate) mod mailbox;
 pub(crate) mod metrics;
-pub(crate) mod recorder;
 pub(crate) mod sfu_task;
 pub(crate) mod signaling;
 pub(crate) mod tcp;

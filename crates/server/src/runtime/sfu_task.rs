@@ -1,29 +1,108 @@
 //! The SFU task: owns the core and the media sockets; signaling tasks talk to it through its
 //! mailbox (`mailbox.rs`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use str0m::net::Protocol;
-use summit_core::{Output, Sfu, SfuConfig, SfuError, SfuEvent};
-use summit_proto::{CloseCode, MeetingName, ParticipantId, RecordHead, ServerMessage};
+use summit_core::{Disconnect, Output, Sfu, SfuConfig, SfuError, SfuEvent};
+use summit_proto::{CloseCode, MeetingName, ParticipantId, ServerMessage};
 use summit_record::RecordEvent;
 use tokio::sync::{mpsc, watch};
 
 use super::mailbox::{Command, ConnId, Departure, MediaMetrics, ToClient};
-use super::recorder::Recorder;
 use super::tcp::{TcpEvent, TcpMedia};
 use super::udp::MediaSocket;
 use crate::recording::Recordings;
+use crate::registry::recorder::{Acked, RecordWriter, Ticket};
 
 /// Receive batches per wake-up before the core's outputs are drained.
 const RECV_BATCHES: usize = 4;
+
+/// Signaling held back past this many messages goes out before its record entry is durable:
+/// a registry that stalls must not grow the task without bound.
+const MAX_HELD: usize = 65_536;
 
 /// A participant's live signaling connection.
 struct Client {
     conn: ConnId,
     tx: mpsc::Sender<ToClient>,
+}
+
+/// What the core told a participant after a record event: it goes out once that event is
+/// durable.
+enum Held {
+    /// Boxed as `ToClient` carries it.
+    Signal(ParticipantId, Box<ServerMessage>),
+    Disconnect(ParticipantId, Disconnect),
+}
+
+/// The participants' signaling connections, and what waits for the record.
+#[derive(Default)]
+struct Clients {
+    live: HashMap<ParticipantId, Client>,
+    /// In the order the core decided them, each behind the record entry it followed.
+    held: VecDeque<(Ticket, Held)>,
+}
+
+impl Clients {
+    /// Carries `out` out now, or holds it while a record entry before it is not yet durable.
+    fn send(&mut self, sfu: &mut Sfu, records: &RecordWriter, out: Held) {
+        match records.pending() {
+            Some(ticket) if self.held.len() < MAX_HELD => self.held.push_back((ticket, out)),
+            Some(_) => {
+                tracing::warn!(
+                    "the record is far behind; signaling goes out before its entry is durable"
+                );
+                self.deliver(sfu, out);
+            }
+            None => self.deliver(sfu, out),
+        }
+    }
+
+    /// An entry is durable: what waited for it goes out, then its signed head, if any, to the
+    /// meeting (so a newcomer's `welcome` comes first). The head itself waits behind later
+    /// entries still on their way: a page back meanwhile has its `welcome` held behind them.
+    fn acked(&mut self, sfu: &mut Sfu, records: &RecordWriter, acked: Acked) {
+        while self.held.front().is_some_and(|(t, _)| *t <= acked.ticket) {
+            if let Some((_, out)) = self.held.pop_front() {
+                self.deliver(sfu, out);
+            }
+        }
+        if let Some(head) = acked.head {
+            for id in sfu.members(&acked.meeting) {
+                if self.live.contains_key(&id) {
+                    let msg = ServerMessage::RecordHead { head: head.clone() };
+                    self.send(sfu, records, Held::Signal(id, Box::new(msg)));
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, sfu: &mut Sfu, out: Held) {
+        match out {
+            Held::Signal(id, msg) => {
+                let stuck = match self.live.get(&id) {
+                    Some(c) => c.tx.try_send(ToClient::Message(msg)).is_err(),
+                    None => false,
+                };
+                if stuck {
+                    tracing::warn!(participant = %id, "signaling connection is not keeping up; closing it");
+                    if let Some(c) = self.live.remove(&id) {
+                        let _ =
+                            c.tx.try_send(ToClient::Close(CloseCode::Refused, "too slow".into()));
+                    }
+                    sfu.handle_closed(Instant::now(), id);
+                }
+            }
+            Held::Disconnect(id, why) => {
+                if let Some(c) = self.live.remove(&id) {
+                    let _ = c.tx.try_send(ToClient::Close(why.code, why.reason));
+                }
+            }
+        }
+    }
 }
 
 fn wall_ms() -> u64 {
@@ -53,7 +132,7 @@ pub(crate) async fn run(
     config: SfuConfig,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<SfuEvent>,
-    mut recorder: Recorder,
+    mut records: RecordWriter,
     mut recordings: Recordings,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -63,7 +142,7 @@ pub(crate) async fn run(
         mut tcp,
     } = transports;
     let mut sfu = Sfu::new(config, Instant::now());
-    let mut clients: HashMap<ParticipantId, Client> = HashMap::new();
+    let mut clients = Clients::default();
     loop {
         let deadline = drain(
             &mut sfu,
@@ -71,10 +150,11 @@ pub(crate) async fn run(
             &mut tcp,
             &mut clients,
             &events,
-            &mut recorder,
+            &mut records,
             &mut recordings,
         );
         tokio::select! {
+            acked = records.acked() => clients.acked(&mut sfu, &records, acked),
             r = socket.readable() => {
                 if r.is_err() { continue; }
                 for _ in 0..RECV_BATCHES {
@@ -113,7 +193,7 @@ pub(crate) async fn run(
                         let joined = sfu.join(now, *request);
                         if let Ok(j) = &joined {
                             // A resumed session replaces its old connection, if still open.
-                            if let Some(old) = clients.insert(j.id, Client { conn, tx: to_client }) {
+                            if let Some(old) = clients.live.insert(j.id, Client { conn, tx: to_client }) {
                                 let _ = old.tx.try_send(ToClient::Close(
                                     CloseCode::Refused,
                                     "replaced by a new connection".into(),
@@ -124,7 +204,7 @@ pub(crate) async fn run(
                     }
                     Command::Revoked(id) => sfu.handle_revoked(now, &id),
                     Command::LostInRestart(lost) => {
-                        record_lost_in_restart(&sfu, &mut recorder, &clients, lost);
+                        record_lost_in_restart(&sfu, &mut records, lost);
                     }
                     Command::Metrics(reply) => {
                         let tcp_drops = tcp.as_ref().map_or(0, |(t, _)| t.send_drops);
@@ -132,22 +212,22 @@ pub(crate) async fn run(
                         let _ = reply.send(MediaMetrics { core: sfu.metrics(), send_drops });
                     }
                     Command::Message(conn, id, msg) => {
-                        if clients.get(&id).is_none_or(|c| c.conn != conn) {
+                        if clients.live.get(&id).is_none_or(|c| c.conn != conn) {
                             continue;
                         }
                         let result = sfu.handle_message(now, id, msg, wall_ms());
-                        reply_error(&clients, id, result);
+                        reply_error(&clients.live, id, result);
                     }
                     Command::Invited(conn, id, made) => {
-                        if clients.get(&id).is_none_or(|c| c.conn != conn) {
+                        if clients.live.get(&id).is_none_or(|c| c.conn != conn) {
                             continue;
                         }
                         let result = sfu.handle_invited(now, id, *made);
-                        reply_error(&clients, id, result);
+                        reply_error(&clients.live, id, result);
                     }
                     Command::Closed(conn, id, how) => {
-                        if clients.get(&id).is_some_and(|c| c.conn == conn) {
-                            clients.remove(&id);
+                        if clients.live.get(&id).is_some_and(|c| c.conn == conn) {
+                            clients.live.remove(&id);
                             match how {
                                 Departure::Closed => sfu.handle_closed(now, id),
                                 Departure::Lost => sfu.handle_lost(now, id),
@@ -162,22 +242,25 @@ pub(crate) async fn run(
             _ = stop.changed() => break,
         }
     }
-    for (_, c) in clients.drain() {
+    for (_, c) in clients.live.drain() {
         let _ = c.tx.try_send(ToClient::Close(
             CloseCode::GoingAway,
             "the server is shutting down".into(),
         ));
     }
-    // Recordings in progress end with the server, as playable files.
-    tokio::task::block_in_place(|| recordings.finish());
+    // Recordings in progress end with the server, as playable files; the record has every
+    // event handed over.
+    tokio::task::block_in_place(|| {
+        recordings.finish();
+        records.finish();
+    });
 }
 
 /// The record says who did not come back after a restart, and that a meeting nobody came back
-/// to has ended. Heads go to those who are back.
+/// to has ended. Heads go to those who are back, once the entries are durable.
 fn record_lost_in_restart(
     sfu: &Sfu,
-    recorder: &mut Recorder,
-    clients: &HashMap<ParticipantId, Client>,
+    records: &mut RecordWriter,
     lost: Vec<crate::registry::KeptSession>,
 ) {
     let mut meetings: Vec<MeetingName> = Vec::new();
@@ -193,41 +276,13 @@ fn record_lost_in_restart(
             name: s.name,
             reason: "lost in the server's restart".into(),
         };
-        record(sfu, recorder, clients, &s.meeting, event);
+        records.append(s.meeting, event);
     }
     for m in meetings {
         if sfu.members(&m).is_empty() {
             let reason = "the server restarted and nobody came back".to_owned();
-            record(
-                sfu,
-                recorder,
-                clients,
-                &m,
-                RecordEvent::MeetingEnded { reason },
-            );
+            records.append(m, RecordEvent::MeetingEnded { reason });
         }
-    }
-}
-
-/// Appends one event the runtime (not the core) decided, and hands the signed head round.
-fn record(
-    sfu: &Sfu,
-    recorder: &mut Recorder,
-    clients: &HashMap<ParticipantId, Client>,
-    meeting: &MeetingName,
-    event: RecordEvent,
-) {
-    match recorder.append(meeting, event) {
-        Ok(Some(head)) => {
-            for id in sfu.members(meeting) {
-                if let Some(c) = clients.get(&id) {
-                    let msg = ServerMessage::RecordHead { head: head.clone() };
-                    let _ = c.tx.try_send(ToClient::Message(Box::new(msg)));
-                }
-            }
-        }
-        Ok(None) => {}
-        Err(e) => tracing::error!(%meeting, "could not record an event: {e:#}"),
     }
 }
 
@@ -246,33 +301,23 @@ fn reply_error(
     }
 }
 
-/// Carries out the core's outputs until it asks for a timeout, which is returned.
+/// Carries out the core's outputs until it asks for a timeout, which is returned. Record
+/// events go to the record writer; signaling decided after one waits until it is durable.
 fn drain(
     sfu: &mut Sfu,
     socket: &mut MediaSocket,
     tcp: &mut Option<(TcpMedia, SocketAddr)>,
-    clients: &mut HashMap<ParticipantId, Client>,
+    clients: &mut Clients,
     events: &mpsc::UnboundedSender<SfuEvent>,
-    recorder: &mut Recorder,
+    records: &mut RecordWriter,
     recordings: &mut Recordings,
 ) -> Instant {
-    // Signed heads go out after the rest of the batch, so a newcomer's `welcome` comes first.
-    let mut heads: Vec<(MeetingName, RecordHead)> = Vec::new();
     loop {
         match sfu.poll_output() {
             Output::Timeout(t) => {
                 socket.flush();
-                for (meeting, head) in heads {
-                    for id in sfu.members(&meeting) {
-                        if let Some(c) = clients.get(&id) {
-                            let msg = ServerMessage::RecordHead { head: head.clone() };
-                            let _ = c.tx.try_send(ToClient::Message(Box::new(msg)));
-                        }
-                    }
-                }
                 return t;
             }
-            // Durable before anything the core decided after it goes out.
             Output::Event(SfuEvent::Record(meeting, event)) => {
                 match &event {
                     RecordEvent::Joined {
@@ -289,11 +334,7 @@ fn drain(
                     }
                     _ => {}
                 }
-                match recorder.append(&meeting, event) {
-                    Ok(Some(head)) => heads.push((meeting, head)),
-                    Ok(None) => {}
-                    Err(e) => tracing::error!(%meeting, "could not record an event: {e:#}"),
-                }
+                records.append(meeting, event);
             }
             Output::Event(e) => {
                 let _ = events.send(e);
@@ -304,25 +345,8 @@ fn drain(
                 (Protocol::Tcp, Some((conns, _))) => conns.send(t.destination, &t.contents),
                 _ => socket.send(t.destination, &t.contents),
             },
-            Output::Signal(id, msg) => {
-                let stuck = match clients.get(&id) {
-                    Some(c) => c.tx.try_send(ToClient::Message(Box::new(msg))).is_err(),
-                    None => false,
-                };
-                if stuck {
-                    tracing::warn!(participant = %id, "signaling connection is not keeping up; closing it");
-                    if let Some(c) = clients.remove(&id) {
-                        let _ =
-                            c.tx.try_send(ToClient::Close(CloseCode::Refused, "too slow".into()));
-                    }
-                    sfu.handle_closed(Instant::now(), id);
-                }
-            }
-            Output::Disconnect(id, why) => {
-                if let Some(c) = clients.remove(&id) {
-                    let _ = c.tx.try_send(ToClient::Close(why.code, why.reason));
-                }
-            }
+            Output::Signal(id, msg) => clients.send(sfu, records, Held::Signal(id, Box::new(msg))),
+            Output::Disconnect(id, why) => clients.send(sfu, records, Held::Disconnect(id, why)),
         }
     }
 }
