@@ -154,6 +154,12 @@ impl Sfu {
             }
             ClientMessage::Display { tiles } => self.handle_display(now, id, &tiles),
             ClientMessage::IceRestart {} => {
+                // A subscribing connection with no m-line yet has no path to restart (an
+                // offer would be empty, which a WebRTC stack may refuse): its first offer
+                // starts ICE afresh anyway.
+                if p.slots.iter().all(|s| s.mid.is_none()) {
+                    return Ok(());
+                }
                 p.ice_restart = true;
                 p.needs_offer = true;
                 // A new path: what was learnt of the old one goes (an outage looked like

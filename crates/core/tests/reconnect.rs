@@ -236,6 +236,30 @@ fn an_ice_restart_offers_the_subscribing_connection_again_with_new_credentials()
     assert!(keyframes(&h) > k, "no keyframe requested after the restart");
 }
 
+#[test]
+fn an_ice_restart_before_anything_is_received_waits_for_the_first_offer() {
+    // Found by the core fuzz target: alone in the meeting, the page's receiving connection has
+    // no m-line, and the restart offer was empty (a str0m page refuses one).
+    let mut h = Harness::new(31);
+    let a = h.join("m", "Ana");
+    h.run(Duration::from_secs(1));
+    let offers = |h: &Harness| {
+        h.messages_to(a)
+            .iter()
+            .filter(|m| matches!(m, ServerMessage::SubscribeOffer { .. }))
+            .count()
+    };
+    assert_eq!(offers(&h), 0);
+    h.send(a, ClientMessage::IceRestart {}).unwrap();
+    assert_eq!(offers(&h), 0, "nothing to restart");
+    // Someone arrives: the first offer comes as usual, and media flows.
+    let b = h.join("m", "Ben");
+    let ib = h.clients[b].id;
+    h.run(Duration::from_secs(3));
+    assert_eq!(offers(&h), 1);
+    assert!(h.clients[a].got(ib, TrackSource::Camera) > 50);
+}
+
 /// A harness whose TURN credentials are numbered, 60 s valid, so renewals can be counted.
 fn with_turn() -> Harness {
     use std::sync::atomic::{AtomicU64, Ordering};
