@@ -207,8 +207,17 @@ impl Harness {
 
     /// Someone enters `meeting` with a given identity, without publishing yet.
     pub fn enter_with(&mut self, meeting: &str, identity: Identity) -> usize {
+        self.try_enter_with(meeting, identity).unwrap()
+    }
+
+    /// As [`Harness::enter_with`], or the core's refusal.
+    pub fn try_enter_with(
+        &mut self,
+        meeting: &str,
+        identity: Identity,
+    ) -> Result<usize, summit_core::SfuError> {
         let req = self.request(meeting, identity, None);
-        let id = self.sfu.join(self.now, req).unwrap().id;
+        let id = self.sfu.join(self.now, req)?.id;
         let n = self.clients.len() as u8 + 1;
         let host = Ipv4Addr::new(127, 0, 1, n);
         let mut c = SimClient::new(id, self.now, (host, 5000).into(), (host, 5001).into());
@@ -217,7 +226,7 @@ impl Harness {
         }
         self.clients.push(c);
         self.process_outputs();
-        self.clients.len() - 1
+        Ok(self.clients.len() - 1)
     }
 
     /// A delegate joins and publishes microphone and a camera in three simulcast layers.

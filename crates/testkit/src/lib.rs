@@ -5,6 +5,7 @@
 
 mod client;
 mod harness;
+pub mod script;
 
 pub use client::{LayerChange, SimClient, LAYERS};
 pub use harness::Harness;
