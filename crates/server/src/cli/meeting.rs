@@ -7,7 +7,7 @@ use clap::Subcommand;
 use summit_proto::{Language, MeetingName};
 
 use super::secrets::SecretsFile;
-use crate::registry::{parse_languages, DataDir};
+use crate::registry::{parse_languages, DataDir, RegisteredMeeting};
 
 /// Subcommands of `summit meeting`.
 #[derive(Subcommand)]
@@ -125,15 +125,21 @@ pub(crate) fn run(data: &Path, command: MeetingCommand) -> anyhow::Result<()> {
         }
         MeetingCommand::List { with, since } => {
             let mut shown = 0;
-            for (name, created, e2ee, languages) in dir.meetings()? {
-                let (started, ended) = dir.meeting_times(&name)?;
+            for m in dir.meetings()? {
+                let RegisteredMeeting {
+                    name,
+                    created_at: created,
+                    e2ee,
+                    languages,
+                } = m;
+                let (started, ended) = dir.meeting_times(name.as_str())?;
                 if since
                     .as_ref()
                     .is_some_and(|s| started.as_ref().is_none_or(|t| t < s))
                 {
                     continue;
                 }
-                let people = dir.sessions(&name)?;
+                let people = dir.sessions(name.as_str())?;
                 let took_part = |who: &String| {
                     people
                         .iter()
@@ -147,7 +153,8 @@ pub(crate) fn run(data: &Path, command: MeetingCommand) -> anyhow::Result<()> {
                 let channels = if languages.is_empty() {
                     String::new()
                 } else {
-                    format!("\tchannels {languages}")
+                    let codes: Vec<String> = languages.iter().map(|l| l.to_string()).collect();
+                    format!("\tchannels {}", codes.join(","))
                 };
                 let when = match (started, ended) {
                     (Some(s), Some(e)) => format!("\tstarted {s}\tended {e}"),

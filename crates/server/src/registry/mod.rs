@@ -23,6 +23,18 @@ const PRIVATE_KEY: &str = "invite-signing.key";
 const PUBLIC_KEY: &str = "invite-signing.pub";
 const DATABASE: &str = "summit.db";
 
+/// A meeting as registered, for listings.
+#[derive(Debug, Clone)]
+pub(crate) struct RegisteredMeeting {
+    pub(crate) name: MeetingName,
+    /// When it was created (RFC 3339).
+    pub(crate) created_at: String,
+    /// Whether it is end-to-end encrypted.
+    pub(crate) e2ee: bool,
+    /// Its language channels.
+    pub(crate) languages: Vec<Language>,
+}
+
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE meetings (
@@ -694,12 +706,30 @@ impl DataDir {
         Ok((ids, last))
     }
 
-    /// Registered meetings: name, creation time, whether end-to-end encrypted, channels.
-    pub(crate) fn meetings(&self) -> anyhow::Result<Vec<(String, String, bool, String)>> {
+    /// Registered meetings, oldest first.
+    pub(crate) fn meetings(&self) -> anyhow::Result<Vec<RegisteredMeeting>> {
         let mut q = self.db.prepare(
             "SELECT name, created_at, e2ee, languages FROM meetings ORDER BY created_at, name",
         )?;
-        let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = q.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, created_at, e2ee, languages) = row?;
+            out.push(RegisteredMeeting {
+                name: MeetingName::parse(&name)
+                    .with_context(|| format!("a stored meeting name is damaged: {name:?}"))?,
+                created_at,
+                e2ee,
+                languages: parse_languages(&languages)?,
+            });
+        }
+        Ok(out)
     }
 }
