@@ -2,6 +2,11 @@
 /** The meeting page: pre-join, joining, the meeting itself, and every state in between. */
 import { Signaling, closeText } from './signaling.js';
 import { CLOSE } from './protocol.js';
+/** @typedef {import('./protocol.js').ServerMessage} ServerMessage */
+/** @typedef {import('./protocol.js').WelcomeMessage} WelcomeMessage */
+/** @typedef {import('./protocol.js').IceServersMessage} IceServersMessage */
+/** @typedef {import('./protocol.js').LobbyMessage} LobbyMessage */
+/** @typedef {import('./protocol.js').ParticipantInfo} ParticipantInfo */
 import { Connection, FLOW_EVERY_MS } from './connection.js';
 import { Tile, watchLevel } from './tiles.js';
 import { DisplayReporter } from './display.js';
@@ -32,9 +37,9 @@ const state = {
   camOn: true,
   /** @type {Signaling | null} */ signaling: null,
   /** @type {Connection | null} */ conn: null,
-  /** @type {Map<number, {info: any, tile: Tile, stopLevel?: () => void}>} */ people: new Map(),
+  /** @type {Map<number, {info: ParticipantInfo, tile: Tile, stopLevel?: () => void}>} */ people: new Map(),
   /** @type {Tile | null} */ selfTile: null,
-  me: /** @type {any} */ (null),
+  me: /** @type {WelcomeMessage | null} */ (null),
   joinedAt: 0,
   leaving: false,
   reconnects: 0,
@@ -157,7 +162,7 @@ function freshConnection(signaling) {
 /**
  * The TURN servers in a `welcome` or `ice_servers`, as `RTCIceServer`s (whatever else is
  * there is left out).
- * @param {any} msg
+ * @param {WelcomeMessage | IceServersMessage} msg
  * @returns {RTCIceServer[]}
  */
 function iceServers(msg) {
@@ -236,7 +241,7 @@ function routeFrames() {
   state.frames.route(routes);
 }
 
-/** @param {any} msg */
+/** @param {ServerMessage} msg */
 async function onMessage(msg) {
   // The last message types, for debugging; bounded, as meetings last hours.
   state.log.push(msg.type);
@@ -249,7 +254,7 @@ async function onMessage(msg) {
   }
 }
 
-/** @param {any} msg */
+/** @param {ServerMessage} msg */
 async function handleMessage(msg) {
   const conn = state.conn;
   if (!conn) return;
@@ -330,7 +335,7 @@ function reconnectDelay(n) {
   return Math.round(base * (0.5 + Math.random()));
 }
 
-/** @param {any} msg */
+/** @param {WelcomeMessage} msg */
 async function onWelcome(msg) {
   if (msg.resumed && state.conn && !state.conn.closed && state.me) return onResumed(msg);
   // A fresh session: media connections that served an earlier one go.
@@ -389,7 +394,7 @@ async function onWelcome(msg) {
  * The session went on while the page was away, and the server kept its side of the media
  * connections: the page keeps everything it had, takes in the meeting as it is now, and the
  * messages it missed follow. Media that the network change broke restarts ICE.
- * @param {any} msg
+ * @param {WelcomeMessage} msg
  */
 async function onResumed(msg) {
   const conn = /** @type {Connection} */ (state.conn);
@@ -401,7 +406,7 @@ async function onResumed(msg) {
   overlay('');
   meetingState(msg, true);
   // Who is here now (those who left meanwhile go; their departure also comes in what follows).
-  const here = new Set(msg.participants.map((/** @type {any} */ p) => p.id));
+  const here = new Set(msg.participants.map((p) => p.id));
   for (const id of [...state.people.keys()]) if (!here.has(id)) removePerson(id);
   for (const p of msg.participants) addPerson(p);
   // The interpretation state comes again: the listener's channel and a booth microphone
@@ -475,7 +480,7 @@ function leave() {
 
 // ---------- End-to-end encryption ----------
 
-/** @param {any} welcome */
+/** @param {WelcomeMessage} welcome */
 async function startE2ee(welcome) {
   // The link decides, never the server: a server that says "not encrypted" gets no plaintext.
   state.e2eeOn = link.encrypted;
@@ -505,7 +510,7 @@ async function startE2ee(welcome) {
         onRejected: (id) => toast(`${state.people.get(id)?.info.name || 'Someone'} could not prove they hold this meeting's key, so they get no keys.`, 6000),
       });
     }
-    await state.e2ee.start(welcome.participant_id, welcome.participants.map((/** @type {any} */ p) => p.id));
+    await state.e2ee.start(welcome.participant_id, welcome.participants.map((p) => p.id));
   }
   $('chat-input').disabled = state.e2eeOn && !state.e2ee;
   $('chat-input').placeholder = $('chat-input').disabled ? 'Chat needs the meeting key' : 'Message everyone';
@@ -534,7 +539,7 @@ async function renderE2ee() {
     ? `No keys yet from ${names.join(', ')}. If this lasts, their link may lack the meeting key.` : '';
 }
 
-/** @param {any} info */
+/** @param {ParticipantInfo} info */
 function addPerson(info) {
   if (state.people.has(info.id)) return updatePerson(info);
   const tile = new Tile($('grid'), info.id, shown(info.id, info.name).name, false);
@@ -543,7 +548,7 @@ function addPerson(info) {
   renderPeople();
 }
 
-/** @param {any} info */
+/** @param {ParticipantInfo} info */
 function updatePerson(info) {
   const p = state.people.get(info.id);
   if (!p) return addPerson(info);
@@ -571,7 +576,7 @@ function renderPeople() {
   interp.render();
 }
 
-/** @param {any} msg */
+/** @param {LobbyMessage} msg */
 function showLobby(msg) {
   // A lost connection takes this place in the lobby back.
   if (typeof msg.resume_token === 'string') link.resumeToken = msg.resume_token;
@@ -597,7 +602,7 @@ function setLocked(locked, by) {
 /**
  * What a welcome says of the meeting as a whole: the lock, the recording (and one a restart
  * cut), whether to send RED.
- * @param {any} msg @param {boolean} quiet no news of the recording (see setRecording)
+ * @param {WelcomeMessage} msg @param {boolean} quiet no news of the recording (see setRecording)
  */
 function meetingState(msg, quiet) {
   setLocked(msg.locked, null);

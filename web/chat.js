@@ -6,7 +6,7 @@
 
 /**
  * @typedef {object} ChatDeps
- * @property {(msg: any) => void} send a signaling message to the server
+ * @property {(msg: import('./protocol.js').ClientMessage) => void} send a signaling message to the server
  * @property {() => import('./e2ee.js').E2ee | null} e2ee the page's keys, once it has them
  * @property {() => boolean} encrypted whether the meeting is end-to-end encrypted (as the
  *   page's own link says, not the server)

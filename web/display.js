@@ -10,7 +10,7 @@
 const SETTLE_MS = 250;
 
 export class DisplayReporter {
-  /** @param {(msg: object) => void} send signaling */
+  /** @param {(msg: import('./protocol.js').ClientMessage) => void} send signaling */
   constructor(send) {
     this.send = send;
     /** @type {Map<string, {participant: number, source: string, el: HTMLElement}>} */

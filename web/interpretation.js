@@ -26,7 +26,7 @@ export function languageName(code) {
 export class InterpretationView {
   /**
    * @param {{
-   *   send: (msg: any) => void,
+   *   send: (msg: import('./protocol.js').ClientMessage) => void,
    *   nameOf: (id: number) => string,
    *   floorAudio: () => HTMLMediaElement[],
    *   toast: (text: string) => void,

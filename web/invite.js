@@ -14,7 +14,7 @@ const CLOCK_SLACK_SECS = 300;
 
 /**
  * @typedef {object} InviteDeps
- * @property {(msg: any) => void} send a signaling message to the server
+ * @property {(msg: import('./protocol.js').ClientMessage) => void} send a signaling message to the server
  * @property {string} meeting the meeting's name
  * @property {() => string} fragment the fragment links carry ('' when there is no secret)
  * @property {() => boolean} encrypted whether this meeting is end-to-end encrypted (own link)

@@ -7,7 +7,7 @@
 
 /**
  * @typedef {object} PeopleDeps
- * @property {(msg: any) => void} send a signaling message to the server
+ * @property {(msg: import('./protocol.js').ClientMessage) => void} send a signaling message to the server
  * @property {(text: string) => void} toast a short notice to the person
  * @property {() => void} show opens the panel
  * @property {(text: string) => boolean} confirm asks the person before something drastic

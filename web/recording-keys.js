@@ -31,7 +31,7 @@ export async function recordingKeyMac(secret, meeting, key) {
 
 export class RecordingSealer {
   /**
-   * @param {{meeting: string, secret: Uint8Array<ArrayBuffer> | null, send: (msg: any) => void,
+   * @param {{meeting: string, secret: Uint8Array<ArrayBuffer> | null, send: (msg: import('./protocol.js').ClientMessage) => void,
    *   onChange?: () => void, sealAfterMs?: number}} opts
    */
   constructor(opts) {

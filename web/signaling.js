@@ -3,6 +3,9 @@
 
 import { CLOSE, PROTOCOL_VERSION } from './protocol.js';
 
+/** @typedef {import('./protocol.js').ServerMessage} ServerMessage */
+/** @typedef {import('./protocol.js').ClientMessage} ClientMessage */
+
 /** Human words for the server's close codes. */
 const CLOSE_TEXT = {
   [CLOSE.NORMAL]: 'You left the meeting.',
@@ -25,7 +28,7 @@ export class Signaling {
   /**
    * @param {string} meeting
    * @param {string} invite
-   * @param {(msg: any) => void} onMessage
+   * @param {(msg: ServerMessage) => void} onMessage
    * @param {(code: number, reason: string, wasIn: boolean) => void} onClose `wasIn`: the
    *   server had let the page in (into the meeting or its lobby) before the connection closed
    */
@@ -53,17 +56,26 @@ export class Signaling {
     const ws = new WebSocket(`${proto}//${location.host}/ws`);
     this.ws = ws;
     ws.onopen = () => {
-      /** @type {any} */
-      const join = { type: 'join', version: PROTOCOL_VERSION, meeting: this.meeting, invite: this.invite };
-      if (resumeToken) join.resume_token = resumeToken;
-      if (resumeToken && keepMedia) join.keep_media = true;
+      /** @type {ClientMessage} */
+      const join = {
+        type: 'join',
+        version: PROTOCOL_VERSION,
+        meeting: this.meeting,
+        invite: this.invite,
+        ...(resumeToken ? { resume_token: resumeToken } : {}),
+        ...(resumeToken && keepMedia ? { keep_media: true } : {}),
+      };
       ws.send(JSON.stringify(join));
     };
     this.lastHeard = Date.now();
     ws.onmessage = (ev) => {
       this.lastHeard = Date.now();
+      /** @type {ServerMessage} */
       let msg;
+      // Shapes as protocol.js describes them; what a message may make the page do is decided
+      // by whoever handles it (an encrypted meeting believes no server message on keys).
       try { msg = JSON.parse(ev.data); } catch { return; }
+      if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return;
       // Waiting in the lobby counts as much as being in: the server drops a silent page.
       if ((msg.type === 'welcome' || msg.type === 'lobby') && !this.in) {
         this.in = true;
@@ -86,7 +98,7 @@ export class Signaling {
     };
   }
 
-  /** @param {object} msg */
+  /** @param {ClientMessage} msg */
   send(msg) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
