@@ -30,7 +30,15 @@ const invite = link.invite;
 // The meeting secret: in the fragment, which the browser never sends to the server.
 const secret = link.secret;
 
+/**
+ * Which screen the page is on: the pre-join form, the lobby, the meeting; or, shown over what
+ * was there, the end of it (`left` after leaving, `refused` when the server closed the way or it
+ * could not be found again). Set only through `showView`.
+ * @typedef {'prejoin' | 'lobby' | 'meeting' | 'left' | 'refused'} View
+ */
+
 const state = {
+  /** @type {View} */ view: 'prejoin',
   /** @type {MediaStream | null} */ local: null,
   /** @type {MediaStreamTrack | null} */ screen: null,
   micOn: true,
@@ -104,6 +112,18 @@ const inviteDialog = new InviteDialog({
 function audioCtx() {
   if (!state.audioCtx) state.audioCtx = new AudioContext();
   return state.audioCtx;
+}
+
+/**
+ * Moves the page to `view`: one of the three screens shows, or (the ends) the overlay stays
+ * over the screen there was. `document.body.dataset.view` says which, for styles and tests.
+ * @param {View} view
+ */
+function showView(view) {
+  state.view = view;
+  document.body.dataset.view = view;
+  if (view === 'left' || view === 'refused') return;
+  for (const id of ['prejoin', 'lobby', 'meeting']) $(id).hidden = id !== view;
 }
 
 /** @param {string} text @param {boolean} [rejoin] */
@@ -346,12 +366,10 @@ async function onWelcome(msg) {
   state.me = { ...msg, name: myName(), role: link.claims?.role ?? msg.role };
   state.reconnects = 0;
   state.lostAt = null;
-  $('prejoin').hidden = true;
-  $('lobby').hidden = true;
   for (const el of document.querySelectorAll('.host-only')) /** @type {HTMLElement} */ (el).hidden = !msg.can_moderate;
   sealer.configure(msg.recording_key, msg.recording_key_mac);
   meetingState(msg, state.recording === !!msg.recording);
-  $('meeting').hidden = false;
+  showView('meeting');
   overlay('');
   setConnState('Connected');
   watchMedia(/** @type {Connection} */ (state.conn));
@@ -449,18 +467,20 @@ function onClose(code, reason, wasIn) {
     state.lostAt = null;
     state.conn?.close();
     setConnState('Disconnected');
+    showView('refused');
     overlay('The connection to the meeting was lost and could not be made again in two minutes. Check your network, then rejoin.', true);
     return;
   }
   state.lostAt = null;
   const text = closeText(code, reason);
-  if (!wasIn && !$('prejoin').hidden) {
+  if (!wasIn && state.view === 'prejoin') {
     prejoin.showError(text);
     $('join').textContent = 'Join';
     $('join').disabled = code === CLOSE.INVITATION_REFUSED;
     return;
   }
   setConnState(code === CLOSE.NORMAL ? 'Left' : 'Disconnected');
+  showView(code === CLOSE.NORMAL ? 'left' : 'refused');
   overlay(text, code !== CLOSE.INVITATION_REFUSED);
 }
 
@@ -473,6 +493,7 @@ function leave() {
   state.local?.getTracks().forEach((t) => t.stop());
   state.screen?.stop();
   setConnState('Left');
+  showView('left');
   overlay('You left the meeting.', true);
 }
 
@@ -583,8 +604,7 @@ function showLobby(msg) {
   state.reconnects = 0;
   state.lostAt = null;
   overlay('');
-  $('prejoin').hidden = true;
-  $('lobby').hidden = false;
+  showView('lobby');
   setConnState('In the lobby');
   $('lobby-text').textContent = msg.host_present
     ? `Hello ${msg.name}. The host has been told you are here and will let you in shortly.`
@@ -810,9 +830,10 @@ $('btn-end').addEventListener('click', () => {
 $('btn-invite').addEventListener('click', () => inviteDialog.open());
 $('overlay-rejoin').addEventListener('click', () => location.reload());
 document.addEventListener('keydown', (e) => {
-  if ($('meeting').hidden || (e.target instanceof HTMLInputElement)) return;
+  if (state.view !== 'meeting' || (e.target instanceof HTMLInputElement)) return;
   if (e.key === 'm' || e.key === 'M') toggleMic();
   if (e.key === 'v' || e.key === 'V') setCamera(!state.camOn);
 });
 setInterval(tickElapsed, 1000);
+showView('prejoin');
 prejoin.start();

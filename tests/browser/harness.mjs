@@ -171,6 +171,16 @@ export async function joinPage(browser, url, init = undefined) {
 }
 
 /**
+ * Where the page is: `prejoin`, `lobby`, `meeting`, `left` or `refused`, as the page itself
+ * keeps it (`showView` in web/app.js sets `document.body.dataset.view`). Tests read the page's
+ * screen through this hook, not through which elements happen to be hidden.
+ * @param {import('playwright-core').Page} page
+ */
+export async function view(page) {
+  return page.evaluate(() => document.body.dataset.view);
+}
+
+/**
  * Waits until the page shows the meeting (its Leave button; the lobby has one of its own), and
  * if it does not, fails with what the page shows instead.
  */

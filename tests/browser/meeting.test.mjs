@@ -2,7 +2,7 @@
 // a third joins late, one leaves, and bad invitations are refused with a visible message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndChromium, joinPage, waitStats, inbound, myId, until } from './harness.mjs';
+import { serverAndChromium, joinPage, waitStats, inbound, myId, until, view } from './harness.mjs';
 
 const env = serverAndChromium();
 
@@ -41,6 +41,7 @@ test('two participants decode each other, a late joiner sees both, a leaver disa
 
   await bob.getByRole('button', { name: 'Leave' }).click();
   await bob.getByText('You left the meeting.').waitFor({ timeout: 5000 });
+  assert.equal(await view(bob), 'left');
   const left = Date.now();
   for (const p of [alice, carol]) {
     await p.getByRole('group', { name: 'Bob Example' }).waitFor({ state: 'detached', timeout: 2000 });

@@ -2,7 +2,7 @@
 // and an invitation made from the meeting page.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndChromium, joinPage, waitStats, inbound, myId } from './harness.mjs';
+import { serverAndChromium, joinPage, waitStats, inbound, myId, view } from './harness.mjs';
 
 const env = serverAndChromium();
 
@@ -22,11 +22,13 @@ const row = (page, name) => page.getByRole('listitem', { name: new RegExp(`^${na
 test('the lobby: a delegate waits, is admitted and gets media; another is denied', async () => {
   const waiting = await open(env.server.invite('lobby-1', 'Wendy Waiting').url);
   await waiting.getByText('No host has joined yet').waitFor({ timeout: 10000 });
+  assert.equal(await view(waiting), 'lobby');
   const host = await joinPage(env.browser, env.server.invite('lobby-1', 'Hana Host', '--role', 'host').url);
   await waiting.getByText('will let you in shortly').waitFor({ timeout: 5000 });
   // The host sees who waits, by name, and admits.
   await row(host, 'Wendy Waiting').getByRole('button', { name: 'Admit' }).click();
   await waiting.locator('#meeting').waitFor({ state: 'visible', timeout: 10000 });
+  assert.equal(await view(waiting), 'meeting');
   const h = await myId(host);
   await waitStats(waiting, (s) => s[`${h}:camera`]?.framesDecoded > 0, 15000, 'admitted delegate decoding the host');
 
@@ -38,10 +40,13 @@ test('the lobby: a delegate waits, is admitted and gets media; another is denied
   host.once('dialog', (d) => { warning = d.message(); d.accept(); });
   await row(host, 'Dan Denied').getByRole('button', { name: 'Deny' }).click();
   await denied.getByText('The host did not let you in.').waitFor({ timeout: 5000 });
+  assert.equal(await view(denied), 'refused');
   assert.match(warning, /nobody who holds it, whoever shares it, can wait in the lobby again/);
   // The same link cannot come back to the lobby, until the host allows it again.
   const again = await open(deniedUrl);
   await again.getByRole('alert').filter({ hasText: 'The host did not let you in' }).waitFor({ timeout: 10000 });
+  // Turned away at the door: the pre-join screen says why.
+  assert.equal(await view(again), 'prejoin');
   await row(host, 'Dan Denied').getByRole('button', { name: 'Allow again' }).click();
   await row(host, 'Dan Denied').waitFor({ state: 'detached', timeout: 5000 });
   const third = await open(deniedUrl);
