@@ -133,7 +133,7 @@ impl Sfu {
                 .slots
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.ready && s.kind == MediaKind::Video)
+                .filter(|(_, s)| s.ready() && s.kind == MediaKind::Video)
                 .filter_map(|(i, s)| {
                     let t = s.track?;
                     (t.source == TrackSource::Camera).then_some((t.publisher, i))

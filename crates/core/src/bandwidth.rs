@@ -111,7 +111,7 @@ impl Sfu {
                 audio += track.rate(now);
                 continue;
             }
-            if !s.ready {
+            if !s.ready() {
                 continue;
             }
             slots.push(i);

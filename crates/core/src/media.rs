@@ -262,7 +262,7 @@ impl Sfu {
             let Some(slot) = sub.slots.get_mut(s.slot) else {
                 continue;
             };
-            if !slot.ready || !sub.subscriber.rtc.is_connected() {
+            if !slot.ready() || !sub.subscriber.rtc.is_connected() {
                 continue;
             }
             let Some(mid) = slot.mid else { continue };
@@ -388,7 +388,7 @@ impl Sfu {
             .map(|p| {
                 p.slots
                     .iter()
-                    .filter(|s| s.ready && s.kind == MediaKind::Video)
+                    .filter(|s| s.ready() && s.kind == MediaKind::Video)
                     .filter_map(|s| Some((s.track?, s.selector.target()?)))
                     .collect()
             })

@@ -233,7 +233,7 @@ impl Sfu {
         let idx = match s
             .slots
             .iter()
-            .position(|x| x.kind == kind && !x.active() && !x.negotiated_active)
+            .position(|x| x.kind == kind && !x.active() && !x.negotiated_active())
         {
             Some(i) => i,
             None => {
@@ -286,7 +286,7 @@ impl Sfu {
                     slot.mid = Some(api.add_media(slot.kind, dir, Some(stream), Some(track), None));
                 }
                 (Some(mid), _) => {
-                    if slot.active() != slot.negotiated_active {
+                    if slot.active() != slot.negotiated_active() {
                         let dir = if slot.active() {
                             Direction::SendOnly
                         } else {
@@ -296,7 +296,7 @@ impl Sfu {
                     }
                 }
             }
-            slot.offered = Some((slot.generation, slot.active()));
+            slot.offer();
         }
         let Some((offer, pending)) = api.apply() else {
             tracing::debug!(participant = %id, "slots changed but the SDP did not");
@@ -358,16 +358,18 @@ impl Sfu {
         let accepted = p.subscriber.rtc.sdp_api().accept_answer(pending, answer);
         let mut started = Vec::new();
         for slot in &mut p.slots {
-            let Some((gen, active)) = slot.offered.take() else {
-                continue;
-            };
             if accepted.is_err() {
+                slot.offered = None;
                 continue;
             }
-            slot.negotiated_active = active;
-            if slot.generation == gen {
-                slot.ready = slot.active();
-                if let Some(t) = slot.track.filter(|_| slot.kind == MediaKind::Video) {
+            let Some(current) = slot.answered() else {
+                continue;
+            };
+            if current {
+                if let Some(t) = slot
+                    .track
+                    .filter(|_| slot.kind == MediaKind::Video && slot.ready())
+                {
                     if let Some(layer) = slot.selector.target() {
                         started.push((t, layer));
                     }

@@ -144,6 +144,22 @@ pub(crate) struct TrackRef {
     pub(crate) source: TrackSource,
 }
 
+/// What the page agreed to for one m-line in the last completed negotiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Agreed {
+    /// Nothing yet, or the m-line inactive.
+    Inactive,
+    /// Sending the track the slot had at `generation`.
+    Active { generation: u64 },
+}
+
+/// What an outstanding offer said of one m-line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Offered {
+    pub(crate) generation: u64,
+    pub(crate) active: bool,
+}
+
 /// One sending m-line of a subscriber's connection, and the track it carries now (if any).
 #[derive(Debug)]
 pub(crate) struct Slot {
@@ -156,12 +172,10 @@ pub(crate) struct Slot {
     pub(crate) channel: bool,
     /// Bumped whenever `track` changes, so an answer to an older offer does not start it.
     pub(crate) generation: u64,
-    /// The generation and activity the outstanding offer described.
-    pub(crate) offered: Option<(u64, bool)>,
-    /// Whether the m-line is active in the last completed negotiation.
-    pub(crate) negotiated_active: bool,
-    /// The page knows what this slot carries and forwarding may run.
-    pub(crate) ready: bool,
+    /// What the outstanding offer said of this m-line, if one is out.
+    pub(crate) offered: Option<Offered>,
+    /// What the page agreed to last.
+    pub(crate) agreed: Agreed,
     pub(crate) forwarder: Forwarder,
     /// Last payload type mapping: (publisher's pt, subscriber's pt).
     pub(crate) pt_map: Option<(Pt, Pt)>,
@@ -187,8 +201,7 @@ impl Slot {
             channel: false,
             generation: 0,
             offered: None,
-            negotiated_active: false,
-            ready: false,
+            agreed: Agreed::Inactive,
             forwarder: Forwarder::new(kind == MediaKind::Video),
             pt_map: None,
             // Audio has one layer and always flows; video waits for the first allocation.
@@ -213,6 +226,43 @@ impl Slot {
         self.channel || self.track.is_some()
     }
 
+    /// Whether the m-line is active in the last completed negotiation.
+    pub(crate) fn negotiated_active(&self) -> bool {
+        matches!(self.agreed, Agreed::Active { .. })
+    }
+
+    /// The page knows what this slot carries now, and forwarding may run: it agreed to the
+    /// current generation, active.
+    pub(crate) fn ready(&self) -> bool {
+        self.agreed
+            == Agreed::Active {
+                generation: self.generation,
+            }
+    }
+
+    /// Notes what an offer says of this m-line now.
+    pub(crate) fn offer(&mut self) {
+        self.offered = Some(Offered {
+            generation: self.generation,
+            active: self.active(),
+        });
+    }
+
+    /// The page answered the outstanding offer; returns whether the slot still carries what
+    /// the offer said (else the next offer must say what it carries now), or `None` if the
+    /// offer did not include this m-line.
+    pub(crate) fn answered(&mut self) -> Option<bool> {
+        let offered = self.offered.take()?;
+        self.agreed = if offered.active {
+            Agreed::Active {
+                generation: offered.generation,
+            }
+        } else {
+            Agreed::Inactive
+        };
+        Some(offered.generation == self.generation)
+    }
+
     /// A channel slot's source changes: the outgoing stream continues, no renegotiation.
     pub(crate) fn switch_source(&mut self, track: Option<TrackRef>) {
         self.track = track;
@@ -225,11 +275,58 @@ impl Slot {
     pub(crate) fn assign(&mut self, track: Option<TrackRef>) {
         self.track = track;
         self.generation += 1;
-        self.ready = false;
         self.pt_map = None;
         self.selector = LayerSelector::new((self.kind == MediaKind::Audio).then_some(0));
         self.display = Display::Unreported;
         self.starved = false;
         self.forwarder.switch_source(self.kind == MediaKind::Video);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(n: u64) -> Option<TrackRef> {
+        Some(TrackRef {
+            publisher: ParticipantId(n),
+            source: TrackSource::Camera,
+        })
+    }
+
+    #[test]
+    fn a_slot_is_ready_once_the_page_agreed_to_what_it_carries_now() {
+        let mut s = Slot::new(MediaKind::Video);
+        s.assign(track(1));
+        assert!(!s.ready());
+        s.offer();
+        assert_eq!(s.answered(), Some(true));
+        assert!(s.ready() && s.negotiated_active());
+        // Nothing outstanding: an answer says nothing of this m-line.
+        assert_eq!(s.answered(), None);
+        // Re-pointed while an offer is out: the answer is to the old track.
+        s.assign(track(2));
+        s.offer();
+        s.assign(track(3));
+        assert_eq!(s.answered(), Some(false));
+        assert!(!s.ready() && s.negotiated_active());
+        s.offer();
+        assert_eq!(s.answered(), Some(true));
+        assert!(s.ready());
+        // Freed and offered inactive: the m-line may be reused.
+        s.assign(None);
+        s.offer();
+        assert_eq!(s.answered(), Some(true));
+        assert!(!s.ready() && !s.negotiated_active());
+    }
+
+    #[test]
+    fn a_channel_changes_source_without_a_new_negotiation() {
+        let mut s = Slot::channel();
+        s.offer();
+        assert_eq!(s.answered(), Some(true));
+        assert!(s.ready());
+        s.switch_source(track(4));
+        assert!(s.ready(), "a handover needs no offer");
     }
 }
