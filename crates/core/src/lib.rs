@@ -58,5 +58,5 @@ pub use moderation::PageInvitation;
 pub use output::{Disconnect, Output, SfuEvent};
 pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
 pub use recording::RecordedPacket;
-pub use session::{Identity, JoinRequest, Joined, RecordingKey, Restored};
+pub use session::{Identity, JoinRequest, Joined, MeetingSettings, RecordingKey, Restored};
 pub use sfu::Sfu;

@@ -34,17 +34,22 @@ pub struct Identity {
     pub skip_lobby: bool,
     /// The invitation is to an end-to-end encrypted meeting.
     pub e2ee: bool,
-    /// The meeting's language channels as registered (merged into the meeting's).
-    pub languages: Vec<Language>,
     /// For an interpreter: the pair their invitation names.
     pub interprets: Option<LanguagePair>,
-    /// The meeting's recording key as registered, if any (encrypted meetings need one to be
-    /// recorded).
+}
+
+/// What the registry holds of the meeting a join names; the core merges it into the running
+/// meeting (or starts the meeting with it).
+#[derive(Debug, Clone, Default)]
+pub struct MeetingSettings {
+    /// The language channels as registered.
+    pub languages: Vec<Language>,
+    /// The recording key as registered, if any (encrypted meetings need one to be recorded).
     pub recording_key: Option<RecordingKey>,
-    /// Invitations a host of this meeting denied, as registered (merged into the meeting's).
+    /// Invitations a host of this meeting denied.
     pub denied: Vec<DeniedInvitation>,
     /// A host had locked the meeting when the server last ran it (a restart keeps the lock).
-    pub meeting_locked: bool,
+    pub locked: bool,
 }
 
 /// The organizer's recording key of an encrypted meeting, as registered.
@@ -64,6 +69,8 @@ pub struct JoinRequest {
     pub meeting: MeetingName,
     /// Who.
     pub identity: Identity,
+    /// The meeting as registered.
+    pub settings: MeetingSettings,
     /// The hash of the resume token the page presented, to take back its session.
     pub resume: Option<ResumeHash>,
     /// With `resume`: the page still has its media connections, so a session still here keeps
@@ -123,6 +130,7 @@ impl Sfu {
         let JoinRequest {
             meeting,
             identity,
+            settings,
             resume,
             keep_media,
             token,
@@ -155,9 +163,7 @@ impl Sfu {
             match self.meetings.get(&meeting) {
                 Some(m) => self.may_enter(m, &identity, admitted, restored.is_some())?,
                 // Locked before a restart: only those who were in come back.
-                None if identity.meeting_locked && restored.is_none() => {
-                    return Err(SfuError::Locked)
-                }
+                None if settings.locked && restored.is_none() => return Err(SfuError::Locked),
                 None => {}
             }
         }
@@ -174,9 +180,13 @@ impl Sfu {
                 id
             }
         };
-        let (e2ee, was_locked) = (identity.e2ee, identity.meeting_locked);
-        let (languages, recording_key, denied) =
-            (identity.languages, identity.recording_key, identity.denied);
+        let (e2ee, was_locked) = (identity.e2ee, settings.locked);
+        let MeetingSettings {
+            languages,
+            recording_key,
+            denied,
+            ..
+        } = settings;
         let p = Participant {
             id,
             meeting: meeting.clone(),

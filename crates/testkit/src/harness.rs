@@ -144,11 +144,7 @@ impl Harness {
             invitation: InvitationId(format!("inv-{name}")),
             skip_lobby: self.skip_lobby,
             e2ee: self.e2ee,
-            languages: Vec::new(),
             interprets: None,
-            recording_key: None,
-            denied: Vec::new(),
-            meeting_locked: false,
         }
     }
 
@@ -164,6 +160,7 @@ impl Harness {
         JoinRequest {
             meeting: MeetingName::parse(meeting).unwrap(),
             identity,
+            settings: Default::default(),
             resume: resume.map(summit_auth::resume_hash),
             keep_media: false,
             token_hash: summit_auth::resume_hash(&token),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use summit_auth::{new_resume_token, resume_hash, Invitation, InvitationClaims};
-use summit_core::{Identity, JoinRequest, PageInvitation, Restored, SfuError};
+use summit_core::{Identity, JoinRequest, MeetingSettings, PageInvitation, Restored, SfuError};
 use summit_proto::{
     Capability, ClientMessage, CloseCode, ErrorCode, LanguagePair, MeetingName, ResumeToken, Role,
     ServerMessage, CLOSE_PAGE_RECONNECTING, PROTOCOL_VERSION,
@@ -295,11 +295,13 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         invitation: jti.clone(),
         skip_lobby: claims.skip_lobby,
         e2ee: !claims.no_e2ee,
-        languages,
         interprets: claims.interprets.clone(),
+    };
+    let settings = MeetingSettings {
+        languages,
         recording_key,
         denied,
-        meeting_locked,
+        locked: meeting_locked,
     };
     let Ok(token) = new_resume_token() else {
         give_back(&state);
@@ -316,6 +318,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
     let request = JoinRequest {
         meeting: meeting.clone(),
         identity,
+        settings,
         resume,
         keep_media,
         token_hash: resume_hash(&token),
