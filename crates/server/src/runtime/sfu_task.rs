@@ -20,8 +20,8 @@ use crate::registry::recorder::{Acked, RecordWriter, Ticket};
 /// Receive batches per wake-up before the core's outputs are drained.
 const RECV_BATCHES: usize = 4;
 
-/// Signaling held back past this many messages goes out before its record entry is durable:
-/// a registry that stalls must not grow the task without bound.
+/// Signaling held back past this many messages goes out (all of it, in order) before its record
+/// entry is durable: a registry that stalls must not grow the task without bound.
 const MAX_HELD: usize = 65_536;
 
 /// A participant's live signaling connection.
@@ -44,6 +44,8 @@ struct Clients {
     live: HashMap<ParticipantId, Client>,
     /// In the order the core decided them, each behind the record entry it followed.
     held: VecDeque<(Ticket, Held)>,
+    /// `held` is full and signaling goes out before the record (warned once until it drains).
+    overflowing: bool,
 }
 
 impl Clients {
@@ -52,12 +54,22 @@ impl Clients {
         match records.pending() {
             Some(ticket) if self.held.len() < MAX_HELD => self.held.push_back((ticket, out)),
             Some(_) => {
-                tracing::warn!(
-                    "the record is far behind; signaling goes out before its entry is durable"
-                );
+                if !self.overflowing {
+                    self.overflowing = true;
+                    tracing::warn!(
+                        "the record is far behind; signaling goes out before its entry is durable"
+                    );
+                }
+                // In order still: what waited goes first.
+                while let Some((_, held)) = self.held.pop_front() {
+                    self.deliver(sfu, held);
+                }
                 self.deliver(sfu, out);
             }
-            None => self.deliver(sfu, out),
+            None => {
+                self.overflowing = false;
+                self.deliver(sfu, out);
+            }
         }
     }
 
@@ -348,5 +360,104 @@ fn drain(
             Output::Signal(id, msg) => clients.send(sfu, records, Held::Signal(id, Box::new(msg))),
             Output::Disconnect(id, why) => clients.send(sfu, records, Held::Disconnect(id, why)),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::registry::recorder::Recorder;
+    use crate::registry::DataDir;
+
+    /// A core, a record writer on a fresh data directory (removed when the test ends), and one
+    /// live client, participant 1.
+    fn setup(name: &str) -> (Sfu, RecordWriter, Clients, mpsc::Receiver<ToClient>) {
+        let path = std::env::temp_dir().join(format!("summit-held-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        let recorder = Recorder::new(DataDir::open(&path).unwrap()).unwrap();
+        // SQLite keeps its file open; on Linux the directory can go now.
+        let _ = std::fs::remove_dir_all(&path);
+        let records = RecordWriter::spawn(recorder).unwrap();
+        let sfu = Sfu::new(
+            SfuConfig::new("127.0.0.1:7881".parse().unwrap()),
+            Instant::now(),
+        );
+        let (tx, rx) = mpsc::channel(CLIENT_QUEUE_FOR_TESTS);
+        let mut clients = Clients::default();
+        clients.live.insert(
+            ParticipantId(1),
+            Client {
+                conn: ConnId(1),
+                tx,
+            },
+        );
+        (sfu, records, clients, rx)
+    }
+
+    const CLIENT_QUEUE_FOR_TESTS: usize = 100_000;
+
+    fn chat(n: u64) -> Held {
+        let msg = ServerMessage::Chat(summit_proto::ChatMessage {
+            from: ParticipantId(2),
+            name: "B".into(),
+            text: n.to_string(),
+            sealed: false,
+            at_ms: n,
+        });
+        Held::Signal(ParticipantId(1), Box::new(msg))
+    }
+
+    fn texts(rx: &mut mpsc::Receiver<ToClient>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(ToClient::Message(m)) = rx.try_recv() {
+            if let ServerMessage::Chat(c) = *m {
+                out.push(c.text);
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn signaling_after_a_record_entry_waits_until_it_is_durable() {
+        let (mut sfu, mut records, mut clients, mut rx) = setup("wait");
+        let meeting = MeetingName::parse("m").unwrap();
+        clients.send(&mut sfu, &records, chat(1));
+        assert_eq!(texts(&mut rx), ["1"], "nothing pending: out at once");
+        records.append(meeting.clone(), RecordEvent::MeetingStarted {});
+        clients.send(&mut sfu, &records, chat(2));
+        records.append(meeting, RecordEvent::ServerRestarted {});
+        clients.send(&mut sfu, &records, chat(3));
+        assert!(texts(&mut rx).is_empty(), "held behind the entries");
+        let first = records.acked().await;
+        clients.acked(&mut sfu, &records, first);
+        assert_eq!(texts(&mut rx), ["2"], "only what followed the first entry");
+        let second = records.acked().await;
+        clients.acked(&mut sfu, &records, second);
+        assert_eq!(texts(&mut rx), ["3"]);
+        assert_eq!(records.pending(), None);
+    }
+
+    #[tokio::test]
+    async fn a_record_far_behind_lets_signaling_go_in_order() {
+        let (mut sfu, mut records, mut clients, mut rx) = setup("overflow");
+        let meeting = MeetingName::parse("m").unwrap();
+        records.append(meeting, RecordEvent::MeetingStarted {});
+        // The writer may be quick: hold on to its acknowledgement to keep the entry pending.
+        for n in 0..=MAX_HELD as u64 {
+            clients.send(&mut sfu, &records, chat(n));
+        }
+        let got = texts(&mut rx);
+        assert_eq!(got.len(), MAX_HELD + 1, "all out once the limit is passed");
+        assert!(
+            got.iter().enumerate().all(|(i, t)| *t == i.to_string()),
+            "in order"
+        );
+        assert!(clients.held.is_empty());
+        let acked = records.acked().await;
+        clients.acked(&mut sfu, &records, acked);
+        clients.send(&mut sfu, &records, chat(7));
+        assert_eq!(texts(&mut rx), ["7"]);
     }
 }
