@@ -135,12 +135,12 @@ impl Recorder {
 /// Names one event handed to the writer; tickets count up from 1 in the order given.
 pub(crate) type Ticket = u64;
 
-/// An event the writer has made durable (or failed to: the error is logged), with its head.
+/// Every event up to `ticket` is durable (or failed to be: the error is logged); with the signed
+/// head of that event's meeting, if the event is signed.
 #[derive(Debug)]
 pub(crate) struct Acked {
     pub(crate) ticket: Ticket,
-    pub(crate) meeting: MeetingName,
-    pub(crate) head: Option<RecordHead>,
+    pub(crate) head: Option<(MeetingName, RecordHead)>,
 }
 
 /// The SFU task's handle on the recorder's thread.
@@ -192,19 +192,21 @@ impl RecordWriter {
 
     /// The next acknowledgement, or never while none is pending.
     pub(crate) async fn acked(&mut self) -> Acked {
-        loop {
-            if self.pending().is_none() {
-                std::future::pending::<()>().await;
+        if self.pending().is_none() {
+            std::future::pending::<()>().await;
+        }
+        match self.acks.recv().await {
+            Some(a) => {
+                self.acked = self.acked.max(a.ticket);
+                a
             }
-            match self.acks.recv().await {
-                Some(a) => {
-                    self.acked = self.acked.max(a.ticket);
-                    return a;
-                }
-                None => {
-                    // The thread is gone: nothing more will be acknowledged.
-                    self.acked = self.given;
-                    std::future::pending::<()>().await;
+            None => {
+                // The thread is gone (it logged why): nothing more will be durable, and what
+                // waits for it must not wait for ever.
+                self.acked = self.given;
+                Acked {
+                    ticket: self.given,
+                    head: None,
                 }
             }
         }
@@ -263,15 +265,8 @@ fn write_until_closed(
         };
         let mut heads = heads.into_iter();
         for (ticket, meeting) in tickets {
-            let head = heads.next().flatten();
-            if ack
-                .send(Acked {
-                    ticket,
-                    meeting,
-                    head,
-                })
-                .is_err()
-            {
+            let head = heads.next().flatten().map(|h| (meeting, h));
+            if ack.send(Acked { ticket, head }).is_err() {
                 return;
             }
         }

@@ -82,8 +82,8 @@ impl Clients {
                 self.deliver(sfu, out);
             }
         }
-        if let Some(head) = acked.head {
-            for id in sfu.members(&acked.meeting) {
+        if let Some((meeting, head)) = acked.head {
+            for id in sfu.members(&meeting) {
                 if self.live.contains_key(&id) {
                     let msg = ServerMessage::RecordHead { head: head.clone() };
                     self.send(sfu, records, Held::Signal(id, Box::new(msg)));
@@ -437,6 +437,21 @@ mod tests {
         clients.acked(&mut sfu, &records, second);
         assert_eq!(texts(&mut rx), ["3"]);
         assert_eq!(records.pending(), None);
+    }
+
+    #[tokio::test]
+    async fn a_record_writer_that_stopped_holds_nothing_back() {
+        let (mut sfu, mut records, mut clients, mut rx) = setup("stopped");
+        let meeting = MeetingName::parse("m").unwrap();
+        records.finish();
+        records.append(meeting, RecordEvent::MeetingStarted {});
+        clients.send(&mut sfu, &records, chat(1));
+        assert!(texts(&mut rx).is_empty());
+        let acked = tokio::time::timeout(std::time::Duration::from_secs(5), records.acked())
+            .await
+            .expect("released, not held for ever");
+        clients.acked(&mut sfu, &records, acked);
+        assert_eq!(texts(&mut rx), ["1"]);
     }
 
     #[tokio::test]
