@@ -294,11 +294,18 @@ impl Allocator {
             // Video that is off for want of bandwidth comes back like any step up. Video the
             // page hid (or a new tile) starts on room alone: the link carried it, and the
             // page asked for it now; a hold from an earlier congestion must not blank a tile
-            // the user just opened.
-            let fits = if tiles[i].current.is_some() || !tiles[i].starved {
+            // the user just opened. On a link that shows no sign of overload, a picture that
+            // is not being sent starts too (a starved one once the hold is over), however low
+            // the estimate: an estimate made while little or no video flowed cannot rise
+            // (nothing probes it), so believing it would keep the picture off for good. If the
+            // link really is too thin, the start fails within the grace and the next hold
+            // doubles (`FAILED_UP_WITHIN`).
+            let fits = if tiles[i].current.is_some() {
                 used + cost <= budget
+            } else if !tiles[i].starved {
+                self.link_clear || used + cost <= budget
             } else {
-                may_rise && (used + cost) * UP_HEADROOM_PERCENT / 100 <= budget
+                may_rise && (self.link_clear || (used + cost) * UP_HEADROOM_PERCENT / 100 <= budget)
             };
             // A picture being sent is not cut by a brief, shallow shortfall (CUT_GRACE); an
             // estimate below half of what it needs is a link that cannot carry it. Nor is it
@@ -602,13 +609,53 @@ mod tests {
             let r = a.allocate(at(ms), Some(50_000), &[tile(small, Some(0))]);
             assert_eq!(r.layers, vec![Some(0)], "at {ms} ms");
         }
-        // Video not being sent does not start on it.
-        let r = a.allocate(at(10_000), Some(50_000), &[tile(small, None)]);
-        assert_eq!(r.layers, vec![None]);
         // Signs of overload: the shortfall has lasted past the grace, so it is cut at once.
         a.link_clear = false;
         let r = a.allocate(at(10_500), Some(50_000), &[tile(small, Some(0))]);
         assert_eq!(r.layers, vec![None]);
+    }
+
+    #[test]
+    fn a_clear_link_restarts_a_picture_with_growing_holds() {
+        let t0 = Instant::now();
+        let small = Display::Shown {
+            width: 320,
+            height: 180,
+        };
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut starved = tile(small, None);
+        starved.starved = true;
+        // Shown again while the estimate, made on audio alone, is far below the lowest layer:
+        // on a clear link it starts at once (the test page's "video back after showing it").
+        let mut a = Allocator {
+            link_clear: true,
+            ..Allocator::default()
+        };
+        let r = a.allocate(at(0), Some(50_000), &[tile(small, None)]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        // The link shows overload, and the estimate is far short: cut, and a hold starts.
+        a.link_clear = false;
+        let cut = 1_000;
+        let r = a.allocate(at(cut), Some(50_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![None]);
+        // Clear again (only audio flows): the starved picture waits for the hold, which
+        // doubled because the start failed soon.
+        a.link_clear = true;
+        let hold = (BASE_HOLD * 2).as_millis() as u64;
+        let r = a.allocate(at(cut + hold - 1), Some(50_000), &[starved.clone()]);
+        assert_eq!(r.layers, vec![None]);
+        let r = a.allocate(at(cut + hold), Some(50_000), &[starved.clone()]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        // Failing again doubles it again.
+        a.link_clear = false;
+        let cut2 = cut + hold + 1_000;
+        let r = a.allocate(at(cut2), Some(50_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![None]);
+        a.link_clear = true;
+        let r = a.allocate(at(cut2 + hold), Some(50_000), &[starved.clone()]);
+        assert_eq!(r.layers, vec![None]);
+        let r = a.allocate(at(cut2 + hold * 2), Some(50_000), &[starved]);
+        assert_eq!(r.layers, vec![Some(0)]);
     }
 
     #[test]

@@ -257,3 +257,31 @@ fn the_recording_takes_the_best_layer_as_one_stream() {
     // One continuous stream: each number follows the last.
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
 }
+
+#[test]
+fn a_picture_shown_again_comes_back_once_the_link_has() {
+    let (mut h, p, v) = publisher_and_viewer(16);
+    let pid = h.clients[p].id;
+    show(&mut h, v, pid, 320, 180);
+    h.run(Duration::from_secs(4));
+    // A thin spell cuts the picture, and the estimate sinks with it.
+    h.limit_downlink(v, Some(130_000));
+    h.run(Duration::from_secs(10));
+    // The page hides the tile; the link recovers while only audio flows, which cannot show
+    // the estimate that it did.
+    show(&mut h, v, pid, 0, 0);
+    h.limit_downlink(v, None);
+    h.run(Duration::from_secs(6));
+    // Shown again: the picture comes back (as in the browser's simulcast test), though the
+    // estimate made on audio alone is still low.
+    show(&mut h, v, pid, 320, 180);
+    let video = h.clients[v].got(pid, TrackSource::Camera);
+    h.run(Duration::from_secs(5));
+    let video = h.clients[v].got(pid, TrackSource::Camera) - video;
+    assert!(
+        video >= 80,
+        "{video} video packets in 5 s after showing the tile again; changes {:?}",
+        changes(&h, v, pid)
+    );
+    assert_keyframe_switches(&h, v, pid);
+}
