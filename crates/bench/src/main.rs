@@ -32,7 +32,7 @@ use janus::JanusServer;
 use peer::{PeerLink, PeerSpec};
 use report::{Report, Row};
 use scenario::Scenario;
-use summit::SummitServer;
+use summit::{RegistryPlace, SummitServer};
 use tally::Tally;
 
 /// summit-bench: measure Summit's forwarding under load (and Janus side by side).
@@ -55,7 +55,8 @@ pub(crate) struct BenchArgs {
     /// Servers to measure, in order.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "summit")]
     servers: Vec<Server>,
-    /// Scenarios to run (1-to-50, 12-party, 50-audio, ramp); default all.
+    /// Scenarios to run (1-to-50, 12-party, 50-audio, join-storm, ramp); default all.
+    /// join-storm runs each Summit build twice, its registry on disk and in memory.
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Seconds measured per scenario (after everyone's media flows).
@@ -226,7 +227,7 @@ fn run(args: BenchArgs) -> anyhow::Result<()> {
         pin_self(cpu)?;
     }
     let scenarios: Vec<String> = if args.scenarios.is_empty() {
-        ["1-to-50", "12-party", "50-audio", "ramp"]
+        ["1-to-50", "12-party", "50-audio", "join-storm", "ramp"]
             .map(String::from)
             .to_vec()
     } else {
@@ -234,7 +235,9 @@ fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     for s in &scenarios {
         if s != "ramp" && !Scenario::all().iter().any(|x| x.name == s) {
-            bail!("unknown scenario '{s}': choose from 1-to-50, 12-party, 50-audio, ramp");
+            bail!(
+                "unknown scenario '{s}': choose from 1-to-50, 12-party, 50-audio, join-storm, ramp"
+            );
         }
     }
     if args.simulcast && args.servers.contains(&Server::Janus) {
@@ -314,11 +317,25 @@ fn run(args: BenchArgs) -> anyhow::Result<()> {
             let Some(sc) = Scenario::all().into_iter().find(|s| s.name == name) else {
                 continue;
             };
+            // A storm is measured twice per build: with its registry on disk, and in memory.
+            let places: &[RegistryPlace] = if sc.storm > 0 {
+                &[RegistryPlace::Disk, RegistryPlace::Memory]
+            } else {
+                &[RegistryPlace::Disk]
+            };
+            let runs_of: Vec<(&Subject, RegistryPlace)> = subjects
+                .iter()
+                .filter(|s| sc.storm == 0 || s.kind != Server::Janus)
+                .flat_map(|s| places.iter().map(move |p| (s, *p)))
+                .collect();
+            if sc.storm > 0 && subjects.iter().any(|s| s.kind == Server::Janus) {
+                eprintln!("{name}: measures Summit only (its registry); Janus is left out");
+            }
             // Interleaved, so that a machine's slow minute does not land on one build only.
-            let mut runs: Vec<Vec<Row>> = subjects.iter().map(|_| Vec::new()).collect();
+            let mut runs: Vec<Vec<Row>> = runs_of.iter().map(|_| Vec::new()).collect();
             for _ in 0..args.repeat {
-                for (subject, runs) in subjects.iter().zip(&mut runs) {
-                    match bench.fixed(subject, &sc).await {
+                for ((subject, place), runs) in runs_of.iter().zip(&mut runs) {
+                    match bench.fixed(subject, &sc, *place).await {
                         Ok(row) => runs.push(row),
                         Err(e) => report.failed(name, &subject.name, e),
                     }
@@ -424,11 +441,22 @@ const MEETING: &str = "bench";
 const ROOM: u64 = 4242;
 
 impl Running {
-    async fn start(subject: &Subject, bench: &Bench) -> anyhow::Result<Self> {
+    async fn start(
+        subject: &Subject,
+        bench: &Bench,
+        registry: RegistryPlace,
+    ) -> anyhow::Result<Self> {
         Ok(match (subject.kind, &subject.bin) {
             (Server::Summit | Server::SummitNoBwe, Some(bin)) => {
                 let bwe = subject.kind == Server::Summit;
-                let server = SummitServer::start(&bin.path, bench.ip, &bench.work, bench.pin, bwe)?;
+                let server = SummitServer::start(
+                    &bin.path,
+                    bench.ip,
+                    &bench.work,
+                    registry,
+                    bench.pin,
+                    bwe,
+                )?;
                 let token = server.meeting(MEETING)?;
                 Running::Summit { server, token }
             }
@@ -558,10 +586,18 @@ impl Drop for Crowd {
 }
 
 impl Bench {
-    async fn fixed(&self, subject: &Subject, sc: &Scenario) -> anyhow::Result<Row> {
-        let label = format!("{:<6} {:<9}", subject.name, sc.name);
+    async fn fixed(
+        &self,
+        subject: &Subject,
+        sc: &Scenario,
+        registry: RegistryPlace,
+    ) -> anyhow::Result<Row> {
+        let label = match sc.storm {
+            0 => format!("{:<6} {:<9}", subject.name, sc.name),
+            _ => format!("{:<6} {} ({})", subject.name, sc.name, registry.name()),
+        };
         let tally = Rc::new(Tally::new());
-        let mut running = Running::start(subject, self).await?;
+        let mut running = Running::start(subject, self, registry).await?;
         let mut crowd = Crowd {
             tasks: Vec::new(),
             links: Vec::new(),
@@ -576,8 +612,81 @@ impl Bench {
             )
             .await?;
         wait_flowing(&label, &tally, sc.pairs()).await;
-        self.measure(&label, subject, sc, &tally, running.pid(), self.seconds)
+        if sc.storm == 0 {
+            return self
+                .measure(&label, subject, sc, &tally, running.pid(), self.seconds)
+                .await;
+        }
+        self.storm(&label, subject, sc, registry, &tally, running, crowd)
             .await
+    }
+
+    /// Measures the window during which the storm's receivers join (spread over
+    /// [`scenario::STORM_SPREAD_MS`], starting half a second in), on their own tally: the row is
+    /// the forwarding to the receivers who were there before, which the joins must not slow.
+    #[allow(clippy::too_many_arguments)]
+    async fn storm(
+        &self,
+        label: &str,
+        subject: &Subject,
+        sc: &Scenario,
+        registry: RegistryPlace,
+        tally: &Tally,
+        mut running: Running,
+        mut crowd: Crowd,
+    ) -> anyhow::Result<Row> {
+        let Running::Summit { server, .. } = &running else {
+            bail!("{} measures Summit only", sc.name);
+        };
+        let pid = server.pid();
+        let before = server.stalls()?;
+        let joiners = Rc::new(Tally::new());
+        let specs = sc.storm_peers();
+        let gap = Duration::from_millis(scenario::STORM_SPREAD_MS / specs.len().max(2) as u64);
+        let joins = async {
+            // measure() settles for 2 s before its window opens.
+            tokio::time::sleep(Duration::from_millis(2_500)).await;
+            for spec in &specs {
+                running
+                    .add(
+                        std::slice::from_ref(spec),
+                        self,
+                        &joiners,
+                        &mut crowd.tasks,
+                        &mut crowd.links,
+                    )
+                    .await?;
+                tokio::time::sleep(gap).await;
+            }
+            anyhow::Ok(())
+        };
+        let (row, joined) = tokio::join!(
+            self.measure(label, subject, sc, tally, pid, self.seconds),
+            joins
+        );
+        joined?;
+        let mut row = row?;
+        let Running::Summit { server, .. } = &running else {
+            bail!("{} measures Summit only", sc.name);
+        };
+        let after = server.stalls()?;
+        // The joiners must really be in: their media flowing, not refused or stuck.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while joiners.flowing() < sc.storm_pairs() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if registry == RegistryPlace::Memory {
+            row.scenario = format!("{} (memory registry)", sc.name);
+        }
+        row.storm = Some(report::StormFigures {
+            joined_streams: joiners.flowing(),
+            expected_streams: sc.storm_pairs(),
+            stalls: before.zip(after).map(|(b, a)| summit::Stalls {
+                any: a.any.saturating_sub(b.any),
+                registry: a.registry.saturating_sub(b.registry),
+            }),
+        });
+        Ok(row)
     }
 
     /// Adds receivers to one publisher step by step until a limit is passed.
@@ -588,7 +697,7 @@ impl Bench {
         max: usize,
     ) -> anyhow::Result<(Vec<Row>, String)> {
         let tally = Rc::new(Tally::new());
-        let mut running = Running::start(subject, self).await?;
+        let mut running = Running::start(subject, self, RegistryPlace::Disk).await?;
         let mut crowd = Crowd {
             tasks: Vec::new(),
             links: Vec::new(),
@@ -723,6 +832,7 @@ impl Bench {
             generator_lag_p99_ms: counts.lag_p99.as_secs_f64() * 1e3,
             streams_flowing: tally.flowing(),
             streams_expected: sc.pairs(),
+            storm: None,
         })
     }
 }

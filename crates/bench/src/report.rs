@@ -37,6 +37,19 @@ pub(crate) struct Row {
     /// (receiver, stream) pairs that delivered at least once, of those the scenario has.
     pub(crate) streams_flowing: usize,
     pub(crate) streams_expected: usize,
+    /// In a join storm: what the joiners got and what they cost the media task.
+    pub(crate) storm: Option<StormFigures>,
+}
+
+/// A join storm's own figures.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct StormFigures {
+    /// (receiver, stream) pairs of the joiners flowing at the end, of those expected.
+    pub(crate) joined_streams: usize,
+    pub(crate) expected_streams: usize,
+    /// The media task's stalls over 5 ms during the window (`None`: the build does not count
+    /// them).
+    pub(crate) stalls: Option<super::summit::Stalls>,
 }
 
 /// The generator counts as the limit past 90 % of its CPU or 5 ms late at p99.
@@ -111,6 +124,33 @@ impl Report {
                 r.generator_cpu * 100.0,
                 ms(r.generator_lag_p99_ms),
             );
+        }
+        let storms: Vec<String> = self
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let st = r.storm.as_ref()?;
+                let stalls = match st.stalls {
+                    Some(s) => format!(
+                        "media task stalls over 5 ms: {} ({} caused by the registry)",
+                        s.any, s.registry
+                    ),
+                    None => "media task stalls: not counted by this build".into(),
+                };
+                Some(format!(
+                    "- {}, {}: p99 {} ms; joiners' streams flowing {}/{}; {stalls}.",
+                    r.scenario,
+                    r.server,
+                    ms(r.latency_ms[1]),
+                    st.joined_streams,
+                    st.expected_streams
+                ))
+            })
+            .collect();
+        if !storms.is_empty() {
+            out.push('\n');
+            out.push_str(&storms.join("\n"));
+            out.push('\n');
         }
         let ratios: Vec<String> = self
             .rows
@@ -233,6 +273,7 @@ mod tests {
             generator_lag_p99_ms: 0.1,
             streams_flowing: 100,
             streams_expected: 100,
+            storm: None,
         }
     }
 
@@ -274,6 +315,41 @@ mod tests {
         assert!(!t.contains("- 1-to-50, summit: the generator"), "{t}");
         assert!(
             t.contains("- 50-audio, janus: not measured: only 3 of 2500 streams"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn a_join_storm_says_what_the_joiners_got_and_cost() {
+        let storm = |server: &str, stalls| {
+            let mut r = row(server, 100_000.0);
+            r.scenario = "join-storm".into();
+            r.storm = Some(StormFigures {
+                joined_streams: 40,
+                expected_streams: 40,
+                stalls,
+            });
+            r
+        };
+        let counted = Some(crate::summit::Stalls {
+            any: 3,
+            registry: 0,
+        });
+        let report = Report {
+            date: "2026-12-01".into(),
+            machine: "test".into(),
+            floor_ms: [0.1, 0.3],
+            rows: vec![storm("summit@after", counted), storm("summit@before", None)],
+            ramp_stops: Vec::new(),
+            failures: Vec::new(),
+        };
+        let t = report.table();
+        assert!(
+            t.contains("- join-storm, summit@after: p99 0.50 ms; joiners' streams flowing 40/40; media task stalls over 5 ms: 3 (0 caused by the registry)."),
+            "{t}"
+        );
+        assert!(
+            t.contains("- join-storm, summit@before: p99 0.50 ms; joiners' streams flowing 40/40; media task stalls: not counted by this build."),
             "{t}"
         );
     }

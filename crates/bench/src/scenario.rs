@@ -13,7 +13,13 @@ pub(crate) struct Scenario {
     pub(crate) publishers_receive: bool,
     /// Participants who only receive.
     pub(crate) listeners: usize,
+    /// Receivers who join during the measuring window, within one second (a join storm): the
+    /// window measures what their joins cost the media already flowing.
+    pub(crate) storm: usize,
 }
+
+/// How long a join storm takes, from its first join to its last.
+pub(crate) const STORM_SPREAD_MS: u64 = 1_000;
 
 fn streams(m: Media) -> usize {
     match m {
@@ -31,18 +37,28 @@ impl Scenario {
                 publishers: vec![Media::AudioVideo],
                 publishers_receive: false,
                 listeners: 50,
+                storm: 0,
             },
             Self {
                 name: "12-party",
                 publishers: vec![Media::AudioVideo; 12],
                 publishers_receive: true,
                 listeners: 0,
+                storm: 0,
             },
             Self {
                 name: "50-audio",
                 publishers: vec![Media::Audio; 50],
                 publishers_receive: false,
                 listeners: 50,
+                storm: 0,
+            },
+            Self {
+                name: "join-storm",
+                publishers: vec![Media::AudioVideo],
+                publishers_receive: false,
+                listeners: 10,
+                storm: 20,
             },
         ]
     }
@@ -54,7 +70,25 @@ impl Scenario {
             publishers: vec![Media::AudioVideo],
             publishers_receive: false,
             listeners,
+            storm: 0,
         }
+    }
+
+    /// The storm's joiners: receivers numbered after everyone else.
+    pub(crate) fn storm_peers(&self) -> Vec<PeerSpec> {
+        let first = self.publishers.len() + self.listeners;
+        (0..self.storm)
+            .map(|i| PeerSpec {
+                index: (first + i) as u32,
+                publish: None,
+                subscribe: true,
+            })
+            .collect()
+    }
+
+    /// (receiver, stream) pairs the storm's joiners receive once in.
+    pub(crate) fn storm_pairs(&self) -> usize {
+        self.publishers.iter().map(|m| streams(*m)).sum::<usize>() * self.storm
     }
 
     /// Every simulated participant: publishers first (indices from 0), then listeners.
@@ -122,5 +156,12 @@ mod tests {
         assert_eq!(all[2].peers().len(), 100);
         // 50-audio has no video streams: a stray one is not expected anywhere.
         assert_eq!(all[2].expected(&[10, 99, 10]), 2 * 10 * 50);
+        // The storm's joiners are not in the window's fan-out: they come during it.
+        assert_eq!(
+            (all[3].fanout(), all[3].pairs(), all[3].storm_pairs()),
+            (10, 20, 40)
+        );
+        let storm = all[3].storm_peers();
+        assert_eq!((storm[0].index, storm.len()), (11, 20));
     }
 }

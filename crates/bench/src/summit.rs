@@ -21,6 +21,37 @@ pub(crate) struct SummitServer {
     bin: PathBuf,
     data: PathBuf,
     ws_url: String,
+    /// Where the server's metrics are (OpenMetrics text).
+    metrics_url: Option<String>,
+}
+
+/// Where the server under test keeps its registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RegistryPlace {
+    /// Beside the bench's files, on disk, as deployed.
+    Disk,
+    /// In memory (a tmpfs, `/dev/shm`): the same SQLite, with nothing reaching a disk. Any
+    /// build can run on it, so it is the baseline against which the registry's cost shows.
+    Memory,
+}
+
+impl RegistryPlace {
+    /// How rows name it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            RegistryPlace::Disk => "disk",
+            RegistryPlace::Memory => "memory",
+        }
+    }
+}
+
+/// The media task's stall counters (`None` from a build that does not count them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Stalls {
+    /// Turns over 5 ms, any cause.
+    pub(crate) any: u64,
+    /// Turns whose registry work alone took over 5 ms.
+    pub(crate) registry: u64,
 }
 
 impl Drop for SummitServer {
@@ -36,16 +67,21 @@ fn summit_command(bin: &Path, pin: Option<usize>) -> Command {
 }
 
 impl SummitServer {
-    /// Starts `bin serve` on `ip` with fresh data in `work`, on CPU `pin` if given, with or
-    /// without bandwidth estimation.
+    /// Starts `bin serve` on `ip` with fresh data in `work` (or in memory), on CPU `pin` if
+    /// given, with or without bandwidth estimation.
     pub(crate) fn start(
         bin: &Path,
         ip: IpAddr,
         work: &Path,
+        registry: RegistryPlace,
         pin: Option<usize>,
         bwe: bool,
     ) -> anyhow::Result<Self> {
-        let data = work.join(format!("summit-data-{}", std::process::id()));
+        let root = match registry {
+            RegistryPlace::Disk => work.to_owned(),
+            RegistryPlace::Memory => PathBuf::from("/dev/shm"),
+        };
+        let data = root.join(format!("summit-bench-data-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
         // The server's log stays beside the content for a look after a failed run.
         let log = std::fs::File::create(work.join("summit-serve.log"))?;
@@ -70,21 +106,61 @@ impl SummitServer {
             bail!("no output from summit serve");
         };
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics_url = None;
         let url = loop {
             let Some(Ok(line)) = lines.next() else {
                 bail!("summit serve exited at start (is {ip} an address of this machine?)");
             };
+            if let Some(u) = line.split("Metrics: ").nth(1) {
+                metrics_url = Some(u.trim().to_owned());
+            }
             if let Some(u) = line.split("Web and signaling: ").nth(1) {
                 break u.trim().to_owned();
             }
         };
+        // The banner lists the metrics after the web address: read on to it.
+        if metrics_url.is_none() {
+            for line in lines.by_ref().take(20) {
+                let Ok(line) = line else { break };
+                if let Some(u) = line.split("Metrics: ").nth(1) {
+                    metrics_url = Some(u.trim().to_owned());
+                    break;
+                }
+            }
+        }
         std::thread::spawn(move || for _ in lines {});
         Ok(Self {
             child,
             bin: bin.to_owned(),
             data,
             ws_url: format!("{}/ws", url.replacen("http", "ws", 1)),
+            metrics_url,
         })
+    }
+
+    /// The media task's stall counters now, if this build counts them.
+    pub(crate) fn stalls(&self) -> anyhow::Result<Option<Stalls>> {
+        let Some(url) = &self.metrics_url else {
+            return Ok(None);
+        };
+        let text = ureq::get(url)
+            .call()
+            .with_context(|| format!("cannot read {url}"))?
+            .body_mut()
+            .read_to_string()?;
+        let counter = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        };
+        Ok(
+            match (
+                counter("summit_media_task_stalls_total"),
+                counter("summit_media_task_registry_stalls_total"),
+            ) {
+                (Some(any), Some(registry)) => Some(Stalls { any, registry }),
+                _ => None,
+            },
+        )
     }
 
     /// The server's process id.

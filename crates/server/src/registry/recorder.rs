@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use summit_auth::SigningKey;
@@ -151,6 +151,8 @@ pub(crate) struct RecordWriter {
     /// The last ticket given out, and the last acknowledged.
     given: Ticket,
     acked: Ticket,
+    /// Time spent in `append` since the last `take_busy`.
+    busy: Duration,
 }
 
 impl RecordWriter {
@@ -168,20 +170,29 @@ impl RecordWriter {
             thread: Some(thread),
             given: 0,
             acked: 0,
+            busy: Duration::ZERO,
         })
     }
 
     /// Hands `event` to the thread; its ticket comes back acknowledged once it is durable.
     pub(crate) fn append(&mut self, meeting: MeetingName, event: RecordEvent) -> Ticket {
+        let start = Instant::now();
         self.given += 1;
-        let sent = self
-            .to_thread
-            .as_ref()
-            .is_some_and(|t| t.send((self.given, meeting.clone(), event)).is_ok());
-        if !sent {
+        let sent = match &self.to_thread {
+            Some(t) => t.send((self.given, meeting, event)),
+            None => Err(std_mpsc::SendError((self.given, meeting, event))),
+        };
+        if let Err(std_mpsc::SendError((_, meeting, _))) = sent {
             tracing::error!(%meeting, "the record writer has stopped; an event is not recorded");
         }
+        self.busy += start.elapsed();
         self.given
+    }
+
+    /// The time the caller's thread has spent in this writer since the last call: what the
+    /// registry cost the SFU task (a channel send per entry, never the disk).
+    pub(crate) fn take_busy(&mut self) -> Duration {
+        std::mem::take(&mut self.busy)
     }
 
     /// The last ticket given out while any is not yet acknowledged: what signaling decided

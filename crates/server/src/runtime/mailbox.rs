@@ -40,6 +40,8 @@ pub(crate) struct MediaMetrics {
     pub(crate) core: summit_core::Metrics,
     /// Datagrams a full socket send buffer refused.
     pub(crate) send_drops: u64,
+    /// The SFU task's stalls.
+    pub(crate) load: super::task_load::TaskLoad,
 }
 
 /// What the SFU task sends a signaling connection.

@@ -155,6 +155,25 @@ fn render(media: &MediaMetrics) -> Result<String, std::fmt::Error> {
         "Packets dropped because the media socket's send buffer (or a media TCP connection's queue) was full",
         media.send_drops,
     );
+    counter(
+        &mut r,
+        "media_task_stalls",
+        "Turns of the media task over 5 ms, when no packet was forwarded (any cause)",
+        media.load.stalls,
+    );
+    counter(
+        &mut r,
+        "media_task_registry_stalls",
+        "Turns of the media task whose registry work alone took over 5 ms",
+        media.load.registry_stalls,
+    );
+    let longest: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
+    longest.set(media.load.longest.as_secs_f64());
+    r.register(
+        "media_task_longest_turn_seconds",
+        "The media task's longest turn since it started",
+        longest,
+    );
     // Per meeting: rate() of the byte counter is the meeting's bitrate.
     let participants = Family::<Labels, Gauge>::default();
     let bytes = Family::<Labels, Counter>::default();

@@ -6,6 +6,7 @@ pub(crate) mod mailbox;
 pub(crate) mod metrics;
 pub(crate) mod sfu_task;
 pub(crate) mod signaling;
+pub(crate) mod task_load;
 pub(crate) mod tcp;
 pub(crate) mod turn;
 pub(crate) mod udp;

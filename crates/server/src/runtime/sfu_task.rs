@@ -12,10 +12,11 @@ use summit_record::RecordEvent;
 use tokio::sync::{mpsc, watch};
 
 use super::mailbox::{Command, ConnId, Departure, MediaMetrics, ToClient};
+use super::task_load::TaskLoad;
 use super::tcp::{TcpEvent, TcpMedia};
 use super::udp::MediaSocket;
-use crate::recording::Recordings;
 use crate::registry::recorder::{Acked, RecordWriter, Ticket};
+use crate::recording::Recordings;
 
 /// Receive batches per wake-up before the core's outputs are drained.
 const RECV_BATCHES: usize = 4;
@@ -134,6 +135,16 @@ async fn next_tcp(tcp: &mut Option<(TcpMedia, SocketAddr)>) -> Option<TcpEvent> 
 
 /// How media reaches the server: the UDP socket, and the TCP listener (with the address it is
 /// announced at) unless it is off.
+/// What woke the SFU task.
+enum Wake {
+    Acked(Acked),
+    /// The UDP socket is readable (`false`: polling it failed).
+    Readable(bool),
+    Tcp(Option<TcpEvent>),
+    Command(Option<Command>),
+    Timeout,
+}
+
 pub(crate) struct Transports {
     pub(crate) udp: MediaSocket,
     pub(crate) tcp: Option<(TcpMedia, SocketAddr)>,
@@ -155,6 +166,8 @@ pub(crate) async fn run(
     } = transports;
     let mut sfu = Sfu::new(config, Instant::now());
     let mut clients = Clients::default();
+    let mut load = TaskLoad::default();
+    let mut woke = Instant::now();
     loop {
         let deadline = drain(
             &mut sfu,
@@ -165,14 +178,28 @@ pub(crate) async fn run(
             &mut records,
             &mut recordings,
         );
-        tokio::select! {
-            acked = records.acked() => clients.acked(&mut sfu, &records, acked),
-            r = socket.readable() => {
-                if r.is_err() { continue; }
+        load.turn(woke.elapsed(), records.take_busy());
+        // Wait first, then handle what woke the task: a turn is timed from here.
+        let wake = tokio::select! {
+            acked = records.acked() => Wake::Acked(acked),
+            r = socket.readable() => Wake::Readable(r.is_ok()),
+            ev = next_tcp(&mut tcp) => Wake::Tcp(ev),
+            cmd = commands.recv() => Wake::Command(cmd),
+            _ = tokio::time::sleep_until(deadline.into()) => Wake::Timeout,
+            _ = stop.changed() => break,
+        };
+        woke = Instant::now();
+        match wake {
+            Wake::Acked(acked) => clients.acked(&mut sfu, &records, acked),
+            Wake::Readable(false) => {}
+            Wake::Readable(true) => {
                 for _ in 0..RECV_BATCHES {
                     // Packets of one batch share a clock reading: they arrived together.
                     let now = Instant::now();
-                    if socket.receive(|source, d| sfu.handle_receive(now, Protocol::Udp, source, local, d)) == 0 {
+                    if socket.receive(|source, d| {
+                        sfu.handle_receive(now, Protocol::Udp, source, local, d)
+                    }) == 0
+                    {
                         break;
                     }
                 }
@@ -182,12 +209,11 @@ pub(crate) async fn run(
                 // difference varies by milliseconds and reads as queueing on the link.
                 sfu.handle_timeout(Instant::now());
             }
-            ev = next_tcp(&mut tcp) => {
-                let Some(ev) = ev else {
-                    tcp = None;
+            Wake::Tcp(None) => tcp = None,
+            Wake::Tcp(Some(ev)) => {
+                let Some((t, local_tcp)) = tcp.as_mut() else {
                     continue;
                 };
-                let Some((t, local_tcp)) = tcp.as_mut() else { continue };
                 if let Some((from, packets)) = t.handle(ev) {
                     let now = Instant::now();
                     for p in &packets {
@@ -197,15 +223,26 @@ pub(crate) async fn run(
                     sfu.handle_timeout(Instant::now());
                 }
             }
-            cmd = commands.recv() => {
-                let Some(cmd) = cmd else { break };
-                let now = Instant::now();
+            Wake::Command(None) => break,
+            Wake::Command(Some(cmd)) => {
+                let now = woke;
                 match cmd {
-                    Command::Join { conn, request, to_client, reply } => {
+                    Command::Join {
+                        conn,
+                        request,
+                        to_client,
+                        reply,
+                    } => {
                         let joined = sfu.join(now, *request);
                         if let Ok(j) = &joined {
                             // A resumed session replaces its old connection, if still open.
-                            if let Some(old) = clients.live.insert(j.id, Client { conn, tx: to_client }) {
+                            if let Some(old) = clients.live.insert(
+                                j.id,
+                                Client {
+                                    conn,
+                                    tx: to_client,
+                                },
+                            ) {
                                 let _ = old.tx.try_send(ToClient::Close(
                                     CloseCode::Refused,
                                     "replaced by a new connection".into(),
@@ -221,7 +258,11 @@ pub(crate) async fn run(
                     Command::Metrics(reply) => {
                         let tcp_drops = tcp.as_ref().map_or(0, |(t, _)| t.send_drops);
                         let send_drops = socket.send_drops + tcp_drops;
-                        let _ = reply.send(MediaMetrics { core: sfu.metrics(), send_drops });
+                        let _ = reply.send(MediaMetrics {
+                            core: sfu.metrics(),
+                            send_drops,
+                            load,
+                        });
                     }
                     Command::Message(conn, id, msg) => {
                         if clients.live.get(&id).is_none_or(|c| c.conn != conn) {
@@ -248,10 +289,7 @@ pub(crate) async fn run(
                     }
                 }
             }
-            _ = tokio::time::sleep_until(deadline.into()) => {
-                sfu.handle_timeout(Instant::now());
-            }
-            _ = stop.changed() => break,
+            Wake::Timeout => sfu.handle_timeout(woke),
         }
     }
     for (_, c) in clients.live.drain() {
