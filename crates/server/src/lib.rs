@@ -6,10 +6,10 @@
 //!   record's writer.
 //! - `registry`: the data directory and all SQLite access (meetings, invitations, sessions,
 //!   the record).
-//! - `recording`: recordings of meetings (Ogg, WebM, sealed frame logs) and their keys.
+//!
+//! Recording files (Ogg, WebM, sealed frame logs, unsealing) are the `summit-recording` crate.
 #![forbid(unsafe_code)]
 
 pub mod cli;
-mod recording;
 mod registry;
 mod runtime;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::recording::key;
+use summit_recording::key;
 
 /// Options of `summit keygen`.
 #[derive(Args)]

@@ -28,8 +28,8 @@ pub(crate) enum MeetingCommand {
         secrets: PathBuf,
         /// For an encrypted meeting: the public recording key its recordings are sealed to
         /// (`summit keygen --recording` makes a pair; keep the private half offline).
-        #[arg(long, value_parser = crate::recording::key::parse_public)]
-        recording_key: Option<crate::recording::key::PublicKey>,
+        #[arg(long, value_parser = summit_recording::key::parse_public)]
+        recording_key: Option<summit_recording::key::PublicKey>,
     },
     /// List meetings, optionally only those someone took part in, or since a date.
     List {

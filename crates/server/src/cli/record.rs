@@ -89,7 +89,7 @@ pub(crate) fn run(data: &Path, command: RecordCommand) -> anyhow::Result<()> {
         }
         RecordCommand::Verify { file, head, key } => verify_file(data, &file, head.as_deref(), key),
         RecordCommand::Unseal { recording, key } => {
-            for t in crate::recording::unseal::unseal(&recording, &key)? {
+            for t in summit_recording::unseal::unseal(&recording, &key)? {
                 println!(
                     "{}: {} frames{}",
                     t.file.display(),

@@ -14,13 +14,13 @@ use tokio::sync::mpsc;
 
 use std::sync::Arc;
 
-use crate::recording::Recordings;
 use crate::registry::recorder::{RecordWriter, Recorder};
 use crate::registry::store;
 use crate::registry::store::Store;
 use crate::registry::DataDir;
 use crate::runtime::limits::{ConnectionCounts, Limits, ResumeFailures};
 use crate::runtime::{http, metrics, sfu_task, tcp, udp};
+use summit_recording::Recordings;
 
 /// Media TCP connections the server holds at once (two per page that uses them).
 const MAX_MEDIA_TCP_CONNECTIONS: usize = 4096;

@@ -16,7 +16,7 @@ use super::task_load::TaskLoad;
 use super::tcp::{TcpEvent, TcpMedia};
 use super::udp::MediaSocket;
 use crate::registry::recorder::{Acked, RecordWriter, Ticket};
-use crate::recording::Recordings;
+use summit_recording::Recordings;
 
 /// Receive batches per wake-up before the core's outputs are drained.
 const RECV_BATCHES: usize = 4;
@@ -389,7 +389,16 @@ fn drain(
             Output::Event(e) => {
                 let _ = events.send(e);
             }
-            Output::Recorded(p) => recordings.packet(p),
+            Output::Recorded(p) => recordings.packet(summit_recording::Packet {
+                publisher: p.publisher,
+                source: p.source,
+                seq: p.seq,
+                timestamp: p.timestamp,
+                clock_rate: p.clock_rate,
+                marker: p.marker,
+                red: p.red,
+                payload: p.payload,
+            }),
             Output::RecordingKey(id, data) => recordings.key(id, data),
             Output::Transmit(t) => match (t.proto, tcp.as_mut()) {
                 (Protocol::Tcp, Some((conns, _))) => conns.send(t.destination, &t.contents),

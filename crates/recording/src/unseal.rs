@@ -7,34 +7,40 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use summit_codec::vp8_is_keyframe;
 
-use anyhow::{bail, Context};
 use sframe::frame::EncryptedFrame;
 use sframe::key::DecryptionKey;
 use sframe::CipherSuite;
 
-use super::key;
-use super::{
-    FrameSink, OggOpus, Vp8Webm, ABOUT_FILE, KEYS_FILE, SEALED_MAGIC, SEALED_MAGIC_V1, SEALED_RED,
-};
+use crate::key;
+use crate::ogg_opus::OggOpus;
+use crate::sealed_log::{SEALED_MAGIC, SEALED_MAGIC_V1, SEALED_RED};
+use crate::sink::FrameSink;
+use crate::vp8_webm::Vp8Webm;
+use crate::{Error, Result, ABOUT_FILE, KEYS_FILE};
 
 /// What one sealed track became.
-pub(crate) struct Unsealed {
-    pub(crate) file: PathBuf,
-    pub(crate) frames: u64,
-    pub(crate) undecryptable: u64,
+pub struct Unsealed {
+    /// The playable file written.
+    pub file: PathBuf,
+    /// Frames decrypted into it.
+    pub frames: u64,
+    /// Frames no key opened (skipped).
+    pub undecryptable: u64,
 }
 
 /// Unseals every track of the recording in `dir` into `dir/unsealed/`.
-pub(crate) fn unseal(dir: &Path, key_file: &Path) -> anyhow::Result<Vec<Unsealed>> {
-    let about: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join(ABOUT_FILE))
-            .with_context(|| format!("{} is not a Summit recording", dir.display()))?,
-    )?;
+pub fn unseal(dir: &Path, key_file: &Path) -> Result<Vec<Unsealed>> {
+    let about: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(ABOUT_FILE)).map_err(
+            Error::io(format!("{} is not a Summit recording", dir.display())),
+        )?)?;
     let meeting = about["meeting"]
         .as_str()
-        .context("the recording does not name its meeting")?;
+        .ok_or_else(|| Error::invalid("the recording does not name its meeting"))?;
     if about["sealed"] != true {
-        bail!("this recording is not sealed: its files play as they are");
+        return Err(Error::invalid(
+            "this recording is not sealed: its files play as they are",
+        ));
     }
     let key = key::read_private(key_file)?;
     let mut bases: HashMap<u64, Vec<u8>> = HashMap::new();
@@ -42,7 +48,9 @@ pub(crate) fn unseal(dir: &Path, key_file: &Path) -> anyhow::Result<Vec<Unsealed
     let keys = std::fs::read_to_string(dir.join(KEYS_FILE)).unwrap_or_default();
     for line in keys.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line)?;
-        let data = v["data"].as_str().context("a key line without data")?;
+        let data = v["data"]
+            .as_str()
+            .ok_or_else(|| Error::invalid("a key line without data"))?;
         match key::open(&key, meeting, data) {
             Ok(k) if v["participant"].as_u64() == Some(k.sender) => {
                 bases.insert((k.sender << 16) | k.index, k.base);
@@ -52,9 +60,9 @@ pub(crate) fn unseal(dir: &Path, key_file: &Path) -> anyhow::Result<Vec<Unsealed
         }
     }
     if bases.is_empty() {
-        bail!(
+        return Err(Error::invalid(format!(
             "no sealed key opens with this recording key ({unopened} tried): is it the meeting's?"
-        );
+        )));
     }
     let out = dir.join("unsealed");
     std::fs::create_dir_all(&out)?;
@@ -70,17 +78,14 @@ pub(crate) fn unseal(dir: &Path, key_file: &Path) -> anyhow::Result<Vec<Unsealed
     Ok(done)
 }
 
-fn unseal_track(
-    path: &Path,
-    out: &Path,
-    bases: &HashMap<u64, Vec<u8>>,
-) -> anyhow::Result<Unsealed> {
-    let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+fn unseal_track(path: &Path, out: &Path, bases: &HashMap<u64, Vec<u8>>) -> Result<Unsealed> {
+    let data = std::fs::read(path).map_err(Error::io(format!("cannot read {}", path.display())))?;
     let nl = data
         .iter()
         .position(|b| *b == b'\n')
-        .context("not a sealed track")?;
-    let header = std::str::from_utf8(&data[..nl]).context("not a sealed track")?;
+        .ok_or_else(|| Error::invalid("not a sealed track"))?;
+    let header =
+        std::str::from_utf8(&data[..nl]).map_err(|_| Error::invalid("not a sealed track"))?;
     // Version 2 flags RED payloads in the top bit of a frame's length; version 1 has none.
     let (kind, flags) = match (
         header.strip_prefix(SEALED_MAGIC),
@@ -88,17 +93,27 @@ fn unseal_track(
     ) {
         (Some(k), _) => (k, true),
         (None, Some(k)) => (k, false),
-        _ => bail!("{} is not a sealed track", path.display()),
+        _ => {
+            return Err(Error::invalid(format!(
+                "{} is not a sealed track",
+                path.display()
+            )))
+        }
     };
     let audio = match kind {
         "audio" => true,
         "video" => false,
-        _ => bail!("{} is not a sealed track", path.display()),
+        _ => {
+            return Err(Error::invalid(format!(
+                "{} is not a sealed track",
+                path.display()
+            )))
+        }
     };
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
-        .context("a sealed track without a name")?;
+        .ok_or_else(|| Error::invalid("a sealed track without a name"))?;
     let file = out.join(format!("{stem}.{}", if audio { "ogg" } else { "webm" }));
     let mut sink: Box<dyn FrameSink> = if audio {
         Box::new(OggOpus::create(&file)?)
