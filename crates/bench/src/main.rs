@@ -661,7 +661,14 @@ impl Bench {
             anyhow::Ok(())
         };
         let (row, joined) = tokio::join!(
-            self.measure(label, subject, sc, tally, pid, self.seconds),
+            self.measure(
+                label,
+                subject,
+                sc,
+                tally,
+                pid,
+                scenario::STORM_WINDOW_SECONDS
+            ),
             joins
         );
         joined?;

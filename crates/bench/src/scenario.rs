@@ -20,6 +20,9 @@ pub(crate) struct Scenario {
 
 /// How long a join storm takes, from its first join to its last.
 pub(crate) const STORM_SPREAD_MS: u64 = 1_000;
+/// A storm's measuring window, whatever `--seconds` says: the storm (half a second in) and
+/// the handshakes after it, not a long quiet stretch that would hide it in the percentiles.
+pub(crate) const STORM_WINDOW_SECONDS: u64 = 4;
 
 fn streams(m: Media) -> usize {
     match m {
