@@ -132,6 +132,10 @@ impl Sfu {
         let Some(p) = self.participants.get_mut(&id) else {
             return;
         };
+        p.bandwidth.allocator.pace_limit = p
+            .bandwidth
+            .raw
+            .map(|raw| raw.saturating_add(OVER_RAW).saturating_sub(audio));
         let clear = p.bandwidth.signs.clear(now);
         if clear != p.bandwidth.allocator.link_clear {
             tracing::debug!(participant = %id, clear, signs = ?p.bandwidth.signs, "link");

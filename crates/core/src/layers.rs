@@ -216,6 +216,10 @@ pub(crate) struct Allocator {
     /// The link shows no sign of overload (congestion.rs): a picture being sent keeps its
     /// lowest layer however low the estimate, which random loss drags down too.
     pub(crate) link_clear: bool,
+    /// The most video the sender can pace out without queueing (str0m paces at its own
+    /// estimate, plus the slack `bandwidth.rs` allows): a clear link starts a picture only
+    /// within it, since the wire shows no sign of a queue that builds before the wire.
+    pub(crate) pace_limit: Option<u64>,
 }
 
 impl Default for Allocator {
@@ -228,6 +232,7 @@ impl Default for Allocator {
             short_since: None,
             covered_since: None,
             link_clear: false,
+            pace_limit: None,
         }
     }
 }
@@ -300,12 +305,13 @@ impl Allocator {
             // (nothing probes it), so believing it would keep the picture off for good. If the
             // link really is too thin, the start fails within the grace and the next hold
             // doubles (`FAILED_UP_WITHIN`).
+            let clear = self.link_clear && self.pace_limit.is_none_or(|l| used + cost <= l);
             let fits = if tiles[i].current.is_some() {
                 used + cost <= budget
             } else if !tiles[i].starved {
-                self.link_clear || used + cost <= budget
+                clear || used + cost <= budget
             } else {
-                may_rise && (self.link_clear || (used + cost) * UP_HEADROOM_PERCENT / 100 <= budget)
+                may_rise && (clear || (used + cost) * UP_HEADROOM_PERCENT / 100 <= budget)
             };
             // A picture being sent is not cut by a brief, shallow shortfall (CUT_GRACE); an
             // estimate below half of what it needs is a link that cannot carry it. Nor is it
@@ -646,6 +652,12 @@ mod tests {
         assert_eq!(r.layers, vec![None]);
         let r = a.allocate(at(cut + hold), Some(50_000), &[starved.clone()]);
         assert_eq!(r.layers, vec![Some(0)]);
+        // Not beyond what the sender can pace out: that queue is not on the wire, so the
+        // link would go on looking clear while the delay grows.
+        a.pace_limit = Some(100_000);
+        let r = a.allocate(at(cut + hold + 1), Some(50_000), &[tile(small, None)]);
+        assert_eq!(r.layers, vec![None]);
+        a.pace_limit = None;
         // Failing again doubles it again.
         a.link_clear = false;
         let cut2 = cut + hold + 1_000;
