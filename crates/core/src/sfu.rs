@@ -9,7 +9,7 @@ use str0m::bwe::Bitrate;
 use str0m::net::{Protocol, Receive};
 use str0m::Input;
 use summit_proto::{
-    ClientMessage, CloseCode, MeetingName, ParticipantId, ResumeHash, ServerMessage, TrackSource,
+    CloseCode, MeetingMessage, MeetingName, ParticipantId, ResumeHash, ServerMessage, TrackSource,
 };
 
 use crate::channels::Request;
@@ -136,7 +136,7 @@ impl Sfu {
         &mut self,
         now: Instant,
         id: ParticipantId,
-        msg: ClientMessage,
+        msg: MeetingMessage,
         wall_ms: u64,
     ) -> Result<(), SfuError> {
         self.now = now;
@@ -147,13 +147,12 @@ impl Sfu {
         p.last_seen = now;
         let waiting = !p.admitted;
         match msg {
-            ClientMessage::Join { .. } => Err(SfuError::Unexpected("already joined")),
-            ClientMessage::Ping {} => {
+            MeetingMessage::Ping {} => {
                 self.signal(id, ServerMessage::Pong {});
                 Ok(())
             }
-            ClientMessage::Display { tiles } => self.handle_display(now, id, &tiles),
-            ClientMessage::IceRestart {} => {
+            MeetingMessage::Display { tiles } => self.handle_display(now, id, &tiles),
+            MeetingMessage::IceRestart {} => {
                 // A subscribing connection with no m-line yet has no path to restart (an
                 // offer would be empty, which a WebRTC stack may refuse): its first offer
                 // starts ICE afresh anyway.
@@ -173,7 +172,7 @@ impl Sfu {
                 self.reallocate(id, now);
                 Ok(())
             }
-            ClientMessage::Leave {} => {
+            MeetingMessage::Leave {} => {
                 self.remove(
                     id,
                     Disconnect {
@@ -184,21 +183,18 @@ impl Sfu {
                 Ok(())
             }
             _ if waiting => Err(SfuError::Unexpected("waiting in the lobby")),
-            ClientMessage::Admit { participant } => self.admit(id, participant),
-            ClientMessage::Deny { participant } => self.deny(id, participant),
-            ClientMessage::AllowAgain { invitation } => self.allow_again(id, invitation),
-            ClientMessage::MuteParticipant { participant } => {
+            MeetingMessage::Admit { participant } => self.admit(id, participant),
+            MeetingMessage::Deny { participant } => self.deny(id, participant),
+            MeetingMessage::AllowAgain { invitation } => self.allow_again(id, invitation),
+            MeetingMessage::MuteParticipant { participant } => {
                 self.mute_participant(id, participant)
             }
-            ClientMessage::Remove { participant } => self.remove_participant(id, participant),
-            ClientMessage::Lock { locked } => self.lock(id, locked),
-            ClientMessage::EndMeeting {} => self.end_meeting(id),
-            ClientMessage::Invite { .. } => {
-                Err(SfuError::Unexpected("invitations are made at the edge"))
-            }
-            ClientMessage::Publish { sdp, tracks } => self.handle_publish(id, &sdp, &tracks),
-            ClientMessage::SubscribeAnswer { sdp } => self.handle_subscribe_answer(now, id, &sdp),
-            ClientMessage::Mute { source, muted } => {
+            MeetingMessage::Remove { participant } => self.remove_participant(id, participant),
+            MeetingMessage::Lock { locked } => self.lock(id, locked),
+            MeetingMessage::EndMeeting {} => self.end_meeting(id),
+            MeetingMessage::Publish { sdp, tracks } => self.handle_publish(id, &sdp, &tracks),
+            MeetingMessage::SubscribeAnswer { sdp } => self.handle_subscribe_answer(now, id, &sdp),
+            MeetingMessage::Mute { source, muted } => {
                 match source {
                     TrackSource::Microphone => {
                         p.microphone_muted = muted;
@@ -216,23 +212,23 @@ impl Sfu {
                 self.broadcast_update(id);
                 Ok(())
             }
-            ClientMessage::Chat { text, sealed } => self.chat(now, id, text, sealed, wall_ms),
-            ClientMessage::E2ee { to, data, keys } => self.relay_e2ee(now, id, to, data, keys),
-            ClientMessage::Listen { channel } => {
+            MeetingMessage::Chat { text, sealed } => self.chat(now, id, text, sealed, wall_ms),
+            MeetingMessage::E2ee { to, data, keys } => self.relay_e2ee(now, id, to, data, keys),
+            MeetingMessage::Listen { channel } => {
                 self.interpretation_request(id, Request::Listen(channel))
             }
-            ClientMessage::TakeMic {} => self.interpretation_request(id, Request::TakeMic),
-            ClientMessage::HandOver { to } => {
+            MeetingMessage::TakeMic {} => self.interpretation_request(id, Request::TakeMic),
+            MeetingMessage::HandOver { to } => {
                 self.interpretation_request(id, Request::HandOver(to))
             }
-            ClientMessage::ReleaseMic {} => self.interpretation_request(id, Request::ReleaseMic),
-            ClientMessage::SetDirection { into } => {
+            MeetingMessage::ReleaseMic {} => self.interpretation_request(id, Request::ReleaseMic),
+            MeetingMessage::SetDirection { into } => {
                 self.interpretation_request(id, Request::SetDirection(into))
             }
-            ClientMessage::StartRecording {} => self.set_recording(id, true),
-            ClientMessage::StopRecording {} => self.set_recording(id, false),
-            ClientMessage::RecordingKey { data } => self.recording_key_from(now, id, data),
-            ClientMessage::AddLanguage { language } => {
+            MeetingMessage::StartRecording {} => self.set_recording(id, true),
+            MeetingMessage::StopRecording {} => self.set_recording(id, false),
+            MeetingMessage::RecordingKey { data } => self.recording_key_from(now, id, data),
+            MeetingMessage::AddLanguage { language } => {
                 self.interpretation_request(id, Request::AddLanguage(language))
             }
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use summit_core::{Decision, SfuError};
 use summit_proto::{
-    ClientMessage, InterpretationState, Language, ParticipantId, Role, ServerMessage, TrackSource,
+    InterpretationState, Language, MeetingMessage, ParticipantId, Role, ServerMessage, TrackSource,
 };
 use summit_testkit::Harness;
 
@@ -37,8 +37,8 @@ impl Summit {
         let zh = h.join("summit", "Listener zh");
         let en = h.join("summit", "Listener en");
         let floor = h.join("summit", "Listener floor");
-        h.send(a, ClientMessage::TakeMic {}).unwrap();
-        h.send(c, ClientMessage::TakeMic {}).unwrap();
+        h.send(a, MeetingMessage::TakeMic {}).unwrap();
+        h.send(c, MeetingMessage::TakeMic {}).unwrap();
         listen(&mut h, zh, Some("zh"));
         listen(&mut h, en, Some("en"));
         h.run(Duration::from_secs(3));
@@ -96,7 +96,7 @@ impl Summit {
 
 fn listen(h: &mut Harness, i: usize, channel: Option<&str>) {
     let channel = channel.map(l);
-    h.send(i, ClientMessage::Listen { channel }).unwrap();
+    h.send(i, MeetingMessage::Listen { channel }).unwrap();
 }
 
 /// The channel's sequence numbers run on by one, with no gap and no repeat.
@@ -161,7 +161,7 @@ fn a_handover_switches_the_channel_at_once_without_renegotiation() {
     let mut s = Summit::new();
     let offers = s.offers_to(s.zh);
     let before = s.h.clients[s.zh].channel_seqs.len();
-    s.h.send(s.a, ClientMessage::HandOver { to: s.id(s.b) })
+    s.h.send(s.a, MeetingMessage::HandOver { to: s.id(s.b) })
         .unwrap();
     let at = s.h.elapsed();
     s.h.run(Duration::from_secs(2));
@@ -216,7 +216,7 @@ fn the_lease_returns_when_the_holder_drops_and_the_partner_takes_it() {
         .unwrap();
     assert_eq!(booth.holder, None);
     assert!(booth.interpreters.contains(&s.id(s.b)) && booth.interpreters.contains(&a_id));
-    s.h.send(s.b, ClientMessage::TakeMic {}).unwrap();
+    s.h.send(s.b, MeetingMessage::TakeMic {}).unwrap();
     s.h.run(Duration::from_secs(1));
     assert!(s.audio(s.b, s.zh, dropped_at) > 30);
     assert_continuous(&s.h.clients[s.zh].channel_seqs);
@@ -268,7 +268,7 @@ fn relay_and_a_listener_switching_channels() {
 fn the_direction_switches_in_one_request() {
     let mut s = Summit::new();
     // The ru-zh booth turns round: A now speaks into ru; the zh channel falls silent.
-    s.h.send(s.a, ClientMessage::SetDirection { into: l("ru") })
+    s.h.send(s.a, MeetingMessage::SetDirection { into: l("ru") })
         .unwrap();
     listen(&mut s.h, s.floor, Some("ru"));
     let at = s.h.elapsed();
@@ -289,26 +289,26 @@ fn interpreters_cannot_leave_their_pair_or_take_a_held_microphone() {
         e.to_string()
     };
     // Onto a channel not in the invitation.
-    let e = refused(s.h.send(s.a, ClientMessage::SetDirection { into: l("en") }));
+    let e = refused(s.h.send(s.a, MeetingMessage::SetDirection { into: l("en") }));
     assert!(e.contains("ru-zh"), "{e}");
     // The partner holds it.
-    refused(s.h.send(s.b, ClientMessage::TakeMic {}));
+    refused(s.h.send(s.b, MeetingMessage::TakeMic {}));
     // A delegate is no interpreter; nobody listens to a channel that does not exist.
-    refused(s.h.send(s.zh, ClientMessage::TakeMic {}));
+    refused(s.h.send(s.zh, MeetingMessage::TakeMic {}));
     refused(s.h.send(
         s.zh,
-        ClientMessage::Listen {
+        MeetingMessage::Listen {
             channel: Some(l("fr")),
         },
     ));
     // A handover to someone outside the booth.
-    refused(s.h.send(s.a, ClientMessage::HandOver { to: s.id(s.c) }));
+    refused(s.h.send(s.a, MeetingMessage::HandOver { to: s.id(s.c) }));
     // Only hosts add channels.
     let e =
-        s.h.send(s.zh, ClientMessage::AddLanguage { language: l("fr") })
+        s.h.send(s.zh, MeetingMessage::AddLanguage { language: l("fr") })
             .unwrap_err();
     assert!(matches!(e, SfuError::NotAllowed(_)));
-    s.h.send(s.speaker, ClientMessage::AddLanguage { language: l("fr") })
+    s.h.send(s.speaker, MeetingMessage::AddLanguage { language: l("fr") })
         .unwrap();
     assert!(s.state(s.zh).languages.contains(&l("fr")));
     // Nothing of this moved the zh channel off A.
@@ -319,7 +319,7 @@ fn interpreters_cannot_leave_their_pair_or_take_a_held_microphone() {
     // floor whatever they do.
     let (sdp, tracks) = s.h.clients[s.a].publish_offer();
     let e =
-        s.h.send(s.a, ClientMessage::Publish { sdp, tracks })
+        s.h.send(s.a, MeetingMessage::Publish { sdp, tracks })
             .unwrap_err();
     assert!(matches!(e, SfuError::NotAllowed(_)), "{e}");
     assert_eq!(s.audio(s.a, s.floor, Duration::ZERO), 0);
@@ -335,13 +335,13 @@ fn the_channel_follows_an_interpreter_who_publishes_late() {
         ..h.identity("D", Role::Interpreter)
     };
     let d = h.enter_with("m", identity);
-    h.send(d, ClientMessage::TakeMic {}).unwrap();
+    h.send(d, MeetingMessage::TakeMic {}).unwrap();
     let fr = h.join("m", "Listener fr");
     listen(&mut h, fr, Some("fr"));
     h.run(Duration::from_secs(1));
     assert!(h.clients[fr].channel_seqs.is_empty());
     let (sdp, tracks) = h.clients[d].publish_offer_with(false);
-    h.send(d, ClientMessage::Publish { sdp, tracks }).unwrap();
+    h.send(d, MeetingMessage::Publish { sdp, tracks }).unwrap();
     h.run(Duration::from_secs(2));
     assert!(h.clients[fr].channel_seqs.len() > 30);
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use summit_core::{Identity, SfuError};
-use summit_proto::{ClientMessage, ErrorCode, ParticipantId, Role, ServerMessage};
+use summit_proto::{ErrorCode, MeetingMessage, ParticipantId, Role, ServerMessage};
 use summit_testkit::Harness;
 
 fn e2ee_harness() -> Harness {
@@ -26,8 +26,8 @@ fn relayed(h: &Harness, i: usize) -> Vec<(ParticipantId, String)> {
         .collect()
 }
 
-fn e2ee(to: Option<ParticipantId>, data: &str) -> ClientMessage {
-    ClientMessage::E2ee {
+fn e2ee(to: Option<ParticipantId>, data: &str) -> MeetingMessage {
+    MeetingMessage::E2ee {
         to,
         data: data.into(),
         keys: BTreeMap::new(),
@@ -85,7 +85,7 @@ fn chat_in_an_encrypted_meeting_must_be_sealed() {
     let mut h = e2ee_harness();
     let a = h.join("m", "A");
     let b = h.join("m", "B");
-    let plain = ClientMessage::Chat {
+    let plain = MeetingMessage::Chat {
         text: "in the clear".into(),
         sealed: false,
     };
@@ -93,7 +93,7 @@ fn chat_in_an_encrypted_meeting_must_be_sealed() {
     assert!(err.to_string().contains("sealed"), "{err}");
     h.send(
         a,
-        ClientMessage::Chat {
+        MeetingMessage::Chat {
             text: "b64-ciphertext".into(),
             sealed: true,
         },
@@ -115,7 +115,7 @@ fn a_plain_meeting_relays_no_keys_and_takes_no_sealed_chat() {
         .iter()
         .any(|m| matches!(m, ServerMessage::Welcome { e2ee: false, .. })));
     assert!(h.send(a, e2ee(None, "hello")).is_err());
-    let sealed = ClientMessage::Chat {
+    let sealed = MeetingMessage::Chat {
         text: "x".into(),
         sealed: true,
     };
@@ -145,7 +145,7 @@ fn a_key_message_gives_each_recipient_only_its_own_entry() {
     let keys = BTreeMap::from([(idb, "for-b".to_owned()), (idc, "for-c".to_owned())]);
     h.send(
         a,
-        ClientMessage::E2ee {
+        MeetingMessage::E2ee {
             to: None,
             data: "common".into(),
             keys,
@@ -163,7 +163,7 @@ fn a_key_message_gives_each_recipient_only_its_own_entry() {
         BTreeMap::from([(idb, String::new())]),
     ];
     for keys in bad {
-        let msg = ClientMessage::E2ee {
+        let msg = MeetingMessage::E2ee {
             to: None,
             data: "d".into(),
             keys,
@@ -173,7 +173,7 @@ fn a_key_message_gives_each_recipient_only_its_own_entry() {
 }
 
 /// A key message from `i` to every other member: about what a page sends on a rekey.
-fn rekey(h: &Harness, i: usize) -> ClientMessage {
+fn rekey(h: &Harness, i: usize) -> MeetingMessage {
     let me = h.clients[i].id;
     let keys = h
         .clients
@@ -181,7 +181,7 @@ fn rekey(h: &Harness, i: usize) -> ClientMessage {
         .filter(|c| c.id != me && !c.disconnected)
         .map(|c| (c.id, "k".repeat(120)))
         .collect();
-    ClientMessage::E2ee {
+    MeetingMessage::E2ee {
         to: None,
         data: "d".repeat(300),
         keys,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use summit_core::{Identity, SfuError, SfuEvent};
 use summit_proto::{
-    ClientMessage, CloseCode, InvitationId, MeetingName, Role, ServerMessage, TrackSource,
+    CloseCode, InvitationId, MeetingMessage, MeetingName, Role, ServerMessage, TrackSource,
 };
 use summit_testkit::Harness;
 
@@ -17,8 +17,8 @@ fn lobby_state(h: &Harness, i: usize) -> Option<bool> {
     })
 }
 
-fn plain_chat(text: &str) -> ClientMessage {
-    ClientMessage::Chat {
+fn plain_chat(text: &str) -> MeetingMessage {
+    MeetingMessage::Chat {
         text: text.into(),
         sealed: false,
     }
@@ -47,14 +47,14 @@ fn waiting_participants_get_nothing_until_admitted() {
         .iter()
         .all(|m| matches!(m, ServerMessage::Lobby { .. } | ServerMessage::Pong {})));
     let (sdp, tracks) = h.clients[d].publish_offer();
-    assert!(h.send(d, ClientMessage::Publish { sdp, tracks }).is_err());
+    assert!(h.send(d, MeetingMessage::Publish { sdp, tracks }).is_err());
     assert!(h.send(d, plain_chat("hi")).is_err());
     h.run(Duration::from_secs(1));
     assert_eq!(h.clients[d].got(h.clients[host].id, TrackSource::Camera), 0);
 
     // Admitted: welcome (with the chat history), then media.
     let id = h.clients[d].id;
-    h.send(host, ClientMessage::Admit { participant: id })
+    h.send(host, MeetingMessage::Admit { participant: id })
         .unwrap();
     assert!(h
         .messages_to(d)
@@ -79,7 +79,7 @@ fn deny_disconnects_with_a_reason() {
     let host = h.join_as("m", "Host", Role::Host);
     let d = h.enter("m", "Delegate", Role::Delegate);
     let id = h.clients[d].id;
-    h.send(host, ClientMessage::Deny { participant: id })
+    h.send(host, MeetingMessage::Deny { participant: id })
         .unwrap();
     let (who, why) = h.disconnects.last().unwrap();
     assert_eq!((*who, why.code), (id, CloseCode::Denied));
@@ -94,15 +94,15 @@ fn only_hosts_moderate() {
     let b = h.join("m", "B");
     let target = h.clients[b].id;
     for msg in [
-        ClientMessage::MuteParticipant {
+        MeetingMessage::MuteParticipant {
             participant: target,
         },
-        ClientMessage::Remove {
+        MeetingMessage::Remove {
             participant: target,
         },
-        ClientMessage::Lock { locked: true },
-        ClientMessage::EndMeeting {},
-        ClientMessage::Admit {
+        MeetingMessage::Lock { locked: true },
+        MeetingMessage::EndMeeting {},
+        MeetingMessage::Admit {
             participant: target,
         },
     ] {
@@ -120,7 +120,7 @@ fn observers_cannot_publish_or_chat_even_hand_crafted() {
     let o = h.enter("m", "Observer", Role::Observer);
     let (sdp, tracks) = h.clients[o].publish_offer();
     let e = h
-        .send(o, ClientMessage::Publish { sdp, tracks })
+        .send(o, MeetingMessage::Publish { sdp, tracks })
         .unwrap_err();
     assert!(e.to_string().contains("not allowed"), "{e}");
     assert!(h.send(o, plain_chat("hi")).is_err());
@@ -133,7 +133,7 @@ fn mute_by_host_stops_the_microphone_at_once_until_they_unmute() {
     let d = h.join("m", "Delegate");
     h.run(Duration::from_secs(1));
     let (host_id, d_id) = (h.clients[host].id, h.clients[d].id);
-    h.send(host, ClientMessage::MuteParticipant { participant: d_id })
+    h.send(host, MeetingMessage::MuteParticipant { participant: d_id })
         .unwrap();
     assert!(h
         .messages_to(d)
@@ -151,7 +151,7 @@ fn mute_by_host_stops_the_microphone_at_once_until_they_unmute() {
     let before = h.clients[host].got(d_id, TrackSource::Microphone);
     h.send(
         d,
-        ClientMessage::Mute {
+        MeetingMessage::Mute {
             source: TrackSource::Microphone,
             muted: false,
         },
@@ -169,7 +169,7 @@ fn remove_revokes_and_end_closes_everyone() {
     let a = h.join("m", "A");
     let b = h.join("m", "B");
     let a_id = h.clients[a].id;
-    h.send(host, ClientMessage::Remove { participant: a_id })
+    h.send(host, MeetingMessage::Remove { participant: a_id })
         .unwrap();
     let persisted: Vec<&SfuEvent> = h
         .events
@@ -181,7 +181,7 @@ fn remove_revokes_and_end_closes_everyone() {
         vec![&SfuEvent::InvitationRevoked(InvitationId("inv-A".into()))]
     );
     assert_eq!(h.disconnects.last().unwrap().1.code, CloseCode::Removed);
-    h.send(host, ClientMessage::Lock { locked: true }).unwrap();
+    h.send(host, MeetingMessage::Lock { locked: true }).unwrap();
     assert!(h
         .messages_to(b)
         .iter()
@@ -194,7 +194,7 @@ fn remove_revokes_and_end_closes_everyone() {
     let req = h.request("m", late, None);
     let err = h.sfu.join(h.now, req).unwrap_err();
     assert!(err.to_string().contains("locked"));
-    h.send(host, ClientMessage::EndMeeting {}).unwrap();
+    h.send(host, MeetingMessage::EndMeeting {}).unwrap();
     assert!(h
         .events
         .contains(&SfuEvent::MeetingEnded(MeetingName::parse("m").unwrap())));
@@ -214,7 +214,7 @@ fn a_lost_connection_resumes_by_its_token_within_the_window_without_the_lobby() 
     let host = h.join_as("m", "Host", Role::Host);
     let d = h.enter("m", "Delegate", Role::Delegate);
     let id = h.clients[d].id;
-    h.send(host, ClientMessage::Admit { participant: id })
+    h.send(host, MeetingMessage::Admit { participant: id })
         .unwrap();
     let token = h.resume_token(id).unwrap();
     h.sfu.handle_closed(h.now, id);
@@ -279,7 +279,7 @@ fn a_page_that_keeps_its_heartbeat_waits_in_the_lobby_as_long_as_it_takes() {
     let host = h.join_as("m", "Host", Role::Host);
     h.run(Duration::from_secs(WAIT_WITH_HOST));
     let id = h.clients[d].id;
-    h.send(host, ClientMessage::Admit { participant: id })
+    h.send(host, MeetingMessage::Admit { participant: id })
         .unwrap();
     h.run(Duration::from_secs(2));
     assert!(h.clients[d].got(h.clients[host].id, TrackSource::Camera) > 10);
@@ -293,7 +293,7 @@ fn a_denied_invitation_cannot_wait_again_until_a_host_allows_it() {
     // Someone else with the same (shared) link waits too: the denial turns them away as well.
     let twin = h.enter("m", "Dan", Role::Delegate);
     let id = h.clients[d].id;
-    h.send(host, ClientMessage::Deny { participant: id })
+    h.send(host, MeetingMessage::Deny { participant: id })
         .unwrap();
     let denied_now: Vec<_> = h
         .disconnects
@@ -317,7 +317,7 @@ fn a_denied_invitation_cannot_wait_again_until_a_host_allows_it() {
     h.skip_lobby = true;
     let other = h.join_as("m", "Other", Role::Delegate);
     h.skip_lobby = false;
-    let allow = ClientMessage::AllowAgain {
+    let allow = MeetingMessage::AllowAgain {
         invitation: InvitationId("inv-Dan".into()),
     };
     assert!(h.send(other, allow.clone()).is_err());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use summit_core::{Decision, SfuEvent};
 use summit_proto::{
-    ClientMessage, ConnectionState, ParticipantId, Role, ServerMessage, TrackSource,
+    ConnectionState, MeetingMessage, ParticipantId, Role, ServerMessage, TrackSource,
 };
 use summit_testkit::{Harness, SimClient};
 
@@ -87,7 +87,7 @@ fn a_lost_connection_keeps_the_seat_and_the_session_goes_on_when_the_page_is_bac
     let ic = h.clients[c].id;
     h.send(
         a,
-        ClientMessage::Chat {
+        MeetingMessage::Chat {
             text: "while you were away".into(),
             sealed: false,
         },
@@ -223,7 +223,7 @@ fn an_ice_restart_offers_the_subscribing_connection_again_with_new_credentials()
             .count()
     };
     let k = keyframes(&h);
-    h.send(b, ClientMessage::IceRestart {}).unwrap();
+    h.send(b, MeetingMessage::IceRestart {}).unwrap();
     assert_eq!(offers(&h), n + 1);
     let after = ufrag(&h).unwrap();
     assert_ne!(before, after, "new ICE credentials");
@@ -250,7 +250,7 @@ fn an_ice_restart_before_anything_is_received_waits_for_the_first_offer() {
             .count()
     };
     assert_eq!(offers(&h), 0);
-    h.send(a, ClientMessage::IceRestart {}).unwrap();
+    h.send(a, MeetingMessage::IceRestart {}).unwrap();
     assert_eq!(offers(&h), 0, "nothing to restart");
     // Someone arrives: the first offer comes as usual, and media flows.
     let b = h.join("m", "Ben");
@@ -397,7 +397,7 @@ fn a_page_away_while_more_than_its_budget_happened_comes_back_to_a_fresh_session
         h.run(Duration::from_millis(70));
         h.send(
             a,
-            ClientMessage::Chat {
+            MeetingMessage::Chat {
                 text: format!("{i} {}", "x".repeat(3990)),
                 sealed: false,
             },

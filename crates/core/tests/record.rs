@@ -3,7 +3,7 @@
 
 use summit_core::SfuEvent;
 use summit_proto::RecordEvent;
-use summit_proto::{ClientMessage, Role};
+use summit_proto::{MeetingMessage, Role};
 use summit_testkit::Harness;
 
 fn described(h: &Harness) -> Vec<String> {
@@ -26,22 +26,23 @@ fn a_meeting_is_recorded_from_start_to_end() {
     let host = h.join_as("m", "Host", Role::Host);
     let guest = h.enter("m", "Guest", Role::Delegate);
     let gid = h.clients[guest].id;
-    h.send(host, ClientMessage::Admit { participant: gid })
+    h.send(host, MeetingMessage::Admit { participant: gid })
         .unwrap();
     let late = h.enter("m", "Late", Role::Delegate);
     let lid = h.clients[late].id;
-    h.send(host, ClientMessage::Deny { participant: lid })
+    h.send(host, MeetingMessage::Deny { participant: lid })
         .unwrap();
-    h.send(host, ClientMessage::Lock { locked: true }).unwrap();
-    h.send(host, ClientMessage::MuteParticipant { participant: gid })
+    h.send(host, MeetingMessage::Lock { locked: true }).unwrap();
+    h.send(host, MeetingMessage::MuteParticipant { participant: gid })
         .unwrap();
-    h.send(host, ClientMessage::Lock { locked: false }).unwrap();
+    h.send(host, MeetingMessage::Lock { locked: false })
+        .unwrap();
     h.skip_lobby = true;
     let anna = h.join_interpreter("m", "Anna", "ru-zh");
-    h.send(anna, ClientMessage::TakeMic {}).unwrap();
-    h.send(host, ClientMessage::Remove { participant: gid })
+    h.send(anna, MeetingMessage::TakeMic {}).unwrap();
+    h.send(host, MeetingMessage::Remove { participant: gid })
         .unwrap();
-    h.send(host, ClientMessage::EndMeeting {}).unwrap();
+    h.send(host, MeetingMessage::EndMeeting {}).unwrap();
     let (host_id, anna_id) = (h.clients[host].id.0, h.clients[anna].id.0);
     let gid = gid.0;
     assert_eq!(
@@ -80,7 +81,7 @@ fn packets_go_to_the_recording_only_while_it_runs_and_never_in_an_encrypted_meet
     let a = h.join("m", "A");
     h.run(Duration::from_secs(1));
     assert!(h.recorded.is_empty());
-    h.send(host, ClientMessage::StartRecording {}).unwrap();
+    h.send(host, MeetingMessage::StartRecording {}).unwrap();
     assert!(h
         .messages_to(a)
         .iter()
@@ -108,20 +109,20 @@ fn packets_go_to_the_recording_only_while_it_runs_and_never_in_an_encrypted_meet
             .count();
         assert!(n > 10, "{who} {source:?}: {n}");
     }
-    h.send(host, ClientMessage::StopRecording {}).unwrap();
+    h.send(host, MeetingMessage::StopRecording {}).unwrap();
     let stopped = h.recorded.len();
     h.run(Duration::from_secs(1));
     assert_eq!(h.recorded.len(), stopped);
     // Only hosts record; an encrypted meeting is never recorded in the clear.
     assert!(matches!(
-        h.send(a, ClientMessage::StartRecording {}),
+        h.send(a, MeetingMessage::StartRecording {}),
         Err(SfuError::NotAllowed(_))
     ));
     let mut e = Harness::new(23);
     e.e2ee = true;
     let host = e.join_as("m", "Host", Role::Host);
     assert!(matches!(
-        e.send(host, ClientMessage::StartRecording {}),
+        e.send(host, MeetingMessage::StartRecording {}),
         Err(SfuError::NotAllowed(_))
     ));
 }
@@ -149,7 +150,7 @@ fn hosts_hear_of_a_recording_the_last_run_left_running_until_one_starts_it_again
     let other = h.join_as("n", "Other host", Role::Host);
     assert_eq!(cut(&h, other), Some(false));
     // Once a host starts recording again, hosts joining later are not told.
-    h.send(host, ClientMessage::StartRecording {}).unwrap();
+    h.send(host, MeetingMessage::StartRecording {}).unwrap();
     let late = h.join_as("m", "Late host", Role::Host);
     assert_eq!(cut(&h, late), Some(false));
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use summit_proto::{ClientMessage, ParticipantId, Role, ServerMessage, TileDisplay, TrackSource};
+use summit_proto::{MeetingMessage, ParticipantId, Role, ServerMessage, TileDisplay, TrackSource};
 use summit_testkit::{Harness, LayerChange};
 
 /// A simulcast publisher and an observer watching them.
@@ -23,7 +23,7 @@ fn show(h: &mut Harness, viewer: usize, of: ParticipantId, width: u32, height: u
         width,
         height,
     }];
-    h.send(viewer, ClientMessage::Display { tiles }).unwrap();
+    h.send(viewer, MeetingMessage::Display { tiles }).unwrap();
 }
 
 fn changes(h: &Harness, viewer: usize, of: ParticipantId) -> Vec<LayerChange> {
@@ -240,7 +240,7 @@ fn the_recording_takes_the_best_layer_as_one_stream() {
     h.publish(host);
     let pid = h.clients[host].id;
     h.run(Duration::from_secs(2));
-    h.send(host, ClientMessage::StartRecording {}).unwrap();
+    h.send(host, MeetingMessage::StartRecording {}).unwrap();
     h.run(Duration::from_secs(4));
     let seqs: Vec<u64> = h
         .recorded

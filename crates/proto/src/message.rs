@@ -23,10 +23,22 @@ pub const MAX_E2EE_DATA_BYTES: usize = 4 * 1024;
 /// Largest per-recipient entry of an `e2ee` message (one wrapped key), in bytes.
 pub const MAX_E2EE_KEY_BYTES: usize = 512;
 
-/// A message from the page to the server.
+/// A message from the page to the server, as it comes off the wire: the edge (signaling, where
+/// invitations are verified and signed) handles an [`EdgeMessage`] itself and hands a
+/// [`MeetingMessage`] to the meeting. On the wire both are one JSON object tagged by `type`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientMessage {
+    /// Entering a meeting, or making an invitation: the edge's.
+    Edge(EdgeMessage),
+    /// Everything else: the meeting's.
+    Meeting(MeetingMessage),
+}
+
+/// What the edge handles itself: entering a meeting with an invitation, and (a host) signing a
+/// new invitation with the server's key, which the core never holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ClientMessage {
+pub enum EdgeMessage {
     /// First message: enter `meeting` with an invitation token.
     Join {
         /// Protocol version the page speaks.
@@ -43,6 +55,57 @@ pub enum ClientMessage {
         /// The invitation token from the link.
         invite: String,
     },
+    /// Host: make an invitation to this meeting.
+    Invite {
+        /// The invitee's display name.
+        name: String,
+        /// The invitee's role.
+        role: Role,
+        /// For an interpreter: the pair they work between (required for that role).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interprets: Option<LanguagePair>,
+    },
+}
+
+impl Serialize for ClientMessage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ClientMessage::Edge(m) => m.serialize(s),
+            ClientMessage::Meeting(m) => m.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientMessage {
+    /// Reads the `type` first, then the message of that kind, so that errors name the field at
+    /// fault (serde's untagged fallback would only say that nothing matched).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        let edge = matches!(
+            value.get("type").and_then(serde_json::Value::as_str),
+            Some("join" | "invite")
+        );
+        let parsed = if edge {
+            EdgeMessage::deserialize(value).map(ClientMessage::Edge)
+        } else {
+            MeetingMessage::deserialize(value).map(ClientMessage::Meeting)
+        };
+        parsed.map_err(serde::de::Error::custom)
+    }
+}
+
+impl From<MeetingMessage> for ClientMessage {
+    fn from(m: MeetingMessage) -> Self {
+        ClientMessage::Meeting(m)
+    }
+}
+
+/// A message from a page in a meeting (or its lobby) to the meeting: everything the core
+/// handles. The edge takes the rest ([`EdgeMessage`]), so the core's type has no case it must
+/// refuse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MeetingMessage {
     /// An SDP offer for the publishing connection, with what each sending m-line carries.
     Publish {
         /// The offer.
@@ -124,16 +187,6 @@ pub enum ClientMessage {
     },
     /// Host: end the meeting for everyone.
     EndMeeting {},
-    /// Host: make an invitation to this meeting.
-    Invite {
-        /// The invitee's display name.
-        name: String,
-        /// The invitee's role.
-        role: Role,
-        /// For an interpreter: the pair they work between (required for that role).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        interprets: Option<LanguagePair>,
-    },
     /// Pick what to hear: a language channel over the floor, or the floor alone (`null`).
     Listen {
         /// The channel, or none for the floor (the original sound).
@@ -728,11 +781,11 @@ mod tests {
         )
         .unwrap();
         assert!(
-            matches!(&m, ClientMessage::Join { version: 2, resume_token: Some(t), .. } if t.as_str() == "abc")
+            matches!(&m, ClientMessage::Edge(EdgeMessage::Join { version: 2, resume_token: Some(t), .. }) if t.as_str() == "abc")
         );
         assert!(!format!("{m:?}").contains("abc"), "tokens stay out of logs");
         let m: ClientMessage = serde_json::from_str(r#"{"type":"ping"}"#).unwrap();
-        assert_eq!(m, ClientMessage::Ping {});
+        assert_eq!(m, ClientMessage::Meeting(MeetingMessage::Ping {}));
         for bad in [
             r#"{"type":"nope"}"#,
             r#"{"type":"chat","text":5}"#,
@@ -763,28 +816,55 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_message_says_what_is_wrong_with_it() {
+        let err = |text: &str| {
+            serde_json::from_str::<ClientMessage>(text)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(r#"{"type":"chat"}"#).contains("missing field `text`"));
+        assert!(err(r#"{"type":"join","version":2}"#).contains("missing field `meeting`"));
+        assert!(err(r#"{"type":"nope"}"#).contains("unknown variant `nope`"));
+        assert!(err(r#"{"type":"ping","x":1}"#).contains("unknown field `x`"));
+        // On the wire the two kinds are one: each serializes as it parses.
+        for text in [
+            r#"{"type":"ping"}"#,
+            r#"{"type":"invite","name":"Ada","role":"delegate"}"#,
+        ] {
+            let m: ClientMessage = serde_json::from_str(text).unwrap();
+            assert_eq!(serde_json::to_string(&m).unwrap(), text);
+        }
+    }
+
+    #[test]
     fn e2ee_relay_round_trips() {
         let m: ClientMessage =
             serde_json::from_str(r#"{"type":"e2ee","to":4,"data":"x"}"#).unwrap();
         assert_eq!(
             m,
-            ClientMessage::E2ee {
+            ClientMessage::Meeting(MeetingMessage::E2ee {
                 to: Some(ParticipantId(4)),
                 data: "x".into(),
                 keys: BTreeMap::new(),
-            }
+            })
         );
         let m: ClientMessage =
             serde_json::from_str(r#"{"type":"e2ee","data":"x","keys":{"4":"k4","7":"k7"}}"#)
                 .unwrap();
-        let ClientMessage::E2ee { keys, .. } = m else {
+        let ClientMessage::Meeting(MeetingMessage::E2ee { keys, .. }) = m else {
             panic!("{m:?}")
         };
         assert_eq!(keys.get(&ParticipantId(7)).map(String::as_str), Some("k7"));
         let m: ClientMessage = serde_json::from_str(r#"{"type":"e2ee","data":"x"}"#).unwrap();
-        assert!(matches!(m, ClientMessage::E2ee { to: None, .. }));
+        assert!(matches!(
+            m,
+            ClientMessage::Meeting(MeetingMessage::E2ee { to: None, .. })
+        ));
         let m: ClientMessage =
             serde_json::from_str(r#"{"type":"chat","text":"c","sealed":true}"#).unwrap();
-        assert!(matches!(m, ClientMessage::Chat { sealed: true, .. }));
+        assert!(matches!(
+            m,
+            ClientMessage::Meeting(MeetingMessage::Chat { sealed: true, .. })
+        ));
     }
 }

@@ -8,7 +8,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Input, Output as RtcOutput};
 use summit_core::{Decision, Disconnect, Identity, JoinRequest, Output, Sfu, SfuConfig, SfuEvent};
 use summit_proto::{
-    Capabilities, ClientMessage, InvitationId, MeetingName, ParticipantId, ResumeToken, Role,
+    Capabilities, InvitationId, MeetingMessage, MeetingName, ParticipantId, ResumeToken, Role,
     ServerMessage,
 };
 
@@ -197,7 +197,7 @@ impl Harness {
         };
         let i = self.enter_with(meeting, identity);
         let (sdp, tracks) = self.clients[i].publish_offer_with(false);
-        self.send(i, ClientMessage::Publish { sdp, tracks })
+        self.send(i, MeetingMessage::Publish { sdp, tracks })
             .unwrap();
         i
     }
@@ -262,13 +262,13 @@ impl Harness {
         let (sdp, tracks) = self.clients[i].publish_offer();
         let id = self.clients[i].id;
         self.sfu
-            .handle_message(self.now, id, ClientMessage::Publish { sdp, tracks }, 0)
+            .handle_message(self.now, id, MeetingMessage::Publish { sdp, tracks }, 0)
             .unwrap();
         self.process_outputs();
     }
 
     /// Client `i` sends a signaling message; returns the core's answer.
-    pub fn send(&mut self, i: usize, msg: ClientMessage) -> Result<(), summit_core::SfuError> {
+    pub fn send(&mut self, i: usize, msg: MeetingMessage) -> Result<(), summit_core::SfuError> {
         let id = self.clients[i].id;
         let r = self.sfu.handle_message(self.now, id, msg, 0);
         self.process_outputs();
@@ -289,7 +289,7 @@ impl Harness {
     pub fn leave(&mut self, i: usize) {
         let id = self.clients[i].id;
         self.sfu
-            .handle_message(self.now, id, ClientMessage::Leave {}, 0)
+            .handle_message(self.now, id, MeetingMessage::Leave {}, 0)
             .unwrap();
         self.clients[i].disconnected = true;
         self.process_outputs();
@@ -379,7 +379,7 @@ impl Harness {
                 .map(|c| c.id)
                 .collect();
             for id in ids {
-                let _ = self.sfu.handle_message(now, id, ClientMessage::Ping {}, 0);
+                let _ = self.sfu.handle_message(now, id, MeetingMessage::Ping {}, 0);
             }
         }
         self.sfu.handle_timeout(now);
@@ -480,7 +480,7 @@ impl Harness {
                         } => {
                             let answer = c.answer_subscribe(&sdp, tracks, channel_mid);
                             // A participant removed meanwhile gets an error, as a page would.
-                            let answer = ClientMessage::SubscribeAnswer { sdp: answer };
+                            let answer = MeetingMessage::SubscribeAnswer { sdp: answer };
                             let _ = self.sfu.handle_message(now, id, answer, 0);
                         }
                         _ => {}

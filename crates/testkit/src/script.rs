@@ -17,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use summit_proto::{ClientMessage, InvitationId, Role};
+use summit_proto::{InvitationId, MeetingMessage, Role};
 
 use crate::Harness;
 
@@ -49,11 +49,11 @@ pub fn run(script: &[u8]) -> Harness {
             ("publish", Some(i)) if !published[i] && !h.clients[i].disconnected => {
                 published[i] = true;
                 let (sdp, tracks) = h.clients[i].publish_offer();
-                let _ = h.send(i, ClientMessage::Publish { sdp, tracks });
+                let _ = h.send(i, MeetingMessage::Publish { sdp, tracks });
             }
-            ("send", Some(i)) => match serde_json::from_str::<ClientMessage>(tail) {
+            ("send", Some(i)) => match serde_json::from_str::<MeetingMessage>(tail) {
                 // The simulated page answers only the offers it made itself.
-                Ok(ClientMessage::Publish { .. }) | Err(_) => {}
+                Ok(MeetingMessage::Publish { .. }) | Err(_) => {}
                 Ok(msg) => {
                     let _ = h.send(i, msg);
                 }

@@ -2,7 +2,7 @@
 //! the task, and what it sends each signaling connection back.
 
 use summit_core::{JoinRequest, Joined, PageInvitation, SfuError};
-use summit_proto::{ClientMessage, CloseCode, InvitationId, ParticipantId, ServerMessage};
+use summit_proto::{CloseCode, InvitationId, MeetingMessage, ParticipantId, ServerMessage};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::registry::KeptSession;
@@ -22,7 +22,7 @@ pub(crate) enum Command {
         to_client: mpsc::Sender<ToClient>,
         reply: oneshot::Sender<Result<Joined, SfuError>>,
     },
-    Message(ConnId, ParticipantId, ClientMessage),
+    Message(ConnId, ParticipantId, MeetingMessage),
     /// A host made an invitation from the page (signed at the edge).
     Invited(ConnId, ParticipantId, Box<PageInvitation>),
     /// The signaling connection ended, and how.

@@ -9,8 +9,8 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use summit_auth::{new_resume_token, resume_hash, Invitation, InvitationClaims};
 use summit_core::{Identity, JoinRequest, MeetingSettings, PageInvitation, Restored, SfuError};
 use summit_proto::{
-    Capability, ClientMessage, CloseCode, ErrorCode, LanguagePair, MeetingName, ResumeToken, Role,
-    ServerMessage, CLOSE_PAGE_RECONNECTING, PROTOCOL_VERSION,
+    Capability, ClientMessage, CloseCode, EdgeMessage, ErrorCode, LanguagePair, MeetingName,
+    ResumeToken, Role, ServerMessage, CLOSE_PAGE_RECONNECTING, PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -136,13 +136,13 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             Ok(m) => m,
         };
     let (version, meeting, invite, resume, keep_media) = match first {
-        Incoming::Message(ClientMessage::Join {
+        Incoming::Message(ClientMessage::Edge(EdgeMessage::Join {
             version,
             meeting,
             invite,
             resume_token,
             keep_media,
-        }) => (version, meeting, invite, resume_token, keep_media),
+        })) => (version, meeting, invite, resume_token, keep_media),
         Incoming::Closed { .. } => return,
         Incoming::TooBig => {
             return close(ws, CloseCode::TooBig, &too_big(limits.max_message_bytes)).await
@@ -387,7 +387,11 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                     return close(ws, CloseCode::RateLimited, "too many messages; slow down").await;
                 }
                 match inc {
-                    Incoming::Message(ClientMessage::Invite { name, role, interprets }) => {
+                    Incoming::Message(ClientMessage::Edge(EdgeMessage::Join { .. })) => {
+                        let (code, message) = (ErrorCode::UnexpectedMessage, "already joined".to_owned());
+                        if !send(&mut ws, &ServerMessage::Error { code, message }).await { break; }
+                    }
+                    Incoming::Message(ClientMessage::Edge(EdgeMessage::Invite { name, role, interprets })) => {
                         // Signed here (the key stays at the edge); the core records it and
                         // hands the host the link.
                         match page_invite(&state, &invitation, &meeting, name, role, interprets) {
@@ -399,7 +403,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                             }
                         }
                     }
-                    Incoming::Message(m) => {
+                    Incoming::Message(ClientMessage::Meeting(m)) => {
                         if state.commands.send(Command::Message(conn, id, m)).await.is_err() { break; }
                     }
                     Incoming::Invalid(code, message) => {
