@@ -55,7 +55,7 @@ pub use interpretation::{
 };
 pub use metrics::{Counters, MeetingMetrics, Metrics};
 pub use moderation::PageInvitation;
-pub use output::{Disconnect, Output, SfuEvent};
+pub use output::{Disconnect, Output, RecordingControl, SfuEvent};
 pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
 pub use recording::RecordedPacket;
 pub use session::{Identity, JoinRequest, Joined, MeetingSettings, RecordingKey, Restored};

@@ -24,8 +24,37 @@ pub enum Output {
     /// A participant's media key sealed to the meeting's recording key, to keep beside the
     /// recording.
     RecordingKey(ParticipantId, String),
+    /// What the recording's writer must know: when a meeting's recording starts and stops,
+    /// and whose tracks its files are named for.
+    Recording(RecordingControl),
     /// Nothing more until this time (or new input).
     Timeout(Instant),
+}
+
+/// The recording writer's instructions, decided by the core with the record entries they go
+/// with (the runtime carries them out; it does not read the record to find them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordingControl {
+    /// The meeting's recording started; `sealed`: its frames are end-to-end encrypted.
+    Start {
+        /// The meeting.
+        meeting: MeetingName,
+        /// Whether the frames are sealed.
+        sealed: bool,
+    },
+    /// The meeting's recording stopped: its files are finished.
+    Stop(MeetingName),
+    /// Someone entered a meeting: their name, for the files of their tracks.
+    Name {
+        /// Who.
+        participant: ParticipantId,
+        /// Where.
+        meeting: MeetingName,
+        /// Their display name.
+        name: String,
+    },
+    /// Someone left: their name is no longer needed.
+    Forget(ParticipantId),
 }
 
 /// A decision of the core that outlives the process: the runtime persists it.

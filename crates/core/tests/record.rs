@@ -72,6 +72,41 @@ fn a_meeting_is_recorded_from_start_to_end() {
 }
 
 #[test]
+fn the_recording_writer_is_told_when_to_start_and_stop_and_who_is_who() {
+    use summit_core::RecordingControl as C;
+    use summit_proto::MeetingName;
+    let mut h = Harness::new(23);
+    let host = h.join_as("m", "Host", Role::Host);
+    let a = h.join("m", "A");
+    h.send(host, MeetingMessage::StartRecording {}).unwrap();
+    h.send(a, MeetingMessage::Leave {}).unwrap();
+    h.send(host, MeetingMessage::StopRecording {}).unwrap();
+    let m = MeetingName::parse("m").unwrap();
+    let (host, a) = (h.clients[host].id, h.clients[a].id);
+    assert_eq!(
+        h.recording_controls,
+        vec![
+            C::Name {
+                participant: host,
+                meeting: m.clone(),
+                name: "Host".into()
+            },
+            C::Name {
+                participant: a,
+                meeting: m.clone(),
+                name: "A".into()
+            },
+            C::Start {
+                meeting: m.clone(),
+                sealed: false
+            },
+            C::Forget(a),
+            C::Stop(m),
+        ]
+    );
+}
+
+#[test]
 fn packets_go_to_the_recording_only_while_it_runs_and_never_in_an_encrypted_meeting() {
     use std::time::Duration;
     use summit_core::SfuError;

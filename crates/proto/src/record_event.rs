@@ -134,6 +134,17 @@ pub enum RecordEvent {
 }
 
 impl RecordEvent {
+    /// Whether the record's head is signed after this event: who is present changed (someone
+    /// came or went, or the meeting ended), which is what each side keeps a signed proof of.
+    pub fn signs_head(&self) -> bool {
+        matches!(
+            self,
+            RecordEvent::Joined { .. }
+                | RecordEvent::Left { .. }
+                | RecordEvent::MeetingEnded { .. }
+        )
+    }
+
     /// The event in words, for a person reading the record.
     pub fn describe(&self) -> String {
         match self {

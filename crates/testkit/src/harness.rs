@@ -57,6 +57,8 @@ pub struct Harness {
     pub events: Vec<SfuEvent>,
     /// Every packet handed to the recording: (publisher, source, sequence number).
     pub recorded: Vec<(ParticipantId, summit_proto::TrackSource, u64)>,
+    /// Every instruction to the recording's writer, in order.
+    pub recording_controls: Vec<summit_core::RecordingControl>,
     /// Whether invitations made by `join` skip the lobby (default: yes, as most tests need).
     pub skip_lobby: bool,
     /// Whether invitations made by `join` are to an end-to-end encrypted meeting (default: no,
@@ -105,6 +107,7 @@ impl Harness {
             signals: Vec::new(),
             events: Vec::new(),
             recorded: Vec::new(),
+            recording_controls: Vec::new(),
             skip_lobby: true,
             e2ee: false,
             red_pages: false,
@@ -461,6 +464,7 @@ impl Harness {
                 Output::Event(e) => self.events.push(e),
                 Output::Recorded(r) => self.recorded.push((r.publisher, r.source, r.seq)),
                 Output::RecordingKey(..) => {}
+                Output::Recording(c) => self.recording_controls.push(c),
                 Output::Signal(id, msg) => {
                     self.signals.push((id, msg.clone()));
                     let now = self.now;

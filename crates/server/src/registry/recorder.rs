@@ -78,12 +78,7 @@ impl Recorder {
             // Never earlier than the entry before, even if the wall clock steps back.
             let now = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
             let at = now.max(state.last_at.clone());
-            let signs = matches!(
-                event,
-                RecordEvent::Joined { .. }
-                    | RecordEvent::Left { .. }
-                    | RecordEvent::MeetingEnded { .. }
-            );
+            let signs = event.signs_head();
             if matches!(event, RecordEvent::MeetingEnded { .. }) {
                 ended.push(meeting.clone());
             }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use str0m::net::Protocol;
-use summit_core::{Disconnect, Output, Sfu, SfuConfig, SfuError, SfuEvent};
+use summit_core::{Disconnect, Output, RecordingControl, Sfu, SfuConfig, SfuError, SfuEvent};
 use summit_proto::{CloseCode, MeetingName, ParticipantId, ServerMessage};
 use summit_record::RecordEvent;
 use tokio::sync::{mpsc, watch};
@@ -369,23 +369,18 @@ fn drain(
                 return t;
             }
             Output::Event(SfuEvent::Record(meeting, event)) => {
-                match &event {
-                    RecordEvent::Joined {
-                        participant, name, ..
-                    } => {
-                        recordings.name(ParticipantId(*participant), meeting.clone(), name.clone())
-                    }
-                    RecordEvent::RecordingStarted { sealed, .. } => {
-                        recordings.start(meeting.clone(), *sealed)
-                    }
-                    RecordEvent::RecordingStopped { .. } => recordings.stop(meeting.clone()),
-                    RecordEvent::Left { participant, .. } => {
-                        recordings.forget(ParticipantId(*participant))
-                    }
-                    _ => {}
-                }
                 records.append(meeting, event);
             }
+            Output::Recording(c) => match c {
+                RecordingControl::Start { meeting, sealed } => recordings.start(meeting, sealed),
+                RecordingControl::Stop(meeting) => recordings.stop(meeting),
+                RecordingControl::Name {
+                    participant,
+                    meeting,
+                    name,
+                } => recordings.name(participant, meeting, name),
+                RecordingControl::Forget(participant) => recordings.forget(participant),
+            },
             Output::Event(e) => {
                 let _ = events.send(e);
             }
