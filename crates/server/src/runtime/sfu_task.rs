@@ -133,18 +133,22 @@ async fn next_tcp(tcp: &mut Option<(TcpMedia, SocketAddr)>) -> Option<TcpEvent> 
     }
 }
 
-/// How media reaches the server: the UDP socket, and the TCP listener (with the address it is
-/// announced at) unless it is off.
 /// What woke the SFU task.
 enum Wake {
+    /// The record writer made entries durable.
     Acked(Acked),
     /// The UDP socket is readable (`false`: polling it failed).
     Readable(bool),
+    /// An event of the ICE-over-TCP listener (`None`: it stopped).
     Tcp(Option<TcpEvent>),
+    /// A command from another task (`None`: all senders are gone).
     Command(Option<Command>),
+    /// The core's timer.
     Timeout,
 }
 
+/// How media reaches the server: the UDP socket, and the TCP listener (with the address it is
+/// announced at) unless it is off.
 pub(crate) struct Transports {
     pub(crate) udp: MediaSocket,
     pub(crate) tcp: Option<(TcpMedia, SocketAddr)>,
