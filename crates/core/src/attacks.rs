@@ -12,7 +12,8 @@ use std::time::Instant;
 use str0m::media::MediaKind;
 use summit_proto::{ParticipantId, TrackSource};
 
-use crate::track::{SlotRef, TrackRef};
+use crate::subscription::SlotRef;
+use crate::track::TrackRef;
 use crate::Sfu;
 
 /// An attack the server makes when configured to.
@@ -135,7 +136,7 @@ impl Sfu {
                 .enumerate()
                 .filter(|(_, s)| s.ready() && s.kind == MediaKind::Video)
                 .filter_map(|(i, s)| {
-                    let t = s.track?;
+                    let t = s.track()?;
                     (t.source == TrackSource::Camera).then_some((t.publisher, i))
                 })
                 .collect();
@@ -152,22 +153,14 @@ impl Sfu {
                 participant: subscriber,
                 slot,
             };
-            if let Some(t) = self
+            let Some(layer) = self
                 .participants
-                .get_mut(&victim)
-                .and_then(|p| p.track_mut(TrackSource::Camera))
-            {
-                t.subscribers.retain(|s| *s != at);
-            }
-            let Some(t) = self
-                .participants
-                .get_mut(&source)
-                .and_then(|p| p.track_mut(TrackSource::Camera))
+                .get(&source)
+                .and_then(|p| p.track(TrackSource::Camera))
+                .map(|t| t.best_live_layer(now))
             else {
                 continue;
             };
-            t.subscribers.push(at);
-            let layer = t.best_live_layer(now);
             if let Some(s) = self
                 .participants
                 .get_mut(&subscriber)
@@ -175,13 +168,11 @@ impl Sfu {
             {
                 // The page is not told (no new offer): it still believes the old label. The
                 // slot's layers are now chosen among the source's.
-                s.track = Some(TrackRef {
+                let track = Some(TrackRef {
                     publisher: source,
                     source: TrackSource::Camera,
                 });
-                s.forwarder.switch_source(true);
-                s.vp8.switch_source();
-                s.selector.restart();
+                self.subscriptions.hand_over(at, s, track);
             }
             tracing::warn!(%subscriber, %victim, %source, "attack: misrouting a camera");
             let t = TrackRef {

@@ -71,7 +71,7 @@ impl Sfu {
             if let Some(slot) = p
                 .slots
                 .iter_mut()
-                .find(|s| !s.channel && s.track == Some(r))
+                .find(|s| !s.channel && s.track() == Some(r))
             {
                 slot.display = Display::from_size(t.width, t.height);
             }
@@ -99,7 +99,7 @@ impl Sfu {
         let mut tiles = Vec::new();
         let mut audio = 0u64;
         for (i, s) in p.slots.iter().enumerate() {
-            let Some(t) = s.track else { continue };
+            let Some(t) = s.track() else { continue };
             let Some(track) = self
                 .participants
                 .get(&t.publisher)
@@ -153,7 +153,7 @@ impl Sfu {
             let starved = target.is_none() && slot.display != Display::Hidden;
             if starved != slot.starved {
                 slot.starved = starved;
-                if let Some(t) = slot.track {
+                if let Some(t) = slot.track() {
                     told.push((t, starved));
                 }
             }
@@ -163,7 +163,7 @@ impl Sfu {
             tracing::debug!(participant = %id, slot = i, from = ?slot.selector.target(), to = ?target, ?budget, "layer");
             // Stopped, the next start waits for a keyframe; a new layer starts at its own.
             slot.selector.set_target(target);
-            if let (Some(l), Some(t)) = (target, slot.track) {
+            if let (Some(l), Some(t)) = (target, slot.track()) {
                 if slot.selector.switching() {
                     keyframes.push((t, l));
                 }

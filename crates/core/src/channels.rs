@@ -11,7 +11,8 @@ use summit_proto::RecordEvent;
 
 use crate::interpretation::{AudioRoute, Hearing, Interpretation, InterpretationEvent};
 use crate::output::{Output, SfuEvent};
-use crate::track::{Slot, SlotRef, TrackRef};
+use crate::subscription::{Slot, SlotRef};
+use crate::track::TrackRef;
 use crate::{Sfu, SfuError};
 
 /// A request a page makes about interpretation.
@@ -194,21 +195,20 @@ impl Sfu {
                     .get(s)
                     .is_some_and(|p| p.track(TrackSource::Microphone).is_some())
             });
-            let have = p.slots.get(slot).and_then(|s| s.track).map(|t| t.publisher);
+            let have = p
+                .slots
+                .get(slot)
+                .and_then(|s| s.track())
+                .map(|t| t.publisher);
             if want != have {
-                moves.push((id, slot, have, want));
+                moves.push((id, slot, want));
             }
         }
-        for (id, slot, have, want) in moves {
+        for (id, slot, want) in moves {
             let at = SlotRef {
                 participant: id,
                 slot,
             };
-            if let Some(t) = have.and_then(|h| self.participants.get_mut(&h)) {
-                if let Some(mic) = t.track_mut(TrackSource::Microphone) {
-                    mic.subscribers.retain(|s| *s != at);
-                }
-            }
             let track = want.map(|publisher| TrackRef {
                 publisher,
                 source: TrackSource::Microphone,
@@ -218,13 +218,7 @@ impl Sfu {
                 .get_mut(&id)
                 .and_then(|p| p.slots.get_mut(slot))
             {
-                s.switch_source(track);
-            }
-            if let Some(mic) = want
-                .and_then(|w| self.participants.get_mut(&w))
-                .and_then(|p| p.track_mut(TrackSource::Microphone))
-            {
-                mic.subscribers.push(at);
+                self.subscriptions.hand_over(at, s, track);
             }
         }
     }

@@ -12,7 +12,8 @@ use summit_proto::{
 
 use crate::peer::{PeerKey, Side};
 use crate::policy::{SubscriberView, TrackView};
-use crate::track::{PublishedTrack, Slot, SlotRef, TrackRef};
+use crate::subscription::{Slot, SlotRef};
+use crate::track::{PublishedTrack, TrackRef};
 use crate::{Sfu, SfuError};
 
 /// Most tracks one participant may publish at once (microphone, camera, screen).
@@ -168,24 +169,34 @@ impl Sfu {
         let Some(i) = p.tracks.iter().position(|t| t.source == source) else {
             return;
         };
-        let t = p.tracks.remove(i);
-        for s in t.subscribers {
-            self.release_slot(s.participant, s.slot);
+        p.tracks.remove(i);
+        let fed = self
+            .subscriptions
+            .slots_of(TrackRef {
+                publisher: id,
+                source,
+            })
+            .to_vec();
+        for s in fed {
+            self.release_slot(s);
             self.offer_if_needed(s.participant);
         }
     }
 
-    pub(crate) fn release_slot(&mut self, sub: ParticipantId, slot: usize) {
-        if let Some(p) = self.participants.get_mut(&sub) {
-            if let Some(s) = p.slots.get_mut(slot) {
-                if s.channel {
-                    // The channel stays; it carries nothing until its next source.
-                    s.switch_source(None);
-                } else {
-                    s.assign(None);
-                    p.needs_offer = true;
-                }
-            }
+    /// Frees a slot whose track is gone.
+    pub(crate) fn release_slot(&mut self, at: SlotRef) {
+        let Some(p) = self.participants.get_mut(&at.participant) else {
+            return;
+        };
+        let Some(s) = p.slots.get_mut(at.slot) else {
+            return;
+        };
+        if s.channel {
+            // The channel stays; it carries nothing until its next source.
+            self.subscriptions.hand_over(at, s, None);
+        } else {
+            self.subscriptions.assign(at, s, None);
+            p.needs_offer = true;
         }
     }
 
@@ -221,7 +232,8 @@ impl Sfu {
         else {
             return;
         };
-        if track.subscribers.iter().any(|r| r.participant == sub) {
+        let track_ref = TrackRef { publisher, source };
+        if self.subscriptions.feeds(track_ref, sub) {
             return;
         }
         let kind = track.kind();
@@ -241,18 +253,14 @@ impl Sfu {
                 s.slots.len() - 1
             }
         };
-        s.slots[idx].assign(Some(TrackRef { publisher, source }));
-        s.needs_offer = true;
-        if let Some(t) = self
-            .participants
-            .get_mut(&publisher)
-            .and_then(|p| p.track_mut(source))
-        {
-            t.subscribers.push(SlotRef {
-                participant: sub,
-                slot: idx,
-            });
+        let at = SlotRef {
+            participant: sub,
+            slot: idx,
+        };
+        if let Some(slot) = s.slots.get_mut(idx) {
+            self.subscriptions.assign(at, slot, Some(track_ref));
         }
+        s.needs_offer = true;
     }
 
     /// Sends a new offer on `id`'s subscribing connection if slots changed and none is outstanding.
@@ -272,7 +280,7 @@ impl Sfu {
             api.ice_restart(true);
         }
         for slot in &mut p.slots {
-            match (slot.mid, slot.track) {
+            match (slot.mid, slot.track()) {
                 _ if slot.mid.is_none() && slot.channel => {
                     let dir = Direction::SendOnly;
                     let name = Some("channel".to_owned());
@@ -310,8 +318,8 @@ impl Sfu {
             .filter_map(|s| {
                 Some(SubscribedTrack {
                     mid: s.mid?.to_string(),
-                    participant: s.track?.publisher,
-                    source: s.track?.source,
+                    participant: s.track()?.publisher,
+                    source: s.track()?.source,
                 })
             })
             .collect();
@@ -367,7 +375,7 @@ impl Sfu {
             };
             if current {
                 if let Some(t) = slot
-                    .track
+                    .track()
                     .filter(|_| slot.kind == MediaKind::Video && slot.ready())
                 {
                     if let Some(layer) = slot.selector.target() {

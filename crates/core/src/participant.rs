@@ -11,7 +11,8 @@ use summit_proto::{
 use crate::budget::TokenBucket;
 
 use crate::peer::{Peer, Side};
-use crate::track::{PublishedTrack, Slot};
+use crate::subscription::Slot;
+use crate::track::PublishedTrack;
 
 /// A participant in a meeting.
 #[derive(Debug)]

@@ -17,6 +17,8 @@ use crate::meeting::Meeting;
 use crate::output::{Disconnect, Output, SfuEvent};
 use crate::participant::Participant;
 use crate::peer::{Peer, Side};
+use crate::subscription::SlotRef;
+use crate::track::TrackRef;
 use crate::{Sfu, SfuError};
 
 /// Who is joining, as established at the edge from their invitation.
@@ -595,19 +597,21 @@ impl Sfu {
         self.dirty.retain(|k| k.participant != id);
         // Others stop receiving this participant's tracks.
         for t in &p.tracks {
-            for s in &t.subscribers {
-                self.release_slot(s.participant, s.slot);
+            let track = TrackRef {
+                publisher: id,
+                source: t.source,
+            };
+            for s in self.subscriptions.slots_of(track).to_vec() {
+                self.release_slot(s);
             }
         }
         // Tracks this participant received no longer feed them.
-        for slot in &p.slots {
-            if let Some(tr) = slot.track {
-                if let Some(pubr) = self.participants.get_mut(&tr.publisher) {
-                    if let Some(t) = pubr.track_mut(tr.source) {
-                        t.subscribers.retain(|s| s.participant != id);
-                    }
-                }
-            }
+        for (i, slot) in p.slots.iter_mut().enumerate() {
+            let at = SlotRef {
+                participant: id,
+                slot: i,
+            };
+            self.subscriptions.assign(at, slot, None);
         }
         let counted = p.counters();
         self.departed_counters += counted;

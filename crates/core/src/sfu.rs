@@ -21,6 +21,7 @@ use crate::participant::Participant;
 use crate::peer::{PeerKey, Side};
 use crate::policy::{EveryoneSeesEveryone, SubscriptionPolicy};
 use crate::session::Departed;
+use crate::subscription::Subscriptions;
 use crate::timers::Timers;
 use crate::{SfuConfig, SfuError};
 
@@ -37,6 +38,8 @@ pub struct Sfu {
     pub(crate) meetings: HashMap<MeetingName, Meeting>,
     /// Ordered, so that every walk over participants is deterministic.
     pub(crate) participants: BTreeMap<ParticipantId, Participant>,
+    /// Which slots each published track feeds (the only writer of a slot's track).
+    pub(crate) subscriptions: Subscriptions,
     /// Remote address (and transport) to the connection that ICE accepted from it.
     pub(crate) routes: HashMap<(Protocol, SocketAddr), PeerKey>,
     pub(crate) timers: Timers,
@@ -78,6 +81,7 @@ impl Sfu {
             policy,
             meetings: HashMap::new(),
             participants: BTreeMap::new(),
+            subscriptions: Subscriptions::default(),
             routes: HashMap::new(),
             timers: Timers::default(),
             dirty: Vec::new(),
@@ -389,13 +393,7 @@ impl Sfu {
     }
 
     pub(crate) fn mark_dirty(&mut self, key: PeerKey) {
-        if let Some(p) = self.participants.get_mut(&key.participant) {
-            let peer = p.peer_mut(key.side);
-            if !peer.dirty {
-                peer.dirty = true;
-                self.dirty.push(key);
-            }
-        }
+        mark_dirty(&mut self.participants, &mut self.dirty, key);
     }
 
     fn drive(&mut self, key: PeerKey) {
@@ -468,6 +466,21 @@ impl Sfu {
                     participant: info.clone(),
                 },
             );
+        }
+    }
+}
+
+/// Notes that `key`'s connection was written to, to drive it once at the end of the turn.
+pub(crate) fn mark_dirty(
+    participants: &mut BTreeMap<ParticipantId, Participant>,
+    dirty: &mut Vec<PeerKey>,
+    key: PeerKey,
+) {
+    if let Some(p) = participants.get_mut(&key.participant) {
+        let peer = p.peer_mut(key.side);
+        if !peer.dirty {
+            peer.dirty = true;
+            dirty.push(key);
         }
     }
 }
