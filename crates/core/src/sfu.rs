@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use str0m::bwe::Bitrate;
 use str0m::net::{Protocol, Receive};
@@ -22,13 +22,8 @@ use crate::peer::{PeerKey, Side};
 use crate::policy::{EveryoneSeesEveryone, SubscriptionPolicy};
 use crate::session::Departed;
 use crate::subscription::Subscriptions;
-use crate::timers::Timers;
+use crate::timers::{Timer, Timers};
 use crate::{SfuConfig, SfuError};
-
-/// How often heartbeats and deferred keyframe requests are checked.
-const HOUSEKEEPING: Duration = Duration::from_millis(50);
-/// How often every subscriber's layers are chosen again, besides on each new estimate.
-const REALLOCATE: Duration = Duration::from_millis(500);
 
 /// The SFU: every meeting, participant and connection on this server.
 #[derive(Debug)]
@@ -47,8 +42,6 @@ pub struct Sfu {
     pub(crate) dirty: Vec<PeerKey>,
     pub(crate) outputs: VecDeque<Output>,
     pub(crate) next_id: u64,
-    next_housekeeping: Instant,
-    next_allocation: Instant,
     pub(crate) now: Instant,
     pub(crate) decisions: Vec<Decision>,
     /// Sessions that lost their connection recently, by their resume token's hash.
@@ -83,12 +76,10 @@ impl Sfu {
             participants: BTreeMap::new(),
             subscriptions: Subscriptions::default(),
             routes: HashMap::new(),
-            timers: Timers::default(),
+            timers: Timers::new(now),
             dirty: Vec::new(),
             outputs: VecDeque::new(),
             next_id: first_id,
-            next_housekeeping: now + HOUSEKEEPING,
-            next_allocation: now + REALLOCATE,
             now,
             decisions: Vec::new(),
             departed: HashMap::new(),
@@ -313,9 +304,14 @@ impl Sfu {
                 self.mark_dirty(key);
             }
         }
-        if now >= self.next_housekeeping {
-            self.next_housekeeping = now + HOUSEKEEPING;
-            self.housekeeping(now);
+        for timer in Timer::ALL {
+            if self.timers.fire(timer, now) {
+                match timer {
+                    Timer::Housekeeping => self.housekeeping(now),
+                    // Layer rates change as publishers' encoders adapt: choose again.
+                    Timer::Reallocate => self.reallocate_all(now),
+                }
+            }
         }
     }
 
@@ -329,11 +325,7 @@ impl Sfu {
                 self.drive(key);
                 continue;
             }
-            let next = self
-                .timers
-                .next()
-                .map_or(self.next_housekeeping, |t| t.min(self.next_housekeeping));
-            return Output::Timeout(next.max(self.now));
+            return Output::Timeout(self.timers.next().max(self.now));
         }
     }
 
@@ -353,11 +345,6 @@ impl Sfu {
         self.renew_ice_servers(now);
         self.judge_uplinks(now);
         self.send_deferred_keyframe_requests(now);
-        if now >= self.next_allocation {
-            // Layer rates change as publishers' encoders adapt: choose again now and then.
-            self.next_allocation = now + REALLOCATE;
-            self.reallocate_all(now);
-        }
         self.expire_departed(now);
         #[cfg(feature = "danger-test-attacks")]
         self.attack_misroute(now);
