@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use summit_proto::{ParticipantId, ServerMessage, MAX_E2EE_DATA_BYTES, MAX_E2EE_KEY_BYTES};
+use summit_proto::{Opaque, ParticipantId, ServerMessage, MAX_E2EE_DATA_BYTES, MAX_E2EE_KEY_BYTES};
 
 use crate::{Sfu, SfuError};
 
@@ -18,8 +18,8 @@ impl Sfu {
         now: Instant,
         id: ParticipantId,
         to: Option<ParticipantId>,
-        data: String,
-        keys: BTreeMap<ParticipantId, String>,
+        data: Opaque,
+        keys: BTreeMap<ParticipantId, Opaque>,
     ) -> Result<(), SfuError> {
         let p = self.participant(id)?;
         let m = self
@@ -45,7 +45,7 @@ impl Sfu {
             )));
         }
         let member = |t: &ParticipantId| *t != id && m.members.contains(t);
-        let recipients: Vec<(ParticipantId, Option<String>)> = if !keys.is_empty() {
+        let recipients: Vec<(ParticipantId, Option<Opaque>)> = if !keys.is_empty() {
             if !keys.keys().all(member) {
                 return Err(SfuError::Invalid("no such member to send keys to".into()));
             }
@@ -67,7 +67,7 @@ impl Sfu {
             + recipients
                 .iter()
                 .filter_map(|(_, k)| k.as_ref())
-                .map(String::len)
+                .map(Opaque::len)
                 .sum::<usize>();
         self.charge_relay(now, id, bytes)?;
         for (r, key) in recipients {

@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use str0m::net::Transmit;
 use summit_proto::{
-    CloseCode, DeniedInvitation, InvitationId, Language, MeetingName, ParticipantId, ResumeHash,
-    ServerMessage,
+    CloseCode, DeniedInvitation, InvitationId, Language, MeetingName, Opaque, ParticipantId,
+    ResumeHash, ServerMessage,
 };
 
 /// One thing for the runtime to do, from [`crate::Sfu::poll_output`].
@@ -23,7 +23,7 @@ pub enum Output {
     Recorded(crate::RecordedPacket),
     /// A participant's media key sealed to the meeting's recording key, to keep beside the
     /// recording.
-    RecordingKey(ParticipantId, String),
+    RecordingKey(ParticipantId, Opaque),
     /// What the recording's writer must know: when a meeting's recording starts and stops,
     /// and whose tracks its files are named for.
     Recording(RecordingControl),

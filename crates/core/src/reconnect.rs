@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use summit_proto::{CloseCode, ParticipantId, ServerMessage};
+use summit_proto::{CloseCode, Opaque, ParticipantId, ServerMessage};
 
 use crate::output::{Disconnect, Output};
 use crate::Sfu;
@@ -24,7 +24,7 @@ fn held_bytes(msg: &ServerMessage) -> usize {
         + match msg {
             ServerMessage::Chat(c) => c.text.len() + c.name.len(),
             ServerMessage::E2ee { data, key, .. } => {
-                data.len() + key.as_ref().map_or(0, String::len)
+                data.len() + key.as_ref().map_or(0, Opaque::len)
             }
             ServerMessage::SubscribeOffer { sdp, tracks, .. } => sdp.len() + tracks.len() * 48,
             ServerMessage::PublishAnswer { sdp } => sdp.len(),

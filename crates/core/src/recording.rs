@@ -1,7 +1,7 @@
 //! Recording as the core sees it: hosts start and stop it, every page is told, and while it
 //! runs each packet a publisher sends is also handed to the runtime, which writes the files.
 
-use summit_proto::{ParticipantId, ServerMessage, TrackSource, MAX_SEALED_BYTES};
+use summit_proto::{Opaque, ParticipantId, ServerMessage, TrackSource, MAX_SEALED_BYTES};
 
 use crate::output::Output;
 use summit_proto::RecordEvent;
@@ -81,7 +81,7 @@ impl Sfu {
         &mut self,
         now: std::time::Instant,
         id: ParticipantId,
-        data: String,
+        data: Opaque,
     ) -> Result<(), SfuError> {
         let p = self.participant(id)?;
         if !p.recording || !self.meetings.get(&p.meeting).is_some_and(|m| m.e2ee) {

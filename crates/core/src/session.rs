@@ -7,8 +7,8 @@ use str0m::bwe::Bitrate;
 use summit_proto::RecordEvent;
 use summit_proto::{
     Capabilities, Capability, CloseCode, DeniedInvitation, InvitationId, Language, LanguagePair,
-    MeetingName, ParticipantId, ResumeHash, ResumeToken, Role, ServerMessage, TrackSource,
-    PROTOCOL_VERSION,
+    MeetingName, ParticipantId, RecordingKeyMac, RecordingPublicKey, ResumeHash, ResumeToken, Role,
+    ServerMessage, TrackSource, PROTOCOL_VERSION,
 };
 
 use crate::budget::TokenBucket;
@@ -57,11 +57,11 @@ pub struct MeetingSettings {
 /// The organizer's recording key of an encrypted meeting, as registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordingKey {
-    /// The public key (base64url of an uncompressed P-256 point).
-    pub key: String,
+    /// The public key.
+    pub key: RecordingPublicKey,
     /// The organizer's MAC over it under a key derived from the meeting secret; pages seal
     /// nothing to a key without a MAC they can check.
-    pub mac: Option<String>,
+    pub mac: Option<RecordingKeyMac>,
 }
 
 /// A request to enter a meeting, after the edge verified the invitation.

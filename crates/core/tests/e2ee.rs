@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use summit_core::{Identity, SfuError};
-use summit_proto::{ErrorCode, MeetingMessage, ParticipantId, Role, ServerMessage};
+use summit_proto::{ErrorCode, MeetingMessage, Opaque, ParticipantId, Role, ServerMessage};
 use summit_testkit::Harness;
 
 fn e2ee_harness() -> Harness {
@@ -20,7 +20,7 @@ fn relayed(h: &Harness, i: usize) -> Vec<(ParticipantId, String)> {
     h.messages_to(i)
         .into_iter()
         .filter_map(|m| match m {
-            ServerMessage::E2ee { from, data, .. } => Some((*from, data.clone())),
+            ServerMessage::E2ee { from, data, .. } => Some((*from, data.as_str().to_owned())),
             _ => None,
         })
         .collect()
@@ -39,7 +39,9 @@ fn entries(h: &Harness, i: usize) -> Vec<(ParticipantId, Option<String>)> {
     h.messages_to(i)
         .into_iter()
         .filter_map(|m| match m {
-            ServerMessage::E2ee { from, key, .. } => Some((*from, key.clone())),
+            ServerMessage::E2ee { from, key, .. } => {
+                Some((*from, key.as_ref().map(|k| k.as_str().to_owned())))
+            }
             _ => None,
         })
         .collect()
@@ -142,7 +144,7 @@ fn a_key_message_gives_each_recipient_only_its_own_entry() {
     let b = h.join("m", "B");
     let c = h.join("m", "C");
     let (ida, idb, idc) = (h.clients[a].id, h.clients[b].id, h.clients[c].id);
-    let keys = BTreeMap::from([(idb, "for-b".to_owned()), (idc, "for-c".to_owned())]);
+    let keys = BTreeMap::from([(idb, "for-b".into()), (idc, "for-c".into())]);
     h.send(
         a,
         MeetingMessage::E2ee {
@@ -157,10 +159,10 @@ fn a_key_message_gives_each_recipient_only_its_own_entry() {
     assert_eq!(relayed(&h, c), vec![(ida, "common".to_owned())]);
     // Entries only for members; never oversized.
     let bad = [
-        BTreeMap::from([(ParticipantId(999), "x".to_owned())]),
-        BTreeMap::from([(ida, "x".to_owned())]),
-        BTreeMap::from([(idb, "x".repeat(summit_proto::MAX_E2EE_KEY_BYTES + 1))]),
-        BTreeMap::from([(idb, String::new())]),
+        BTreeMap::from([(ParticipantId(999), "x".into())]),
+        BTreeMap::from([(ida, "x".into())]),
+        BTreeMap::from([(idb, "x".repeat(summit_proto::MAX_E2EE_KEY_BYTES + 1).into())]),
+        BTreeMap::from([(idb, Opaque::default())]),
     ];
     for keys in bad {
         let msg = MeetingMessage::E2ee {
@@ -179,11 +181,11 @@ fn rekey(h: &Harness, i: usize) -> MeetingMessage {
         .clients
         .iter()
         .filter(|c| c.id != me && !c.disconnected)
-        .map(|c| (c.id, "k".repeat(120)))
+        .map(|c| (c.id, "k".repeat(120).into()))
         .collect();
     MeetingMessage::E2ee {
         to: None,
-        data: "d".repeat(300),
+        data: "d".repeat(300).into(),
         keys,
     }
 }

@@ -4,6 +4,7 @@
 
 mod capability;
 mod ids;
+mod keys;
 mod language;
 mod message;
 mod record_event;
@@ -13,6 +14,7 @@ pub use ids::{
     InvitationId, MeetingName, MeetingNameError, ParticipantId, ResumeHash, ResumeToken, Role,
     TrackSource,
 };
+pub use keys::{Opaque, RecordingKeyMac, RecordingPublicKey};
 pub use language::{Language, LanguageError, LanguagePair};
 pub use message::{
     BoothInfo, ChannelInfo, ChatMessage, ClientMessage, CloseCode, ConnectionState,

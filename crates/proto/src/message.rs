@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    InvitationId, Language, LanguagePair, MeetingName, ParticipantId, ResumeToken, Role,
-    TrackSource,
+    InvitationId, Language, LanguagePair, MeetingName, Opaque, ParticipantId, RecordingKeyMac,
+    RecordingPublicKey, ResumeToken, Role, TrackSource,
 };
 
 /// The signaling protocol version this build speaks (2: random resume tokens, key messages
@@ -140,14 +140,14 @@ pub enum MeetingMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<ParticipantId>,
         /// The part every recipient gets (the web client's key exchange message).
-        data: String,
+        data: Opaque,
         /// One entry per recipient (a media key wrapped for them): each gets only its own.
         #[serde(
             default,
             skip_serializing_if = "BTreeMap::is_empty",
             deserialize_with = "keys_by_id"
         )]
-        keys: BTreeMap<ParticipantId, String>,
+        keys: BTreeMap<ParticipantId, Opaque>,
     },
     /// Heartbeat; the server answers `pong`.
     Ping {},
@@ -212,7 +212,7 @@ pub enum MeetingMessage {
     /// meeting's recording key (opaque to the server, kept beside the recording).
     RecordingKey {
         /// The sealed key (docs/record.md).
-        data: String,
+        data: Opaque,
     },
     /// Host: stop recording.
     StopRecording {},
@@ -236,8 +236,8 @@ pub enum MeetingMessage {
 /// internally tagged enum serde no longer turns them into numbers by itself).
 fn keys_by_id<'de, D: serde::Deserializer<'de>>(
     d: D,
-) -> Result<BTreeMap<ParticipantId, String>, D::Error> {
-    let raw = BTreeMap::<String, String>::deserialize(d)?;
+) -> Result<BTreeMap<ParticipantId, Opaque>, D::Error> {
+    let raw = BTreeMap::<String, Opaque>::deserialize(d)?;
     raw.into_iter()
         .map(|(k, v)| {
             let id = k
@@ -485,11 +485,11 @@ pub enum ServerMessage {
         /// The public key recordings of this encrypted meeting are sealed to, if it has one
         /// (base64url of an uncompressed P-256 point).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        recording_key: Option<String>,
+        recording_key: Option<RecordingPublicKey>,
         /// The organizer's proof that `recording_key` is theirs: HMAC-SHA256 under a key
         /// derived from the meeting secret, which the server never holds (docs/e2ee.md).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        recording_key_mac: Option<String>,
+        recording_key_mac: Option<RecordingKeyMac>,
         /// Everyone else already present.
         participants: Vec<ParticipantInfo>,
         /// Recent chat, oldest first.
@@ -553,10 +553,10 @@ pub enum ServerMessage {
         /// The sender.
         from: ParticipantId,
         /// The payload as sent.
-        data: String,
+        data: Opaque,
         /// The sender's entry for this recipient, if it sent one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        key: Option<String>,
+        key: Option<Opaque>,
     },
     /// Answer to `ping`.
     Pong {},
@@ -854,7 +854,7 @@ mod tests {
         let ClientMessage::Meeting(MeetingMessage::E2ee { keys, .. }) = m else {
             panic!("{m:?}")
         };
-        assert_eq!(keys.get(&ParticipantId(7)).map(String::as_str), Some("k7"));
+        assert_eq!(keys.get(&ParticipantId(7)).map(Opaque::as_str), Some("k7"));
         let m: ClientMessage = serde_json::from_str(r#"{"type":"e2ee","data":"x"}"#).unwrap();
         assert!(matches!(
             m,

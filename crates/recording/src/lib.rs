@@ -23,7 +23,7 @@ use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use summit_proto::{MeetingName, ParticipantId, TrackSource};
+use summit_proto::{MeetingName, Opaque, ParticipantId, TrackSource};
 
 pub use error::{Error, Result};
 
@@ -56,7 +56,7 @@ const QUEUE: usize = 8192;
 /// What the writer thread is asked to do.
 pub(crate) enum Job {
     Start(MeetingName, bool),
-    Key(ParticipantId, String),
+    Key(ParticipantId, Opaque),
     Stop(MeetingName),
     Name(ParticipantId, MeetingName, String),
     Forget(ParticipantId),
@@ -91,7 +91,7 @@ impl Recordings {
     }
 
     /// A page's media key, sealed to the meeting's recording key: kept beside the recording.
-    pub fn key(&mut self, id: ParticipantId, data: String) {
+    pub fn key(&mut self, id: ParticipantId, data: Opaque) {
         self.send(Job::Key(id, data));
     }
 

@@ -21,7 +21,7 @@ pub(crate) fn write_loop(root: &Path, rx: Receiver<Job>) {
     while let Ok(job) = rx.recv() {
         match job {
             Job::Start(m, sealed) => w.start(root, m, sealed),
-            Job::Key(id, data) => w.key(id, &data),
+            Job::Key(id, data) => w.key(id, data.as_str()),
             Job::Stop(m) => w.stop(&m),
             Job::Name(id, m, name) => {
                 // Back (a resumed session): keep the name past this recording.

@@ -16,7 +16,8 @@ use rusqlite::{Connection, OptionalExtension};
 use summit_auth::{SigningKey, VerifyingKey};
 use summit_core::RecordingKey;
 use summit_proto::{
-    DeniedInvitation, InvitationId, Language, MeetingName, ParticipantId, ResumeHash,
+    DeniedInvitation, InvitationId, Language, MeetingName, ParticipantId, RecordingKeyMac,
+    RecordingPublicKey, ResumeHash,
 };
 
 const PRIVATE_KEY: &str = "invite-signing.key";
@@ -336,7 +337,10 @@ impl DataDir {
             )
             .optional()?;
         Ok(match row {
-            Some((Some(key), mac)) => Some(RecordingKey { key, mac }),
+            Some((Some(key), mac)) => Some(RecordingKey {
+                key: RecordingPublicKey(key),
+                mac: mac.map(RecordingKeyMac),
+            }),
             _ => None,
         })
     }
