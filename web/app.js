@@ -20,6 +20,7 @@ import { ChatView } from './chat.js';
 import { InviteDialog } from './invite.js';
 import { PeoplePanel } from './people.js';
 import { Prejoin } from './prejoin.js';
+import { exposeTestHook } from './test-hook.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -77,12 +78,10 @@ const interp = new InterpretationView({
   micOn: () => state.micOn,
   unmute: () => { if (!state.micOn) toggleMic(); },
 });
-/** @type {any} */ (state).interp = interp;
 const record = new RecordView();
 const sealer = new RecordingSealer({
   meeting, secret, send: (m) => state.signaling?.send(m), onChange: () => renderRecording(),
 });
-/** @type {any} */ (state).record = record;
 const chat = new ChatView({
   send: (m) => state.signaling?.send(m),
   e2ee: () => state.e2ee,
@@ -106,8 +105,29 @@ const inviteDialog = new InviteDialog({
   encrypted: () => link.encrypted,
   toast: (text) => toast(text),
 });
-// For tests and debugging: the live connections and what each subscribed m-line carries.
-/** @type {any} */ (window).summit = state;
+/** Labels tests give the media connections (`labelConnections`), by connection. */
+const labels = new WeakMap();
+exposeTestHook({
+  participantId: () => state.me?.participant_id,
+  received: () => [...state.log],
+  forgetReceived: () => { state.log.length = 0; },
+  hasLocalMedia: () => !!state.local,
+  publishing: () => state.conn?.pub ?? null,
+  subscribing: () => state.conn?.sub ?? null,
+  tracks: () => [...(state.conn?.mapping ?? [])],
+  channelMid: () => state.conn?.channelMid ?? null,
+  offers: () => state.conn?.offers ?? 0,
+  sender: (source) => state.conn?.senders.get(source)?.sender ?? null,
+  sending: () => state.conn?.senders.size ?? 0,
+  welcomeIceServers: () => state.me?.ice_servers ?? [],
+  iceServers: () => state.conn?.iceServers ?? [],
+  labelConnections: (label) => { if (state.conn) labels.set(state.conn, label); },
+  connectionsLabel: () => (state.conn && labels.get(state.conn)) ?? null,
+  playoutTarget: () => state.conn?.playout.target,
+  e2ee: () => state.e2ee,
+  frames: () => state.frames,
+  dropSignaling: (code, reason) => state.signaling?.ws?.close(code, reason),
+});
 
 function audioCtx() {
   if (!state.audioCtx) state.audioCtx = new AudioContext();

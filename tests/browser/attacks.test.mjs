@@ -29,7 +29,7 @@ function attacking(...attacks) {
 
 /** The m-line on `page` that the server says carries `who`'s `source`. */
 async function midOf(page, who, source) {
-  return page.evaluate(([w, s]) => /** @type {any} */ (window).summit.conn.mapping
+  return page.evaluate(([w, s]) => /** @type {any} */ (window).summitTest.tracks()
     .find((/** @type {any} */ t) => t.participant === w && t.source === s)?.mid, [who, source]);
 }
 
@@ -83,7 +83,7 @@ test('a server that says the meeting is not encrypted gets nothing in the clear'
     assert.ok(await page.locator('#btn-mic').isHidden(), 'no microphone to publish');
     assert.ok(await page.locator('#btn-cam').isHidden(), 'no camera to publish');
     assert.ok(await page.locator('#chat-input').isDisabled(), 'no chat in the clear');
-    const sending = await page.evaluate(() => /** @type {any} */ (window).summit.conn.senders.size);
+    const sending = await page.evaluate(() => /** @type {any} */ (window).summitTest.sending());
     assert.equal(sending, 0);
     await page.context().close();
   } finally {
@@ -98,7 +98,7 @@ test('chat the server injects is dropped, and an invitation it forges shows no l
     const ben = await joinPage(browser, server.invite('injected', 'Ben', '--skip-lobby').url);
     const a = await myId(host);
     // Keys exchanged: Ben knows Ana by her own link's name.
-    await until(() => ben.evaluate((id) => !!(/** @type {any} */ (window).summit.e2ee?.identity(id)), a), 15000, 'keys exchanged');
+    await until(() => ben.evaluate((id) => !!(/** @type {any} */ (window).summitTest.e2ee()?.identity(id)), a), 15000, 'keys exchanged');
     await host.getByRole('button', { name: 'Chat' }).click();
     await ben.getByRole('button', { name: 'Chat' }).click();
     await host.getByLabel('Message').fill('Good morning');

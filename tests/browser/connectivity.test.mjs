@@ -17,9 +17,9 @@ import { createNetwork } from './netns.mjs';
  */
 async function transports(page, kind = false) {
   return page.evaluate(async (withKind) => {
-    const s = /** @type {any} */ (window).summit;
+    const s = /** @type {any} */ (window).summitTest;
     const out = [];
-    for (const pc of [s.conn.pub, s.conn.sub]) {
+    for (const pc of [s.publishing(), s.subscribing()]) {
       const stats = await pc.getStats();
       let pair = null;
       stats.forEach((r) => { if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId); });
@@ -122,8 +122,8 @@ test('the network changes under a page: media resumes through an ICE restart, sa
   const [ia, ib] = [await myId(a), await myId(b)];
   await waitStats(b, (s) => s[`${ia}:camera`]?.framesDecoded > 20, 30000, 'Ben decoding Ana');
   await waitStats(a, (s) => s[`${ib}:camera`]?.framesDecoded > 20, 30000, 'Ana decoding Ben');
-  await b.evaluate(() => { const s = /** @type {any} */ (window).summit; s.conn.before = true; s.log.length = 0; });
-  await a.evaluate(() => { /** @type {any} */ (window).summit.log.length = 0; });
+  await b.evaluate(() => { const s = /** @type {any} */ (window).summitTest; s.labelConnections('before'); s.forgetReceived(); });
+  await a.evaluate(() => { /** @type {any} */ (window).summitTest.forgetReceived(); });
 
   const moved = Date.now();
   net.renumber();
@@ -136,8 +136,8 @@ test('the network changes under a page: media resumes through an ICE restart, sa
   assert.deepEqual(await transports(b), ['udp', 'udp']);
   // The same seat and the same media connections: an ICE restart, not a new session.
   assert.equal(await myId(b), ib);
-  assert.ok(await b.evaluate(() => /** @type {any} */ (window).summit.conn.before === true), 'the same connections');
-  const seenByAna = await a.evaluate(() => /** @type {any} */ (window).summit.log);
+  assert.ok(await b.evaluate(() => /** @type {any} */ (window).summitTest.connectionsLabel() === 'before'), 'the same connections');
+  const seenByAna = await a.evaluate(() => /** @type {any} */ (window).summitTest.received());
   assert.ok(!seenByAna.includes('participant_left') && !seenByAna.includes('participant_joined'),
     `Ana saw no leave and no join: ${seenByAna}`);
   assert.equal(await b.locator('#conn-state').textContent(), 'Connected');
@@ -171,11 +171,11 @@ test('only a TURN server over TCP reachable: relay-only through coturn, seen and
       assert.deepEqual(await transports(b, true), ['relay/tcp', 'relay/tcp'], 'Ben\'s media goes through the TURN server over TCP');
       // Credentials live 5 s and are renewed after 3.75 s, each time with an ICE restart: the
       // media goes on over new allocations, past the first credentials' expiry.
-      const first = await b.evaluate(() => /** @type {any} */ (window).summit.me.ice_servers[0]);
+      const first = await b.evaluate(() => /** @type {any} */ (window).summitTest.welcomeIceServers()[0]);
       assert.match(first.username, new RegExp(`^\\d+:${ib}$`));
       const [fb, fa] = [await framesOf(b, ia), await framesOf(a, ib)];
       await new Promise((r) => setTimeout(r, 9000));
-      const renewed = await b.evaluate(() => /** @type {any} */ (window).summit.log.filter((/** @type {string} */ t) => t === 'ice_servers').length);
+      const renewed = await b.evaluate(() => /** @type {any} */ (window).summitTest.received().filter((/** @type {string} */ t) => t === 'ice_servers').length);
       assert.ok(renewed >= 2, `renewed twice in 9 s: ${renewed}`);
       await until(async () => (await framesOf(b, ia)) > fb + 100 && (await framesOf(a, ib)) > fa + 100, 20000,
         'media both ways across the renewals');
@@ -190,7 +190,7 @@ test('only a TURN server over TCP reachable: relay-only through coturn, seen and
       assert.deepEqual(settled, ['relay/tcp', 'relay/tcp']);
       // coturn itself refuses the first credential now that it expired, and takes the latest.
       // (The latest first: it has at least 1.25 s left.)
-      const latest = await b.evaluate(() => /** @type {any} */ (window).summit.conn.iceServers[0]);
+      const latest = await b.evaluate(() => /** @type {any} */ (window).summitTest.iceServers()[0]);
       const fresh = net.turnAllocates(net.cli, net.srvIp, latest.username, latest.credential);
       assert.ok(fresh.ok, `the latest credential gets a relay: ${fresh.out}`);
       const old = net.turnAllocates(net.cli, net.srvIp, first.username, first.credential);

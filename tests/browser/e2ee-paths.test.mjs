@@ -12,7 +12,7 @@ test('a browser with only createEncodedStreams takes part through the same worke
   // Chromium has both APIs: take the newer away, as in browsers that never had it.
   const bob = await joinPage(env.browser, env.server.invite('enc-4', 'Bob', '--skip-lobby').url,
     () => { delete (/** @type {any} */ (window)).RTCRtpScriptTransform; });
-  assert.equal(await bob.evaluate(() => /** @type {any} */ (window).summit.frames.legacy), true);
+  assert.equal(await bob.evaluate(() => /** @type {any} */ (window).summitTest.frames().legacy), true);
   const [a, b] = [await myId(alice), await myId(bob)];
   for (const [page, from] of [[alice, b], [bob, a]]) {
     await waitStats(page, (s) => s[`${from}:camera`]?.framesDecoded > 10 && s[`${from}:microphone`]?.audioEnergy > 0,
@@ -49,7 +49,7 @@ test('a browser that cannot encrypt frames does not publish in an encrypted meet
   });
   await bob.getByRole('alert').filter({ hasText: 'This browser cannot encrypt media end to end' }).waitFor({ timeout: 10000 });
   assert.ok(await bob.locator('#btn-mic').isHidden() && await bob.locator('#btn-cam').isHidden());
-  assert.equal(await bob.evaluate(() => /** @type {any} */ (window).summit.conn.senders.size), 0, 'nothing sent');
+  assert.equal(await bob.evaluate(() => /** @type {any} */ (window).summitTest.sending()), 0, 'nothing sent');
   const b = await myId(bob);
   await new Promise((r) => setTimeout(r, 3000));
   const got = (await waitStats(alice, () => true, 1000, ''))[`${b}:camera`];

@@ -16,20 +16,20 @@ test('after a removal, frames sent after the rotation do not decrypt with the re
   await waitStats(carol, (s) => s[`${a}:camera`]?.framesDecoded > 5, 20000, 'Carol decoding Alice');
   // Everything Carol's page holds, then Alice removes her.
   const held = await carol.evaluate(async () => {
-    const s = /** @type {any} */ (window).summit;
-    s.frames.capture(0);
-    return { ring: s.e2ee.exportKeys(), worker: (await s.frames.report()).keys };
+    const s = /** @type {any} */ (window).summitTest;
+    s.frames().capture(0);
+    return { ring: s.e2ee().exportKeys(), worker: (await s.frames().report()).keys };
   });
-  const before = await alice.evaluate(() => /** @type {any} */ (window).summit.e2ee.active);
+  const before = await alice.evaluate(() => /** @type {any} */ (window).summitTest.e2ee().active);
   await alice.getByRole('button', { name: 'Participants' }).click();
   await alice.getByRole('listitem', { name: /^Carol/ }).getByRole('button', { name: 'Remove' }).click();
   await carol.getByText(/You were removed from the meeting/).waitFor({ timeout: 5000 });
-  await until(async () => (await alice.evaluate(() => /** @type {any} */ (window).summit.e2ee.active)) > before,
+  await until(async () => (await alice.evaluate(() => /** @type {any} */ (window).summitTest.e2ee().active)) > before,
     5000, 'Alice sending with a new key');
-  const rotated = await alice.evaluate(() => /** @type {any} */ (window).summit.e2ee.active);
+  const rotated = await alice.evaluate(() => /** @type {any} */ (window).summitTest.e2ee().active);
 
   // Bob keeps decoding Alice, with frames under the new key.
-  await bob.evaluate(() => /** @type {any} */ (window).summit.frames.capture(30));
+  await bob.evaluate(() => /** @type {any} */ (window).summitTest.frames().capture(30));
   const first = (await inbound(bob))[`${a}:camera`].framesDecoded;
   await waitStats(bob, (s) => s[`${a}:camera`]?.framesDecoded > first + 20, 10000, 'Bob decoding Alice after the rotation');
   const frames = (await e2eeReport(bob)).frames
@@ -62,7 +62,7 @@ test('a page that lost its connection resumes and keys flow again both ways', as
   const [a, b] = [await myId(alice), await myId(bob)];
   await waitStats(alice, (s) => s[`${b}:camera`]?.framesDecoded > 5, 20000, 'Alice decoding Bob');
   // The socket drops as a lost connection would (the page sees 4008, "connection lost").
-  await bob.evaluate(() => /** @type {any} */ (window).summit.signaling.ws.close(4008, 'test'));
+  await bob.evaluate(() => /** @type {any} */ (window).summitTest.dropSignaling(4008, 'test'));
   await bob.locator('#conn-state').filter({ hasText: 'Connected' }).waitFor({ timeout: 15000 });
   assert.equal(await myId(bob), b, 'the same session resumed');
   // Alice saw Bob leave (and made a new key), then come back; both decode each other anew.

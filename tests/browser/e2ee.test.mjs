@@ -22,7 +22,7 @@ test('two participants with the key decode each other; the frames decrypt with t
   const alice = await joinPage(env.browser, env.server.invite('enc-1', 'Alice', '--role', 'host').url);
   const bob = await joinPage(env.browser, env.server.invite('enc-1', 'Bob', '--skip-lobby').url);
   const [a, b] = [await myId(alice), await myId(bob)];
-  await bob.evaluate(() => /** @type {any} */ (window).summit.frames.capture(40));
+  await bob.evaluate(() => /** @type {any} */ (window).summitTest.frames().capture(40));
   for (const [page, from] of [[alice, b], [bob, a]]) {
     await waitStats(page, (s) => s[`${from}:camera`]?.framesDecoded > 10 && s[`${from}:microphone`]?.audioEnergy > 0,
       20000, `decoding ${from}'s video and hearing their audio`);
@@ -79,7 +79,7 @@ test('without the fragment a participant receives packets, decodes nothing and i
   const full = env.server.invite('enc-2', 'Eve', '--skip-lobby').url;
   assert.ok(full.includes('#'));
   const eve = await joinPage(env.browser, full.split('#')[0]);
-  await eve.evaluate(() => /** @type {any} */ (window).summit.frames.capture(20));
+  await eve.evaluate(() => /** @type {any} */ (window).summitTest.frames().capture(20));
   await eve.getByText('your link has no meeting key').waitFor({ timeout: 5000 });
   assert.equal(await eve.locator('#e2ee-badge').textContent(), '⚠ Encrypted: no key');
   // Packets arrive for a good while, and not one frame decodes.

@@ -27,7 +27,7 @@ test('a Firefox and a Chromium participant decode each other in an encrypted mee
   await ff.locator('#join').click();
   await ff.waitForSelector('#btn-leave', { visible: true, timeout: 20000 });
   const c = await myId(cr);
-  const f = await ff.evaluate(() => /** @type {any} */ (window).summit.me.participant_id);
+  const f = await ff.evaluate(() => /** @type {any} */ (window).summitTest.participantId());
   await waitStats(cr, (s) => s[`${f}:camera`]?.framesDecoded > 5 && s[`${f}:microphone`]?.packetsReceived > 20,
     20000, 'Chromium decoding Firefox');
   await waitStats(ff, (s) => s[`${c}:camera`]?.framesDecoded > 5 && s[`${c}:microphone`]?.packetsReceived > 20,
@@ -47,10 +47,11 @@ test('a Firefox and a Chromium participant decode each other in an encrypted mee
   const deadline = Date.now() + 45000;
   while (Date.now() < deadline) {
     layers = await ff.evaluate(async () => {
-      const t = /** @type {any} */ (window).summit.conn.senders.get('camera');
+      const sender = /** @type {any} */ (window).summitTest.sender('camera');
       /** @type {Record<string, number>} */
       const widths = {};
-      (await t.sender.getStats()).forEach((/** @type {any} */ r) => {
+      if (!sender) return widths;
+      (await sender.getStats()).forEach((/** @type {any} */ r) => {
         if (r.type === 'outbound-rtp' && r.rid && r.bytesSent > 0) widths[r.rid] = r.frameWidth;
       });
       return widths;

@@ -162,8 +162,8 @@ export async function joinPage(browser, url, init = undefined) {
   page.on('requestfailed', (r) => troubles.push(`${r.url()}: ${r.failure()?.errorText}`));
   page.on('console', (m) => { if (m.type() === 'error' && troubles.length < 20) troubles.push(m.text()); });
   await page.goto(url);
-  // The page's script is running (it made `window.summit`) before anyone clicks.
-  await page.waitForFunction(() => !!(/** @type {any} */ (window).summit), null, { timeout: 10000 })
+  // The page's script is running (it made its test hook) before anyone clicks.
+  await page.waitForFunction(() => !!(/** @type {any} */ (window).summitTest), null, { timeout: 10000 })
     .catch((e) => { throw new Error(`the page's script did not start: ${e}; ${JSON.stringify(troubles)}`); });
   await page.getByRole('button', { name: 'Join' }).click();
   await inMeeting(page, 15000);
@@ -193,10 +193,10 @@ export async function inMeeting(page, timeout) {
         const el = document.getElementById(id);
         return el && !el.hidden ? el.textContent?.trim().slice(0, 200) : null;
       };
-      const s = /** @type {any} */ (window).summit;
+      const s = /** @type {any} */ (window).summitTest;
       return { join: text('join'), invitee: text('invitee'), prejoinError: text('prejoin-error'), lobby: text('lobby'),
-        overlay: text('overlay'), connState: text('conn-state'), script: !!s, devices: !!s?.local,
-        messages: s?.log.slice(-20) };
+        overlay: text('overlay'), connState: text('conn-state'), script: !!s, devices: !!s?.hasLocalMedia(),
+        messages: s?.received().slice(-20) };
     }).catch((err) => ({ error: String(err) }));
     throw new Error(`${String(e).split('\n')[0]}; the page shows ${JSON.stringify(shows)}`);
   }
@@ -208,16 +208,17 @@ export async function inMeeting(page, timeout) {
  */
 export async function inbound(page) {
   return page.evaluate(async () => {
-    const s = /** @type {any} */ (window).summit;
-    if (!s?.conn) return {};
+    const s = /** @type {any} */ (window).summitTest;
+    const sub = s?.subscribing();
+    if (!sub) return {};
     // Per receiver, since Firefox's inbound-rtp stats carry no mid.
     const byMid = {};
-    for (const t of s.conn.sub.getTransceivers()) {
+    for (const t of sub.getTransceivers()) {
       if (!t.mid) continue;
       (await t.receiver.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') byMid[t.mid] = r; });
     }
     const out = {};
-    for (const t of s.conn.mapping) {
+    for (const t of s.tracks()) {
       const r = byMid[t.mid];
       if (!r) continue;
       out[`${t.participant}:${t.source}`] = {
@@ -272,9 +273,10 @@ export async function waitStats(page, check, ms, what, server = undefined) {
   }
   // What the page's encryption worker and signaling saw, to tell a stall's cause afterwards.
   const more = await page.evaluate(async () => {
-    const s = /** @type {any} */ (window).summit;
-    const report = s?.frames ? await s.frames.report() : null;
-    return { worker: report && { stats: report.stats, lines: report.lines }, messages: s?.log.slice(-30) };
+    const s = /** @type {any} */ (window).summitTest;
+    const frames = s?.frames();
+    const report = frames ? await frames.report() : null;
+    return { worker: report && { stats: report.stats, lines: report.lines }, messages: s?.received().slice(-30) };
   }).catch((e) => ({ error: String(e) }));
   const log = server ? `\nserver log:\n${server.recent().join('\n')}` : '';
   throw new Error(`${what}: not reached in ${ms} ms; last stats ${JSON.stringify(last)}; ${JSON.stringify(more)}${log}`);
@@ -286,14 +288,14 @@ export async function waitStats(page, check, ms, what, server = undefined) {
  */
 export async function e2eeReport(page) {
   return page.evaluate(async () => {
-    const s = /** @type {any} */ (window).summit;
-    return s.frames ? s.frames.report() : null;
+    const frames = /** @type {any} */ (window).summitTest.frames();
+    return frames ? frames.report() : null;
   });
 }
 
 /** The participant id a page got in its welcome. */
 export async function myId(page) {
-  return page.evaluate(() => /** @type {any} */ (window).summit.me.participant_id);
+  return page.evaluate(() => /** @type {any} */ (window).summitTest.participantId());
 }
 
 /** Launches Debian's Chromium with fake devices. */

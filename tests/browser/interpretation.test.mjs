@@ -13,9 +13,9 @@ const env = serverAndChromium();
 /** The listener's channel track as its subscribing connection reports it (or null). */
 async function channelStats(page) {
   return page.evaluate(async () => {
-    const s = /** @type {any} */ (window).summit;
-    const mid = s.conn?.channelMid;
-    const t = mid && s.conn.sub.getTransceivers().find((x) => x.mid === mid);
+    const s = /** @type {any} */ (window).summitTest;
+    const mid = s.channelMid();
+    const t = mid && s.subscribing()?.getTransceivers().find((x) => x.mid === mid);
     if (!t) return null;
     let out = null;
     (await t.receiver.getStats()).forEach((r) => {
@@ -41,7 +41,7 @@ async function audioFrom(page) {
   return Object.keys(s).filter((k) => k.endsWith(':microphone') && s[k].packetsReceived > 0);
 }
 
-const offers = (page) => page.evaluate(() => /** @type {any} */ (window).summit.conn.offers);
+const offers = (page) => page.evaluate(() => /** @type {any} */ (window).summitTest.offers());
 const booth = (page) => page.locator('#booth-status');
 
 /** The meeting of the issue: speaker, interpreters A and B (ru-zh), listeners zh and floor. */
@@ -110,7 +110,7 @@ test('encrypted: the channel decrypts, and its key ids follow the handover', asy
   assert.equal(await channelStats(m.floor), null);
   /** Senders of the audio frames the listener's page decrypted while capturing. */
   const senders = async () => {
-    await m.zh.evaluate(() => /** @type {any} */ (window).summit.frames.capture(150));
+    await m.zh.evaluate(() => /** @type {any} */ (window).summitTest.frames().capture(150));
     let frames = [];
     await until(async () => {
       frames = (await e2eeReport(m.zh)).frames.filter((f) => f.kind === 'audio' && f.plain && f.kid);

@@ -24,9 +24,10 @@ function buildDelay(dir) {
 /** Frames the sender's camera encoded so far, per simulcast layer (rid), with its width. */
 async function encoded(page) {
   return page.evaluate(async () => {
-    const s = /** @type {any} */ (window).summit;
     const out = {};
-    (await s.conn.senders.get('camera').sender.getStats()).forEach((r) => {
+    const sender = /** @type {any} */ (window).summitTest.sender('camera');
+    if (!sender) return out;
+    (await sender.getStats()).forEach((r) => {
       if (r.type === 'outbound-rtp') out[r.rid ?? 'q'] = { frames: r.framesEncoded || 0, sent: r.framesSent || 0, width: r.frameWidth || 0, mode: r.scalabilityMode, nacks: r.nackCount, rtx: r.retransmittedPacketsSent };
     });
     return out;
@@ -86,13 +87,15 @@ export async function lossyMinute({ red, seconds = 60, up = 0.10, down = 0.10, s
     net.children.push(line);
     // Settled into the loss (the estimate and the encoder adapt) before measuring.
     await new Promise((r) => setTimeout(r, 5000));
-    const wk = () => b.evaluate(async () => { const s = /** @type {any} */ (window).summit; return s.frames ? (await s.frames.report()).stats : {}; });
+    const wk = () => b.evaluate(async () => { const f = /** @type {any} */ (window).summitTest.frames(); return f ? (await f.report()).stats : {}; });
     if (debug) {
       await b.evaluate(() => {
         const w = /** @type {any} */ (window);
         w.timeline = [];
         setInterval(async () => {
-          const st = await w.summit.conn.sub.getStats();
+          const sub = w.summitTest.subscribing();
+          if (!sub) return;
+          const st = await sub.getStats();
           st.forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesReceived > 0) w.timeline.push([Date.now(), r.framesDecoded, r.framesReceived, r.packetsReceived, r.nackCount, r.pliCount, r.keyFramesDecoded]); });
         }, 100);
       });
@@ -137,9 +140,10 @@ export async function lossyMinute({ red, seconds = 60, up = 0.10, down = 0.10, s
     if (debug) {
       // What became of the frames, as the receiver's browser and its decryption worker saw it.
       const sub = await b.evaluate(async (mid) => {
-        const s = /** @type {any} */ (window).summit;
-        const o = { worker: s.frames ? (await s.frames.report()).stats : null, video: null, hold: s.conn.playout.target };
-        (await s.conn.sub.getStats()).forEach((r) => {
+        const s = /** @type {any} */ (window).summitTest;
+        const f = s.frames();
+        const o = { worker: f ? (await f.report()).stats : null, video: null, hold: s.playoutTarget() };
+        (await s.subscribing().getStats()).forEach((r) => {
           if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesReceived > 0) {
             o.video = Object.fromEntries(['framesReceived', 'framesDecoded', 'framesDropped', 'framesAssembledFromMultiplePackets',
               'freezeCount', 'totalFreezesDuration', 'pliCount', 'nackCount', 'packetsLost', 'packetsReceived',

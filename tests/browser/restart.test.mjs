@@ -24,10 +24,11 @@ async function allDecode(pages, ids, ms, what) {
  */
 async function decoded(pages, ids) {
   return Promise.all(pages.map(async (page) => page.evaluate(async (all) => {
-    const s = /** @type {any} */ (window).summit;
-    const out = { tag: s.conn?.tag ?? null, frames: /** @type {Record<number, number>} */ ({}) };
-    for (const t of s.conn?.sub.getTransceivers() ?? []) {
-      const m = s.conn.mapping.find((/** @type {any} */ x) => x.mid === t.mid);
+    const s = /** @type {any} */ (window).summitTest;
+    const out = { tag: s.connectionsLabel(), frames: /** @type {Record<number, number>} */ ({}) };
+    const tracks = s.tracks();
+    for (const t of s.subscribing()?.getTransceivers() ?? []) {
+      const m = tracks.find((/** @type {any} */ x) => x.mid === t.mid);
       if (!m || m.source !== 'camera' || !all.includes(m.participant)) continue;
       (await t.receiver.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') out.frames[m.participant] = r.framesDecoded; });
     }
@@ -37,7 +38,7 @@ async function decoded(pages, ids) {
 
 /** Tags each page's media connections, to tell later whether the page still has them. */
 async function tag(pages, name) {
-  for (const p of pages) await p.evaluate((n) => { /** @type {any} */ (window).summit.conn.tag = n; }, name);
+  for (const p of pages) await p.evaluate((n) => { /** @type {any} */ (window).summitTest.labelConnections(n); }, name);
 }
 
 /**
@@ -80,7 +81,7 @@ test('after kill -9, back after 2 s and after 20 s: everyone returns by themselv
       await tag(pages, `before ${down}`);
       const before = await decoded(pages, ids);
       // The page's log of message types, from here on.
-      await cai.evaluate(() => { /** @type {any} */ (window).summit.log.length = 0; });
+      await cai.evaluate(() => { /** @type {any} */ (window).summitTest.forgetReceived(); });
       await server.crash();
       await new Promise((r) => setTimeout(r, down));
       await server.restart();
@@ -89,7 +90,7 @@ test('after kill -9, back after 2 s and after 20 s: everyone returns by themselv
       await allDecodeAgain(pages, ids, before, 30000, `after ${down / 1000} s down`);
       console.log(`back ${down / 1000} s after a crash: everyone decoding ${((Date.now() - back) / 1000).toFixed(1)} s after the restart`);
       assert.deepEqual(await Promise.all(pages.map((p) => myId(p))), ids, 'the same ids');
-      const log = await cai.evaluate(() => /** @type {any} */ (window).summit.log);
+      const log = await cai.evaluate(() => /** @type {any} */ (window).summitTest.received());
       assert.ok(log.includes('welcome') && !log.includes('lobby'), `Cai was not sent to the lobby: ${log}`);
       for (const p of pages) {
         await p.locator('#e2ee-badge').filter({ hasText: 'End-to-end encrypted' }).waitFor({ timeout: 5000 });
@@ -112,9 +113,10 @@ test('after kill -9, back after 2 s and after 20 s: everyone returns by themselv
 /** The listener's language channel on its current connections: packets and sound so far. */
 async function channel(page) {
   return page.evaluate(async () => {
-    const s = /** @type {any} */ (window).summit;
-    const t = s.conn?.channelMid && s.conn.sub.getTransceivers().find((/** @type {any} */ x) => x.mid === s.conn.channelMid);
-    let out = { fresh: s.conn?.tag === undefined, packets: 0, energy: 0 };
+    const s = /** @type {any} */ (window).summitTest;
+    const mid = s.channelMid();
+    const t = mid && s.subscribing()?.getTransceivers().find((/** @type {any} */ x) => x.mid === mid);
+    let out = { fresh: s.connectionsLabel() === null, packets: 0, energy: 0 };
     if (t) (await t.receiver.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') out = { ...out, packets: r.packetsReceived || 0, energy: r.totalAudioEnergy || 0 }; });
     return out;
   });

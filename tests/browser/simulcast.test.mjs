@@ -12,11 +12,10 @@ const env = serverAndChromium({ log: 'summit=info,summit_core::bandwidth=debug,w
 /** The sizes the publishing page encodes each layer at, by rid. */
 async function sentLayers(page) {
   return page.evaluate(async () => {
-    const s = /** @type {any} */ (window).summit;
     const out = {};
-    const t = s.conn.senders.get('camera');
-    if (!t) return out;
-    (await t.sender.getStats()).forEach((r) => {
+    const sender = /** @type {any} */ (window).summitTest.sender('camera');
+    if (!sender) return out;
+    (await sender.getStats()).forEach((r) => {
       if (r.type === 'outbound-rtp' && r.rid) out[r.rid] = { frameWidth: r.frameWidth || 0, bytesSent: r.bytesSent };
     });
     return out;
