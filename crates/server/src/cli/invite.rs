@@ -10,6 +10,7 @@ use summit_proto::{Language, LanguagePair, MeetingName, Role};
 
 use super::secrets::SecretsFile;
 use crate::registry::DataDir;
+use crate::registry::RegistryBackend;
 
 /// Arguments of `summit invite`.
 #[derive(Args)]

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use summit_proto::{Language, MeetingName};
 
 use super::secrets::SecretsFile;
+use crate::registry::RegistryBackend;
 use crate::registry::{parse_languages, DataDir, RegisteredMeeting};
 
 /// Subcommands of `summit meeting`.

@@ -5,6 +5,7 @@ use std::path::Path;
 use clap::Args;
 
 use crate::registry::DataDir;
+use crate::registry::RegistryBackend;
 
 /// Options of `summit revoke`.
 #[derive(Args)]

@@ -14,10 +14,11 @@ use tokio::sync::mpsc;
 
 use std::sync::Arc;
 
+use crate::registry::actor::Registry;
 use crate::registry::recorder::{RecordWriter, Recorder};
 use crate::registry::store;
-use crate::registry::store::Store;
 use crate::registry::DataDir;
+use crate::registry::RegistryBackend;
 use crate::runtime::limits::{ConnectionCounts, Limits, ResumeFailures};
 use crate::runtime::{http, metrics, sfu_task, tcp, udp};
 use summit_recording::Recordings;
@@ -90,7 +91,6 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .orphan_resume_tokens(started)
         .context("cannot read the resume tokens")?;
     let first_participant_id = dir.next_participant_id()?;
-    let store = Store::new(dir);
     // The record has a connection of its own, on a thread of its own once the server runs: the
     // SFU task never waits for it.
     let mut recorder = Recorder::new(DataDir::open(data)?)?;
@@ -100,8 +100,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let mut interrupted_recordings = std::collections::HashSet::new();
     for meeting in &interrupted {
         recorder.append(meeting, summit_record::RecordEvent::ServerRestarted {})?;
-        let (running, cut) = store
-            .lock()
+        let (running, cut) = dir
             .recording_state(meeting.as_str())
             .context("cannot read a meeting's record")?;
         if running {
@@ -116,6 +115,8 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             interrupted_recordings.insert(meeting.clone());
         }
     }
+    // From here on the registry is the actor's alone.
+    let registry = Registry::spawn(dir)?;
     let recordings = Recordings::spawn(data.join("recordings"))?;
     let public_ip = match args.public_ip {
         Some(ip) => ip,
@@ -218,7 +219,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             stop_rx.clone(),
         ));
         tokio::spawn(store::run(
-            store.clone(),
+            registry.clone(),
             events_rx,
             commands.clone(),
             args.resume_window,
@@ -251,7 +252,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             key,
             signing,
             commands,
-            store,
+            registry,
             limits: args.limits,
             connections: ConnectionCounts::default(),
             resume_failures: ResumeFailures::default(),

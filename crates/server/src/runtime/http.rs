@@ -14,7 +14,7 @@ use summit_auth::{SigningKey, VerifyingKey};
 use summit_proto::MeetingName;
 use tokio::sync::mpsc;
 
-use crate::registry::store::Store;
+use crate::registry::actor::Registry;
 use crate::runtime::limits::{ConnectionCounts, Limits, ResumeFailures};
 use crate::runtime::mailbox::Command;
 
@@ -31,7 +31,7 @@ pub(crate) struct AppState {
     /// Signs invitations made from the meeting page, when this server holds the private key.
     pub(crate) signing: Option<Arc<SigningKey>>,
     pub(crate) commands: mpsc::Sender<Command>,
-    pub(crate) store: Store,
+    pub(crate) registry: Registry,
     pub(crate) limits: Limits,
     pub(crate) connections: ConnectionCounts,
     /// Held by every signaling task; shutdown waits until all are dropped.

@@ -14,7 +14,7 @@ use summit_proto::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::registry::EntryRefusal;
+use crate::registry::{EntryRefusal, RegistryBackend};
 use crate::runtime::http::AppState;
 use crate::runtime::limits::{RateLimit, JOIN_TIMEOUT};
 use crate::runtime::mailbox::{Command, ConnId, Departure, ToClient, CLIENT_QUEUE};
@@ -104,6 +104,68 @@ fn registry_failed(e: &anyhow::Error) -> (CloseCode, String) {
         CloseCode::Refused,
         "the server could not check the invitation; try again".to_owned(),
     )
+}
+
+/// The registry's part of an entry, as one request: a revoked invitation or an ended meeting
+/// refuses; so does a denied one for someone who would wait in the lobby. Otherwise a use is
+/// spent (`Ok(true)`); with none left, only a resume enters (`Ok(false)`: nothing spent).
+fn spend_entry(
+    r: &dyn RegistryBackend,
+    invitation: &str,
+    meeting: &MeetingName,
+    uses: Option<u32>,
+    waits: bool,
+    resuming: bool,
+) -> Result<bool, (CloseCode, String)> {
+    let refuse = |code, why: &dyn std::fmt::Display| (code, why.to_string());
+    match r.check(invitation, meeting) {
+        Ok(Ok(())) if waits && r.is_denied(invitation, meeting).unwrap_or(false) => {
+            Err(refuse(CloseCode::Denied, &EntryRefusal::Denied))
+        }
+        Ok(Ok(())) => match r.spend_use(invitation, uses) {
+            Ok(true) => Ok(true),
+            Ok(false) if resuming => Ok(false),
+            Ok(false) => Err(refuse(CloseCode::InvitationRefused, &used_up(uses))),
+            Err(e) => Err(registry_failed(&e)),
+        },
+        Ok(Err(refusal)) => {
+            let code = if matches!(refusal, EntryRefusal::Ended) {
+                CloseCode::Ended
+            } else {
+                CloseCode::InvitationRefused
+            };
+            Err(refuse(code, &refusal))
+        }
+        Err(e) => Err(registry_failed(&e)),
+    }
+}
+
+/// What the registry holds of a meeting for its next member: channels, recording key,
+/// denials, a lock kept over a restart. A part it cannot read is left out (logged) rather
+/// than refusing entry.
+fn meeting_settings(r: &dyn RegistryBackend, meeting: &MeetingName) -> MeetingSettings {
+    fn or_default<T>(meeting: &MeetingName, what: &str, read: anyhow::Result<T>, default: T) -> T {
+        read.unwrap_or_else(|e| {
+            tracing::error!(%meeting, "cannot read the meeting's {what}: {e:#}");
+            default
+        })
+    }
+    MeetingSettings {
+        languages: or_default(
+            meeting,
+            "languages",
+            r.meeting_languages(meeting),
+            Vec::new(),
+        ),
+        recording_key: or_default(
+            meeting,
+            "recording key",
+            r.meeting_recording_key(meeting),
+            None,
+        ),
+        denied: or_default(meeting, "denials", r.denials(meeting), Vec::new()),
+        locked: or_default(meeting, "lock", r.is_locked(meeting), false),
+    }
 }
 
 fn too_big(max: usize) -> String {
@@ -203,90 +265,70 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
     let moderator = invitation.capabilities().has(Capability::Moderate);
     // 2. The registry: revoked or ended refuse at once. A use is spent now and given back if
     // the join fails or resumes a session; with none left, only a resume may enter.
-    let refuse = |code, why: &dyn std::fmt::Display| (code, why.to_string());
     let restored = match resume {
-        Some(h) => state
-            .store
-            .lock()
-            .restore_resume(
-                &h,
-                &meeting,
-                &jti,
+        Some(h) => {
+            let (m, j, now, window) = (
+                meeting.clone(),
+                jti.clone(),
                 unix_now(),
                 state.resume_window.as_secs(),
-            )
-            .unwrap_or_else(|e| {
-                tracing::error!("cannot read resume tokens: {e:#}");
-                None
-            })
-            .map(|(participant, admitted)| Restored {
-                admitted,
-                participant,
-            }),
+            );
+            let found = state
+                .registry
+                .call(move |r| r.restore_resume(&h, &m, &j, now, window))
+                .await;
+            found
+                .unwrap_or_else(|e| {
+                    tracing::error!("cannot read resume tokens: {e:#}");
+                    None
+                })
+                .map(|(participant, admitted)| Restored {
+                    admitted,
+                    participant,
+                })
+        }
         None => None,
     };
     let entry = {
-        let store = state.store.lock();
         let waits = !moderator && !claims.skip_lobby && !restored.is_some_and(|r| r.admitted);
-        match store.check(&jti.0, &meeting) {
-            Ok(Ok(())) if waits && store.is_denied(&jti.0, &meeting).unwrap_or(false) => {
-                Err(refuse(CloseCode::Denied, &EntryRefusal::Denied))
-            }
-            Ok(Ok(())) => match store.spend_use(&jti.0, claims.uses) {
-                Ok(true) => Ok(true),
-                Ok(false) if resume.is_some() => Ok(false),
-                Ok(false) => Err(refuse(CloseCode::InvitationRefused, &used_up(claims.uses))),
-                Err(e) => Err(registry_failed(&e)),
-            },
-            Ok(Err(refusal)) => {
-                let code = if matches!(refusal, EntryRefusal::Ended) {
-                    CloseCode::Ended
-                } else {
-                    CloseCode::InvitationRefused
-                };
-                Err(refuse(code, &refusal))
-            }
-            Err(e) => Err(registry_failed(&e)),
-        }
+        let (invitation, m, uses, resuming) = (
+            jti.0.clone(),
+            meeting.clone(),
+            claims.uses,
+            resume.is_some(),
+        );
+        state
+            .registry
+            .call(move |r| Ok(spend_entry(r, &invitation, &m, uses, waits, resuming)))
+            .await
+            .unwrap_or_else(|e| Err(registry_failed(&e)))
     };
     let spent = match entry {
         Ok(spent) => spent,
         Err((code, why)) => return close(ws, code, &why).await,
     };
     let give_back = |state: &AppState| {
-        if !spent {
-            return;
-        }
-        if let Err(e) = state.store.lock().give_back(&jti.0) {
-            tracing::error!("could not give back a use: {e:#}");
+        let (registry, invitation) = (state.registry.clone(), jti.0.clone());
+        async move {
+            if !spent {
+                return;
+            }
+            if let Err(e) = registry.call(move |r| r.give_back(&invitation)).await {
+                tracing::error!("could not give back a use: {e:#}");
+            }
         }
     };
-    // Settings registered for the meeting (channels, recording key, denials, a lock kept over a
-    // restart); the core merges them into the running meeting. A registry error leaves them out
-    // rather than refusing entry.
-    let (languages, recording_key, denied, meeting_locked) = {
-        let store = state.store.lock();
-        let or_default = |what: &str, e: anyhow::Error| {
-            tracing::error!(%meeting, "cannot read the meeting's {what}: {e:#}");
-        };
-        (
-            store.meeting_languages(&meeting).unwrap_or_else(|e| {
-                or_default("languages", e);
-                Vec::new()
-            }),
-            store.meeting_recording_key(&meeting).unwrap_or_else(|e| {
-                or_default("recording key", e);
-                None
-            }),
-            store.denials(&meeting).unwrap_or_else(|e| {
-                or_default("denials", e);
-                Vec::new()
-            }),
-            store.is_locked(&meeting).unwrap_or_else(|e| {
-                or_default("lock", e);
-                false
-            }),
-        )
+    // Settings registered for the meeting; the core merges them into the running meeting.
+    let settings = {
+        let m = meeting.clone();
+        let read = state
+            .registry
+            .call(move |r| Ok(meeting_settings(r, &m)))
+            .await;
+        read.unwrap_or_else(|e| {
+            tracing::error!(%meeting, "cannot read the meeting's settings: {e:#}");
+            MeetingSettings::default()
+        })
     };
     let identity = Identity {
         capabilities: invitation.capabilities(),
@@ -297,14 +339,8 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         e2ee: !claims.no_e2ee,
         interprets: claims.interprets.clone(),
     };
-    let settings = MeetingSettings {
-        languages,
-        recording_key,
-        denied,
-        locked: meeting_locked,
-    };
     let Ok(token) = new_resume_token() else {
-        give_back(&state);
+        give_back(&state).await;
         return close(
             ws,
             CloseCode::Refused,
@@ -333,13 +369,13 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         reply,
     };
     if state.commands.send(join).await.is_err() {
-        give_back(&state);
+        give_back(&state).await;
         return close(ws, CloseCode::GoingAway, "the server is shutting down").await;
     }
     let joined = match joined.await {
         Ok(Ok(j)) => j,
         Ok(Err(e)) => {
-            give_back(&state);
+            give_back(&state).await;
             if resume.is_some() {
                 state.resume_failures.failed(ip, Instant::now());
             }
@@ -355,12 +391,12 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             return close(ws, code, &why).await;
         }
         Err(_) => {
-            give_back(&state);
+            give_back(&state).await;
             return close(ws, CloseCode::GoingAway, "the server is shutting down").await;
         }
     };
     if joined.resumed {
-        give_back(&state);
+        give_back(&state).await;
     } else if resume.is_some() {
         state.resume_failures.failed(ip, Instant::now());
     }
@@ -394,7 +430,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                     Incoming::Message(ClientMessage::Edge(EdgeMessage::Invite { name, role, interprets })) => {
                         // Signed here (the key stays at the edge); the core records it and
                         // hands the host the link.
-                        match page_invite(&state, &invitation, &meeting, name, role, interprets) {
+                        match page_invite(&state, &invitation, &meeting, name, role, interprets).await {
                             Ok(made) => {
                                 if state.commands.send(Command::Invited(conn, id, Box::new(made))).await.is_err() { break; }
                             }
@@ -426,7 +462,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
 
 /// A host's "Invite" from the meeting page: signed here, at the edge, with the server's key,
 /// for one entry within two hours. Why not, when it cannot be made.
-fn page_invite(
+async fn page_invite(
     state: &AppState,
     inviter: &Invitation,
     meeting: &MeetingName,
@@ -461,7 +497,12 @@ fn page_invite(
     }
     if let Some(pair) = &interprets {
         let langs = [pair.a.clone(), pair.b.clone()];
-        if let Err(e) = state.store.lock().add_languages(meeting, &langs) {
+        let m = meeting.clone();
+        let added = state
+            .registry
+            .call(move |r| r.add_languages(&m, &langs))
+            .await;
+        if let Err(e) = added {
             tracing::error!(%meeting, "cannot record the pair's channels: {e:#}");
         }
     }
