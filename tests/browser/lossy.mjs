@@ -56,7 +56,10 @@ export async function lossyMinute({ red, seconds = 60, up = 0.10, down = 0.10, s
   const browsers = [];
   try {
     const delay = buildDelay(dir);
-    server = await startServer({ prefix: net.inside(net.srv), listen: net.srvIp, args: [...(red ? [] : ['--no-red']), ...serverArgs] });
+    // The server logs its layer choices and link verdicts (a few lines a minute), so that a
+    // run that falls short says whether the server paused the picture or the repairs failed.
+    server = await startServer({ prefix: net.inside(net.srv), listen: net.srvIp, args: [...(red ? [] : ['--no-red']), ...serverArgs],
+      log: 'summit=info,summit_core::bandwidth=debug,warn' });
     const origin = new URL(server.url).origin;
     const launch = async () => { const b = await net.chromium(net.cli, origin); browsers.push(b); return b; };
     const url = (name, ...more) => server.invite('loss', name, '--skip-lobby', ...more).url;
@@ -130,12 +133,14 @@ export async function lossyMinute({ red, seconds = 60, up = 0.10, down = 0.10, s
       received: r1[cam].framesReceived - r0[cam].framesReceived, dropped: r1[cam].framesDropped - r0[cam].framesDropped, decoded: r1[cam].framesDecoded - r0[cam].framesDecoded,
       keyFrames: r1[cam].keyFramesDecoded - r0[cam].keyFramesDecoded, nacks: r1[cam].nackCount - r0[cam].nackCount,
       videoLost: lost / Math.max(1, lost + got), width: r1[cam].frameWidth,
-      freezes: r1[cam].freezeCount - r0[cam].freezeCount,
+      freezes: r1[cam].freezeCount - r0[cam].freezeCount, plis: r1[cam].pliCount - r0[cam].pliCount,
       frozen: r1[cam].totalFreezesDuration - r0[cam].totalFreezesDuration,
       // How long audio waited in the receiver's jitter buffer on average (ms): it grows when
       // the browser holds audio back to keep it in step with late video.
       audioDelayMs: Math.round(1000 * (r1[mic].jitterBufferDelay - r0[mic].jitterBufferDelay)
         / Math.max(1, r1[mic].jitterBufferEmittedCount - r0[mic].jitterBufferEmittedCount)),
+      // What the server decided for the receiver's video meanwhile (layer changes, link verdicts).
+      server: server.recent(400).filter((/** @type {string} */ l) => l.includes('summit_core::bandwidth')).slice(-20),
     };
     if (debug) {
       // What became of the frames, as the receiver's browser and its decryption worker saw it.
