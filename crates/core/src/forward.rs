@@ -15,7 +15,6 @@ use crate::layer_selector::Selection;
 use crate::output::Output;
 use crate::participant::Participant;
 use crate::peer::{PeerKey, Side};
-use crate::sfu::mark_dirty;
 use crate::subscription::SlotRef;
 use crate::track::TrackRef;
 use crate::{RecordedPacket, Sfu};
@@ -237,7 +236,7 @@ impl Sfu {
         let Self {
             subscriptions,
             participants,
-            dirty,
+            endpoint,
             decisions,
             config,
             ..
@@ -268,7 +267,7 @@ impl Sfu {
                         participant: at.participant,
                         side: Side::Subscriber,
                     };
-                    mark_dirty(participants, dirty, key);
+                    endpoint.mark_dirty(participants, key);
                 }
                 Delivery::NeedsKeyframe => fan.needs_keyframe = true,
                 Delivery::Skipped => {}

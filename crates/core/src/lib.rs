@@ -17,6 +17,7 @@ mod config;
 mod congestion;
 mod decision;
 mod e2ee;
+mod endpoint;
 mod error;
 mod forward;
 mod forwarder;

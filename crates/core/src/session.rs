@@ -593,8 +593,7 @@ impl Sfu {
         }
         p.publisher.rtc.disconnect();
         p.subscriber.rtc.disconnect();
-        self.routes.retain(|_, k| k.participant != id);
-        self.dirty.retain(|k| k.participant != id);
+        self.endpoint.forget(id);
         // Others stop receiving this participant's tracks.
         for t in &p.tracks {
             let track = TrackRef {

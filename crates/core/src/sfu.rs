@@ -1,5 +1,5 @@
-//! The SFU state machine: entry points (`handle_*`, `poll_output`), message dispatch, and the
-//! connections' routes, timers and drive.
+//! The SFU state machine: entry points (`handle_*`, `poll_output`), message dispatch, and
+//! driving each connection (`Endpoint` says which, and when).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -15,14 +15,15 @@ use summit_proto::{
 use crate::channels::Request;
 
 use crate::decision::Decision;
+use crate::endpoint::Endpoint;
 use crate::meeting::Meeting;
 use crate::output::{Disconnect, Output};
 use crate::participant::Participant;
-use crate::peer::{PeerKey, Side};
+use crate::peer::PeerKey;
 use crate::policy::{EveryoneSeesEveryone, SubscriptionPolicy};
 use crate::session::Departed;
 use crate::subscription::Subscriptions;
-use crate::timers::{Timer, Timers};
+use crate::timers::Timer;
 use crate::{SfuConfig, SfuError};
 
 /// The SFU: every meeting, participant and connection on this server.
@@ -35,18 +36,14 @@ pub struct Sfu {
     pub(crate) participants: BTreeMap<ParticipantId, Participant>,
     /// Which slots each published track feeds (the only writer of a slot's track).
     pub(crate) subscriptions: Subscriptions,
-    /// Remote address (and transport) to the connection that ICE accepted from it.
-    pub(crate) routes: HashMap<(Protocol, SocketAddr), PeerKey>,
-    pub(crate) timers: Timers,
-    /// Connections written to since last driven.
-    pub(crate) dirty: Vec<PeerKey>,
+    /// Connection routing, deadlines and the connections to drive.
+    pub(crate) endpoint: Endpoint,
     pub(crate) outputs: VecDeque<Output>,
     pub(crate) next_id: u64,
     pub(crate) now: Instant,
     pub(crate) decisions: Vec<Decision>,
     /// Sessions that lost their connection recently, by their resume token's hash.
     pub(crate) departed: HashMap<ResumeHash, Departed>,
-    dropped: u64,
     /// What participants who left had counted (server totals).
     pub(crate) departed_counters: crate::metrics::Counters,
     /// Meetings whose recording the last run left running, until each meets again.
@@ -75,15 +72,12 @@ impl Sfu {
             meetings: HashMap::new(),
             participants: BTreeMap::new(),
             subscriptions: Subscriptions::default(),
-            routes: HashMap::new(),
-            timers: Timers::new(now),
-            dirty: Vec::new(),
+            endpoint: Endpoint::new(now),
             outputs: VecDeque::new(),
             next_id: first_id,
             now,
             decisions: Vec::new(),
             departed: HashMap::new(),
-            dropped: 0,
             departed_counters: crate::metrics::Counters::default(),
             interrupted_recordings,
             #[cfg(feature = "danger-test-attacks")]
@@ -111,13 +105,13 @@ impl Sfu {
 
     /// Remote addresses the media port currently routes (one per ICE-validated connection).
     pub fn route_count(&self) -> usize {
-        self.routes.len()
+        self.endpoint.route_count()
     }
 
     /// Datagrams dropped before reaching any connection: unparseable, or from an address that
     /// no connection's ICE has validated.
     pub fn dropped(&self) -> u64 {
-        self.dropped
+        self.endpoint.dropped()
     }
 
     /// Takes the decisions recorded since the last call (only with `record_decisions`).
@@ -264,22 +258,18 @@ impl Sfu {
     ) {
         self.now = now;
         let Ok(input) = Receive::new(proto, source, destination, data) else {
-            self.dropped += 1;
+            self.endpoint.drop_unparsed();
             return;
         };
         let input = Input::Receive(now, input);
         // STUN has the top two bits of its first byte clear (RFC 7983).
         let is_stun = data.first().is_some_and(|b| *b < 4);
-        let key = match self.routes.get(&(proto, source)) {
-            Some(k) if self.accepts(*k, &input) => Some(*k),
-            _ if is_stun => self.find_acceptor(&input),
-            _ => None,
-        };
-        let Some(key) = key else {
-            self.dropped += 1;
+        let Some(key) = self
+            .endpoint
+            .route(&self.participants, proto, source, &input, is_stun)
+        else {
             return;
         };
-        self.routes.insert((proto, source), key);
         let Some(p) = self.participants.get_mut(&key.participant) else {
             return;
         };
@@ -292,20 +282,9 @@ impl Sfu {
     /// Time has passed: drive the connections that are due, check heartbeats.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
-        while let Some((at, key)) = self.timers.pop_due(now) {
-            let due = self
-                .participants
-                .get(&key.participant)
-                .is_some_and(|p| match key.side {
-                    Side::Publisher => p.publisher.deadline == at,
-                    Side::Subscriber => p.subscriber.deadline == at,
-                });
-            if due {
-                self.mark_dirty(key);
-            }
-        }
+        self.endpoint.due(&mut self.participants, now);
         for timer in Timer::ALL {
-            if self.timers.fire(timer, now) {
+            if self.endpoint.fire(timer, now) {
                 match timer {
                     Timer::Housekeeping => self.housekeeping(now),
                     // Layer rates change as publishers' encoders adapt: choose again.
@@ -321,11 +300,11 @@ impl Sfu {
             if let Some(o) = self.outputs.pop_front() {
                 return o;
             }
-            if let Some(key) = self.dirty.pop() {
+            if let Some(key) = self.endpoint.next_dirty() {
                 self.drive(key);
                 continue;
             }
-            return Output::Timeout(self.timers.next().max(self.now));
+            return Output::Timeout(self.endpoint.next_timeout().max(self.now));
         }
     }
 
@@ -350,37 +329,8 @@ impl Sfu {
         self.attack_misroute(now);
     }
 
-    fn accepts(&self, key: PeerKey, input: &Input) -> bool {
-        self.participants
-            .get(&key.participant)
-            .is_some_and(|p| match key.side {
-                Side::Publisher => p.publisher.rtc.accepts(input),
-                Side::Subscriber => p.subscriber.rtc.accepts(input),
-            })
-    }
-
-    /// Finds the connection a datagram from an unknown address belongs to (STUN only: the ICE
-    /// username names the connection).
-    fn find_acceptor(&self, input: &Input) -> Option<PeerKey> {
-        self.participants.values().find_map(|p| {
-            if p.publisher.rtc.accepts(input) {
-                Some(PeerKey {
-                    participant: p.id,
-                    side: Side::Publisher,
-                })
-            } else if p.subscriber.rtc.accepts(input) {
-                Some(PeerKey {
-                    participant: p.id,
-                    side: Side::Subscriber,
-                })
-            } else {
-                None
-            }
-        })
-    }
-
     pub(crate) fn mark_dirty(&mut self, key: PeerKey) {
-        mark_dirty(&mut self.participants, &mut self.dirty, key);
+        self.endpoint.mark_dirty(&mut self.participants, key);
     }
 
     fn drive(&mut self, key: PeerKey) {
@@ -407,7 +357,7 @@ impl Sfu {
                 Ok(str0m::Output::Timeout(t)) => {
                     if peer.deadline != t || t <= now {
                         peer.deadline = t;
-                        self.timers.schedule(t, key);
+                        self.endpoint.schedule(t, key);
                     }
                     return;
                 }
@@ -453,21 +403,6 @@ impl Sfu {
                     participant: info.clone(),
                 },
             );
-        }
-    }
-}
-
-/// Notes that `key`'s connection was written to, to drive it once at the end of the turn.
-pub(crate) fn mark_dirty(
-    participants: &mut BTreeMap<ParticipantId, Participant>,
-    dirty: &mut Vec<PeerKey>,
-    key: PeerKey,
-) {
-    if let Some(p) = participants.get_mut(&key.participant) {
-        let peer = p.peer_mut(key.side);
-        if !peer.dirty {
-            peer.dirty = true;
-            dirty.push(key);
         }
     }
 }
