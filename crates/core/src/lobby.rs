@@ -106,7 +106,7 @@ impl Sfu {
     /// Checks that `host` may moderate and that `target` waits in the lobby of their meeting.
     fn waiting_target(&self, host: ParticipantId, target: ParticipantId) -> Result<(), SfuError> {
         self.moderation_target(host, target)?;
-        if self.participants.get(&target).is_some_and(|p| p.admitted) {
+        if self.participants.get(&target).is_some_and(|p| p.admitted()) {
             return Err(SfuError::Unexpected("already admitted"));
         }
         Ok(())

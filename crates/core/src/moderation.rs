@@ -126,7 +126,7 @@ impl Sfu {
     ) -> Result<(), SfuError> {
         self.now = now;
         let h = self.host(host)?;
-        if !h.admitted {
+        if !h.admitted() {
             return Err(SfuError::Unexpected("waiting in the lobby"));
         }
         let (meeting, by, by_invitation) =

@@ -67,7 +67,7 @@ impl Sfu {
             .participants
             .get_mut(&id)
             .ok_or(SfuError::UnknownParticipant)?;
-        if !p.admitted {
+        if !p.admitted() {
             return Err(SfuError::Unexpected("waiting in the lobby"));
         }
         for (i, t) in tracks.iter().enumerate() {

@@ -14,6 +14,26 @@ use crate::peer::{Peer, Side};
 use crate::subscription::Slot;
 use crate::track::PublishedTrack;
 
+/// Where a participant stands with their meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// In the lobby, until a host lets them in: no media connections, no broadcast, no chat.
+    Waiting,
+    /// Let in (by a host, or directly): a member of the meeting.
+    Admitted,
+}
+
+impl Admission {
+    /// `Admitted` or `Waiting`.
+    pub(crate) fn from_admitted(admitted: bool) -> Self {
+        if admitted {
+            Admission::Admitted
+        } else {
+            Admission::Waiting
+        }
+    }
+}
+
 /// A participant in a meeting.
 #[derive(Debug)]
 pub(crate) struct Participant {
@@ -23,8 +43,8 @@ pub(crate) struct Participant {
     pub(crate) role: Role,
     pub(crate) capabilities: Capabilities,
     pub(crate) invitation: InvitationId,
-    /// Let in (by a host, or directly); otherwise waiting in the lobby.
-    pub(crate) admitted: bool,
+    /// In the meeting, or still in its lobby.
+    pub(crate) admission: Admission,
     /// A host muted the microphone; its packets are not forwarded until the participant unmutes.
     pub(crate) muted_by_host: bool,
     pub(crate) publisher: Peer,
@@ -101,6 +121,11 @@ impl Participant {
             Side::Publisher => &mut self.publisher,
             Side::Subscriber => &mut self.subscriber,
         }
+    }
+
+    /// Whether they are in the meeting (not waiting in the lobby).
+    pub(crate) fn admitted(&self) -> bool {
+        self.admission == Admission::Admitted
     }
 
     pub(crate) fn track(&self, source: TrackSource) -> Option<&PublishedTrack> {

@@ -38,7 +38,7 @@ impl Sfu {
     /// The participant's signaling connection is gone. Someone in the meeting stays,
     /// reconnecting; someone in the lobby leaves it (their token brings them back to it).
     pub(crate) fn connection_lost(&mut self, id: ParticipantId, now: Instant) {
-        let admitted = self.participants.get(&id).is_some_and(|p| p.admitted);
+        let admitted = self.participants.get(&id).is_some_and(|p| p.admitted());
         if !admitted {
             if let Some(p) = self.participants.remove(&id) {
                 self.cleanup(p, "left the meeting", true);
@@ -86,7 +86,7 @@ impl Sfu {
     pub(crate) fn may_reattach(&self, id: ParticipantId) -> bool {
         self.participants
             .get(&id)
-            .is_some_and(|p| p.admitted && !p.outbox_overflowed)
+            .is_some_and(|p| p.admitted() && !p.outbox_overflowed)
     }
 
     /// The page is back with its media connections: the session goes on, the page is welcomed

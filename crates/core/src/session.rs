@@ -15,7 +15,7 @@ use crate::budget::TokenBucket;
 use crate::channels::add_pair;
 use crate::meeting::Meeting;
 use crate::output::{Disconnect, Output, SfuEvent};
-use crate::participant::Participant;
+use crate::participant::{Admission, Participant};
 use crate::peer::{Peer, Side};
 use crate::subscription::SlotRef;
 use crate::track::TrackRef;
@@ -196,7 +196,7 @@ impl Sfu {
             role: identity.role,
             capabilities: identity.capabilities,
             invitation: identity.invitation,
-            admitted,
+            admission: Admission::from_admitted(admitted),
             muted_by_host: false,
             publisher: self.new_peer(now, Side::Publisher),
             subscriber: self.new_peer(now, Side::Subscriber),
@@ -346,7 +346,7 @@ impl Sfu {
                 return None;
             }
             let p = self.participants.remove(&id)?;
-            let admitted = p.admitted;
+            let admitted = p.admitted();
             // Not resumable again: the token rotates, the old one is spent.
             self.cleanup(p, "reconnected", false);
             return Some((id, admitted));
@@ -400,7 +400,7 @@ impl Sfu {
                 invitation: p.invitation.clone(),
                 participant: id,
                 name: p.name.clone(),
-                admitted: p.admitted,
+                admitted: p.admitted(),
             };
             self.outputs.push_back(Output::Event(e));
         }
@@ -438,7 +438,7 @@ impl Sfu {
 
     /// An admitted participant enters the meeting: welcome, tell the others, subscribe.
     pub(crate) fn enter(&mut self, id: ParticipantId) {
-        let Some(was_admitted) = self.participants.get(&id).map(|p| p.admitted) else {
+        let Some(was_admitted) = self.participants.get(&id).map(|p| p.admitted()) else {
             return;
         };
         if !was_admitted {
@@ -456,7 +456,7 @@ impl Sfu {
         let Some(p) = self.participants.get_mut(&id) else {
             return;
         };
-        p.admitted = true;
+        p.admission = Admission::Admitted;
         let interpreter = p.interprets.is_some();
         let info = p.info();
         let joined = RecordEvent::Joined {
@@ -583,7 +583,7 @@ impl Sfu {
                     id,
                     meeting: p.meeting.clone(),
                     invitation: p.invitation.clone(),
-                    admitted: p.admitted,
+                    admitted: p.admitted(),
                     at: self.now,
                 },
             );
@@ -623,7 +623,7 @@ impl Sfu {
             }
             None => Vec::new(),
         };
-        if p.admitted {
+        if p.admitted() {
             let left = RecordEvent::Left {
                 participant: id.0,
                 name: p.name.clone(),
@@ -651,7 +651,7 @@ impl Sfu {
                 self.record(&p.meeting, RecordEvent::MeetingEnded { reason });
             }
         }
-        if !p.admitted {
+        if !p.admitted() {
             // Nobody but the hosts knew of them.
             self.lobby_changed(&p.meeting);
             return;

@@ -134,7 +134,7 @@ impl Sfu {
             .get_mut(&id)
             .ok_or(SfuError::UnknownParticipant)?;
         p.last_seen = now;
-        let waiting = !p.admitted;
+        let waiting = !p.admitted();
         match msg {
             MeetingMessage::Ping {} => {
                 self.signal(id, ServerMessage::Pong {});
