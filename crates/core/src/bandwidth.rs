@@ -183,10 +183,10 @@ impl Sfu {
             let (m0, d0) = p.bandwidth.asked;
             if differs(minimum, m0) || differs(desired, d0) {
                 p.bandwidth.asked = (minimum, desired);
-                p.subscriber
-                    .rtc
-                    .bwe()
-                    .set_bitrate(Bitrate::bps(minimum), Bitrate::bps(desired));
+                if let Some(rtc) = self.endpoint.rtc_mut(id, Side::Subscriber) {
+                    rtc.bwe()
+                        .set_bitrate(Bitrate::bps(minimum), Bitrate::bps(desired));
+                }
                 self.mark_dirty(PeerKey {
                     participant: id,
                     side: Side::Subscriber,

@@ -1,23 +1,26 @@
-//! The endpoint: which connection a datagram from an address is for, when each connection must
-//! be driven next, and which were written to since they were last driven. It owns this state
-//! alone; the `Rtc`s themselves live with their participants (`Participant::publisher` and
-//! `subscriber`), named here by `PeerKey`.
+//! The endpoint: every connection (`Peer`, one str0m `Rtc` each, named by `PeerKey`), which
+//! one a datagram from an address is for, when each must be driven next, and which were
+//! written to since they were last driven. It owns this state alone; meeting state (who is in
+//! which meeting, their tracks and slots) lives in `Participant` and `Meeting`, without str0m.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::net::Protocol;
-use str0m::Input;
+use str0m::{Input, Rtc};
 use summit_proto::ParticipantId;
 
-use crate::participant::Participant;
-use crate::peer::{PeerKey, Side};
+use crate::metrics::Counters;
+use crate::peer::{Peer, PeerKey, Side};
 use crate::timers::{Timer, Timers};
 
-/// Connection routing, deadlines and the connections to drive.
+/// Connections, their routing and deadlines, and the connections to drive.
 #[derive(Debug)]
 pub(crate) struct Endpoint {
+    /// Every connection. Ordered, so that a search for the connection a STUN request names
+    /// walks them in a deterministic order.
+    peers: BTreeMap<PeerKey, Peer>,
     /// Remote address (and transport) to the connection that ICE accepted from it.
     routes: HashMap<(Protocol, SocketAddr), PeerKey>,
     timers: Timers,
@@ -31,6 +34,7 @@ impl Endpoint {
     /// An endpoint with no connections; its named timers first fire a period after `now`.
     pub(crate) fn new(now: Instant) -> Self {
         Self {
+            peers: BTreeMap::new(),
             routes: HashMap::new(),
             timers: Timers::new(now),
             dirty: Vec::new(),
@@ -38,21 +42,86 @@ impl Endpoint {
         }
     }
 
+    /// Gives participant `id` these two connections, in place of any they had (whose routes
+    /// and pending drives go with them).
+    pub(crate) fn connect(&mut self, id: ParticipantId, publisher: Peer, subscriber: Peer) {
+        self.forget(id);
+        self.peers.insert(key(id, Side::Publisher), publisher);
+        self.peers.insert(key(id, Side::Subscriber), subscriber);
+    }
+
+    /// Closes a participant's connections: no route or drive leads to them any more.
+    pub(crate) fn disconnect(&mut self, id: ParticipantId) {
+        for side in [Side::Publisher, Side::Subscriber] {
+            if let Some(mut peer) = self.peers.remove(&key(id, side)) {
+                peer.rtc.disconnect();
+            }
+        }
+        self.forget(id);
+    }
+
+    fn forget(&mut self, id: ParticipantId) {
+        self.routes.retain(|_, k| k.participant != id);
+        self.dirty.retain(|k| k.participant != id);
+    }
+
+    /// One connection, to write to.
+    pub(crate) fn peer_mut(&mut self, key: PeerKey) -> Option<&mut Peer> {
+        self.peers.get_mut(&key)
+    }
+
+    /// The `Rtc` of one side of a participant's connections.
+    pub(crate) fn rtc(&self, id: ParticipantId, side: Side) -> Option<&Rtc> {
+        self.peers.get(&key(id, side)).map(|p| &p.rtc)
+    }
+
+    /// The `Rtc` of one side of a participant's connections, to write to.
+    pub(crate) fn rtc_mut(&mut self, id: ParticipantId, side: Side) -> Option<&mut Rtc> {
+        self.peers.get_mut(&key(id, side)).map(|p| &mut p.rtc)
+    }
+
+    /// What a participant's connections counted: NACKs they sent (publishing) and received
+    /// (subscribing), and packets lost towards them.
+    pub(crate) fn counters(&self, id: ParticipantId) -> Counters {
+        let mut c = Counters::default();
+        if let Some(p) = self.peers.get(&key(id, Side::Publisher)) {
+            for (_, f) in &p.figures {
+                c.nacks_sent += f.nacks;
+            }
+        }
+        if let Some(p) = self.peers.get(&key(id, Side::Subscriber)) {
+            for (_, f) in &p.figures {
+                c.nacks_received += f.nacks;
+                c.packets_lost += f.lost;
+            }
+        }
+        c
+    }
+
     /// The connection `input` (from `source` over `proto`) is for: the one routed from that
     /// address while it accepts it, else for STUN the one its ICE username names, which the
     /// address then routes to. `None` (counted as dropped) when no connection takes it.
     pub(crate) fn route(
         &mut self,
-        participants: &BTreeMap<ParticipantId, Participant>,
         proto: Protocol,
         source: SocketAddr,
         input: &Input,
         is_stun: bool,
     ) -> Option<PeerKey> {
-        let key = match self.routes.get(&(proto, source)) {
-            Some(k) if accepts(participants, *k, input) => Some(*k),
-            _ if is_stun => find_acceptor(participants, input),
-            _ => None,
+        let routed = self
+            .routes
+            .get(&(proto, source))
+            .copied()
+            .filter(|k| self.peers.get(k).is_some_and(|p| p.rtc.accepts(input)));
+        let key = match routed {
+            Some(k) => Some(k),
+            // The ICE username names the connection.
+            None if is_stun => self
+                .peers
+                .iter()
+                .find(|(_, p)| p.rtc.accepts(input))
+                .map(|(k, _)| *k),
+            None => None,
         };
         let Some(key) = key else {
             self.dropped += 1;
@@ -65,12 +134,6 @@ impl Endpoint {
     /// Counts a datagram that could not even be parsed.
     pub(crate) fn drop_unparsed(&mut self) {
         self.dropped += 1;
-    }
-
-    /// A participant's connections are gone: no route or drive leads to them.
-    pub(crate) fn forget(&mut self, id: ParticipantId) {
-        self.routes.retain(|_, k| k.participant != id);
-        self.dirty.retain(|k| k.participant != id);
     }
 
     /// Remote addresses routed (one per ICE-validated path).
@@ -89,21 +152,11 @@ impl Endpoint {
     }
 
     /// Marks to drive every connection whose current deadline has come.
-    pub(crate) fn due(
-        &mut self,
-        participants: &mut BTreeMap<ParticipantId, Participant>,
-        now: Instant,
-    ) {
+    pub(crate) fn due(&mut self, now: Instant) {
         while let Some((at, key)) = self.timers.pop_due(now) {
             // An entry is stale once its connection's deadline moved.
-            let current = participants
-                .get(&key.participant)
-                .is_some_and(|p| match key.side {
-                    Side::Publisher => p.publisher.deadline == at,
-                    Side::Subscriber => p.subscriber.deadline == at,
-                });
-            if current {
-                self.mark_dirty(participants, key);
+            if self.peers.get(&key).is_some_and(|p| p.deadline == at) {
+                self.mark_dirty(key);
             }
         }
     }
@@ -119,13 +172,8 @@ impl Endpoint {
     }
 
     /// Notes that `key`'s connection was written to, to drive it once before the turn ends.
-    pub(crate) fn mark_dirty(
-        &mut self,
-        participants: &mut BTreeMap<ParticipantId, Participant>,
-        key: PeerKey,
-    ) {
-        if let Some(p) = participants.get_mut(&key.participant) {
-            let peer = p.peer_mut(key.side);
+    pub(crate) fn mark_dirty(&mut self, key: PeerKey) {
+        if let Some(peer) = self.peers.get_mut(&key) {
             if !peer.dirty {
                 peer.dirty = true;
                 self.dirty.push(key);
@@ -139,36 +187,6 @@ impl Endpoint {
     }
 }
 
-fn accepts(
-    participants: &BTreeMap<ParticipantId, Participant>,
-    key: PeerKey,
-    input: &Input,
-) -> bool {
-    participants
-        .get(&key.participant)
-        .is_some_and(|p| match key.side {
-            Side::Publisher => p.publisher.rtc.accepts(input),
-            Side::Subscriber => p.subscriber.rtc.accepts(input),
-        })
-}
-
-/// The connection a datagram from an unknown address belongs to (STUN only: the ICE username
-/// names the connection).
-fn find_acceptor(
-    participants: &BTreeMap<ParticipantId, Participant>,
-    input: &Input,
-) -> Option<PeerKey> {
-    participants.values().find_map(|p| {
-        let side = if p.publisher.rtc.accepts(input) {
-            Side::Publisher
-        } else if p.subscriber.rtc.accepts(input) {
-            Side::Subscriber
-        } else {
-            return None;
-        };
-        Some(PeerKey {
-            participant: p.id,
-            side,
-        })
-    })
+fn key(participant: ParticipantId, side: Side) -> PeerKey {
+    PeerKey { participant, side }
 }

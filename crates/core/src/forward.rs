@@ -11,6 +11,7 @@ use summit_proto::{ParticipantId, TrackSource};
 
 use crate::codec::{VideoCodec, Vp8Renumbered};
 use crate::decision::Decision;
+use crate::endpoint::Endpoint;
 use crate::layer_selector::Selection;
 use crate::output::Output;
 use crate::participant::Participant;
@@ -108,7 +109,12 @@ impl Sfu {
         now: Instant,
         pkt: &RtpPacket,
     ) -> Option<Classified> {
-        let publisher = self.participants.get_mut(&from)?;
+        let Self {
+            participants,
+            endpoint,
+            ..
+        } = self;
+        let publisher = participants.get_mut(&from)?;
         let ssrc = pkt.header.ssrc;
         let pt = pkt.header.payload_type;
         let found = publisher
@@ -120,9 +126,8 @@ impl Sfu {
             Some(f) => f,
             None => {
                 // First packet of this SSRC: find its m-line, and its layer by rid.
-                let (mid, rid) = publisher
-                    .publisher
-                    .rtc
+                let (mid, rid) = endpoint
+                    .rtc_mut(from, Side::Publisher)?
                     .direct_api()
                     .stream_rx(&ssrc)
                     .map(|s| (s.mid(), s.rid()))?;
@@ -141,9 +146,8 @@ impl Sfu {
         let (codec, clock_rate, red) = match publisher.tracks[idx].codec {
             Some((p, c, r, red)) if p == pt => (c, r, red),
             _ => {
-                let params = publisher
-                    .publisher
-                    .rtc
+                let params = endpoint
+                    .rtc(from, Side::Publisher)?
                     .codec_config()
                     .find(|p| p.pt() == pt || p.red() == Some(pt))?;
                 let c = crate::codec::video_codec(params.spec().codec);
@@ -251,7 +255,16 @@ impl Sfu {
         let mut renumbered = Vp8Renumbered::default();
         let mut fan = FanOut::default();
         for &at in subscriptions.slots_of(c.track) {
-            match deliver(participants, c, pkt, &exts, at, now, &mut renumbered) {
+            match deliver(
+                participants,
+                endpoint,
+                c,
+                pkt,
+                &exts,
+                at,
+                now,
+                &mut renumbered,
+            ) {
                 Delivery::Sent(seq) => {
                     fan.sent += 1;
                     fan.sent_bytes += pkt.payload.len() as u64;
@@ -267,7 +280,7 @@ impl Sfu {
                         participant: at.participant,
                         side: Side::Subscriber,
                     };
-                    endpoint.mark_dirty(participants, key);
+                    endpoint.mark_dirty(key);
                 }
                 Delivery::NeedsKeyframe => fan.needs_keyframe = true,
                 Delivery::Skipped => {}
@@ -279,8 +292,10 @@ impl Sfu {
 
 /// One packet to one slot: select (is it the slot's layer, and may the slot take it now),
 /// rewrite (sequence number, timestamp, payload type, VP8 picture numbering), write.
+#[allow(clippy::too_many_arguments)]
 fn deliver(
     participants: &mut BTreeMap<ParticipantId, Participant>,
+    endpoint: &mut Endpoint,
     c: &Classified,
     pkt: &RtpPacket,
     exts: &ExtensionValues,
@@ -292,14 +307,16 @@ fn deliver(
     let payload = &pkt.payload;
     let is_keyframe = || video && c.codec.is_keyframe_start(payload);
     // Select.
-    let Some(sub) = participants.get_mut(&at.participant) else {
+    let Some(slot) = participants
+        .get_mut(&at.participant)
+        .and_then(|p| p.slots.get_mut(at.slot))
+    else {
         return Delivery::Skipped;
     };
-    let connected = sub.subscriber.rtc.is_connected();
-    let Some(slot) = sub.slots.get_mut(at.slot) else {
+    let Some(mut rtc) = endpoint.rtc_mut(at.participant, Side::Subscriber) else {
         return Delivery::Skipped;
     };
-    if !slot.ready() || !connected {
+    if !slot.ready() || !rtc.is_connected() {
         return Delivery::Skipped;
     }
     let Some(mid) = slot.mid else {
@@ -330,30 +347,24 @@ fn deliver(
     let out_pt = match slot.pt_map {
         Some((i, o)) if i == c.pt => o,
         _ => {
-            let Some(o) = subscriber_pt(participants, c, at.participant) else {
+            // Once per slot and payload type: both connections' codecs are read.
+            let Some(o) = subscriber_pt(endpoint, c, at.participant) else {
                 return Delivery::Skipped;
             };
-            if let Some(slot) = participants
-                .get_mut(&at.participant)
-                .and_then(|p| p.slots.get_mut(at.slot))
-            {
-                slot.pt_map = Some((c.pt, o));
-            }
+            slot.pt_map = Some((c.pt, o));
+            let Some(r) = endpoint.rtc_mut(at.participant, Side::Subscriber) else {
+                return Delivery::Skipped;
+            };
+            rtc = r;
             o
         }
-    };
-    let Some(sub) = participants.get_mut(&at.participant) else {
-        return Delivery::Skipped;
-    };
-    let Some(slot) = sub.slots.get_mut(at.slot) else {
-        return Delivery::Skipped;
     };
     let payload = match c.codec {
         VideoCodec::Vp8 => slot.vp8.rewrite_shared(&pkt.payload, renumbered),
         _ => pkt.payload.clone(),
     };
     // Write.
-    let mut api = sub.subscriber.rtc.direct_api();
+    let mut api = rtc.direct_api();
     let Some(stream) = api.stream_tx_by_mid(mid, None) else {
         return Delivery::Skipped;
     };
@@ -376,14 +387,10 @@ fn deliver(
 }
 
 /// The subscriber's payload type for what the publisher sends as `c.pt`.
-fn subscriber_pt(
-    participants: &BTreeMap<ParticipantId, Participant>,
-    c: &Classified,
-    subscriber: ParticipantId,
-) -> Option<Pt> {
+fn subscriber_pt(endpoint: &Endpoint, c: &Classified, subscriber: ParticipantId) -> Option<Pt> {
     map_pt(
-        &participants.get(&c.track.publisher)?.publisher.rtc,
-        &participants.get(&subscriber)?.subscriber.rtc,
+        endpoint.rtc(c.track.publisher, Side::Publisher)?,
+        endpoint.rtc(subscriber, Side::Subscriber)?,
         c.pt,
     )
 }

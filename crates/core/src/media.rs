@@ -68,10 +68,10 @@ impl Sfu {
             }
             (_, Event::IceConnectionStateChange(s)) => {
                 tracing::debug!(participant = %key.participant, side = ?key.side, "ICE {s:?}");
-                let Some(p) = self.participants.get_mut(&key.participant) else {
+                let Some(peer) = self.endpoint.peer_mut(key) else {
                     return;
                 };
-                if p.peer_mut(key.side).path.change(s) {
+                if peer.path.change(s) {
                     // The path is back after an outage (a changed network, an ICE restart):
                     // what was sent meanwhile is lost for good, older than any resend cache,
                     // and a picture waiting for it would freeze until the browser asks for a
@@ -178,7 +178,10 @@ impl Sfu {
         }) else {
             return;
         };
-        let mut api = p.publisher.rtc.direct_api();
+        let Some(rtc) = self.endpoint.rtc_mut(t.publisher, Side::Publisher) else {
+            return;
+        };
+        let mut api = rtc.direct_api();
         let rx = match ssrc {
             Some(ssrc) => api.stream_rx(&ssrc),
             None => api.stream_rx_by_mid(mid, rid),

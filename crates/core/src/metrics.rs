@@ -4,7 +4,6 @@
 use str0m::media::Mid;
 use summit_proto::MeetingName;
 
-use crate::peer::Side;
 use crate::Sfu;
 
 /// Counters that only grow.
@@ -78,7 +77,7 @@ impl Sfu {
                 let mut counters = m.departed_counters;
                 let mut tracks = 0;
                 for p in m.members.iter().filter_map(|id| self.participants.get(id)) {
-                    counters += p.counters();
+                    counters += self.counters(p);
                     tracks += p.tracks.len();
                 }
                 MeetingMetrics {
@@ -92,7 +91,7 @@ impl Sfu {
             .collect();
         let mut totals = self.departed_counters;
         for p in self.participants.values() {
-            totals += p.counters();
+            totals += self.counters(p);
         }
         Metrics {
             meetings,
@@ -101,13 +100,17 @@ impl Sfu {
         }
     }
 
+    /// Everything counted for a participant: forwarded from them, and their connections' NACK
+    /// and loss figures.
+    pub(crate) fn counters(&self, p: &crate::participant::Participant) -> Counters {
+        let mut c = p.forwarded;
+        c += self.endpoint.counters(p.id);
+        c
+    }
+
     /// str0m reported a stream's cumulative figures: keep the latest per stream.
     pub(crate) fn stream_figures(&mut self, key: crate::peer::PeerKey, mid: Mid, f: StreamFigures) {
-        if let Some(p) = self.participants.get_mut(&key.participant) {
-            let peer = match key.side {
-                Side::Publisher => &mut p.publisher,
-                Side::Subscriber => &mut p.subscriber,
-            };
+        if let Some(peer) = self.endpoint.peer_mut(key) {
             match peer.figures.iter_mut().find(|(m, _)| *m == mid) {
                 Some((_, old)) => *old = f,
                 None => peer.figures.push((mid, f)),

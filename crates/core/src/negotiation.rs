@@ -89,9 +89,11 @@ impl Sfu {
             check_layers(&t.layers)?;
         }
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| SfuError::Sdp(e.to_string()))?;
-        let answer = p
-            .publisher
-            .rtc
+        let rtc = self
+            .endpoint
+            .rtc_mut(id, Side::Publisher)
+            .ok_or(SfuError::UnknownParticipant)?;
+        let answer = rtc
             .sdp_api()
             .accept_offer(offer)
             .map_err(|e| SfuError::Sdp(e.to_string()))?;
@@ -99,7 +101,7 @@ impl Sfu {
         let mut wanted: Vec<(TrackSource, Mid)> = Vec::new();
         for t in tracks {
             let mid = Mid::from(t.mid.as_str());
-            let Some(media) = p.publisher.rtc.media(mid) else {
+            let Some(media) = rtc.media(mid) else {
                 continue;
             };
             let kind_ok = (media.kind() == MediaKind::Audio) == t.source.is_audio();
@@ -274,7 +276,10 @@ impl Sfu {
         }
         p.needs_offer = false;
         let ice_restart = std::mem::take(&mut p.ice_restart);
-        let mut api = p.subscriber.rtc.sdp_api();
+        let Some(rtc) = self.endpoint.rtc_mut(id, Side::Subscriber) else {
+            return;
+        };
+        let mut api = rtc.sdp_api();
         if ice_restart {
             // New ICE credentials, the same candidates: the page's new path checks in afresh.
             api.ice_restart(true);
@@ -363,7 +368,11 @@ impl Sfu {
             .pending_offer
             .take()
             .ok_or(SfuError::Unexpected("no offer is outstanding"))?;
-        let accepted = p.subscriber.rtc.sdp_api().accept_answer(pending, answer);
+        let rtc = self
+            .endpoint
+            .rtc_mut(id, Side::Subscriber)
+            .ok_or(SfuError::UnknownParticipant)?;
+        let accepted = rtc.sdp_api().accept_answer(pending, answer);
         let mut started = Vec::new();
         for slot in &mut p.slots {
             if accepted.is_err() {
@@ -395,7 +404,7 @@ impl Sfu {
             self.offer_if_needed(id);
             return Err(SfuError::Sdp(e.to_string()));
         }
-        let connected = p.subscriber.rtc.is_connected();
+        let connected = rtc.is_connected();
         self.mark_dirty(PeerKey {
             participant: id,
             side: Side::Subscriber,

@@ -1,4 +1,5 @@
-//! Participant: one person in a meeting, with their two connections, their tracks and slots.
+//! Participant: one person in a meeting, with their tracks and slots (their two connections
+//! are the endpoint's, named by their id).
 
 use std::time::Instant;
 
@@ -10,7 +11,6 @@ use summit_proto::{
 
 use crate::budget::TokenBucket;
 
-use crate::peer::{Peer, Side};
 use crate::subscription::Slot;
 use crate::track::PublishedTrack;
 
@@ -47,8 +47,6 @@ pub(crate) struct Participant {
     pub(crate) admission: Admission,
     /// A host muted the microphone; its packets are not forwarded until the participant unmutes.
     pub(crate) muted_by_host: bool,
-    pub(crate) publisher: Peer,
-    pub(crate) subscriber: Peer,
     pub(crate) tracks: Vec<PublishedTrack>,
     pub(crate) slots: Vec<Slot>,
     /// The slot that carries the language channel this participant listens to, once picked.
@@ -116,13 +114,6 @@ pub(crate) struct Bandwidth {
 }
 
 impl Participant {
-    pub(crate) fn peer_mut(&mut self, side: Side) -> &mut Peer {
-        match side {
-            Side::Publisher => &mut self.publisher,
-            Side::Subscriber => &mut self.subscriber,
-        }
-    }
-
     /// Whether they are in the meeting (not waiting in the lobby).
     pub(crate) fn admitted(&self) -> bool {
         self.admission == Admission::Admitted
@@ -134,20 +125,6 @@ impl Participant {
 
     pub(crate) fn track_mut(&mut self, source: TrackSource) -> Option<&mut PublishedTrack> {
         self.tracks.iter_mut().find(|t| t.source == source)
-    }
-
-    /// Everything counted for this participant: forwarded from them, and their connections'
-    /// NACK and loss figures.
-    pub(crate) fn counters(&self) -> crate::metrics::Counters {
-        let mut c = self.forwarded;
-        for (_, f) in &self.publisher.figures {
-            c.nacks_sent += f.nacks;
-        }
-        for (_, f) in &self.subscriber.figures {
-            c.nacks_received += f.nacks;
-            c.packets_lost += f.lost;
-        }
-        c
     }
 
     pub(crate) fn info(&self) -> ParticipantInfo {

@@ -8,17 +8,18 @@
 use str0m::format::Codec;
 use summit_proto::{MeetingName, ServerMessage};
 
+use crate::endpoint::Endpoint;
 use crate::participant::Participant;
+use crate::peer::Side;
 use crate::Sfu;
 
 /// Whether a participant's receiving connection took RED for Opus; `None` until it answered.
-pub(crate) fn receives_red(p: &Participant) -> Option<bool> {
+pub(crate) fn receives_red(p: &Participant, endpoint: &Endpoint) -> Option<bool> {
     if !p.subscriber_answered {
         return None;
     }
-    let opus = p
-        .subscriber
-        .rtc
+    let opus = endpoint
+        .rtc(p.id, Side::Subscriber)?
         .codec_config()
         .find(|c| c.spec().codec == Codec::Opus)?;
     Some(opus.red().is_some())
@@ -35,7 +36,7 @@ impl Sfu {
             && m.members
                 .iter()
                 .filter_map(|id| self.participants.get(id))
-                .all(|p| receives_red(p) != Some(false));
+                .all(|p| receives_red(p, &self.endpoint) != Some(false));
         if on == m.audio_redundancy {
             return;
         }

@@ -16,7 +16,7 @@ use crate::channels::add_pair;
 use crate::meeting::Meeting;
 use crate::output::{Disconnect, Output, SfuEvent};
 use crate::participant::{Admission, Participant};
-use crate::peer::{Peer, Side};
+use crate::peer::Peer;
 use crate::subscription::SlotRef;
 use crate::track::TrackRef;
 use crate::{Sfu, SfuError};
@@ -198,8 +198,6 @@ impl Sfu {
             invitation: identity.invitation,
             admission: Admission::from_admitted(admitted),
             muted_by_host: false,
-            publisher: self.new_peer(now, Side::Publisher),
-            subscriber: self.new_peer(now, Side::Subscriber),
             tracks: Vec::new(),
             slots: Vec::new(),
             channel_slot: None,
@@ -232,6 +230,7 @@ impl Sfu {
         let pair = p.interprets.clone();
         let invitation = p.invitation.clone();
         self.participants.insert(id, p);
+        self.connect(id, now);
         self.resumable_session(id);
         // A recording the restart cut is news for the first meeting after it only.
         let interrupted_recording =
@@ -421,19 +420,14 @@ impl Sfu {
         }
     }
 
-    /// A fresh connection of one side (only the subscribing one estimates bandwidth).
-    fn new_peer(&self, now: Instant, side: Side) -> Peer {
-        let bwe = match side {
-            Side::Publisher => None,
-            Side::Subscriber => self.config.initial_bandwidth.map(Bitrate::bps),
-        };
-        Peer::new(
-            now,
-            self.config.public_addr,
-            self.config.tcp_addr,
-            bwe,
-            self.config.audio_redundancy,
-        )
+    /// Gives a participant two fresh connections, in place of any they had (only the
+    /// subscribing one estimates bandwidth).
+    fn connect(&mut self, id: ParticipantId, now: Instant) {
+        let c = &self.config;
+        let peer = |bwe| Peer::new(now, c.public_addr, c.tcp_addr, bwe, c.audio_redundancy);
+        let publisher = peer(None);
+        let subscriber = peer(c.initial_bandwidth.map(Bitrate::bps));
+        self.endpoint.connect(id, publisher, subscriber);
     }
 
     /// An admitted participant enters the meeting: welcome, tell the others, subscribe.
@@ -444,14 +438,7 @@ impl Sfu {
         if !was_admitted {
             // Connections made when they came would time out before a long wait in the lobby
             // ends (DTLS gives up 40 s after it starts): the page connects from now on.
-            let now = self.now;
-            let fresh = (
-                self.new_peer(now, Side::Publisher),
-                self.new_peer(now, Side::Subscriber),
-            );
-            if let Some(p) = self.participants.get_mut(&id) {
-                (p.publisher, p.subscriber) = fresh;
-            }
+            self.connect(id, self.now);
         }
         let Some(p) = self.participants.get_mut(&id) else {
             return;
@@ -591,9 +578,8 @@ impl Sfu {
             self.outputs
                 .push_back(Output::Event(SfuEvent::ResumeEnded(p.resume)));
         }
-        p.publisher.rtc.disconnect();
-        p.subscriber.rtc.disconnect();
-        self.endpoint.forget(id);
+        let counted = self.counters(&p);
+        self.endpoint.disconnect(id);
         // Others stop receiving this participant's tracks.
         for t in &p.tracks {
             let track = TrackRef {
@@ -612,7 +598,6 @@ impl Sfu {
             };
             self.subscriptions.assign(at, slot, None);
         }
-        let counted = p.counters();
         self.departed_counters += counted;
         let members = match self.meetings.get_mut(&p.meeting) {
             Some(m) => {

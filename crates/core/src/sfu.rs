@@ -19,7 +19,7 @@ use crate::endpoint::Endpoint;
 use crate::meeting::Meeting;
 use crate::output::{Disconnect, Output};
 use crate::participant::Participant;
-use crate::peer::PeerKey;
+use crate::peer::{PeerKey, Side};
 use crate::policy::{EveryoneSeesEveryone, SubscriptionPolicy};
 use crate::session::Departed;
 use crate::subscription::Subscriptions;
@@ -153,9 +153,11 @@ impl Sfu {
                 // A new path: what was learnt of the old one goes (an outage looked like
                 // congestion, and would keep video paused while the estimate climbs back).
                 if let Some(init) = self.config.initial_bandwidth {
-                    p.subscriber.rtc.bwe().reset(Bitrate::bps(init));
                     p.bandwidth.estimate = None;
                     p.bandwidth.raw = None;
+                    if let Some(rtc) = self.endpoint.rtc_mut(id, Side::Subscriber) {
+                        rtc.bwe().reset(Bitrate::bps(init));
+                    }
                 }
                 self.offer_if_needed(id);
                 self.reallocate(id, now);
@@ -264,16 +266,13 @@ impl Sfu {
         let input = Input::Receive(now, input);
         // STUN has the top two bits of its first byte clear (RFC 7983).
         let is_stun = data.first().is_some_and(|b| *b < 4);
-        let Some(key) = self
-            .endpoint
-            .route(&self.participants, proto, source, &input, is_stun)
-        else {
+        let Some(key) = self.endpoint.route(proto, source, &input, is_stun) else {
             return;
         };
-        let Some(p) = self.participants.get_mut(&key.participant) else {
+        let Some(peer) = self.endpoint.peer_mut(key) else {
             return;
         };
-        if let Err(e) = p.peer_mut(key.side).rtc.handle_input(input) {
+        if let Err(e) = peer.rtc.handle_input(input) {
             tracing::debug!(participant = %key.participant, "input refused: {e}");
         }
         self.drain(key, now);
@@ -282,7 +281,7 @@ impl Sfu {
     /// Time has passed: drive the connections that are due, check heartbeats.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
-        self.endpoint.due(&mut self.participants, now);
+        self.endpoint.due(now);
         for timer in Timer::ALL {
             if self.endpoint.fire(timer, now) {
                 match timer {
@@ -330,15 +329,14 @@ impl Sfu {
     }
 
     pub(crate) fn mark_dirty(&mut self, key: PeerKey) {
-        self.endpoint.mark_dirty(&mut self.participants, key);
+        self.endpoint.mark_dirty(key);
     }
 
     fn drive(&mut self, key: PeerKey) {
         let now = self.now;
-        let Some(p) = self.participants.get_mut(&key.participant) else {
+        let Some(peer) = self.endpoint.peer_mut(key) else {
             return;
         };
-        let peer = p.peer_mut(key.side);
         peer.dirty = false;
         if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
             tracing::debug!(participant = %key.participant, "timeout refused: {e}");
@@ -349,10 +347,9 @@ impl Sfu {
     /// Polls one connection until it asks for a timeout, acting on its events.
     pub(crate) fn drain(&mut self, key: PeerKey, now: Instant) {
         loop {
-            let Some(p) = self.participants.get_mut(&key.participant) else {
+            let Some(peer) = self.endpoint.peer_mut(key) else {
                 return;
             };
-            let peer = p.peer_mut(key.side);
             match peer.rtc.poll_output() {
                 Ok(str0m::Output::Timeout(t)) => {
                     if peer.deadline != t || t <= now {
