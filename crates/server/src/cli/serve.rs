@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use std::sync::Arc;
 
 use crate::registry::actor::Registry;
-use crate::registry::recorder::{RecordWriter, Recorder};
+use crate::registry::recorder::Recorder;
 use crate::registry::store;
 use crate::registry::DataDir;
 use crate::registry::RegistryBackend;
@@ -91,20 +91,25 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .orphan_resume_tokens(started)
         .context("cannot read the resume tokens")?;
     let first_participant_id = dir.next_participant_id()?;
-    // The record has a connection of its own, on a thread of its own once the server runs: the
-    // SFU task never waits for it.
-    let mut recorder = Recorder::new(DataDir::open(data)?)?;
+    // Once the server runs, the record is written on the registry actor's thread: the SFU task
+    // never waits for it.
+    let mut recorder = Recorder::new(dir.record_key()?);
     // The record of every meeting the last run left running says so, before anyone is back.
     // A recording it left running is cut there (its files end at the crash): the record says
     // so, and the meeting's hosts are told when they are back.
     let mut interrupted_recordings = std::collections::HashSet::new();
     for meeting in &interrupted {
-        recorder.append(meeting, summit_record::RecordEvent::ServerRestarted {})?;
+        recorder.append(
+            &dir,
+            meeting,
+            summit_record::RecordEvent::ServerRestarted {},
+        )?;
         let (running, cut) = dir
             .recording_state(meeting.as_str())
             .context("cannot read a meeting's record")?;
         if running {
             recorder.append(
+                &dir,
                 meeting,
                 summit_record::RecordEvent::RecordingStopped {
                     by: crate::registry::record_log::RESTART_STOPPED_RECORDING.to_owned(),
@@ -116,7 +121,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     // From here on the registry is the actor's alone.
-    let registry = Registry::spawn(dir)?;
+    let (registry, records) = Registry::spawn(dir, recorder)?;
     let recordings = Recordings::spawn(data.join("recordings"))?;
     let public_ip = match args.public_ip {
         Some(ip) => ip,
@@ -214,7 +219,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
             config,
             rx,
             events_tx,
-            RecordWriter::spawn(recorder)?,
+            records,
             recordings,
             stop_rx.clone(),
         ));

@@ -1,41 +1,94 @@
-//! The registry actor: one thread owns the registry's connection and runs every request of the
-//! running server on it, one after another. Signaling and the store task await its answers;
-//! nobody holds a lock on the registry, no tokio worker waits on the disk, and the SFU task
-//! never calls it at all (the record has a writer thread of its own, `recorder.rs`).
+//! The registry actor: one thread owns the registry's connection and does all of the running
+//! server's registry work on it, in the order it was asked for: requests (signaling and the
+//! store task await their answers) and the record (the SFU task hands it events through its
+//! `RecordWriter` and hears back once they are durable; events queued together are committed
+//! together). Nobody holds a lock on the registry, no tokio worker waits on the disk, and the
+//! SFU task never waits on it at all.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 
+use summit_proto::MeetingName;
+use summit_record::RecordEvent;
 use tokio::sync::oneshot;
 
+use crate::registry::recorder::{RecordWriter, Recorder, Ticket, MAX_BATCH};
 use crate::registry::RegistryBackend;
 
 /// One request: runs on the actor's thread with the backend.
 type Job = Box<dyn FnOnce(&dyn RegistryBackend) + Send>;
 
+/// What the actor is asked to do.
+pub(crate) enum Work {
+    /// A request, answered on its own channel.
+    Call(Job),
+    /// A record event to append (acknowledged by ticket).
+    Record(Ticket, MeetingName, RecordEvent),
+    /// Answer once everything queued before is done.
+    Flush(mpsc::Sender<()>),
+}
+
 /// A handle on the registry actor, cloned by everyone who asks it something.
 #[derive(Clone)]
 pub(crate) struct Registry {
-    jobs: mpsc::Sender<Job>,
+    work: mpsc::Sender<Work>,
 }
 
 impl Registry {
-    /// Starts the actor on a thread of its own, owning `backend`. It stops when the last
-    /// handle is dropped.
-    pub(crate) fn spawn(backend: impl RegistryBackend + 'static) -> anyhow::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+    /// Starts the actor on a thread of its own, owning `backend` and `recorder`; returns the
+    /// handle for requests and the one for record events. It stops when every handle is gone.
+    pub(crate) fn spawn(
+        backend: impl RegistryBackend + 'static,
+        mut recorder: Recorder,
+    ) -> anyhow::Result<(Self, RecordWriter)> {
+        let (work, queue) = mpsc::channel::<Work>();
+        let (ack, acks) = tokio::sync::mpsc::unbounded_channel();
         std::thread::Builder::new()
             .name("summit-registry".into())
             .spawn(move || {
-                while let Ok(job) = queue.recv() {
-                    // A request that panics fails alone (its caller hears the registry stopped
-                    // answering it); SQLite's transactions keep the file consistent.
-                    if std::panic::catch_unwind(AssertUnwindSafe(|| job(&backend))).is_err() {
-                        tracing::error!("a registry request panicked");
+                let mut held = None;
+                loop {
+                    let next = match held.take() {
+                        Some(w) => w,
+                        None => match queue.recv() {
+                            Ok(w) => w,
+                            Err(_) => return,
+                        },
+                    };
+                    match next {
+                        Work::Call(job) => {
+                            // A request that panics fails alone (its caller hears the registry
+                            // stopped answering it); SQLite's transactions keep the file
+                            // consistent.
+                            if std::panic::catch_unwind(AssertUnwindSafe(|| job(&backend))).is_err()
+                            {
+                                tracing::error!("a registry request panicked");
+                            }
+                        }
+                        Work::Record(ticket, meeting, event) => {
+                            // A group commit: whatever record events queued up behind this one,
+                            // up to the first other work (which comes next, in its turn).
+                            let mut batch = vec![(ticket, meeting, event)];
+                            while batch.len() < MAX_BATCH {
+                                match queue.try_recv() {
+                                    Ok(Work::Record(t, m, e)) => batch.push((t, m, e)),
+                                    Ok(other) => {
+                                        held = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            recorder.commit(&backend, batch, &ack);
+                        }
+                        Work::Flush(done) => {
+                            let _ = done.send(());
+                        }
                     }
                 }
             })?;
-        Ok(Self { jobs })
+        let writer = RecordWriter::new(work.clone(), acks);
+        Ok((Self { work }, writer))
     }
 
     /// Runs `f` on the registry in its turn and returns its answer. Callers each wait for
@@ -49,8 +102,8 @@ impl Registry {
             // The caller may have gone (its connection closed): nobody to answer.
             let _ = tx.send(f(backend));
         });
-        self.jobs
-            .send(job)
+        self.work
+            .send(Work::Call(job))
             .map_err(|_| anyhow::anyhow!("the registry has stopped"))?;
         rx.await
             .map_err(|_| anyhow::anyhow!("the registry did not answer"))?
@@ -67,7 +120,9 @@ mod tests {
     async fn requests_run_in_turn_on_the_actor_and_answer_their_callers() -> anyhow::Result<()> {
         let dir = std::env::temp_dir().join(format!("summit-actor-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let registry = Registry::spawn(DataDir::open(&dir)?)?;
+        let data = DataDir::open(&dir)?;
+        let recorder = Recorder::new(data.record_key()?);
+        let (registry, _records) = Registry::spawn(data, recorder)?;
         let name = MeetingName::parse("actor-test")?;
         let callers: Vec<_> = (0..8)
             .map(|_| {

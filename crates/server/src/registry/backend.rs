@@ -8,6 +8,7 @@ use summit_proto::{
     DeniedInvitation, InvitationId, Language, MeetingName, ParticipantId, ResumeHash,
 };
 
+use crate::registry::record_log::{ChainState, StoredEntry};
 use crate::registry::{EntryRefusal, KeptSession, RegisteredMeeting};
 
 /// The registry's operations. Each is one transaction of its own.
@@ -88,13 +89,13 @@ pub(crate) trait RegistryBackend: Send {
         window_secs: u64,
     ) -> anyhow::Result<Option<(ParticipantId, bool)>>;
 
-    /// Whether a host denied this invitation in this meeting.
     /// A host locked (or unlocked) the meeting.
     fn set_locked(&self, meeting: &MeetingName, locked: bool) -> anyhow::Result<()>;
 
     /// Whether a host left the meeting locked.
     fn is_locked(&self, meeting: &MeetingName) -> anyhow::Result<bool>;
 
+    /// Whether a host denied this invitation in this meeting.
     fn is_denied(&self, invitation: &str, meeting: &MeetingName) -> anyhow::Result<bool>;
 
     /// Why an invitation may not enter at all now (revoked, or its meeting ended), if so.
@@ -118,4 +119,12 @@ pub(crate) trait RegistryBackend: Send {
 
     /// Registered meetings, oldest first.
     fn meetings(&self) -> anyhow::Result<Vec<RegisteredMeeting>>;
+
+    /// Where `meeting`'s record chain stands (empty if it has no entries).
+    fn record_chain(&self, meeting: &MeetingName) -> anyhow::Result<ChainState>;
+
+    /// Stores record entries (each with its signed head, if any) and what they tell the
+    /// registry (meetings started, sessions), in one transaction: when this returns, every one
+    /// survives a crash; on an error, none is stored.
+    fn append_records(&self, batch: &[StoredEntry]) -> anyhow::Result<()>;
 }

@@ -44,44 +44,6 @@ impl DataDir {
         }
     }
 
-    /// Where `meeting`'s chain stands in the registry (empty if it has no entries).
-    pub(crate) fn record_chain(&self, meeting: &str) -> anyhow::Result<ChainState> {
-        let last: Option<(u64, String, String)> = self
-            .db
-            .query_row(
-                "SELECT seq, hash, line FROM record_entries WHERE meeting = ?1
-                 ORDER BY seq DESC LIMIT 1",
-                [meeting],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((seq, hash, line)) = last else {
-            return Ok(ChainState {
-                chain: Chain::new(meeting),
-                last_at: String::new(),
-            });
-        };
-        let hash = Hash::parse(&hash).context("a stored record hash is damaged")?;
-        let entry: Entry =
-            serde_json::from_str(&line).context("a stored record entry is damaged")?;
-        Ok(ChainState {
-            chain: Chain::resume(meeting, seq, hash),
-            last_at: entry.at,
-        })
-    }
-
-    /// Stores entries (each with its signed head, if any) with what they tell the registry, in
-    /// one transaction: when this returns, every one survives a crash; on an error, none is
-    /// stored.
-    pub(crate) fn append_records(&mut self, batch: &[StoredEntry]) -> anyhow::Result<()> {
-        let tx = self.db.transaction()?;
-        for e in batch {
-            insert_entry(&tx, e)?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Whether `meeting`'s record says a recording is running: its last recording event (or
     /// end of the meeting) is a start, or a stop `by` [`RESTART_STOPPED_RECORDING`] (cut by a
     /// restart that nobody has followed with a start yet). `(running, cut)`.
@@ -201,6 +163,41 @@ pub(crate) struct StoredEntry {
     pub(crate) line: String,
     pub(crate) hash: Hash,
     pub(crate) head: Option<SignedHead>,
+}
+
+/// Where `meeting`'s chain stands in the registry (empty if it has no entries).
+pub(crate) fn chain(db: &rusqlite::Connection, meeting: &str) -> anyhow::Result<ChainState> {
+    let last: Option<(u64, String, String)> = db
+        .query_row(
+            "SELECT seq, hash, line FROM record_entries WHERE meeting = ?1
+             ORDER BY seq DESC LIMIT 1",
+            [meeting],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((seq, hash, line)) = last else {
+        return Ok(ChainState {
+            chain: Chain::new(meeting),
+            last_at: String::new(),
+        });
+    };
+    let hash = Hash::parse(&hash).context("a stored record hash is damaged")?;
+    let entry: Entry = serde_json::from_str(&line).context("a stored record entry is damaged")?;
+    Ok(ChainState {
+        chain: Chain::resume(meeting, seq, hash),
+        last_at: entry.at,
+    })
+}
+
+/// Stores entries in one transaction (`RegistryBackend::append_records`).
+pub(crate) fn append(db: &rusqlite::Connection, batch: &[StoredEntry]) -> anyhow::Result<()> {
+    // The registry actor is the connection's only user, so no other statement runs inside.
+    let tx = db.unchecked_transaction()?;
+    for e in batch {
+        insert_entry(&tx, e)?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Inserts one entry, and what it tells the registry (meetings, sessions, heads).

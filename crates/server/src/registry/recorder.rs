@@ -1,56 +1,54 @@
 //! The recorder: appends record events to each meeting's chain in the registry and signs the
-//! head at every join, leave and end. While the server runs it lives on a thread of its own
-//! (`RecordWriter`) with its own registry connection: the SFU task hands it events in order and
-//! goes on forwarding; the thread commits whatever has queued up in one transaction (a group
-//! commit) and acknowledges each event once it is durable, with its signed head. The SFU task
-//! holds back the signaling that followed an event until then, and never waits on the disk or
-//! a lock.
+//! head at every join, leave and end. While the server runs it lives on the registry actor's
+//! thread (`actor.rs`), beside the registry's one connection: the SFU task hands events to its
+//! `RecordWriter` in order and goes on forwarding; the actor commits whatever has queued up in
+//! one transaction (a group commit) and acknowledges each event once it is durable, with its
+//! signed head. The SFU task holds back the signaling that followed an event until then, and
+//! never waits on the disk or a lock.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc as std_mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::Context;
 use summit_auth::SigningKey;
 use summit_proto::{MeetingName, RecordHead};
 use summit_record::{RecordEvent, SignedHead};
 use tokio::sync::mpsc;
 
+use super::actor::Work;
 use super::record_log::{ChainState, StoredEntry};
-use super::DataDir;
+use super::RegistryBackend;
 
 /// Events committed in one transaction at most: a storm of joins is a few commits, and one
 /// commit does not hold the registry's write lock for long.
-const MAX_BATCH: usize = 256;
+pub(crate) const MAX_BATCH: usize = 256;
 
 /// Appends record events and signs heads.
 pub(crate) struct Recorder {
-    dir: DataDir,
     key: SigningKey,
     /// Chains of meetings seen since start; a meeting's is loaded from the registry once.
     chains: HashMap<MeetingName, ChainState>,
 }
 
 impl Recorder {
-    /// A recorder writing to `dir`, signing with its record key (created on first start).
-    pub(crate) fn new(dir: DataDir) -> anyhow::Result<Self> {
-        let key = dir.record_key()?;
-        Ok(Self {
-            dir,
+    /// A recorder signing with the server's record key (`DataDir::record_key`).
+    pub(crate) fn new(key: SigningKey) -> Self {
+        Self {
             key,
             chains: HashMap::new(),
-        })
+        }
     }
 
     /// Appends `event` to `meeting`'s chain, durably. Returns the signed head to hand the
     /// participants when the event is a join, a leave or the end.
     pub(crate) fn append(
         &mut self,
+        registry: &dyn RegistryBackend,
         meeting: &MeetingName,
         event: RecordEvent,
     ) -> anyhow::Result<Option<RecordHead>> {
-        let mut heads = self.append_batch(vec![(meeting.clone(), event)])?;
+        let mut heads = self.append_batch(registry, vec![(meeting.clone(), event)])?;
         Ok(heads.pop().flatten())
     }
 
@@ -58,6 +56,7 @@ impl Recorder {
     /// or none is (and the chains stay where the registry is). One head per event.
     pub(crate) fn append_batch(
         &mut self,
+        registry: &dyn RegistryBackend,
         events: Vec<(MeetingName, RecordEvent)>,
     ) -> anyhow::Result<Vec<Option<RecordHead>>> {
         // Advance copies: they replace the chains only once the batch is committed.
@@ -70,7 +69,7 @@ impl Recorder {
                 None => {
                     let s = match self.chains.get(&meeting) {
                         Some(s) => s.clone(),
-                        None => self.dir.record_chain(meeting.as_str())?,
+                        None => registry.record_chain(&meeting)?,
                     };
                     advanced.entry(meeting.clone()).or_insert(s)
                 }
@@ -102,7 +101,7 @@ impl Recorder {
                 head,
             });
         }
-        self.dir.append_records(&stored)?;
+        registry.append_records(&stored)?;
         for (meeting, state) in advanced {
             self.chains.insert(meeting, state);
         }
@@ -125,6 +124,62 @@ impl Recorder {
             })
             .collect())
     }
+
+    /// Commits what the actor took from its queue (in order, as one group where it can) and
+    /// acknowledges every ticket, durable or not: what waits for them must not wait for ever.
+    pub(crate) fn commit(
+        &mut self,
+        registry: &dyn RegistryBackend,
+        batch: Vec<(Ticket, MeetingName, RecordEvent)>,
+        ack: &mpsc::UnboundedSender<Acked>,
+    ) {
+        let tickets: Vec<(Ticket, MeetingName)> =
+            batch.iter().map(|(t, m, _)| (*t, m.clone())).collect();
+        let events: Vec<_> = batch.into_iter().map(|(_, m, e)| (m, e)).collect();
+        let heads = std::panic::catch_unwind(AssertUnwindSafe(|| self.write(registry, events)))
+            .unwrap_or_else(|_| {
+                tracing::error!("recording a group of events panicked; they are not recorded");
+                Vec::new()
+            });
+        let mut heads = heads.into_iter();
+        for (ticket, meeting) in tickets {
+            let head = heads.next().flatten().map(|h| (meeting, h));
+            // The SFU task may be gone (the server stopping): nobody to tell.
+            let _ = ack.send(Acked { ticket, head });
+        }
+    }
+
+    /// Appends a group, falling back to one at a time if the group fails.
+    fn write(
+        &mut self,
+        registry: &dyn RegistryBackend,
+        events: Vec<(MeetingName, RecordEvent)>,
+    ) -> Vec<Option<RecordHead>> {
+        match self.append_batch(registry, events.clone()) {
+            Ok(heads) => heads,
+            // One event the registry refuses must not cost the others their
+            // place in the record: one at a time, then.
+            Err(e) if events.len() > 1 => {
+                tracing::warn!(
+                    "a group of {} record events failed ({e:#}); appending one at a time",
+                    events.len()
+                );
+                events
+                    .into_iter()
+                    .map(|(m, ev)| {
+                        self.append(registry, &m, ev).unwrap_or_else(|e| {
+                            tracing::error!(meeting = %m, "could not record an event: {e:#}");
+                            None
+                        })
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                tracing::error!("could not record an event: {e:#}");
+                Vec::new()
+            }
+        }
+    }
 }
 
 /// Names one event handed to the writer; tickets count up from 1 in the order given.
@@ -138,11 +193,10 @@ pub(crate) struct Acked {
     pub(crate) head: Option<(MeetingName, RecordHead)>,
 }
 
-/// The SFU task's handle on the recorder's thread.
+/// The SFU task's handle for handing record events to the registry actor.
 pub(crate) struct RecordWriter {
-    to_thread: Option<std_mpsc::Sender<(Ticket, MeetingName, RecordEvent)>>,
+    to_actor: Option<std_mpsc::Sender<Work>>,
     acks: mpsc::UnboundedReceiver<Acked>,
-    thread: Option<JoinHandle<()>>,
     /// The last ticket given out, and the last acknowledged.
     given: Ticket,
     acked: Ticket,
@@ -151,34 +205,31 @@ pub(crate) struct RecordWriter {
 }
 
 impl RecordWriter {
-    /// Moves `recorder` to a thread of its own.
-    pub(crate) fn spawn(mut recorder: Recorder) -> anyhow::Result<Self> {
-        let (to_thread, queue) = std_mpsc::channel::<(Ticket, MeetingName, RecordEvent)>();
-        let (ack, acks) = mpsc::unbounded_channel();
-        let thread = std::thread::Builder::new()
-            .name("summit-record".into())
-            .spawn(move || write_until_closed(&mut recorder, &queue, &ack))
-            .context("cannot start the record writer's thread")?;
-        Ok(Self {
-            to_thread: Some(to_thread),
+    /// A writer into the actor's queue `to_actor`, hearing back on `acks`.
+    pub(crate) fn new(
+        to_actor: std_mpsc::Sender<Work>,
+        acks: mpsc::UnboundedReceiver<Acked>,
+    ) -> Self {
+        Self {
+            to_actor: Some(to_actor),
             acks,
-            thread: Some(thread),
             given: 0,
             acked: 0,
             busy: Duration::ZERO,
-        })
+        }
     }
 
-    /// Hands `event` to the thread; its ticket comes back acknowledged once it is durable.
+    /// Hands `event` to the actor; its ticket comes back acknowledged once it is durable.
     pub(crate) fn append(&mut self, meeting: MeetingName, event: RecordEvent) -> Ticket {
         let start = Instant::now();
         self.given += 1;
-        let sent = match &self.to_thread {
-            Some(t) => t.send((self.given, meeting, event)),
-            None => Err(std_mpsc::SendError((self.given, meeting, event))),
+        let work = Work::Record(self.given, meeting, event);
+        let sent = match &self.to_actor {
+            Some(t) => t.send(work),
+            None => Err(std_mpsc::SendError(work)),
         };
-        if let Err(std_mpsc::SendError((_, meeting, _))) = sent {
-            tracing::error!(%meeting, "the record writer has stopped; an event is not recorded");
+        if let Err(std_mpsc::SendError(Work::Record(_, meeting, _))) = sent {
+            tracing::error!(%meeting, "the registry has stopped; an event is not recorded");
         }
         self.busy += start.elapsed();
         self.given
@@ -207,8 +258,8 @@ impl RecordWriter {
                 a
             }
             None => {
-                // The thread is gone (it logged why): nothing more will be durable, and what
-                // waits for it must not wait for ever.
+                // The actor is gone: nothing more will be durable, and what waits for it must
+                // not wait for ever.
                 self.acked = self.given;
                 Acked {
                     ticket: self.given,
@@ -218,63 +269,17 @@ impl RecordWriter {
         }
     }
 
-    /// Waits until every event handed over is durable, and stops the thread.
+    /// Waits until every event handed over is durable (or the actor is gone); hands over no
+    /// more after.
     pub(crate) fn finish(&mut self) {
-        self.to_thread = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// The writer thread: takes what has queued up (up to [`MAX_BATCH`]), commits it in one
-/// transaction and acknowledges each event, until the SFU task's handle is gone.
-fn write_until_closed(
-    recorder: &mut Recorder,
-    queue: &std_mpsc::Receiver<(Ticket, MeetingName, RecordEvent)>,
-    ack: &mpsc::UnboundedSender<Acked>,
-) {
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
-        let tickets: Vec<(Ticket, MeetingName)> =
-            batch.iter().map(|(t, m, _)| (*t, m.clone())).collect();
-        let events: Vec<_> = batch.into_iter().map(|(_, m, e)| (m, e)).collect();
-        let heads = match recorder.append_batch(events.clone()) {
-            Ok(heads) => heads,
-            // One event the registry refuses must not cost the others their
-            // place in the record: one at a time, then.
-            Err(e) if events.len() > 1 => {
-                tracing::warn!(
-                    "a group of {} record events failed ({e:#}); appending one at a time",
-                    events.len()
-                );
-                events
-                    .into_iter()
-                    .map(|(m, ev)| {
-                        recorder.append(&m, ev).unwrap_or_else(|e| {
-                            tracing::error!(meeting = %m, "could not record an event: {e:#}");
-                            None
-                        })
-                    })
-                    .collect()
-            }
-            Err(e) => {
-                tracing::error!("could not record an event: {e:#}");
-                Vec::new()
-            }
+        let Some(to_actor) = self.to_actor.take() else {
+            return;
         };
-        let mut heads = heads.into_iter();
-        for (ticket, meeting) in tickets {
-            let head = heads.next().flatten().map(|h| (meeting, h));
-            if ack.send(Acked { ticket, head }).is_err() {
-                return;
-            }
+        let (done, wait) = std_mpsc::channel();
+        if to_actor.send(Work::Flush(done)).is_ok() {
+            // The actor answers once what was queued before is committed; an error means it
+            // stopped.
+            let _ = wait.recv();
         }
     }
 }
@@ -289,6 +294,8 @@ impl Drop for RecordWriter {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::registry::actor::Registry;
+    use crate::registry::DataDir;
 
     fn data_dir(name: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("summit-recorder-{name}-{}", std::process::id()));
@@ -310,15 +317,29 @@ mod tests {
         let path = data_dir("group");
         let meeting = MeetingName::parse("summit-1").unwrap();
         let other = MeetingName::parse("summit-2").unwrap();
-        let recorder = Recorder::new(DataDir::open(&path).unwrap()).unwrap();
+        let data = DataDir::open(&path).unwrap();
+        let recorder = Recorder::new(data.record_key().unwrap());
         let key = recorder.key.verifying_key();
-        let mut writer = RecordWriter::spawn(recorder).unwrap();
+        let (registry, mut writer) = Registry::spawn(data, recorder).unwrap();
         assert_eq!(writer.pending(), None);
         // Handed over at once, as a join storm does: they commit in groups.
         let mut tickets = vec![writer.append(meeting.clone(), RecordEvent::MeetingStarted {})];
         for p in 1..=300 {
             let m = if p % 3 == 0 { &other } else { &meeting };
             tickets.push(writer.append(m.clone(), joined(p)));
+            if p == 150 {
+                // A request between record events is answered in its turn: after the events
+                // queued before it are durable (the record's start made the meeting known).
+                let known = meeting.clone();
+                let e2ee = registry
+                    .call(move |r| r.meeting_e2ee(&known))
+                    .await
+                    .unwrap();
+                assert!(
+                    e2ee.is_some(),
+                    "the events before the request were committed"
+                );
+            }
         }
         assert_eq!(writer.pending(), tickets.last().copied());
         let mut acked = Vec::new();
@@ -350,23 +371,31 @@ mod tests {
     fn a_chain_continues_across_batches_and_restarts() {
         let path = data_dir("continue");
         let meeting = MeetingName::parse("summit-1").unwrap();
-        let mut recorder = Recorder::new(DataDir::open(&path).unwrap()).unwrap();
+        let data = DataDir::open(&path).unwrap();
+        let mut recorder = Recorder::new(data.record_key().unwrap());
         recorder
-            .append_batch(vec![
-                (meeting.clone(), RecordEvent::MeetingStarted {}),
-                (meeting.clone(), joined(1)),
-            ])
+            .append_batch(
+                &data,
+                vec![
+                    (meeting.clone(), RecordEvent::MeetingStarted {}),
+                    (meeting.clone(), joined(1)),
+                ],
+            )
             .unwrap();
-        recorder.append(&meeting, joined(2)).unwrap();
+        recorder.append(&data, &meeting, joined(2)).unwrap();
         let key = recorder.key.verifying_key();
-        drop(recorder);
+        drop((recorder, data));
         // A new server on the same data picks the chain up where it stands.
-        let mut recorder = Recorder::new(DataDir::open(&path).unwrap()).unwrap();
+        let data = DataDir::open(&path).unwrap();
+        let mut recorder = Recorder::new(data.record_key().unwrap());
         let head = recorder
-            .append(&meeting, RecordEvent::ServerRestarted {})
+            .append(&data, &meeting, RecordEvent::ServerRestarted {})
             .unwrap();
         assert!(head.is_none());
-        let head = recorder.append(&meeting, joined(3)).unwrap().unwrap();
+        let head = recorder
+            .append(&data, &meeting, joined(3))
+            .unwrap()
+            .unwrap();
         assert_eq!(head.seq, 4);
         let file = DataDir::open(&path)
             .unwrap()

@@ -8,6 +8,7 @@ use summit_proto::{
     RecordingPublicKey, ResumeHash,
 };
 
+use crate::registry::record_log::{self, ChainState, StoredEntry};
 use crate::registry::{
     parse_languages, DataDir, EntryRefusal, KeptSession, RegisteredMeeting, RegistryBackend,
 };
@@ -414,5 +415,13 @@ impl RegistryBackend for DataDir {
             });
         }
         Ok(out)
+    }
+
+    fn record_chain(&self, meeting: &MeetingName) -> anyhow::Result<ChainState> {
+        record_log::chain(&self.db, meeting.as_str())
+    }
+
+    fn append_records(&self, batch: &[StoredEntry]) -> anyhow::Result<()> {
+        record_log::append(&self.db, batch)
     }
 }

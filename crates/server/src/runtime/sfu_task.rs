@@ -413,6 +413,7 @@ fn drain(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::registry::actor::Registry;
     use crate::registry::recorder::Recorder;
     use crate::registry::DataDir;
 
@@ -422,10 +423,11 @@ mod tests {
         let path = std::env::temp_dir().join(format!("summit-held-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
-        let recorder = Recorder::new(DataDir::open(&path).unwrap()).unwrap();
+        let data = DataDir::open(&path).unwrap();
+        let recorder = Recorder::new(data.record_key().unwrap());
         // SQLite keeps its file open; on Linux the directory can go now.
         let _ = std::fs::remove_dir_all(&path);
-        let records = RecordWriter::spawn(recorder).unwrap();
+        let (_registry, records) = Registry::spawn(data, recorder).unwrap();
         let sfu = Sfu::new(
             SfuConfig::new("127.0.0.1:7881".parse().unwrap()),
             Instant::now(),
