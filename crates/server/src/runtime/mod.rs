@@ -1,5 +1,6 @@
 //! The runtime of `summit serve`: tokio tasks around the sans-IO core, each doing one kind of I/O.
 
+pub(crate) mod entry;
 pub(crate) mod http;
 pub(crate) mod limits;
 pub(crate) mod mailbox;

@@ -7,14 +7,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use summit_auth::{new_resume_token, resume_hash, Invitation, InvitationClaims};
-use summit_core::{Identity, JoinRequest, MeetingSettings, PageInvitation, Restored, SfuError};
+use summit_core::{Identity, JoinRequest, PageInvitation, SfuError};
 use summit_proto::{
     Capability, ClientMessage, CloseCode, EdgeMessage, ErrorCode, LanguagePair, MeetingName,
     ResumeToken, Role, ServerMessage, CLOSE_PAGE_RECONNECTING, PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::registry::{EntryRefusal, RegistryBackend};
+use crate::runtime::entry::{self, Entry, EntryAsk};
 use crate::runtime::http::AppState;
 use crate::runtime::limits::{RateLimit, JOIN_TIMEOUT};
 use crate::runtime::mailbox::{Command, ConnId, Departure, ToClient, CLIENT_QUEUE};
@@ -91,80 +91,6 @@ async fn send(ws: &mut WebSocket, msg: &ServerMessage) -> bool {
     match serde_json::to_string(msg) {
         Ok(text) => ws.send(Message::Text(text.into())).await.is_ok(),
         Err(_) => false,
-    }
-}
-
-fn used_up(uses: Option<u32>) -> String {
-    EntryRefusal::UsedUp(uses.unwrap_or(0)).to_string()
-}
-
-fn registry_failed(e: &anyhow::Error) -> (CloseCode, String) {
-    tracing::error!("registry check failed: {e:#}");
-    (
-        CloseCode::Refused,
-        "the server could not check the invitation; try again".to_owned(),
-    )
-}
-
-/// The registry's part of an entry, as one request: a revoked invitation or an ended meeting
-/// refuses; so does a denied one for someone who would wait in the lobby. Otherwise a use is
-/// spent (`Ok(true)`); with none left, only a resume enters (`Ok(false)`: nothing spent).
-fn spend_entry(
-    r: &dyn RegistryBackend,
-    invitation: &str,
-    meeting: &MeetingName,
-    uses: Option<u32>,
-    waits: bool,
-    resuming: bool,
-) -> Result<bool, (CloseCode, String)> {
-    let refuse = |code, why: &dyn std::fmt::Display| (code, why.to_string());
-    match r.check(invitation, meeting) {
-        Ok(Ok(())) if waits && r.is_denied(invitation, meeting).unwrap_or(false) => {
-            Err(refuse(CloseCode::Denied, &EntryRefusal::Denied))
-        }
-        Ok(Ok(())) => match r.spend_use(invitation, uses) {
-            Ok(true) => Ok(true),
-            Ok(false) if resuming => Ok(false),
-            Ok(false) => Err(refuse(CloseCode::InvitationRefused, &used_up(uses))),
-            Err(e) => Err(registry_failed(&e)),
-        },
-        Ok(Err(refusal)) => {
-            let code = if matches!(refusal, EntryRefusal::Ended) {
-                CloseCode::Ended
-            } else {
-                CloseCode::InvitationRefused
-            };
-            Err(refuse(code, &refusal))
-        }
-        Err(e) => Err(registry_failed(&e)),
-    }
-}
-
-/// What the registry holds of a meeting for its next member: channels, recording key,
-/// denials, a lock kept over a restart. A part it cannot read is left out (logged) rather
-/// than refusing entry.
-fn meeting_settings(r: &dyn RegistryBackend, meeting: &MeetingName) -> MeetingSettings {
-    fn or_default<T>(meeting: &MeetingName, what: &str, read: anyhow::Result<T>, default: T) -> T {
-        read.unwrap_or_else(|e| {
-            tracing::error!(%meeting, "cannot read the meeting's {what}: {e:#}");
-            default
-        })
-    }
-    MeetingSettings {
-        languages: or_default(
-            meeting,
-            "languages",
-            r.meeting_languages(meeting),
-            Vec::new(),
-        ),
-        recording_key: or_default(
-            meeting,
-            "recording key",
-            r.meeting_recording_key(meeting),
-            None,
-        ),
-        denied: or_default(meeting, "denials", r.denials(meeting), Vec::new()),
-        locked: or_default(meeting, "lock", r.is_locked(meeting), false),
     }
 }
 
@@ -263,48 +189,29 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         None => None,
     };
     let moderator = invitation.capabilities().has(Capability::Moderate);
-    // 2. The registry: revoked or ended refuse at once. A use is spent now and given back if
-    // the join fails or resumes a session; with none left, only a resume may enter.
-    let restored = match resume {
-        Some(h) => {
-            let (m, j, now, window) = (
-                meeting.clone(),
-                jti.clone(),
-                unix_now(),
-                state.resume_window.as_secs(),
-            );
-            let found = state
-                .registry
-                .call(move |r| r.restore_resume(&h, &m, &j, now, window))
-                .await;
-            found
-                .unwrap_or_else(|e| {
-                    tracing::error!("cannot read resume tokens: {e:#}");
-                    None
-                })
-                .map(|(participant, admitted)| Restored {
-                    admitted,
-                    participant,
-                })
-        }
-        None => None,
+    // 2. The registry, in one request: revoked or ended refuse at once. A use is spent now and
+    // given back if the join fails or resumes a session; with none left, only a resume may
+    // enter.
+    let ask = EntryAsk {
+        meeting: meeting.clone(),
+        invitation: jti.clone(),
+        uses: claims.uses,
+        resume,
+        lobby_applies: !moderator && !claims.skip_lobby,
+        now: unix_now(),
+        resume_window: state.resume_window.as_secs(),
     };
-    let entry = {
-        let waits = !moderator && !claims.skip_lobby && !restored.is_some_and(|r| r.admitted);
-        let (invitation, m, uses, resuming) = (
-            jti.0.clone(),
-            meeting.clone(),
-            claims.uses,
-            resume.is_some(),
-        );
-        state
-            .registry
-            .call(move |r| Ok(spend_entry(r, &invitation, &m, uses, waits, resuming)))
-            .await
-            .unwrap_or_else(|e| Err(registry_failed(&e)))
-    };
-    let spent = match entry {
-        Ok(spent) => spent,
+    let entry = state
+        .registry
+        .call(move |r| Ok(entry::check_and_spend(r, &ask)))
+        .await
+        .unwrap_or_else(|e| Err(entry::registry_failed(&e)));
+    let Entry {
+        restored,
+        spent,
+        settings,
+    } = match entry {
+        Ok(entry) => entry,
         Err((code, why)) => return close(ws, code, &why).await,
     };
     let give_back = |state: &AppState| {
@@ -317,18 +224,6 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                 tracing::error!("could not give back a use: {e:#}");
             }
         }
-    };
-    // Settings registered for the meeting; the core merges them into the running meeting.
-    let settings = {
-        let m = meeting.clone();
-        let read = state
-            .registry
-            .call(move |r| Ok(meeting_settings(r, &m)))
-            .await;
-        read.unwrap_or_else(|e| {
-            tracing::error!(%meeting, "cannot read the meeting's settings: {e:#}");
-            MeetingSettings::default()
-        })
     };
     let identity = Identity {
         capabilities: invitation.capabilities(),
@@ -385,7 +280,9 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
                 SfuError::Denied => (CloseCode::Denied, e.to_string()),
                 SfuError::LobbyFull => (CloseCode::RateLimited, e.to_string()),
                 SfuError::EncryptionMismatch => (CloseCode::InvitationRefused, e.to_string()),
-                SfuError::NotResumable => (CloseCode::InvitationRefused, used_up(claims.uses)),
+                SfuError::NotResumable => {
+                    (CloseCode::InvitationRefused, entry::used_up(claims.uses))
+                }
                 _ => (CloseCode::Refused, e.to_string()),
             };
             return close(ws, code, &why).await;
