@@ -126,8 +126,8 @@ impl Sfu {
             return;
         }
         let mut moves = Vec::new();
-        for p in self.participants.values() {
-            if self.attacks.misrouted.contains(&p.id) {
+        for (&id, p) in &self.router.media {
+            if self.attacks.misrouted.contains(&id) {
                 continue;
             }
             let mut cameras: Vec<(ParticipantId, usize)> = p
@@ -143,7 +143,7 @@ impl Sfu {
             cameras.sort();
             if let (Some(first), Some(last)) = (cameras.first(), cameras.last()) {
                 if first.0 != last.0 {
-                    moves.push((p.id, last.1, last.0, first.0));
+                    moves.push((id, last.1, last.0, first.0));
                 }
             }
         }
@@ -154,7 +154,8 @@ impl Sfu {
                 slot,
             };
             let Some(layer) = self
-                .participants
+                .router
+                .media
                 .get(&source)
                 .and_then(|p| p.track(TrackSource::Camera))
                 .map(|t| t.best_live_layer(now))
@@ -162,7 +163,8 @@ impl Sfu {
                 continue;
             };
             if let Some(s) = self
-                .participants
+                .router
+                .media
                 .get_mut(&subscriber)
                 .and_then(|p| p.slots.get_mut(slot))
             {
@@ -172,7 +174,7 @@ impl Sfu {
                     publisher: source,
                     source: TrackSource::Camera,
                 });
-                self.subscriptions.hand_over(at, s, track);
+                self.router.subscriptions.hand_over(at, s, track);
             }
             tracing::warn!(%subscriber, %victim, %source, "attack: misrouting a camera");
             let t = TrackRef {

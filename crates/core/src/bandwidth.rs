@@ -22,8 +22,8 @@ use str0m::media::MediaKind;
 use summit_proto::{ParticipantId, ServerMessage, TileDisplay, TrackSource};
 
 use crate::layers::{Display, Tile, UP_HEADROOM_PERCENT};
-use crate::participant::Bandwidth;
 use crate::peer::{PeerKey, Side};
+use crate::router::Bandwidth;
 use crate::track::TrackRef;
 use crate::{Sfu, SfuError};
 
@@ -40,7 +40,7 @@ const MAX_TILES: usize = 256;
 impl Sfu {
     /// The subscribing connection's bandwidth estimate changed.
     pub(crate) fn bandwidth_estimated(&mut self, id: ParticipantId, now: Instant, bps: u64) {
-        if let Some(p) = self.participants.get_mut(&id) {
+        if let Some(p) = self.router.media.get_mut(&id) {
             let congested = p.bandwidth.estimated(now, bps);
             tracing::trace!(participant = %id, bps, congested, "estimate");
         }
@@ -58,7 +58,8 @@ impl Sfu {
             return Err(SfuError::Invalid(format!("at most {MAX_TILES} tiles")));
         }
         let p = self
-            .participants
+            .router
+            .media
             .get_mut(&id)
             .ok_or(SfuError::UnknownParticipant)?;
         for t in tiles {
@@ -82,7 +83,7 @@ impl Sfu {
 
     /// Chooses every subscriber's layers again.
     pub(crate) fn reallocate_all(&mut self, now: Instant) {
-        let ids: Vec<ParticipantId> = self.participants.keys().copied().collect();
+        let ids: Vec<ParticipantId> = self.router.media.keys().copied().collect();
         for id in ids {
             self.reallocate(id, now);
         }
@@ -91,7 +92,7 @@ impl Sfu {
     /// Chooses `id`'s layers from its estimate and tile sizes, applies them, and asks for
     /// keyframes of layers it switches to.
     pub(crate) fn reallocate(&mut self, id: ParticipantId, now: Instant) {
-        let Some(p) = self.participants.get(&id) else {
+        let Some(p) = self.router.media.get(&id) else {
             return;
         };
         // Gather: each ready video slot's track layers; the audio this subscriber receives.
@@ -101,7 +102,8 @@ impl Sfu {
         for (i, s) in p.slots.iter().enumerate() {
             let Some(t) = s.track() else { continue };
             let Some(track) = self
-                .participants
+                .router
+                .media
                 .get(&t.publisher)
                 .and_then(|pp| pp.track(t.source))
             else {
@@ -129,7 +131,7 @@ impl Sfu {
         };
         let budget = believed.map(|e| e.saturating_sub(audio));
         let bwe = self.config.initial_bandwidth.is_some();
-        let Some(p) = self.participants.get_mut(&id) else {
+        let Some(p) = self.router.media.get_mut(&id) else {
             return;
         };
         p.bandwidth.allocator.pace_limit = p

@@ -36,7 +36,11 @@ impl Sfu {
         let p = self.participant(id)?;
         let meeting = p.meeting.clone();
         let moderator = p.capabilities.has(Capability::Moderate);
-        let has_channel_slot = p.channel_slot.is_some();
+        let has_channel_slot = self
+            .router
+            .media
+            .get(&id)
+            .is_some_and(|m| m.channel_slot.is_some());
         let m = self
             .meetings
             .get_mut(&meeting)
@@ -179,7 +183,7 @@ impl Sfu {
         };
         let mut moves = Vec::new();
         for &id in &m.members {
-            let Some(p) = self.participants.get(&id) else {
+            let Some(p) = self.router.media.get(&id) else {
                 continue;
             };
             let Some(slot) = p.channel_slot else {
@@ -191,7 +195,8 @@ impl Sfu {
             }
             .filter(|s| *s != id)
             .filter(|s| {
-                self.participants
+                self.router
+                    .media
                     .get(s)
                     .is_some_and(|p| p.track(TrackSource::Microphone).is_some())
             });
@@ -214,18 +219,19 @@ impl Sfu {
                 source: TrackSource::Microphone,
             });
             if let Some(s) = self
-                .participants
+                .router
+                .media
                 .get_mut(&id)
                 .and_then(|p| p.slots.get_mut(slot))
             {
-                self.subscriptions.hand_over(at, s, track);
+                self.router.subscriptions.hand_over(at, s, track);
             }
         }
     }
 
     /// Gives `id` the slot that will carry their channel, negotiated once.
     fn add_channel_slot(&mut self, id: ParticipantId) {
-        let Some(p) = self.participants.get_mut(&id) else {
+        let Some(p) = self.router.media.get_mut(&id) else {
             return;
         };
         p.slots.push(Slot::channel());

@@ -14,8 +14,8 @@ use crate::decision::Decision;
 use crate::endpoint::Endpoint;
 use crate::layer_selector::Selection;
 use crate::output::Output;
-use crate::participant::Participant;
 use crate::peer::{PeerKey, Side};
+use crate::router::{Media, Router};
 use crate::subscription::SlotRef;
 use crate::track::TrackRef;
 use crate::{RecordedPacket, Sfu};
@@ -92,7 +92,7 @@ impl Sfu {
             pkt
         };
         let fan = self.fan_out(&c, &pkt, now);
-        if let Some(publisher) = self.participants.get_mut(&from) {
+        if let Some(publisher) = self.router.media.get_mut(&from) {
             publisher.forwarded.forwarded_packets += fan.sent;
             publisher.forwarded.forwarded_bytes += fan.sent_bytes;
         }
@@ -110,11 +110,9 @@ impl Sfu {
         pkt: &RtpPacket,
     ) -> Option<Classified> {
         let Self {
-            participants,
-            endpoint,
-            ..
+            router, endpoint, ..
         } = self;
-        let publisher = participants.get_mut(&from)?;
+        let publisher = router.media.get_mut(&from)?;
         let ssrc = pkt.header.ssrc;
         let pt = pkt.header.payload_type;
         let found = publisher
@@ -180,7 +178,7 @@ impl Sfu {
     /// Gives the packet to the recording, which takes the best layer being sent and switches at
     /// keyframes like a slot. Returns a layer to ask a keyframe of, if the recording needs one.
     fn tap_recording(&mut self, c: &Classified, pkt: &RtpPacket, now: Instant) -> Option<usize> {
-        let publisher = self.participants.get_mut(&c.track.publisher)?;
+        let publisher = self.router.media.get_mut(&c.track.publisher)?;
         if !publisher.recording {
             return None;
         }
@@ -238,13 +236,16 @@ impl Sfu {
     /// Delivers the packet to every slot its track feeds.
     fn fan_out(&mut self, c: &Classified, pkt: &RtpPacket, now: Instant) -> FanOut {
         let Self {
-            subscriptions,
-            participants,
+            router,
             endpoint,
             decisions,
             config,
             ..
         } = self;
+        let Router {
+            media,
+            subscriptions,
+        } = router;
         let exts = ExtensionValues {
             audio_level: pkt.header.ext_vals.audio_level,
             voice_activity: pkt.header.ext_vals.voice_activity,
@@ -255,16 +256,7 @@ impl Sfu {
         let mut renumbered = Vp8Renumbered::default();
         let mut fan = FanOut::default();
         for &at in subscriptions.slots_of(c.track) {
-            match deliver(
-                participants,
-                endpoint,
-                c,
-                pkt,
-                &exts,
-                at,
-                now,
-                &mut renumbered,
-            ) {
+            match deliver(media, endpoint, c, pkt, &exts, at, now, &mut renumbered) {
                 Delivery::Sent(seq) => {
                     fan.sent += 1;
                     fan.sent_bytes += pkt.payload.len() as u64;
@@ -294,7 +286,7 @@ impl Sfu {
 /// rewrite (sequence number, timestamp, payload type, VP8 picture numbering), write.
 #[allow(clippy::too_many_arguments)]
 fn deliver(
-    participants: &mut BTreeMap<ParticipantId, Participant>,
+    media: &mut BTreeMap<ParticipantId, Media>,
     endpoint: &mut Endpoint,
     c: &Classified,
     pkt: &RtpPacket,
@@ -307,7 +299,7 @@ fn deliver(
     let payload = &pkt.payload;
     let is_keyframe = || video && c.codec.is_keyframe_start(payload);
     // Select.
-    let Some(slot) = participants
+    let Some(slot) = media
         .get_mut(&at.participant)
         .and_then(|p| p.slots.get_mut(at.slot))
     else {

@@ -39,6 +39,7 @@ mod reconnect;
 mod record;
 mod recording;
 mod redundancy;
+mod router;
 mod session;
 mod sfu;
 mod subscription;

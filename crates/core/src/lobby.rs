@@ -49,10 +49,7 @@ impl Sfu {
             };
             self.signal(*id, msg);
         }
-        let waiting: Vec<_> = lobby
-            .iter()
-            .filter_map(|id| self.participants.get(id).map(|p| p.info()))
-            .collect();
+        let waiting: Vec<_> = lobby.iter().filter_map(|id| self.info(*id)).collect();
         let hosts: Vec<ParticipantId> = members
             .into_iter()
             .filter(|id| {

@@ -20,7 +20,7 @@ impl Sfu {
             (Side::Publisher, Event::RtpPacket(pkt)) => self.forward(key.participant, now, pkt),
             (Side::Subscriber, Event::KeyframeRequest(req)) => {
                 // The subscriber lost its picture: ask for a keyframe of the layer it gets.
-                let want = self.participants.get(&key.participant).and_then(|p| {
+                let want = self.router.media.get(&key.participant).and_then(|p| {
                     let s = p.slots.iter().find(|s| s.mid == Some(req.mid))?;
                     Some((s.track()?, s.selector.current().or(s.selector.target())?))
                 });
@@ -44,7 +44,8 @@ impl Sfu {
                 // Jitter counts for audio only: a video frame's packets share one timestamp
                 // and leave the sender paced, which reads as jitter on any link.
                 let audio = self
-                    .participants
+                    .router
+                    .media
                     .get(&key.participant)
                     .and_then(|p| p.tracks.iter().find(|t| t.mid == s.mid))
                     .is_some_and(|t| t.source.is_audio());
@@ -52,7 +53,7 @@ impl Sfu {
                 self.uplink_report(key.participant, now, s.loss, jitter, 48_000);
             }
             (Side::Subscriber, Event::MediaEgressStats(s)) => {
-                if let Some(p) = self.participants.get_mut(&key.participant) {
+                if let Some(p) = self.router.media.get_mut(&key.participant) {
                     let remote = s
                         .remote
                         .as_ref()
@@ -89,7 +90,8 @@ impl Sfu {
     /// Asks for a keyframe of every video `id` receives (its ready slots' layers).
     fn refresh_received_video(&mut self, id: ParticipantId, now: Instant) {
         let wanted: Vec<(TrackRef, usize)> = self
-            .participants
+            .router
+            .media
             .get(&id)
             .map(|p| {
                 p.slots
@@ -105,7 +107,8 @@ impl Sfu {
     /// Asks `id` for a keyframe of every layer of its video tracks that someone receives.
     fn refresh_published_video(&mut self, id: ParticipantId, now: Instant) {
         let wanted: Vec<(TrackRef, usize)> = self
-            .participants
+            .router
+            .media
             .get(&id)
             .map(|p| {
                 p.tracks
@@ -117,11 +120,13 @@ impl Sfu {
                             source: t.source,
                         };
                         let mut layers: Vec<usize> = self
+                            .router
                             .subscriptions
                             .slots_of(r)
                             .iter()
                             .filter_map(|sub| {
-                                self.participants
+                                self.router
+                                    .media
                                     .get(&sub.participant)?
                                     .slots
                                     .get(sub.slot)?
@@ -150,7 +155,7 @@ impl Sfu {
     /// Asks a publisher for a keyframe of one layer, throttled per layer.
     pub(crate) fn request_keyframe(&mut self, t: TrackRef, layer: usize, now: Instant) {
         let window = self.config.keyframe_throttle;
-        let Some(p) = self.participants.get_mut(&t.publisher) else {
+        let Some(p) = self.router.media.get_mut(&t.publisher) else {
             return;
         };
         let Some(track) = p.track_mut(t.source) else {
@@ -168,7 +173,7 @@ impl Sfu {
     }
 
     fn send_keyframe_request(&mut self, t: TrackRef, layer: usize) {
-        let Some(p) = self.participants.get_mut(&t.publisher) else {
+        let Some(p) = self.router.media.get_mut(&t.publisher) else {
             return;
         };
         p.forwarded.keyframe_requests += 1;
@@ -204,12 +209,12 @@ impl Sfu {
     pub(crate) fn send_deferred_keyframe_requests(&mut self, now: Instant) {
         let window = self.config.keyframe_throttle;
         let mut due: Vec<(TrackRef, usize)> = Vec::new();
-        for p in self.participants.values_mut() {
+        for (&id, p) in self.router.media.iter_mut() {
             for t in &mut p.tracks {
                 for (i, l) in t.layers.iter_mut().enumerate() {
                     if l.keyframes.poll_deferred(now, window) {
                         let r = TrackRef {
-                            publisher: p.id,
+                            publisher: id,
                             source: t.source,
                         };
                         due.push((r, i));

@@ -76,9 +76,9 @@ impl Sfu {
             .map(|(name, m)| {
                 let mut counters = m.departed_counters;
                 let mut tracks = 0;
-                for p in m.members.iter().filter_map(|id| self.participants.get(id)) {
-                    counters += self.counters(p);
-                    tracks += p.tracks.len();
+                for &id in &m.members {
+                    counters += self.counters(id);
+                    tracks += self.router.media.get(&id).map_or(0, |p| p.tracks.len());
                 }
                 MeetingMetrics {
                     name: name.clone(),
@@ -90,8 +90,8 @@ impl Sfu {
             })
             .collect();
         let mut totals = self.departed_counters;
-        for p in self.participants.values() {
-            totals += self.counters(p);
+        for &id in self.participants.keys() {
+            totals += self.counters(id);
         }
         Metrics {
             meetings,
@@ -102,9 +102,14 @@ impl Sfu {
 
     /// Everything counted for a participant: forwarded from them, and their connections' NACK
     /// and loss figures.
-    pub(crate) fn counters(&self, p: &crate::participant::Participant) -> Counters {
-        let mut c = p.forwarded;
-        c += self.endpoint.counters(p.id);
+    pub(crate) fn counters(&self, id: summit_proto::ParticipantId) -> Counters {
+        let mut c = self
+            .router
+            .media
+            .get(&id)
+            .map(|m| m.forwarded)
+            .unwrap_or_default();
+        c += self.endpoint.counters(id);
         c
     }
 

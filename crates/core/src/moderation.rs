@@ -20,9 +20,11 @@ impl Sfu {
             name,
             by: b,
         });
+        // Forwarding stops with the next packet; the participant may unmute themselves.
+        if let Some(m) = self.router.media.get_mut(&target) {
+            m.muted_by_host = true;
+        }
         if let Some(p) = self.participants.get_mut(&target) {
-            // Forwarding stops with the next packet; the participant may unmute themselves.
-            p.muted_by_host = true;
             p.microphone_muted = true;
         }
         self.signal(target, ServerMessage::MutedByHost { by });

@@ -110,6 +110,11 @@ impl Sfu {
             }
         }
         tracing::debug!(participant = %id, ?wanted, "publish");
+        let p = self
+            .router
+            .media
+            .get(&id)
+            .ok_or(SfuError::UnknownParticipant)?;
         let removed: Vec<TrackSource> = p
             .tracks
             .iter()
@@ -140,7 +145,7 @@ impl Sfu {
                 .find(|t| t.source == source)
                 .map(|t| t.layers.clone())
                 .unwrap_or_default();
-            if let Some(p) = self.participants.get_mut(&id) {
+            if let Some(p) = self.router.media.get_mut(&id) {
                 p.tracks.push(PublishedTrack::new(source, mid, &layers));
             }
             for m in &members {
@@ -165,7 +170,7 @@ impl Sfu {
 
     /// A publisher stopped sending `source`: free every slot it fed.
     fn unpublish(&mut self, id: ParticipantId, source: TrackSource) {
-        let Some(p) = self.participants.get_mut(&id) else {
+        let Some(p) = self.router.media.get_mut(&id) else {
             return;
         };
         let Some(i) = p.tracks.iter().position(|t| t.source == source) else {
@@ -173,6 +178,7 @@ impl Sfu {
         };
         p.tracks.remove(i);
         let fed = self
+            .router
             .subscriptions
             .slots_of(TrackRef {
                 publisher: id,
@@ -187,7 +193,7 @@ impl Sfu {
 
     /// Frees a slot whose track is gone.
     pub(crate) fn release_slot(&mut self, at: SlotRef) {
-        let Some(p) = self.participants.get_mut(&at.participant) else {
+        let Some(p) = self.router.media.get_mut(&at.participant) else {
             return;
         };
         let Some(s) = p.slots.get_mut(at.slot) else {
@@ -195,9 +201,9 @@ impl Sfu {
         };
         if s.channel {
             // The channel stays; it carries nothing until its next source.
-            self.subscriptions.hand_over(at, s, None);
+            self.router.subscriptions.hand_over(at, s, None);
         } else {
-            self.subscriptions.assign(at, s, None);
+            self.router.subscriptions.assign(at, s, None);
             p.needs_offer = true;
         }
     }
@@ -228,18 +234,19 @@ impl Sfu {
             return;
         }
         let Some(track) = self
-            .participants
+            .router
+            .media
             .get(&publisher)
             .and_then(|p| p.track(source))
         else {
             return;
         };
         let track_ref = TrackRef { publisher, source };
-        if self.subscriptions.feeds(track_ref, sub) {
+        if self.router.subscriptions.feeds(track_ref, sub) {
             return;
         }
         let kind = track.kind();
-        let Some(s) = self.participants.get_mut(&sub) else {
+        let Some(s) = self.router.media.get_mut(&sub) else {
             return;
         };
         // Reuse a free m-line that is inactive in the negotiated session, so the change shows in
@@ -260,14 +267,14 @@ impl Sfu {
             slot: idx,
         };
         if let Some(slot) = s.slots.get_mut(idx) {
-            self.subscriptions.assign(at, slot, Some(track_ref));
+            self.router.subscriptions.assign(at, slot, Some(track_ref));
         }
         s.needs_offer = true;
     }
 
     /// Sends a new offer on `id`'s subscribing connection if slots changed and none is outstanding.
     pub(crate) fn offer_if_needed(&mut self, id: ParticipantId) {
-        let Some(p) = self.participants.get_mut(&id) else {
+        let Some(p) = self.router.media.get_mut(&id) else {
             return;
         };
         if !p.needs_offer || p.pending_offer.is_some() {
@@ -340,7 +347,7 @@ impl Sfu {
             tracks,
             channel_mid,
         };
-        if let Some(p) = self.participants.get_mut(&id) {
+        if let Some(p) = self.router.media.get_mut(&id) {
             p.last_offer = Some(offer.clone());
         }
         self.signal(id, offer);
@@ -360,7 +367,8 @@ impl Sfu {
             return Err(SfuError::Invalid(format!("SDP over {MAX_SDP_BYTES} bytes")));
         }
         let p = self
-            .participants
+            .router
+            .media
             .get_mut(&id)
             .ok_or(SfuError::UnknownParticipant)?;
         let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| SfuError::Sdp(e.to_string()))?;

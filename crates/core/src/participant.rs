@@ -1,9 +1,9 @@
-//! Participant: one person in a meeting, with their tracks and slots (their two connections
-//! are the endpoint's, named by their id).
+//! Participant: one person in a meeting, as the meeting knows them: who they are, where they
+//! stand, what they told others. What they publish and receive is the router's
+//! (`router::Media`), their two connections the endpoint's, each named by their id.
 
 use std::time::Instant;
 
-use str0m::change::SdpPendingOffer;
 use summit_proto::{
     Capabilities, ConnectionState, InvitationId, LanguagePair, MeetingName, ParticipantId,
     ParticipantInfo, ResumeHash, ResumeToken, Role, ServerMessage, TrackSource,
@@ -11,8 +11,7 @@ use summit_proto::{
 
 use crate::budget::TokenBucket;
 
-use crate::subscription::Slot;
-use crate::track::PublishedTrack;
+use crate::router::Media;
 
 /// Where a participant stands with their meeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,29 +44,11 @@ pub(crate) struct Participant {
     pub(crate) invitation: InvitationId,
     /// In the meeting, or still in its lobby.
     pub(crate) admission: Admission,
-    /// A host muted the microphone; its packets are not forwarded until the participant unmutes.
-    pub(crate) muted_by_host: bool,
-    pub(crate) tracks: Vec<PublishedTrack>,
-    pub(crate) slots: Vec<Slot>,
-    /// The slot that carries the language channel this participant listens to, once picked.
-    pub(crate) channel_slot: Option<usize>,
     /// For an interpreter: the pair their invitation names.
     pub(crate) interprets: Option<LanguagePair>,
-    /// Their meeting is being recorded: their packets also go to the recording.
-    pub(crate) recording: bool,
-    /// The server's outstanding offer on the subscribing connection.
-    pub(crate) pending_offer: Option<SdpPendingOffer>,
-    /// Slots changed while an offer was outstanding.
-    pub(crate) needs_offer: bool,
-    /// The receiving connection has completed a negotiation (its codecs are known).
-    pub(crate) subscriber_answered: bool,
     pub(crate) last_seen: Instant,
-    /// What was forwarded from this participant's tracks, and keyframes asked of them.
-    pub(crate) forwarded: crate::metrics::Counters,
     pub(crate) microphone_muted: bool,
     pub(crate) camera_off: bool,
-    /// What their subscribing connection can carry, and the layer choice made from it.
-    pub(crate) bandwidth: Bandwidth,
     /// The hash of this session's resume token.
     pub(crate) resume: ResumeHash,
     /// The token itself, until the page has it in `welcome` (it also goes out in `lobby`).
@@ -82,35 +63,10 @@ pub(crate) struct Participant {
     pub(crate) outbox_bytes: usize,
     /// More was meant for them than is held: they come back to a fresh session.
     pub(crate) outbox_overflowed: bool,
-    /// The page asked for an ICE restart of its subscribing connection.
-    pub(crate) ice_restart: bool,
-    /// The last subscribe offer sent, to send again if it may not have arrived.
-    pub(crate) last_offer: Option<ServerMessage>,
     /// When their TURN credentials are due for renewal (with TURN servers configured).
     pub(crate) ice_servers_renew: Option<Instant>,
     /// How what they send reaches the server.
     pub(crate) uplink: crate::uplink::UplinkQuality,
-}
-
-/// One subscriber's bandwidth: the estimate, the layer allocator, what BWE was asked to probe.
-#[derive(Debug, Default)]
-pub(crate) struct Bandwidth {
-    /// The estimate layers are chosen by (bits per second), once the connection has one: str0m's,
-    /// except that only a fall below what is sent is believed (see
-    /// [`crate::bandwidth`]).
-    pub(crate) estimate: Option<u64>,
-    /// str0m's latest estimate.
-    pub(crate) raw: Option<u64>,
-    /// What the last allocation sends (video and audio), bits per second.
-    pub(crate) sending: u64,
-    /// Since when video has been sent without a break: an estimate says something about video
-    /// only once it was measured on some.
-    pub(crate) video_since: Option<Instant>,
-    pub(crate) allocator: crate::layers::Allocator,
-    /// What the page's receiver reports say about the link (overloaded or not).
-    pub(crate) signs: crate::congestion::LinkSigns,
-    /// (minimum, desired) last given to str0m's BWE.
-    pub(crate) asked: (u64, u64),
 }
 
 impl Participant {
@@ -119,16 +75,9 @@ impl Participant {
         self.admission == Admission::Admitted
     }
 
-    pub(crate) fn track(&self, source: TrackSource) -> Option<&PublishedTrack> {
-        self.tracks.iter().find(|t| t.source == source)
-    }
-
-    pub(crate) fn track_mut(&mut self, source: TrackSource) -> Option<&mut PublishedTrack> {
-        self.tracks.iter_mut().find(|t| t.source == source)
-    }
-
-    pub(crate) fn info(&self) -> ParticipantInfo {
-        let has = |s| self.track(s).is_some();
+    /// What others are told of them; `media` is what they publish (none in the lobby).
+    pub(crate) fn info(&self, media: Option<&Media>) -> ParticipantInfo {
+        let has = |s| media.is_some_and(|m| m.track(s).is_some());
         ParticipantInfo {
             id: self.id,
             name: self.name.clone(),

@@ -40,7 +40,7 @@ impl Sfu {
         self.record(&meeting, event);
         let mut video = Vec::new();
         for id in &members {
-            if let Some(p) = self.participants.get_mut(id) {
+            if let Some(p) = self.router.media.get_mut(id) {
                 p.recording = on;
                 for t in &mut p.tracks {
                     t.tap = crate::track::RecordingTap::new(!t.source.is_audio());
@@ -63,7 +63,8 @@ impl Sfu {
             for t in video {
                 // The recording keeps the best layer being sent.
                 let best = self
-                    .participants
+                    .router
+                    .media
                     .get(&t.publisher)
                     .and_then(|p| p.track(t.source))
                     .map_or(0, |tr| tr.best_live_layer(now));
@@ -84,7 +85,8 @@ impl Sfu {
         data: Opaque,
     ) -> Result<(), SfuError> {
         let p = self.participant(id)?;
-        if !p.recording || !self.meetings.get(&p.meeting).is_some_and(|m| m.e2ee) {
+        let recorded = self.router.media.get(&id).is_some_and(|m| m.recording);
+        if !recorded || !self.meetings.get(&p.meeting).is_some_and(|m| m.e2ee) {
             return Err(SfuError::Unexpected("no sealed recording is running"));
         }
         if data.is_empty() || data.len() > MAX_SEALED_BYTES {

@@ -6,20 +6,20 @@
 //! again once the last such page left.
 
 use str0m::format::Codec;
-use summit_proto::{MeetingName, ServerMessage};
+use summit_proto::{MeetingName, ParticipantId, ServerMessage};
 
 use crate::endpoint::Endpoint;
-use crate::participant::Participant;
 use crate::peer::Side;
+use crate::router::Media;
 use crate::Sfu;
 
 /// Whether a participant's receiving connection took RED for Opus; `None` until it answered.
-pub(crate) fn receives_red(p: &Participant, endpoint: &Endpoint) -> Option<bool> {
+pub(crate) fn receives_red(id: ParticipantId, p: &Media, endpoint: &Endpoint) -> Option<bool> {
     if !p.subscriber_answered {
         return None;
     }
     let opus = endpoint
-        .rtc(p.id, Side::Subscriber)?
+        .rtc(id, Side::Subscriber)?
         .codec_config()
         .find(|c| c.spec().codec == Codec::Opus)?;
     Some(opus.red().is_some())
@@ -35,8 +35,8 @@ impl Sfu {
         let on = self.config.audio_redundancy
             && m.members
                 .iter()
-                .filter_map(|id| self.participants.get(id))
-                .all(|p| receives_red(p, &self.endpoint) != Some(false));
+                .filter_map(|id| Some((*id, self.router.media.get(id)?)))
+                .all(|(id, p)| receives_red(id, p, &self.endpoint) != Some(false));
         if on == m.audio_redundancy {
             return;
         }

@@ -17,6 +17,7 @@ use crate::meeting::Meeting;
 use crate::output::{Disconnect, Output, SfuEvent};
 use crate::participant::{Admission, Participant};
 use crate::peer::Peer;
+use crate::router::Media;
 use crate::subscription::SlotRef;
 use crate::track::TrackRef;
 use crate::{Sfu, SfuError};
@@ -197,20 +198,10 @@ impl Sfu {
             capabilities: identity.capabilities,
             invitation: identity.invitation,
             admission: Admission::from_admitted(admitted),
-            muted_by_host: false,
-            tracks: Vec::new(),
-            slots: Vec::new(),
-            channel_slot: None,
             interprets: identity.interprets,
-            recording: false,
-            pending_offer: None,
-            needs_offer: false,
-            subscriber_answered: false,
             last_seen: now,
-            forwarded: crate::metrics::Counters::default(),
             microphone_muted: false,
             camera_off: false,
-            bandwidth: crate::participant::Bandwidth::default(),
             resume: token_hash,
             resume_token: Some(token),
             relay: TokenBucket::new(
@@ -222,14 +213,13 @@ impl Sfu {
             outbox: Vec::new(),
             outbox_bytes: 0,
             outbox_overflowed: false,
-            ice_restart: false,
-            last_offer: None,
             ice_servers_renew: None,
             uplink: Default::default(),
         };
         let pair = p.interprets.clone();
         let invitation = p.invitation.clone();
         self.participants.insert(id, p);
+        self.router.media.insert(id, Media::default());
         self.connect(id, now);
         self.resumable_session(id);
         // A recording the restart cut is news for the first meeting after it only.
@@ -440,12 +430,13 @@ impl Sfu {
             // ends (DTLS gives up 40 s after it starts): the page connects from now on.
             self.connect(id, self.now);
         }
+        let media = self.router.media.get(&id);
         let Some(p) = self.participants.get_mut(&id) else {
             return;
         };
         p.admission = Admission::Admitted;
         let interpreter = p.interprets.is_some();
-        let info = p.info();
+        let info = p.info(media);
         let joined = RecordEvent::Joined {
             participant: id.0,
             name: p.name.clone(),
@@ -465,7 +456,7 @@ impl Sfu {
         let others: Vec<ParticipantId> = m.members.clone();
         m.members.push(id);
         let recording = m.recording;
-        if let Some(p) = self.participants.get_mut(&id) {
+        if let Some(p) = self.router.media.get_mut(&id) {
             p.recording = recording;
         }
         if let Some(welcome) = self.welcome(id, false) {
@@ -488,7 +479,8 @@ impl Sfu {
         // Subscribe the newcomer to every track already published.
         for o in others {
             let sources: Vec<TrackSource> = self
-                .participants
+                .router
+                .media
                 .get(&o)
                 .map(|p| p.tracks.iter().map(|t| t.source).collect())
                 .unwrap_or_default();
@@ -507,7 +499,7 @@ impl Sfu {
         let now = self.now;
         let ice_servers = self.mint_ice_servers(id, now);
         let p = self.participants.get(&id)?;
-        let (info, caps, meeting) = (p.info(), p.capabilities, p.meeting.clone());
+        let (info, caps, meeting) = (self.info(id)?, p.capabilities, p.meeting.clone());
         let m = self.meetings.get(&meeting)?;
         let e2ee = m.e2ee;
         let (recording_key, recording_key_mac) = match m.recording_key.clone() {
@@ -520,7 +512,7 @@ impl Sfu {
             .members
             .iter()
             .filter(|o| **o != id)
-            .filter_map(|o| self.participants.get(o).map(Participant::info))
+            .filter_map(|o| self.info(*o))
             .collect();
         Some(ServerMessage::Welcome {
             version: PROTOCOL_VERSION,
@@ -561,7 +553,7 @@ impl Sfu {
 
     /// Undoes everything a departed participant took part in. A `resumable` departure (a lost
     /// connection) can be taken back by its resume token within the grace period.
-    pub(crate) fn cleanup(&mut self, mut p: Participant, reason: &str, resumable: bool) {
+    pub(crate) fn cleanup(&mut self, p: Participant, reason: &str, resumable: bool) {
         let id = p.id;
         if resumable {
             self.departed.insert(
@@ -578,25 +570,26 @@ impl Sfu {
             self.outputs
                 .push_back(Output::Event(SfuEvent::ResumeEnded(p.resume)));
         }
-        let counted = self.counters(&p);
+        let counted = self.counters(id);
         self.endpoint.disconnect(id);
+        let mut media = self.router.media.remove(&id).unwrap_or_default();
         // Others stop receiving this participant's tracks.
-        for t in &p.tracks {
+        for t in &media.tracks {
             let track = TrackRef {
                 publisher: id,
                 source: t.source,
             };
-            for s in self.subscriptions.slots_of(track).to_vec() {
+            for s in self.router.subscriptions.slots_of(track).to_vec() {
                 self.release_slot(s);
             }
         }
         // Tracks this participant received no longer feed them.
-        for (i, slot) in p.slots.iter_mut().enumerate() {
+        for (i, slot) in media.slots.iter_mut().enumerate() {
             let at = SlotRef {
                 participant: id,
                 slot: i,
             };
-            self.subscriptions.assign(at, slot, None);
+            self.router.subscriptions.assign(at, slot, None);
         }
         self.departed_counters += counted;
         let members = match self.meetings.get_mut(&p.meeting) {

@@ -9,7 +9,8 @@ use str0m::bwe::Bitrate;
 use str0m::net::{Protocol, Receive};
 use str0m::Input;
 use summit_proto::{
-    CloseCode, MeetingMessage, MeetingName, ParticipantId, ResumeHash, ServerMessage, TrackSource,
+    CloseCode, MeetingMessage, MeetingName, ParticipantId, ParticipantInfo, ResumeHash,
+    ServerMessage, TrackSource,
 };
 
 use crate::channels::Request;
@@ -21,8 +22,8 @@ use crate::output::{Disconnect, Output};
 use crate::participant::Participant;
 use crate::peer::{PeerKey, Side};
 use crate::policy::{EveryoneSeesEveryone, SubscriptionPolicy};
+use crate::router::Router;
 use crate::session::Departed;
-use crate::subscription::Subscriptions;
 use crate::timers::Timer;
 use crate::{SfuConfig, SfuError};
 
@@ -34,8 +35,8 @@ pub struct Sfu {
     pub(crate) meetings: HashMap<MeetingName, Meeting>,
     /// Ordered, so that every walk over participants is deterministic.
     pub(crate) participants: BTreeMap<ParticipantId, Participant>,
-    /// Which slots each published track feeds (the only writer of a slot's track).
-    pub(crate) subscriptions: Subscriptions,
+    /// What each participant publishes and receives, and which slots each track feeds.
+    pub(crate) router: Router,
     /// Connection routing, deadlines and the connections to drive.
     pub(crate) endpoint: Endpoint,
     pub(crate) outputs: VecDeque<Output>,
@@ -71,7 +72,7 @@ impl Sfu {
             policy,
             meetings: HashMap::new(),
             participants: BTreeMap::new(),
-            subscriptions: Subscriptions::default(),
+            router: Router::default(),
             endpoint: Endpoint::new(now),
             outputs: VecDeque::new(),
             next_id: first_id,
@@ -145,16 +146,19 @@ impl Sfu {
                 // A subscribing connection with no m-line yet has no path to restart (an
                 // offer would be empty, which a WebRTC stack may refuse): its first offer
                 // starts ICE afresh anyway.
-                if p.slots.iter().all(|s| s.mid.is_none()) {
+                let Some(m) = self.router.media.get_mut(&id) else {
+                    return Ok(());
+                };
+                if m.slots.iter().all(|s| s.mid.is_none()) {
                     return Ok(());
                 }
-                p.ice_restart = true;
-                p.needs_offer = true;
+                m.ice_restart = true;
+                m.needs_offer = true;
                 // A new path: what was learnt of the old one goes (an outage looked like
                 // congestion, and would keep video paused while the estimate climbs back).
                 if let Some(init) = self.config.initial_bandwidth {
-                    p.bandwidth.estimate = None;
-                    p.bandwidth.raw = None;
+                    m.bandwidth.estimate = None;
+                    m.bandwidth.raw = None;
                     if let Some(rtc) = self.endpoint.rtc_mut(id, Side::Subscriber) {
                         rtc.bwe().reset(Bitrate::bps(init));
                     }
@@ -190,7 +194,9 @@ impl Sfu {
                     TrackSource::Microphone => {
                         p.microphone_muted = muted;
                         if !muted {
-                            p.muted_by_host = false;
+                            if let Some(m) = self.router.media.get_mut(&id) {
+                                m.muted_by_host = false;
+                            }
                         }
                     }
                     TrackSource::Camera => p.camera_off = muted,
@@ -382,12 +388,17 @@ impl Sfu {
         }
     }
 
+    /// What others are told of a participant: who they are and what they publish.
+    pub(crate) fn info(&self, id: ParticipantId) -> Option<ParticipantInfo> {
+        let p = self.participants.get(&id)?;
+        Some(p.info(self.router.media.get(&id)))
+    }
+
     /// Tells everyone else in the meeting about a participant's new state.
     pub(crate) fn broadcast_update(&mut self, id: ParticipantId) {
-        let Some(p) = self.participants.get(&id) else {
+        let (Some(p), Some(info)) = (self.participants.get(&id), self.info(id)) else {
             return;
         };
-        let info = p.info();
         let members = self
             .meetings
             .get(&p.meeting)
