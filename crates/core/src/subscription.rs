@@ -2,7 +2,8 @@
 //! the one table that links them to the published tracks feeding them, in both directions.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 
 use str0m::media::{MediaKind, Mid, Pt};
 use summit_proto::ParticipantId;
@@ -18,7 +19,10 @@ use crate::track::TrackRef;
 /// cannot disagree.
 #[derive(Debug, Default)]
 pub(crate) struct Subscriptions {
-    by_track: HashMap<TrackRef, Vec<SlotRef>>,
+    /// Looked up once per forwarded packet. Its keys are ids the server gave out, never
+    /// chosen by the network, so a fast hash without flood resistance is safe here (unlike
+    /// the endpoint's routes, keyed by source addresses).
+    by_track: FxHashMap<TrackRef, Vec<SlotRef>>,
 }
 
 impl Subscriptions {
