@@ -74,15 +74,21 @@ struct FanOut {
 
 impl Sfu {
     /// Forwards one packet from a publisher to every slot its track feeds whose chosen layer it
-    /// belongs to; a slot changes layer only at a keyframe of the layer it switches to.
+    /// belongs to; a slot changes layer only at a keyframe of the layer it switches to. The
+    /// router does the work, reading its own state and writing to the endpoint's connections;
+    /// meeting state is not touched.
     pub(crate) fn forward(&mut self, from: ParticipantId, now: Instant, pkt: RtpPacket) {
-        let Some(c) = self.classify(from, now, &pkt) else {
+        let Some(c) = self.router.classify(&mut self.endpoint, from, now, &pkt) else {
             return;
         };
         if c.held_by_host {
             return;
         }
-        if let Some(layer) = self.tap_recording(&c, &pkt, now) {
+        let (recorded, keyframe) = self.router.tap_recording(&c, &pkt, now);
+        if let Some(r) = recorded {
+            self.outputs.push_back(Output::Recorded(r));
+        }
+        if let Some(layer) = keyframe {
             self.request_keyframe(c.track, layer, now);
         }
         #[cfg(feature = "danger-test-attacks")]
@@ -91,7 +97,10 @@ impl Sfu {
             pkt.payload = self.attack_payload(from, c.track.source, pkt.payload.clone());
             pkt
         };
-        let fan = self.fan_out(&c, &pkt, now);
+        let decisions = self.config.record_decisions.then_some(&mut self.decisions);
+        let fan = self
+            .router
+            .fan_out(&mut self.endpoint, decisions, &c, &pkt, now);
         if let Some(publisher) = self.router.media.get_mut(&from) {
             publisher.forwarded.forwarded_packets += fan.sent;
             publisher.forwarded.forwarded_bytes += fan.sent_bytes;
@@ -100,19 +109,19 @@ impl Sfu {
             self.request_keyframe(c.track, c.layer, now);
         }
     }
+}
 
+impl Router {
     /// Which track and layer a packet belongs to (learning a new SSRC from its m-line and rid),
     /// in which codec (cached by payload type); meters the layer's rate.
     fn classify(
         &mut self,
+        endpoint: &mut Endpoint,
         from: ParticipantId,
         now: Instant,
         pkt: &RtpPacket,
     ) -> Option<Classified> {
-        let Self {
-            router, endpoint, ..
-        } = self;
-        let publisher = router.media.get_mut(&from)?;
+        let publisher = self.media.get_mut(&from)?;
         let ssrc = pkt.header.ssrc;
         let pt = pkt.header.payload_type;
         let found = publisher
@@ -176,14 +185,23 @@ impl Sfu {
     }
 
     /// Gives the packet to the recording, which takes the best layer being sent and switches at
-    /// keyframes like a slot. Returns a layer to ask a keyframe of, if the recording needs one.
-    fn tap_recording(&mut self, c: &Classified, pkt: &RtpPacket, now: Instant) -> Option<usize> {
-        let publisher = self.router.media.get_mut(&c.track.publisher)?;
-        if !publisher.recording {
-            return None;
-        }
+    /// keyframes like a slot. Returns the packet for the recording, if it takes this one, and a
+    /// layer to ask a keyframe of, if the recording needs one.
+    fn tap_recording(
+        &mut self,
+        c: &Classified,
+        pkt: &RtpPacket,
+        now: Instant,
+    ) -> (Option<RecordedPacket>, Option<usize>) {
+        let Some(track) = self
+            .media
+            .get_mut(&c.track.publisher)
+            .filter(|p| p.recording)
+            .and_then(|p| p.tracks.get_mut(c.idx))
+        else {
+            return (None, None);
+        };
         let video = c.video();
-        let track = publisher.tracks.get_mut(c.idx)?;
         let best = track.best_live_layer(now);
         let tap = &mut track.tap;
         let payload = &pkt.payload;
@@ -218,34 +236,33 @@ impl Sfu {
                     })
             })
             .flatten();
-        if let Some((seq, timestamp)) = mapped {
-            self.outputs.push_back(Output::Recorded(RecordedPacket {
-                publisher: c.track.publisher,
-                source: c.track.source,
-                seq,
-                timestamp,
-                clock_rate: c.clock_rate,
-                marker: pkt.header.marker,
-                red: c.red,
-                payload: pkt.payload.clone(),
-            }));
-        }
-        keyframe
+        let recorded = mapped.map(|(seq, timestamp)| RecordedPacket {
+            publisher: c.track.publisher,
+            source: c.track.source,
+            seq,
+            timestamp,
+            clock_rate: c.clock_rate,
+            marker: pkt.header.marker,
+            red: c.red,
+            payload: pkt.payload.clone(),
+        });
+        (recorded, keyframe)
     }
 
-    /// Delivers the packet to every slot its track feeds.
-    fn fan_out(&mut self, c: &Classified, pkt: &RtpPacket, now: Instant) -> FanOut {
-        let Self {
-            router,
-            endpoint,
-            decisions,
-            config,
-            ..
-        } = self;
+    /// Delivers the packet to every slot its track feeds (noting each in `decisions`, when
+    /// given).
+    fn fan_out(
+        &mut self,
+        endpoint: &mut Endpoint,
+        mut decisions: Option<&mut Vec<Decision>>,
+        c: &Classified,
+        pkt: &RtpPacket,
+        now: Instant,
+    ) -> FanOut {
         let Router {
             media,
             subscriptions,
-        } = router;
+        } = self;
         let exts = ExtensionValues {
             audio_level: pkt.header.ext_vals.audio_level,
             voice_activity: pkt.header.ext_vals.voice_activity,
@@ -260,7 +277,7 @@ impl Sfu {
                 Delivery::Sent(seq) => {
                     fan.sent += 1;
                     fan.sent_bytes += pkt.payload.len() as u64;
-                    if config.record_decisions {
+                    if let Some(decisions) = decisions.as_deref_mut() {
                         decisions.push(Decision::Forwarded {
                             from: c.track.publisher,
                             source: c.track.source,
