@@ -52,12 +52,15 @@ export class ChatView {
     this.el.input.focus();
   }
 
-  /** @param {any} msg a `chat` message @param {boolean} [old] from before this page joined */
+  /**
+   * @param {import('./protocol.js').ChatMessage} msg a `chat` message
+   * @param {boolean} [old] from before this page joined
+   */
   add(msg, old = false) {
     this.queue = this.queue.then(() => this.open(msg, old)).catch((e) => console.error('chat:', e));
   }
 
-  /** @param {any} msg @param {boolean} old */
+  /** @param {import('./protocol.js').ChatMessage} msg @param {boolean} old */
   async open(msg, old) {
     if (typeof msg.text !== 'string') return;
     if (!msg.sealed && this.deps.encrypted()) {
@@ -82,7 +85,7 @@ export class ChatView {
     this.show({ ...msg, text: '🔒 A message you cannot decrypt (you do not have the key it was sent with).' }, old);
   }
 
-  /** @param {any} msg @param {boolean} old */
+  /** @param {import('./protocol.js').ChatMessage} msg @param {boolean} old */
   show(msg, old) {
     const li = document.createElement('li');
     const meta = document.createElement('div');

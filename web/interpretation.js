@@ -178,7 +178,7 @@ export class InterpretationView {
     this.el.booth.classList.toggle('live', mine);
     /** @type {HTMLButtonElement[]} */
     const buttons = [];
-    const button = (/** @type {string} */ label, /** @type {any} */ msg) => {
+    const button = (/** @type {string} */ label, /** @type {import('./protocol.js').ClientMessage} */ msg) => {
       const el = document.createElement('button');
       el.type = 'button';
       el.textContent = label;
