@@ -195,8 +195,12 @@ fn median_run(mut runs: Vec<Row>) -> Option<Row> {
             .total_cmp(&b.cpu_seconds_per_million)
     });
     let all: Vec<f64> = runs.iter().map(|r| r.cpu_seconds_per_million).collect();
+    let runs_p99: Vec<f64> = runs.iter().map(|r| r.latency_ms[1]).collect();
     let mut median = runs.into_iter().nth(all.len().saturating_sub(1) / 2)?;
     median.cpu_seconds_per_million_runs = all;
+    let mut p99s: Vec<f64> = runs_p99;
+    p99s.sort_by(f64::total_cmp);
+    median.p99_ms_runs = p99s;
     Some(median)
 }
 
@@ -683,7 +687,7 @@ impl Bench {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         if registry == RegistryPlace::Memory {
-            row.scenario = format!("{} (memory registry)", sc.name);
+            row.scenario = format!("{}{}", sc.name, report::MEMORY);
         }
         row.storm = Some(report::StormFigures {
             joined_streams: joiners.flowing(),
@@ -827,6 +831,7 @@ impl Bench {
                 0.0
             },
             cpu_seconds_per_million_runs: Vec::new(),
+            p99_ms_runs: Vec::new(),
             packets_per_cpu_second: if cpu > 0.0 { received / cpu } else { 0.0 },
             latency_ms: counts.latency.map(|d| d.as_secs_f64() * 1e3),
             loss: if expected > 0.0 {

@@ -22,6 +22,9 @@ pub(crate) struct Row {
     pub(crate) cpu_seconds_per_million: f64,
     /// With `--repeat`, that figure in every run, lowest first (this row is the median run).
     pub(crate) cpu_seconds_per_million_runs: Vec<f64>,
+    /// With `--repeat`, every run's p99 latency (ms), lowest first: p99 moves more between
+    /// runs than CPU does, so comparisons of it take the median of these.
+    pub(crate) p99_ms_runs: Vec<f64>,
     /// Forwarded packets per server CPU-second.
     pub(crate) packets_per_cpu_second: f64,
     /// Added latency, ms: p50, p99, p99.9 (send by one peer to receipt by another).
@@ -80,6 +83,14 @@ pub(crate) struct Report {
     pub(crate) ramp_stops: Vec<(String, String)>,
     /// Scenarios a server could not complete: (scenario, server, why).
     pub(crate) failures: Vec<(String, String, String)>,
+}
+
+/// The suffix of a scenario run with its registry in memory.
+pub(crate) const MEMORY: &str = " (memory registry)";
+
+/// The middle value of a sorted list (the lower one of an even count); `None` for fewer than 2.
+fn median(sorted: &[f64]) -> Option<f64> {
+    (sorted.len() > 1).then(|| sorted[(sorted.len() - 1) / 2])
 }
 
 fn ms(v: f64) -> String {
@@ -217,6 +228,43 @@ impl Report {
                 runs.len(),
                 runs.join(", ")
             );
+            if let Some(m) = median(&r.p99_ms_runs) {
+                let p99s: Vec<String> = r.p99_ms_runs.iter().map(|v| ms(*v)).collect();
+                let _ = writeln!(
+                    out,
+                    "- {}, {}: p99 ms in {} runs: {} (median {}).",
+                    r.scenario,
+                    r.server,
+                    p99s.len(),
+                    p99s.join(", "),
+                    ms(m)
+                );
+            }
+        }
+        // A join storm with the registry on disk against the same build's in memory: what the
+        // registry adds to forwarding latency (median p99 over the runs).
+        for mem in self.rows.iter().filter(|r| r.scenario.ends_with(MEMORY)) {
+            let disk_name = mem.scenario.trim_end_matches(MEMORY);
+            let Some(disk) = self
+                .rows
+                .iter()
+                .find(|d| d.scenario == disk_name && d.server == mem.server)
+            else {
+                continue;
+            };
+            let p99 = |r: &Row| median(&r.p99_ms_runs).unwrap_or(r.latency_ms[1]);
+            let (d, m) = (p99(disk), p99(mem));
+            if m > 0.0 {
+                let _ = writeln!(
+                    out,
+                    "- {}, {}: median p99 with the registry on disk {} ms, in memory {} ms ({:+.1}%).",
+                    disk_name,
+                    mem.server,
+                    ms(d),
+                    ms(m),
+                    (d / m - 1.0) * 100.0
+                );
+            }
         }
         // Builds compared (`summit@LABEL`): each against the first of its kind.
         for r in &self.rows {
@@ -265,6 +313,7 @@ mod tests {
             server_cpu: 0.1,
             cpu_seconds_per_million: 1e6 / ppcs,
             cpu_seconds_per_million_runs: Vec::new(),
+            p99_ms_runs: Vec::new(),
             packets_per_cpu_second: ppcs,
             latency_ms: [0.2, 0.5, 0.9],
             loss: 0.0,
@@ -376,5 +425,36 @@ mod tests {
             "{t}"
         );
         assert!(!t.contains("summit@before costs"), "{t}");
+    }
+
+    #[test]
+    fn a_join_storm_compares_the_median_p99_on_disk_and_in_memory() {
+        let mut disk = row("summit@after", 180_000.0);
+        disk.scenario = "join-storm".into();
+        disk.cpu_seconds_per_million_runs = vec![5.0, 5.5, 6.0];
+        disk.p99_ms_runs = vec![40.0, 55.0, 80.0];
+        let mut memory = row("summit@after", 180_000.0);
+        memory.scenario = format!("join-storm{MEMORY}");
+        memory.cpu_seconds_per_million_runs = vec![5.0, 5.5, 6.0];
+        memory.p99_ms_runs = vec![45.0, 50.0, 90.0];
+        let report = Report {
+            date: "2026-12-01".into(),
+            machine: "test".into(),
+            floor_ms: [0.1, 0.3],
+            rows: vec![disk, memory],
+            ramp_stops: Vec::new(),
+            failures: Vec::new(),
+        };
+        let t = report.table();
+        assert!(
+            t.contains(
+                "- join-storm, summit@after: p99 ms in 3 runs: 40.00, 55.00, 80.00 (median 55.00)."
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("- join-storm, summit@after: median p99 with the registry on disk 55.00 ms, in memory 50.00 ms (+10.0%)."),
+            "{t}"
+        );
     }
 }
