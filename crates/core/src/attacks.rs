@@ -12,8 +12,8 @@ use std::time::Instant;
 use str0m::media::MediaKind;
 use summit_proto::{ParticipantId, TrackSource};
 
-use crate::subscription::SlotRef;
-use crate::track::TrackRef;
+use crate::router::subscription::SlotRef;
+use crate::router::track::TrackRef;
 use crate::Sfu;
 
 /// An attack the server makes when configured to.

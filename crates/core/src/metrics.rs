@@ -114,7 +114,12 @@ impl Sfu {
     }
 
     /// str0m reported a stream's cumulative figures: keep the latest per stream.
-    pub(crate) fn stream_figures(&mut self, key: crate::peer::PeerKey, mid: Mid, f: StreamFigures) {
+    pub(crate) fn stream_figures(
+        &mut self,
+        key: crate::endpoint::peer::PeerKey,
+        mid: Mid,
+        f: StreamFigures,
+    ) {
         if let Some(peer) = self.endpoint.peer_mut(key) {
             match peer.figures.iter_mut().find(|(m, _)| *m == mid) {
                 Some((_, old)) => *old = f,

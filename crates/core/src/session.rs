@@ -11,15 +11,15 @@ use summit_proto::{
     ServerMessage, TrackSource, PROTOCOL_VERSION,
 };
 
-use crate::budget::TokenBucket;
-use crate::channels::add_pair;
-use crate::meeting::Meeting;
+use crate::endpoint::peer::Peer;
+use crate::meetings::budget::TokenBucket;
+use crate::meetings::channels::add_pair;
+use crate::meetings::meeting::Meeting;
+use crate::meetings::participant::{Admission, Participant};
 use crate::output::{Disconnect, Output, SfuEvent};
-use crate::participant::{Admission, Participant};
-use crate::peer::Peer;
+use crate::router::subscription::SlotRef;
+use crate::router::track::TrackRef;
 use crate::router::Media;
-use crate::subscription::SlotRef;
-use crate::track::TrackRef;
 use crate::{Sfu, SfuError};
 
 /// Who is joining, as established at the edge from their invitation.

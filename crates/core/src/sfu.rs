@@ -13,18 +13,18 @@ use summit_proto::{
     ServerMessage, TrackSource,
 };
 
-use crate::channels::Request;
+use crate::meetings::channels::Request;
 
 use crate::decision::Decision;
+use crate::endpoint::peer::{PeerKey, Side};
+use crate::endpoint::timers::Timer;
 use crate::endpoint::Endpoint;
-use crate::meeting::Meeting;
+use crate::meetings::meeting::Meeting;
+use crate::meetings::participant::Participant;
 use crate::output::{Disconnect, Output};
-use crate::participant::Participant;
-use crate::peer::{PeerKey, Side};
 use crate::policy::{EveryoneSeesEveryone, SubscriptionPolicy};
 use crate::router::Router;
 use crate::session::Departed;
-use crate::timers::Timer;
 use crate::{SfuConfig, SfuError};
 
 /// The SFU: every meeting, participant and connection on this server.

@@ -73,7 +73,7 @@ impl Sfu {
     pub(crate) fn host(
         &self,
         id: ParticipantId,
-    ) -> Result<&crate::participant::Participant, SfuError> {
+    ) -> Result<&crate::meetings::participant::Participant, SfuError> {
         let h = self
             .participants
             .get(&id)

@@ -5,14 +5,28 @@
 //! connection (the `Rtc`s are the endpoint's): forwarding reads the router and writes to the
 //! endpoint.
 
+pub(crate) mod bandwidth;
+pub(crate) mod codec;
+pub(crate) mod congestion;
+pub(crate) mod forward;
+pub(crate) mod forwarder;
+pub(crate) mod keyframe;
+pub(crate) mod layer_selector;
+pub(crate) mod layers;
+pub(crate) mod media;
+pub(crate) mod negotiation;
+pub(crate) mod redundancy;
+pub(crate) mod subscription;
+pub(crate) mod track;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use str0m::change::SdpPendingOffer;
 use summit_proto::{ParticipantId, ServerMessage, TrackSource};
 
-use crate::subscription::{Slot, Subscriptions};
-use crate::track::PublishedTrack;
+use crate::router::subscription::{Slot, Subscriptions};
+use crate::router::track::PublishedTrack;
 
 /// Every participant's media, and which slots each track feeds.
 #[derive(Debug, Default)]
@@ -68,7 +82,7 @@ impl Media {
 pub(crate) struct Bandwidth {
     /// The estimate layers are chosen by (bits per second), once the connection has one: str0m's,
     /// except that only a fall below what is sent is believed (see
-    /// [`crate::bandwidth`]).
+    /// [`crate::router::bandwidth`]).
     pub(crate) estimate: Option<u64>,
     /// str0m's latest estimate.
     pub(crate) raw: Option<u64>,
@@ -77,9 +91,9 @@ pub(crate) struct Bandwidth {
     /// Since when video has been sent without a break: an estimate says something about video
     /// only once it was measured on some.
     pub(crate) video_since: Option<Instant>,
-    pub(crate) allocator: crate::layers::Allocator,
+    pub(crate) allocator: crate::router::layers::Allocator,
     /// What the page's receiver reports say about the link (overloaded or not).
-    pub(crate) signs: crate::congestion::LinkSigns,
+    pub(crate) signs: crate::router::congestion::LinkSigns,
     /// (minimum, desired) last given to str0m's BWE.
     pub(crate) asked: (u64, u64),
 }

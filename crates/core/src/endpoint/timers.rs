@@ -4,7 +4,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-use crate::peer::PeerKey;
+use crate::endpoint::peer::PeerKey;
 
 /// A periodic job of the whole SFU, as opposed to one connection's deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +86,7 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peer::Side;
+    use crate::endpoint::peer::Side;
     use summit_proto::ParticipantId;
 
     #[test]

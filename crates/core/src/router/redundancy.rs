@@ -8,8 +8,8 @@
 use str0m::format::Codec;
 use summit_proto::{MeetingName, ParticipantId, ServerMessage};
 
+use crate::endpoint::peer::Side;
 use crate::endpoint::Endpoint;
-use crate::peer::Side;
 use crate::router::Media;
 use crate::Sfu;
 

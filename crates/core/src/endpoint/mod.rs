@@ -3,6 +3,9 @@
 //! written to since they were last driven. It owns this state alone; meeting state (who is in
 //! which meeting, their tracks and slots) lives in `Participant` and `Meeting`, without str0m.
 
+pub(crate) mod peer;
+pub(crate) mod timers;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -11,9 +14,9 @@ use str0m::net::Protocol;
 use str0m::{Input, Rtc};
 use summit_proto::ParticipantId;
 
+use crate::endpoint::peer::{Peer, PeerKey, Side};
+use crate::endpoint::timers::{Timer, Timers};
 use crate::metrics::Counters;
-use crate::peer::{Peer, PeerKey, Side};
-use crate::timers::{Timer, Timers};
 
 /// Connections, their routing and deadlines, and the connections to drive.
 #[derive(Debug)]

@@ -4,11 +4,11 @@ use str0m::media::{MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use summit_proto::{LayerInfo, ParticipantId, TrackSource};
 
-use crate::codec::VideoCodec;
-use crate::forwarder::Forwarder;
-use crate::keyframe::KeyframeThrottle;
-use crate::layer_selector::LayerSelector;
-use crate::layers::{LayerOption, RateMeter};
+use crate::router::codec::VideoCodec;
+use crate::router::forwarder::Forwarder;
+use crate::router::keyframe::KeyframeThrottle;
+use crate::router::layer_selector::LayerSelector;
+use crate::router::layers::{LayerOption, RateMeter};
 
 /// One encoding of a published track: a simulcast layer, or the only stream of the track.
 #[derive(Debug)]

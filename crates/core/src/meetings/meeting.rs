@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use summit_proto::{ChatMessage, DeniedInvitation, InvitationId, ParticipantId};
 
-use crate::interpretation::Interpretation;
+use crate::meetings::interpretation::Interpretation;
 use crate::session::RecordingKey;
 
 /// Most denied invitations a meeting remembers (the oldest are forgotten first; the registry

@@ -10,10 +10,10 @@ use summit_proto::{
     TrackSource, MAX_LAYERS, MAX_SDP_BYTES,
 };
 
-use crate::peer::{PeerKey, Side};
+use crate::endpoint::peer::{PeerKey, Side};
 use crate::policy::{SubscriberView, TrackView};
-use crate::subscription::{Slot, SlotRef};
-use crate::track::{PublishedTrack, TrackRef};
+use crate::router::subscription::{Slot, SlotRef};
+use crate::router::track::{PublishedTrack, TrackRef};
 use crate::{Sfu, SfuError};
 
 /// Most tracks one participant may publish at once (microphone, camera, screen).

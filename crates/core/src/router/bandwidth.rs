@@ -1,5 +1,5 @@
 //! Per-subscriber bandwidth: the link's estimate and the page's tile sizes in, a simulcast
-//! layer (or none) per video slot out. The choice itself is [`crate::layers::Allocator`]; this
+//! layer (or none) per video slot out. The choice itself is [`crate::router::layers::Allocator`]; this
 //! gathers its inputs, applies its result to the slots and tells str0m's BWE what to probe for.
 //!
 //! A TWCC estimate follows what is actually sent: while a subscriber hides its video or watches
@@ -21,10 +21,10 @@ use str0m::bwe::Bitrate;
 use str0m::media::MediaKind;
 use summit_proto::{ParticipantId, ServerMessage, TileDisplay, TrackSource};
 
-use crate::layers::{Display, Tile, UP_HEADROOM_PERCENT};
-use crate::peer::{PeerKey, Side};
+use crate::endpoint::peer::{PeerKey, Side};
+use crate::router::layers::{Display, Tile, UP_HEADROOM_PERCENT};
+use crate::router::track::TrackRef;
 use crate::router::Bandwidth;
-use crate::track::TrackRef;
 use crate::{Sfu, SfuError};
 
 /// How far above str0m's own estimate the believed one may carry the allocation (bits per

@@ -9,9 +9,9 @@ use str0m::Event;
 use summit_proto::ParticipantId;
 
 use crate::decision::Decision;
+use crate::endpoint::peer::{PeerKey, Side};
 use crate::metrics::StreamFigures;
-use crate::peer::{PeerKey, Side};
-use crate::track::TrackRef;
+use crate::router::track::TrackRef;
 use crate::Sfu;
 
 impl Sfu {

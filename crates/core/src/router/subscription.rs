@@ -8,11 +8,11 @@ use rustc_hash::FxHashMap;
 use str0m::media::{MediaKind, Mid, Pt};
 use summit_proto::ParticipantId;
 
-use crate::codec::Vp8Numbering;
-use crate::forwarder::Forwarder;
-use crate::layer_selector::LayerSelector;
-use crate::layers::Display;
-use crate::track::TrackRef;
+use crate::router::codec::Vp8Numbering;
+use crate::router::forwarder::Forwarder;
+use crate::router::layer_selector::LayerSelector;
+use crate::router::layers::Display;
+use crate::router::track::TrackRef;
 
 /// Which slots each published track feeds. The only writer of a slot's track: every change goes
 /// through [`Subscriptions::assign`] or [`Subscriptions::hand_over`], so the two directions

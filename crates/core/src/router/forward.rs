@@ -9,15 +9,15 @@ use str0m::media::Pt;
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use summit_proto::{ParticipantId, TrackSource};
 
-use crate::codec::{VideoCodec, Vp8Renumbered};
 use crate::decision::Decision;
+use crate::endpoint::peer::{PeerKey, Side};
 use crate::endpoint::Endpoint;
-use crate::layer_selector::Selection;
 use crate::output::Output;
-use crate::peer::{PeerKey, Side};
+use crate::router::codec::{VideoCodec, Vp8Renumbered};
+use crate::router::layer_selector::Selection;
+use crate::router::subscription::SlotRef;
+use crate::router::track::TrackRef;
 use crate::router::{Media, Router};
-use crate::subscription::SlotRef;
-use crate::track::TrackRef;
 use crate::{RecordedPacket, Sfu};
 
 /// How many sent packets, and for how long, each outgoing stream keeps to answer NACKs.
@@ -157,7 +157,7 @@ impl Router {
                     .rtc(from, Side::Publisher)?
                     .codec_config()
                     .find(|p| p.pt() == pt || p.red() == Some(pt))?;
-                let c = crate::codec::video_codec(params.spec().codec);
+                let c = crate::router::codec::video_codec(params.spec().codec);
                 let r = params.spec().clock_rate.get();
                 let red = params.pt() != pt;
                 publisher.tracks[idx].codec = Some((pt, c, r, red));

@@ -9,10 +9,10 @@ use summit_proto::{
 
 use summit_proto::RecordEvent;
 
-use crate::interpretation::{AudioRoute, Hearing, Interpretation, InterpretationEvent};
+use crate::meetings::interpretation::{AudioRoute, Hearing, Interpretation, InterpretationEvent};
 use crate::output::{Output, SfuEvent};
-use crate::subscription::{Slot, SlotRef};
-use crate::track::TrackRef;
+use crate::router::subscription::{Slot, SlotRef};
+use crate::router::track::TrackRef;
 use crate::{Sfu, SfuError};
 
 /// A request a page makes about interpretation.

@@ -9,7 +9,7 @@ use summit_proto::{
     ParticipantInfo, ResumeHash, ResumeToken, Role, ServerMessage, TrackSource,
 };
 
-use crate::budget::TokenBucket;
+use crate::meetings::budget::TokenBucket;
 
 use crate::router::Media;
 
@@ -66,7 +66,7 @@ pub(crate) struct Participant {
     /// When their TURN credentials are due for renewal (with TURN servers configured).
     pub(crate) ice_servers_renew: Option<Instant>,
     /// How what they send reaches the server.
-    pub(crate) uplink: crate::uplink::UplinkQuality,
+    pub(crate) uplink: crate::meetings::uplink::UplinkQuality,
 }
 
 impl Participant {

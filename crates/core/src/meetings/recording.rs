@@ -6,7 +6,7 @@ use summit_proto::{Opaque, ParticipantId, ServerMessage, TrackSource, MAX_SEALED
 use crate::output::Output;
 use summit_proto::RecordEvent;
 
-use crate::track::TrackRef;
+use crate::router::track::TrackRef;
 use crate::{Sfu, SfuError};
 
 impl Sfu {
@@ -43,7 +43,7 @@ impl Sfu {
             if let Some(p) = self.router.media.get_mut(id) {
                 p.recording = on;
                 for t in &mut p.tracks {
-                    t.tap = crate::track::RecordingTap::new(!t.source.is_audio());
+                    t.tap = crate::router::track::RecordingTap::new(!t.source.is_audio());
                 }
                 video.extend(
                     p.tracks
