@@ -196,11 +196,28 @@ fn median_run(mut runs: Vec<Row>) -> Option<Row> {
     });
     let all: Vec<f64> = runs.iter().map(|r| r.cpu_seconds_per_million).collect();
     let runs_p99: Vec<f64> = runs.iter().map(|r| r.latency_ms[1]).collect();
+    // A storm's stalls in every run, so that "none" covers them all, not the median run only.
+    let counted: Vec<summit::Stalls> = runs
+        .iter()
+        .filter_map(|r| r.storm.as_ref()?.stalls)
+        .collect();
+    let all_stalls = (!counted.is_empty()).then(|| {
+        let sum = counted
+            .iter()
+            .fold(summit::Stalls::default(), |a, s| summit::Stalls {
+                any: a.any + s.any,
+                registry: a.registry + s.registry,
+            });
+        (counted.len(), sum)
+    });
     let mut median = runs.into_iter().nth(all.len().saturating_sub(1) / 2)?;
     median.cpu_seconds_per_million_runs = all;
     let mut p99s: Vec<f64> = runs_p99;
     p99s.sort_by(f64::total_cmp);
     median.p99_ms_runs = p99s;
+    if let Some(storm) = median.storm.as_mut() {
+        storm.stalls_in_all_runs = all_stalls;
+    }
     Some(median)
 }
 
@@ -696,6 +713,7 @@ impl Bench {
                 any: a.any.saturating_sub(b.any),
                 registry: a.registry.saturating_sub(b.registry),
             }),
+            stalls_in_all_runs: None,
         });
         Ok(row)
     }

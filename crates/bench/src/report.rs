@@ -53,6 +53,8 @@ pub(crate) struct StormFigures {
     /// The media task's stalls over 5 ms during the window (`None`: the build does not count
     /// them).
     pub(crate) stalls: Option<super::summit::Stalls>,
+    /// With `--repeat`: the stalls of every run added up, and how many runs counted them.
+    pub(crate) stalls_in_all_runs: Option<(usize, super::summit::Stalls)>,
 }
 
 /// The generator counts as the limit past 90 % of its CPU or 5 ms late at p99.
@@ -147,6 +149,13 @@ impl Report {
                         s.any, s.registry
                     ),
                     None => "media task stalls: not counted by this build".into(),
+                };
+                let stalls = match st.stalls_in_all_runs {
+                    Some((runs, s)) if runs > 1 => format!(
+                        "{stalls}; in all {runs} runs: {} ({} caused by the registry)",
+                        s.any, s.registry
+                    ),
+                    _ => stalls,
                 };
                 Some(format!(
                     "- {}, {}: p99 {} ms; joiners' streams flowing {}/{}; {stalls}.",
@@ -377,6 +386,15 @@ mod tests {
                 joined_streams: 40,
                 expected_streams: 40,
                 stalls,
+                stalls_in_all_runs: stalls.map(|s| {
+                    (
+                        3,
+                        crate::summit::Stalls {
+                            any: s.any + 1,
+                            registry: s.registry,
+                        },
+                    )
+                }),
             });
             r
         };
@@ -394,7 +412,7 @@ mod tests {
         };
         let t = report.table();
         assert!(
-            t.contains("- join-storm, summit@after: p99 0.50 ms; joiners' streams flowing 40/40; media task stalls over 5 ms: 3 (0 caused by the registry)."),
+            t.contains("- join-storm, summit@after: p99 0.50 ms; joiners' streams flowing 40/40; media task stalls over 5 ms: 3 (0 caused by the registry); in all 3 runs: 4 (0 caused by the registry)."),
             "{t}"
         );
         assert!(
