@@ -82,9 +82,9 @@ pub(crate) fn registry_failed(e: &anyhow::Error) -> (CloseCode, String) {
     )
 }
 
-/// The registry's part of an entry, as one request: a revoked invitation or an ended meeting
-/// refuses; so does a denied one for someone who would wait in the lobby. Otherwise a use is
-/// spent (`Ok(true)`); with none left, only a resume enters (`Ok(false)`: nothing spent).
+/// The entry checks and the use they spend: a revoked invitation or an ended meeting refuses;
+/// so does a denied one for someone who would wait in the lobby. Otherwise a use is spent
+/// (`Ok(true)`); with none left, only a resume enters (`Ok(false)`: nothing spent).
 fn spend_entry(
     r: &dyn RegistryBackend,
     invitation: &str,
