@@ -126,12 +126,12 @@ impl Sfu {
             return;
         }
         let mut moves = Vec::new();
-        for (&id, p) in &self.router.media {
+        for (id, p) in self.router.all_media() {
             if self.attacks.misrouted.contains(&id) {
                 continue;
             }
             let mut cameras: Vec<(ParticipantId, usize)> = p
-                .slots
+                .slots()
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.ready() && s.kind == MediaKind::Video)
@@ -155,33 +155,26 @@ impl Sfu {
             };
             let Some(layer) = self
                 .router
-                .media
-                .get(&source)
+                .media(source)
                 .and_then(|p| p.track(TrackSource::Camera))
                 .map(|t| t.best_live_layer(now))
             else {
                 continue;
             };
-            if let Some(s) = self
-                .router
-                .media
-                .get_mut(&subscriber)
-                .and_then(|p| p.slots.get_mut(slot))
-            {
-                // The page is not told (no new offer): it still believes the old label. The
-                // slot's layers are now chosen among the source's.
-                let track = Some(TrackRef {
-                    publisher: source,
-                    source: TrackSource::Camera,
-                });
-                self.router.subscriptions.hand_over(at, s, track);
-            }
+            // The page is not told (no new offer): it still believes the old label. The
+            // slot's layers are now chosen among the source's.
+            let track = Some(TrackRef {
+                publisher: source,
+                source: TrackSource::Camera,
+            });
+            self.router.hand_over(at, track);
             tracing::warn!(%subscriber, %victim, %source, "attack: misrouting a camera");
             let t = TrackRef {
                 publisher: source,
                 source: TrackSource::Camera,
             };
-            self.request_keyframe(t, layer, now);
+            self.router
+                .request_keyframe(&mut self.endpoint, t, layer, now);
         }
     }
 }

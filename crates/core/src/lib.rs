@@ -13,6 +13,7 @@ mod config;
 mod decision;
 mod endpoint;
 mod error;
+mod media;
 mod meetings;
 mod metrics;
 mod output;

@@ -78,7 +78,7 @@ impl Sfu {
                 let mut tracks = 0;
                 for &id in &m.members {
                     counters += self.counters(id);
-                    tracks += self.router.media.get(&id).map_or(0, |p| p.tracks.len());
+                    tracks += self.router.media(id).map_or(0, |p| p.sources().count());
                 }
                 MeetingMetrics {
                     name: name.clone(),
@@ -105,9 +105,8 @@ impl Sfu {
     pub(crate) fn counters(&self, id: summit_proto::ParticipantId) -> Counters {
         let mut c = self
             .router
-            .media
-            .get(&id)
-            .map(|m| m.forwarded)
+            .media(id)
+            .map(|m| m.forwarded())
             .unwrap_or_default();
         c += self.endpoint.counters(id);
         c

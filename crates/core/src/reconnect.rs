@@ -99,12 +99,7 @@ impl Sfu {
         p.last_seen = now;
         let missed = std::mem::take(&mut p.outbox);
         p.outbox_bytes = 0;
-        let offer = self
-            .router
-            .media
-            .get(&id)
-            .filter(|m| m.pending_offer.is_some())
-            .and_then(|m| m.last_offer.clone());
+        let offer = self.router.outstanding_offer(id);
         // The page draws its own tile again on a welcome: a poor uplink told before the loss
         // is told again (others see it in the welcome's participants).
         let uplink = p.uplink.poor.then_some(p.uplink.told).flatten();

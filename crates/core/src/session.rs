@@ -17,9 +17,6 @@ use crate::meetings::channels::add_pair;
 use crate::meetings::meeting::Meeting;
 use crate::meetings::participant::{Admission, Participant};
 use crate::output::{Disconnect, Output, SfuEvent};
-use crate::router::subscription::SlotRef;
-use crate::router::track::TrackRef;
-use crate::router::Media;
 use crate::{Sfu, SfuError};
 
 /// Who is joining, as established at the edge from their invitation.
@@ -219,7 +216,7 @@ impl Sfu {
         let pair = p.interprets.clone();
         let invitation = p.invitation.clone();
         self.participants.insert(id, p);
-        self.router.media.insert(id, Media::default());
+        self.router.add(id);
         self.connect(id, now);
         self.resumable_session(id);
         // A recording the restart cut is news for the first meeting after it only.
@@ -430,7 +427,7 @@ impl Sfu {
             // ends (DTLS gives up 40 s after it starts): the page connects from now on.
             self.connect(id, self.now);
         }
-        let media = self.router.media.get(&id);
+        let media = self.router.media(id);
         let Some(p) = self.participants.get_mut(&id) else {
             return;
         };
@@ -456,9 +453,9 @@ impl Sfu {
         let others: Vec<ParticipantId> = m.members.clone();
         m.members.push(id);
         let recording = m.recording;
-        if let Some(p) = self.router.media.get_mut(&id) {
-            p.recording = recording;
-        }
+        let now = self.now;
+        self.router
+            .set_recording(&mut self.endpoint, id, recording, now);
         if let Some(welcome) = self.welcome(id, false) {
             self.signal(id, welcome);
         }
@@ -480,9 +477,8 @@ impl Sfu {
         for o in others {
             let sources: Vec<TrackSource> = self
                 .router
-                .media
-                .get(&o)
-                .map(|p| p.tracks.iter().map(|t| t.source).collect())
+                .media(o)
+                .map(|p| p.sources().collect())
                 .unwrap_or_default();
             for s in sources {
                 self.subscribe_if_policy(id, o, s);
@@ -572,25 +568,8 @@ impl Sfu {
         }
         let counted = self.counters(id);
         self.endpoint.disconnect(id);
-        let mut media = self.router.media.remove(&id).unwrap_or_default();
-        // Others stop receiving this participant's tracks.
-        for t in &media.tracks {
-            let track = TrackRef {
-                publisher: id,
-                source: t.source,
-            };
-            for s in self.router.subscriptions.slots_of(track).to_vec() {
-                self.release_slot(s);
-            }
-        }
-        // Tracks this participant received no longer feed them.
-        for (i, slot) in media.slots.iter_mut().enumerate() {
-            let at = SlotRef {
-                participant: id,
-                slot: i,
-            };
-            self.router.subscriptions.assign(at, slot, None);
-        }
+        // Others stop receiving this participant's tracks, and theirs stop feeding them.
+        self.router.remove(id);
         self.departed_counters += counted;
         let members = match self.meetings.get_mut(&p.meeting) {
             Some(m) => {

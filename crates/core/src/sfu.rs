@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use str0m::bwe::Bitrate;
 use str0m::net::{Protocol, Receive};
 use str0m::Input;
 use summit_proto::{
@@ -16,7 +15,7 @@ use summit_proto::{
 use crate::meetings::channels::Request;
 
 use crate::decision::Decision;
-use crate::endpoint::peer::{PeerKey, Side};
+use crate::endpoint::peer::PeerKey;
 use crate::endpoint::timers::Timer;
 use crate::endpoint::Endpoint;
 use crate::meetings::meeting::Meeting;
@@ -42,7 +41,6 @@ pub struct Sfu {
     pub(crate) outputs: VecDeque<Output>,
     pub(crate) next_id: u64,
     pub(crate) now: Instant,
-    pub(crate) decisions: Vec<Decision>,
     /// Sessions that lost their connection recently, by their resume token's hash.
     pub(crate) departed: HashMap<ResumeHash, Departed>,
     /// What participants who left had counted (server totals).
@@ -67,17 +65,17 @@ impl Sfu {
     ) -> Self {
         let first_id = config.first_participant_id.max(1);
         let interrupted_recordings = std::mem::take(&mut config.interrupted_recordings);
+        let router = Router::new(config.keyframe_throttle, config.record_decisions);
         Self {
             config,
             policy,
             meetings: HashMap::new(),
             participants: BTreeMap::new(),
-            router: Router::default(),
+            router,
             endpoint: Endpoint::new(now),
             outputs: VecDeque::new(),
             next_id: first_id,
             now,
-            decisions: Vec::new(),
             departed: HashMap::new(),
             departed_counters: crate::metrics::Counters::default(),
             interrupted_recordings,
@@ -117,7 +115,7 @@ impl Sfu {
 
     /// Takes the decisions recorded since the last call (only with `record_decisions`).
     pub fn take_decisions(&mut self) -> Vec<Decision> {
-        std::mem::take(&mut self.decisions)
+        self.router.take_decisions()
     }
 
     /// Handles one signaling message from an admitted participant. `wall_ms` is the wall-clock
@@ -146,22 +144,9 @@ impl Sfu {
                 // A subscribing connection with no m-line yet has no path to restart (an
                 // offer would be empty, which a WebRTC stack may refuse): its first offer
                 // starts ICE afresh anyway.
-                let Some(m) = self.router.media.get_mut(&id) else {
+                let initial = self.config.initial_bandwidth;
+                if !self.router.restart_ice(&mut self.endpoint, id, initial) {
                     return Ok(());
-                };
-                if m.slots.iter().all(|s| s.mid.is_none()) {
-                    return Ok(());
-                }
-                m.ice_restart = true;
-                m.needs_offer = true;
-                // A new path: what was learnt of the old one goes (an outage looked like
-                // congestion, and would keep video paused while the estimate climbs back).
-                if let Some(init) = self.config.initial_bandwidth {
-                    m.bandwidth.estimate = None;
-                    m.bandwidth.raw = None;
-                    if let Some(rtc) = self.endpoint.rtc_mut(id, Side::Subscriber) {
-                        rtc.bwe().reset(Bitrate::bps(init));
-                    }
                 }
                 self.offer_if_needed(id);
                 self.reallocate(id, now);
@@ -194,9 +179,7 @@ impl Sfu {
                     TrackSource::Microphone => {
                         p.microphone_muted = muted;
                         if !muted {
-                            if let Some(m) = self.router.media.get_mut(&id) {
-                                m.muted_by_host = false;
-                            }
+                            self.router.hold_microphone(id, false);
                         }
                     }
                     TrackSource::Camera => p.camera_off = muted,
@@ -328,14 +311,11 @@ impl Sfu {
         self.expire_reconnecting(now);
         self.renew_ice_servers(now);
         self.judge_uplinks(now);
-        self.send_deferred_keyframe_requests(now);
+        self.router
+            .send_deferred_keyframe_requests(&mut self.endpoint, now);
         self.expire_departed(now);
         #[cfg(feature = "danger-test-attacks")]
         self.attack_misroute(now);
-    }
-
-    pub(crate) fn mark_dirty(&mut self, key: PeerKey) {
-        self.endpoint.mark_dirty(key);
     }
 
     fn drive(&mut self, key: PeerKey) {
@@ -391,7 +371,7 @@ impl Sfu {
     /// What others are told of a participant: who they are and what they publish.
     pub(crate) fn info(&self, id: ParticipantId) -> Option<ParticipantInfo> {
         let p = self.participants.get(&id)?;
-        Some(p.info(self.router.media.get(&id)))
+        Some(p.info(self.router.media(id)))
     }
 
     /// Tells everyone else in the meeting about a participant's new state.

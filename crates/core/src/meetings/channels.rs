@@ -11,7 +11,6 @@ use summit_proto::RecordEvent;
 
 use crate::meetings::interpretation::{AudioRoute, Hearing, Interpretation, InterpretationEvent};
 use crate::output::{Output, SfuEvent};
-use crate::router::subscription::{Slot, SlotRef};
 use crate::router::track::TrackRef;
 use crate::{Sfu, SfuError};
 
@@ -36,11 +35,6 @@ impl Sfu {
         let p = self.participant(id)?;
         let meeting = p.meeting.clone();
         let moderator = p.capabilities.has(Capability::Moderate);
-        let has_channel_slot = self
-            .router
-            .media
-            .get(&id)
-            .is_some_and(|m| m.channel_slot.is_some());
         let m = self
             .meetings
             .get_mut(&meeting)
@@ -50,8 +44,8 @@ impl Sfu {
             Request::Listen(channel) => {
                 let wants_channel = channel.is_some();
                 i.listen(id, channel.map_or(Hearing::Floor, Hearing::Channel))?;
-                if wants_channel && !has_channel_slot {
-                    self.add_channel_slot(id);
+                if wants_channel && self.router.add_channel_slot(id) {
+                    self.offer_if_needed(id);
                 }
                 // Only this listener's slot and view change.
                 self.feed_channels(&meeting);
@@ -183,10 +177,7 @@ impl Sfu {
         };
         let mut moves = Vec::new();
         for &id in &m.members {
-            let Some(p) = self.router.media.get(&id) else {
-                continue;
-            };
-            let Some(slot) = p.channel_slot else {
+            let Some((at, have)) = self.router.channel(id) else {
                 continue;
             };
             let want = match m.interpretation.hearing(id) {
@@ -194,50 +185,18 @@ impl Sfu {
                 Hearing::Floor => None,
             }
             .filter(|s| *s != id)
-            .filter(|s| {
-                self.router
-                    .media
-                    .get(s)
-                    .is_some_and(|p| p.track(TrackSource::Microphone).is_some())
-            });
-            let have = p
-                .slots
-                .get(slot)
-                .and_then(|s| s.track())
-                .map(|t| t.publisher);
+            .filter(|s| self.router.publishes(*s, TrackSource::Microphone));
             if want != have {
-                moves.push((id, slot, want));
+                moves.push((at, want));
             }
         }
-        for (id, slot, want) in moves {
-            let at = SlotRef {
-                participant: id,
-                slot,
-            };
+        for (at, want) in moves {
             let track = want.map(|publisher| TrackRef {
                 publisher,
                 source: TrackSource::Microphone,
             });
-            if let Some(s) = self
-                .router
-                .media
-                .get_mut(&id)
-                .and_then(|p| p.slots.get_mut(slot))
-            {
-                self.router.subscriptions.hand_over(at, s, track);
-            }
+            self.router.hand_over(at, track);
         }
-    }
-
-    /// Gives `id` the slot that will carry their channel, negotiated once.
-    fn add_channel_slot(&mut self, id: ParticipantId) {
-        let Some(p) = self.router.media.get_mut(&id) else {
-            return;
-        };
-        p.slots.push(Slot::channel());
-        p.channel_slot = Some(p.slots.len() - 1);
-        p.needs_offer = true;
-        self.offer_if_needed(id);
     }
 
     /// Someone left: out of their booth and channel; a microphone they held is free again.

@@ -21,9 +21,7 @@ impl Sfu {
             by: b,
         });
         // Forwarding stops with the next packet; the participant may unmute themselves.
-        if let Some(m) = self.router.media.get_mut(&target) {
-            m.muted_by_host = true;
-        }
+        self.router.hold_microphone(target, true);
         if let Some(p) = self.participants.get_mut(&target) {
             p.microphone_muted = true;
         }

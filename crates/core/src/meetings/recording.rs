@@ -6,7 +6,6 @@ use summit_proto::{Opaque, ParticipantId, ServerMessage, TrackSource, MAX_SEALED
 use crate::output::Output;
 use summit_proto::RecordEvent;
 
-use crate::router::track::TrackRef;
 use crate::{Sfu, SfuError};
 
 impl Sfu {
@@ -38,38 +37,10 @@ impl Sfu {
             RecordEvent::RecordingStopped { by: by.clone() }
         };
         self.record(&meeting, event);
-        let mut video = Vec::new();
-        for id in &members {
-            if let Some(p) = self.router.media.get_mut(id) {
-                p.recording = on;
-                for t in &mut p.tracks {
-                    t.tap = crate::router::track::RecordingTap::new(!t.source.is_audio());
-                }
-                video.extend(
-                    p.tracks
-                        .iter()
-                        .filter(|t| !t.source.is_audio())
-                        .map(|t| TrackRef {
-                            publisher: *id,
-                            source: t.source,
-                        }),
-                );
-            }
-            self.signal(*id, ServerMessage::Recording { on, by: by.clone() });
-        }
-        // Each video file starts on a keyframe: ask for one now rather than wait.
-        if on {
-            let now = self.now;
-            for t in video {
-                // The recording keeps the best layer being sent.
-                let best = self
-                    .router
-                    .media
-                    .get(&t.publisher)
-                    .and_then(|p| p.track(t.source))
-                    .map_or(0, |tr| tr.best_live_layer(now));
-                self.request_keyframe(t, best, now);
-            }
+        let now = self.now;
+        for id in members {
+            self.router.set_recording(&mut self.endpoint, id, on, now);
+            self.signal(id, ServerMessage::Recording { on, by: by.clone() });
         }
         Ok(())
     }
@@ -85,7 +56,7 @@ impl Sfu {
         data: Opaque,
     ) -> Result<(), SfuError> {
         let p = self.participant(id)?;
-        let recorded = self.router.media.get(&id).is_some_and(|m| m.recording);
+        let recorded = self.router.media(id).is_some_and(|m| m.recording());
         if !recorded || !self.meetings.get(&p.meeting).is_some_and(|m| m.e2ee) {
             return Err(SfuError::Unexpected("no sealed recording is running"));
         }

@@ -22,10 +22,11 @@ use str0m::media::MediaKind;
 use summit_proto::{ParticipantId, ServerMessage, TileDisplay, TrackSource};
 
 use crate::endpoint::peer::{PeerKey, Side};
+use crate::endpoint::Endpoint;
 use crate::router::layers::{Display, Tile, UP_HEADROOM_PERCENT};
 use crate::router::track::TrackRef;
-use crate::router::Bandwidth;
-use crate::{Sfu, SfuError};
+use crate::router::{Bandwidth, Router};
+use crate::SfuError;
 
 /// How far above str0m's own estimate the believed one may carry the allocation (bits per
 /// second): str0m paces what it sends at 1.1 times its estimate, so sending more queues there
@@ -37,20 +38,18 @@ const SETTLE: Duration = Duration::from_millis(1500);
 /// Most tiles one `display` message may list.
 const MAX_TILES: usize = 256;
 
-impl Sfu {
-    /// The subscribing connection's bandwidth estimate changed.
-    pub(crate) fn bandwidth_estimated(&mut self, id: ParticipantId, now: Instant, bps: u64) {
-        if let Some(p) = self.router.media.get_mut(&id) {
+impl Router {
+    /// `id`'s subscribing connection estimated `bps`.
+    pub(crate) fn estimated(&mut self, id: ParticipantId, now: Instant, bps: u64) {
+        if let Some(p) = self.media.get_mut(&id) {
             let congested = p.bandwidth.estimated(now, bps);
             tracing::trace!(participant = %id, bps, congested, "estimate");
         }
-        self.reallocate(id, now);
     }
 
     /// The page reports how big it shows some tiles.
-    pub(crate) fn handle_display(
+    pub(crate) fn display(
         &mut self,
-        now: Instant,
         id: ParticipantId,
         tiles: &[TileDisplay],
     ) -> Result<(), SfuError> {
@@ -58,7 +57,6 @@ impl Sfu {
             return Err(SfuError::Invalid(format!("at most {MAX_TILES} tiles")));
         }
         let p = self
-            .router
             .media
             .get_mut(&id)
             .ok_or(SfuError::UnknownParticipant)?;
@@ -77,23 +75,27 @@ impl Sfu {
                 slot.display = Display::from_size(t.width, t.height);
             }
         }
-        self.reallocate(id, now);
         Ok(())
     }
 
-    /// Chooses every subscriber's layers again.
-    pub(crate) fn reallocate_all(&mut self, now: Instant) {
-        let ids: Vec<ParticipantId> = self.router.media.keys().copied().collect();
-        for id in ids {
-            self.reallocate(id, now);
-        }
+    /// Everyone with media, in order.
+    pub(crate) fn participants(&self) -> Vec<ParticipantId> {
+        self.media.keys().copied().collect()
     }
 
-    /// Chooses `id`'s layers from its estimate and tile sizes, applies them, and asks for
-    /// keyframes of layers it switches to.
-    pub(crate) fn reallocate(&mut self, id: ParticipantId, now: Instant) {
-        let Some(p) = self.router.media.get(&id) else {
-            return;
+    /// Chooses `id`'s layers from its estimate and tile sizes, applies them, asks for
+    /// keyframes of layers it switches to and, with bandwidth estimation on (`bwe`), tells
+    /// str0m's what to probe for. Returns what the page is to be told: tiles paused for the
+    /// link's sake, or resumed.
+    pub(crate) fn reallocate(
+        &mut self,
+        endpoint: &mut Endpoint,
+        id: ParticipantId,
+        now: Instant,
+        bwe: bool,
+    ) -> Vec<ServerMessage> {
+        let Some(p) = self.media.get(&id) else {
+            return Vec::new();
         };
         // Gather: each ready video slot's track layers; the audio this subscriber receives.
         let mut slots = Vec::new();
@@ -102,7 +104,6 @@ impl Sfu {
         for (i, s) in p.slots.iter().enumerate() {
             let Some(t) = s.track() else { continue };
             let Some(track) = self
-                .router
                 .media
                 .get(&t.publisher)
                 .and_then(|pp| pp.track(t.source))
@@ -130,9 +131,8 @@ impl Sfu {
             (e, _) => e,
         };
         let budget = believed.map(|e| e.saturating_sub(audio));
-        let bwe = self.config.initial_bandwidth.is_some();
-        let Some(p) = self.router.media.get_mut(&id) else {
-            return;
+        let Some(p) = self.media.get_mut(&id) else {
+            return Vec::new();
         };
         p.bandwidth.allocator.pace_limit = p
             .bandwidth
@@ -185,27 +185,26 @@ impl Sfu {
             let (m0, d0) = p.bandwidth.asked;
             if differs(minimum, m0) || differs(desired, d0) {
                 p.bandwidth.asked = (minimum, desired);
-                if let Some(rtc) = self.endpoint.rtc_mut(id, Side::Subscriber) {
+                if let Some(rtc) = endpoint.rtc_mut(id, Side::Subscriber) {
                     rtc.bwe()
                         .set_bitrate(Bitrate::bps(minimum), Bitrate::bps(desired));
                 }
-                self.mark_dirty(PeerKey {
+                endpoint.mark_dirty(PeerKey {
                     participant: id,
                     side: Side::Subscriber,
                 });
             }
         }
         for (t, l) in keyframes {
-            self.request_keyframe(t, l, now);
+            self.request_keyframe(endpoint, t, l, now);
         }
-        for (t, paused) in told {
-            let msg = ServerMessage::VideoPaused {
+        told.into_iter()
+            .map(|(t, paused)| ServerMessage::VideoPaused {
                 participant: t.publisher,
                 source: t.source,
                 paused,
-            };
-            self.signal(id, msg);
-        }
+            })
+            .collect()
     }
 }
 

@@ -12,13 +12,12 @@ use summit_proto::{ParticipantId, TrackSource};
 use crate::decision::Decision;
 use crate::endpoint::peer::{PeerKey, Side};
 use crate::endpoint::Endpoint;
-use crate::output::Output;
 use crate::router::codec::{VideoCodec, Vp8Renumbered};
 use crate::router::layer_selector::Selection;
 use crate::router::subscription::SlotRef;
 use crate::router::track::TrackRef;
 use crate::router::{Media, Router};
-use crate::{RecordedPacket, Sfu};
+use crate::RecordedPacket;
 
 /// How many sent packets, and for how long, each outgoing stream keeps to answer NACKs.
 const RESEND_CACHE_PACKETS: usize = 2000;
@@ -33,8 +32,8 @@ const RESEND_SHARE_CAP: f32 = 0.5;
 
 /// What a packet from a publisher is.
 #[derive(Debug, Clone, Copy)]
-struct Classified {
-    track: TrackRef,
+pub(crate) struct Classified {
+    pub(crate) track: TrackRef,
     /// The track's place in its publisher's list.
     idx: usize,
     /// The simulcast layer it belongs to (0 for a track sent as one stream).
@@ -45,7 +44,7 @@ struct Classified {
     /// RFC 2198 redundant audio around the codec's frames.
     red: bool,
     /// A host muted this microphone: nothing of it goes anywhere.
-    held_by_host: bool,
+    pub(crate) held_by_host: bool,
 }
 
 impl Classified {
@@ -72,49 +71,10 @@ struct FanOut {
     needs_keyframe: bool,
 }
 
-impl Sfu {
-    /// Forwards one packet from a publisher to every slot its track feeds whose chosen layer it
-    /// belongs to; a slot changes layer only at a keyframe of the layer it switches to. The
-    /// router does the work, reading its own state and writing to the endpoint's connections;
-    /// meeting state is not touched.
-    pub(crate) fn forward(&mut self, from: ParticipantId, now: Instant, pkt: RtpPacket) {
-        let Some(c) = self.router.classify(&mut self.endpoint, from, now, &pkt) else {
-            return;
-        };
-        if c.held_by_host {
-            return;
-        }
-        let (recorded, keyframe) = self.router.tap_recording(&c, &pkt, now);
-        if let Some(r) = recorded {
-            self.outputs.push_back(Output::Recorded(r));
-        }
-        if let Some(layer) = keyframe {
-            self.request_keyframe(c.track, layer, now);
-        }
-        #[cfg(feature = "danger-test-attacks")]
-        let pkt = {
-            let mut pkt = pkt;
-            pkt.payload = self.attack_payload(from, c.track.source, pkt.payload.clone());
-            pkt
-        };
-        let decisions = self.config.record_decisions.then_some(&mut self.decisions);
-        let fan = self
-            .router
-            .fan_out(&mut self.endpoint, decisions, &c, &pkt, now);
-        if let Some(publisher) = self.router.media.get_mut(&from) {
-            publisher.forwarded.forwarded_packets += fan.sent;
-            publisher.forwarded.forwarded_bytes += fan.sent_bytes;
-        }
-        if fan.needs_keyframe {
-            self.request_keyframe(c.track, c.layer, now);
-        }
-    }
-}
-
 impl Router {
     /// Which track and layer a packet belongs to (learning a new SSRC from its m-line and rid),
     /// in which codec (cached by payload type); meters the layer's rate.
-    fn classify(
+    pub(crate) fn classify(
         &mut self,
         endpoint: &mut Endpoint,
         from: ParticipantId,
@@ -185,22 +145,20 @@ impl Router {
     }
 
     /// Gives the packet to the recording, which takes the best layer being sent and switches at
-    /// keyframes like a slot. Returns the packet for the recording, if it takes this one, and a
-    /// layer to ask a keyframe of, if the recording needs one.
-    fn tap_recording(
+    /// keyframes like a slot (asking for one when it needs one). Returns the packet for the
+    /// recording, if it takes this one.
+    pub(crate) fn tap_recording(
         &mut self,
+        endpoint: &mut Endpoint,
         c: &Classified,
         pkt: &RtpPacket,
         now: Instant,
-    ) -> (Option<RecordedPacket>, Option<usize>) {
-        let Some(track) = self
+    ) -> Option<RecordedPacket> {
+        let track = self
             .media
             .get_mut(&c.track.publisher)
             .filter(|p| p.recording)
-            .and_then(|p| p.tracks.get_mut(c.idx))
-        else {
-            return (None, None);
-        };
+            .and_then(|p| p.tracks.get_mut(c.idx))?;
         let video = c.video();
         let best = track.best_live_layer(now);
         let tap = &mut track.tap;
@@ -236,7 +194,10 @@ impl Router {
                     })
             })
             .flatten();
-        let recorded = mapped.map(|(seq, timestamp)| RecordedPacket {
+        if let Some(layer) = keyframe {
+            self.request_keyframe(endpoint, c.track, layer, now);
+        }
+        mapped.map(|(seq, timestamp)| RecordedPacket {
             publisher: c.track.publisher,
             source: c.track.source,
             seq,
@@ -245,23 +206,23 @@ impl Router {
             marker: pkt.header.marker,
             red: c.red,
             payload: pkt.payload.clone(),
-        });
-        (recorded, keyframe)
+        })
     }
 
-    /// Delivers the packet to every slot its track feeds (noting each in `decisions`, when
-    /// given).
-    fn fan_out(
+    /// Delivers the packet to every slot its track feeds, counts what was sent for the
+    /// publisher, and asks for a keyframe when a slot waits for one.
+    pub(crate) fn fan_out(
         &mut self,
         endpoint: &mut Endpoint,
-        mut decisions: Option<&mut Vec<Decision>>,
         c: &Classified,
         pkt: &RtpPacket,
         now: Instant,
-    ) -> FanOut {
+    ) {
         let Router {
             media,
             subscriptions,
+            decisions,
+            ..
         } = self;
         let exts = ExtensionValues {
             audio_level: pkt.header.ext_vals.audio_level,
@@ -277,7 +238,7 @@ impl Router {
                 Delivery::Sent(seq) => {
                     fan.sent += 1;
                     fan.sent_bytes += pkt.payload.len() as u64;
-                    if let Some(decisions) = decisions.as_deref_mut() {
+                    if let Some(decisions) = decisions {
                         decisions.push(Decision::Forwarded {
                             from: c.track.publisher,
                             source: c.track.source,
@@ -295,7 +256,13 @@ impl Router {
                 Delivery::Skipped => {}
             }
         }
-        fan
+        if let Some(publisher) = self.media.get_mut(&c.track.publisher) {
+            publisher.forwarded.forwarded_packets += fan.sent;
+            publisher.forwarded.forwarded_bytes += fan.sent_bytes;
+        }
+        if fan.needs_keyframe {
+            self.request_keyframe(endpoint, c.track, c.layer, now);
+        }
     }
 }
 

@@ -6,22 +6,37 @@ use std::time::Instant;
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{Direction, MediaKind, Mid};
 use summit_proto::{
-    Capability, LayerInfo, ParticipantId, PublishedTrackInfo, ServerMessage, SubscribedTrack,
-    TrackSource, MAX_LAYERS, MAX_SDP_BYTES,
+    LayerInfo, ParticipantId, PublishedTrackInfo, ServerMessage, SubscribedTrack, TrackSource,
+    MAX_LAYERS,
 };
 
 use crate::endpoint::peer::{PeerKey, Side};
-use crate::policy::{SubscriberView, TrackView};
-use crate::router::subscription::{Slot, SlotRef};
-use crate::router::track::{PublishedTrack, TrackRef};
-use crate::{Sfu, SfuError};
+use crate::endpoint::Endpoint;
+use crate::router::track::PublishedTrack;
+use crate::router::Router;
+use crate::SfuError;
 
 /// Most tracks one participant may publish at once (microphone, camera, screen).
-const MAX_TRACKS: usize = 3;
+pub(crate) const MAX_TRACKS: usize = 3;
 /// Longest rid accepted (RFC 8851 allows more; browsers use one or two characters).
 const MAX_RID: usize = 16;
 /// Largest declared picture side.
 const MAX_SIDE: u32 = 16_384;
+
+/// The `i`th of the tracks a page declares: its source and m-line not declared before it,
+/// its simulcast layers plausible.
+pub(crate) fn check_track(tracks: &[PublishedTrackInfo], i: usize) -> Result<(), SfuError> {
+    let Some(t) = tracks.get(i) else {
+        return Ok(());
+    };
+    if tracks[..i]
+        .iter()
+        .any(|o| o.source == t.source || o.mid == t.mid)
+    {
+        return Err(SfuError::Invalid("each source and mid at most once".into()));
+    }
+    check_layers(&t.layers)
+}
 
 /// Declared simulcast layers: few, distinct, plausible, lowest first.
 fn check_layers(layers: &[LayerInfo]) -> Result<(), SfuError> {
@@ -50,47 +65,35 @@ fn check_layers(layers: &[LayerInfo]) -> Result<(), SfuError> {
     Ok(())
 }
 
-impl Sfu {
-    pub(crate) fn handle_publish(
+/// What the router made of a publishing offer.
+pub(crate) struct Published {
+    /// The answer for the page.
+    pub(crate) answer: String,
+    /// Sources the page no longer sends.
+    pub(crate) removed: Vec<TrackSource>,
+    /// Sources the page sends now that it did not before, on their m-lines.
+    pub(crate) added: Vec<(TrackSource, Mid)>,
+}
+
+/// How a subscribing connection's answer went, when there was one to take.
+pub(crate) enum Answered {
+    /// The session changed as offered.
+    Accepted,
+    /// str0m refused the answer: the session stays as it was, and a new offer is due.
+    Refused(String),
+}
+
+impl Router {
+    /// Takes a page's publishing offer on its publishing connection: the answer, and which
+    /// of the declared tracks the offer lets it send (and stop sending).
+    pub(crate) fn accept_publish(
         &mut self,
+        endpoint: &mut Endpoint,
         id: ParticipantId,
-        sdp: &str,
+        offer: SdpOffer,
         tracks: &[PublishedTrackInfo],
-    ) -> Result<(), SfuError> {
-        if sdp.len() > MAX_SDP_BYTES {
-            return Err(SfuError::Invalid(format!("SDP over {MAX_SDP_BYTES} bytes")));
-        }
-        if tracks.len() > MAX_TRACKS {
-            return Err(SfuError::Invalid(format!("at most {MAX_TRACKS} tracks")));
-        }
-        let p = self
-            .participants
-            .get_mut(&id)
-            .ok_or(SfuError::UnknownParticipant)?;
-        if !p.admitted() {
-            return Err(SfuError::Unexpected("waiting in the lobby"));
-        }
-        for (i, t) in tracks.iter().enumerate() {
-            let allowed = if t.source.is_audio() {
-                p.capabilities.has(Capability::PublishAudio)
-                    || p.capabilities.has(Capability::Publish)
-            } else {
-                p.capabilities.has(Capability::Publish)
-            };
-            if !allowed {
-                return Err(SfuError::NotAllowed("this role may not publish this media"));
-            }
-            if tracks[..i]
-                .iter()
-                .any(|o| o.source == t.source || o.mid == t.mid)
-            {
-                return Err(SfuError::Invalid("each source and mid at most once".into()));
-            }
-            check_layers(&t.layers)?;
-        }
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| SfuError::Sdp(e.to_string()))?;
-        let rtc = self
-            .endpoint
+    ) -> Result<Published, SfuError> {
+        let rtc = endpoint
             .rtc_mut(id, Side::Publisher)
             .ok_or(SfuError::UnknownParticipant)?;
         let answer = rtc
@@ -110,182 +113,50 @@ impl Sfu {
             }
         }
         tracing::debug!(participant = %id, ?wanted, "publish");
-        let p = self
-            .router
-            .media
-            .get(&id)
-            .ok_or(SfuError::UnknownParticipant)?;
-        let removed: Vec<TrackSource> = p
+        let p = self.media.get(&id).ok_or(SfuError::UnknownParticipant)?;
+        let removed = p
             .tracks
             .iter()
             .filter(|t| !wanted.contains(&(t.source, t.mid)))
             .map(|t| t.source)
             .collect();
-        let added: Vec<(TrackSource, Mid)> = wanted
+        let added = wanted
             .into_iter()
             .filter(|(s, m)| !p.tracks.iter().any(|t| t.source == *s && t.mid == *m))
             .collect();
-        self.signal(
-            id,
-            ServerMessage::PublishAnswer {
-                sdp: answer.to_sdp_string(),
-            },
-        );
-        self.mark_dirty(PeerKey {
+        endpoint.mark_dirty(PeerKey {
             participant: id,
             side: Side::Publisher,
         });
-        for s in removed {
-            self.unpublish(id, s);
-        }
-        let members = self.members_of(id);
-        for (source, mid) in added {
-            let layers = tracks
-                .iter()
-                .find(|t| t.source == source)
-                .map(|t| t.layers.clone())
-                .unwrap_or_default();
-            if let Some(p) = self.router.media.get_mut(&id) {
-                p.tracks.push(PublishedTrack::new(source, mid, &layers));
-            }
-            for m in &members {
-                self.subscribe_if_policy(*m, id, source);
-            }
-        }
-        for m in members {
-            self.offer_if_needed(m);
-        }
-        self.feed_channels_of(id);
-        self.broadcast_update(id);
-        Ok(())
+        Ok(Published {
+            answer: answer.to_sdp_string(),
+            removed,
+            added,
+        })
     }
 
-    pub(crate) fn members_of(&self, id: ParticipantId) -> Vec<ParticipantId> {
-        self.participants
-            .get(&id)
-            .and_then(|p| self.meetings.get(&p.meeting))
-            .map(|m| m.members.clone())
-            .unwrap_or_default()
-    }
-
-    /// A publisher stopped sending `source`: free every slot it fed.
-    fn unpublish(&mut self, id: ParticipantId, source: TrackSource) {
-        let Some(p) = self.router.media.get_mut(&id) else {
-            return;
-        };
-        let Some(i) = p.tracks.iter().position(|t| t.source == source) else {
-            return;
-        };
-        p.tracks.remove(i);
-        let fed = self
-            .router
-            .subscriptions
-            .slots_of(TrackRef {
-                publisher: id,
-                source,
-            })
-            .to_vec();
-        for s in fed {
-            self.release_slot(s);
-            self.offer_if_needed(s.participant);
+    /// `id` publishes a new track (nobody receives it yet).
+    pub(crate) fn publish(&mut self, id: ParticipantId, track: PublishedTrack) {
+        if let Some(p) = self.media.get_mut(&id) {
+            p.tracks.push(track);
         }
     }
 
-    /// Frees a slot whose track is gone.
-    pub(crate) fn release_slot(&mut self, at: SlotRef) {
-        let Some(p) = self.router.media.get_mut(&at.participant) else {
-            return;
-        };
-        let Some(s) = p.slots.get_mut(at.slot) else {
-            return;
-        };
-        if s.channel {
-            // The channel stays; it carries nothing until its next source.
-            self.router.subscriptions.hand_over(at, s, None);
-        } else {
-            self.router.subscriptions.assign(at, s, None);
-            p.needs_offer = true;
-        }
-    }
-
-    /// Gives `sub` a slot for `publisher`'s `source` if the policy says so.
-    pub(crate) fn subscribe_if_policy(
+    /// A new offer for `id`'s subscribing connection if its slots changed and none is
+    /// outstanding; the page is to be sent it.
+    pub(crate) fn offer(
         &mut self,
-        sub: ParticipantId,
-        publisher: ParticipantId,
-        source: TrackSource,
-    ) {
-        let Some(s) = self.participants.get(&sub) else {
-            return;
-        };
-        let view = SubscriberView {
-            id: sub,
-            capabilities: s.capabilities,
-        };
-        if !self
-            .policy
-            .subscribes(view, TrackView { publisher, source })
-        {
-            return;
-        }
-        // An interpreter's microphone reaches listeners only through channel slots; as a
-        // track of its own, only their booth partners hear it.
-        if source == TrackSource::Microphone && !self.direct_audio(publisher, sub) {
-            return;
-        }
-        let Some(track) = self
-            .router
-            .media
-            .get(&publisher)
-            .and_then(|p| p.track(source))
-        else {
-            return;
-        };
-        let track_ref = TrackRef { publisher, source };
-        if self.router.subscriptions.feeds(track_ref, sub) {
-            return;
-        }
-        let kind = track.kind();
-        let Some(s) = self.router.media.get_mut(&sub) else {
-            return;
-        };
-        // Reuse a free m-line that is inactive in the negotiated session, so the change shows in
-        // the next offer; otherwise add one.
-        let idx = match s
-            .slots
-            .iter()
-            .position(|x| x.kind == kind && !x.active() && !x.negotiated_active())
-        {
-            Some(i) => i,
-            None => {
-                s.slots.push(Slot::new(kind));
-                s.slots.len() - 1
-            }
-        };
-        let at = SlotRef {
-            participant: sub,
-            slot: idx,
-        };
-        if let Some(slot) = s.slots.get_mut(idx) {
-            self.router.subscriptions.assign(at, slot, Some(track_ref));
-        }
-        s.needs_offer = true;
-    }
-
-    /// Sends a new offer on `id`'s subscribing connection if slots changed and none is outstanding.
-    pub(crate) fn offer_if_needed(&mut self, id: ParticipantId) {
-        let Some(p) = self.router.media.get_mut(&id) else {
-            return;
-        };
+        endpoint: &mut Endpoint,
+        id: ParticipantId,
+    ) -> Option<ServerMessage> {
+        let p = self.media.get_mut(&id)?;
         if !p.needs_offer || p.pending_offer.is_some() {
             tracing::debug!(participant = %id, needs = p.needs_offer, pending = p.pending_offer.is_some(), "no offer now");
-            return;
+            return None;
         }
         p.needs_offer = false;
         let ice_restart = std::mem::take(&mut p.ice_restart);
-        let Some(rtc) = self.endpoint.rtc_mut(id, Side::Subscriber) else {
-            return;
-        };
+        let rtc = endpoint.rtc_mut(id, Side::Subscriber)?;
         let mut api = rtc.sdp_api();
         if ice_restart {
             // New ICE credentials, the same candidates: the page's new path checks in afresh.
@@ -320,7 +191,7 @@ impl Sfu {
         }
         let Some((offer, pending)) = api.apply() else {
             tracing::debug!(participant = %id, "slots changed but the SDP did not");
-            return;
+            return None;
         };
         p.pending_offer = Some(pending);
         let tracks = p
@@ -347,37 +218,32 @@ impl Sfu {
             tracks,
             channel_mid,
         };
-        if let Some(p) = self.router.media.get_mut(&id) {
-            p.last_offer = Some(offer.clone());
-        }
-        self.signal(id, offer);
-        self.mark_dirty(PeerKey {
+        p.last_offer = Some(offer.clone());
+        endpoint.mark_dirty(PeerKey {
             participant: id,
             side: Side::Subscriber,
         });
+        Some(offer)
     }
 
-    pub(crate) fn handle_subscribe_answer(
+    /// Takes the page's answer to the outstanding offer on its subscribing connection. The
+    /// video slots it made ready get a keyframe asked for, once the connection is up.
+    pub(crate) fn accept_answer(
         &mut self,
-        now: Instant,
+        endpoint: &mut Endpoint,
         id: ParticipantId,
-        sdp: &str,
-    ) -> Result<(), SfuError> {
-        if sdp.len() > MAX_SDP_BYTES {
-            return Err(SfuError::Invalid(format!("SDP over {MAX_SDP_BYTES} bytes")));
-        }
+        answer: SdpAnswer,
+        now: Instant,
+    ) -> Result<Answered, SfuError> {
         let p = self
-            .router
             .media
             .get_mut(&id)
             .ok_or(SfuError::UnknownParticipant)?;
-        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| SfuError::Sdp(e.to_string()))?;
         let pending = p
             .pending_offer
             .take()
             .ok_or(SfuError::Unexpected("no offer is outstanding"))?;
-        let rtc = self
-            .endpoint
+        let rtc = endpoint
             .rtc_mut(id, Side::Subscriber)
             .ok_or(SfuError::UnknownParticipant)?;
         let accepted = rtc.sdp_api().accept_answer(pending, answer);
@@ -404,31 +270,21 @@ impl Sfu {
                 p.needs_offer = true;
             }
         }
-        if accepted.is_ok() {
-            p.subscriber_answered = true;
-        }
         if let Err(e) = accepted {
             p.needs_offer = true;
-            self.offer_if_needed(id);
-            return Err(SfuError::Sdp(e.to_string()));
+            return Ok(Answered::Refused(e.to_string()));
         }
+        p.subscriber_answered = true;
         let connected = rtc.is_connected();
-        self.mark_dirty(PeerKey {
+        endpoint.mark_dirty(PeerKey {
             participant: id,
             side: Side::Subscriber,
         });
         if connected {
             for (t, layer) in started {
-                self.request_keyframe(t, layer, now);
+                self.request_keyframe(endpoint, t, layer, now);
             }
         }
-        // Newly ready video gets its layers chosen (and keyframes asked for) now.
-        self.reallocate(id, now);
-        self.offer_if_needed(id);
-        // Now known: whether this page receives RED, which the meeting's senders follow.
-        if let Some(meeting) = self.participants.get(&id).map(|p| p.meeting.clone()) {
-            self.update_redundancy(&meeting);
-        }
-        Ok(())
+        Ok(Answered::Accepted)
     }
 }
