@@ -58,13 +58,18 @@ export function secretFromFragment(fragment) {
  *   link says, proven with the meeting secret (the server cannot relabel anyone)
  */
 
+/**
+ * What a page asks the server to relay: the body of an `e2ee` client message.
+ * @typedef {{to?: number, data: string, keys?: Record<string, string>}} E2eeSend
+ */
+
 export class E2ee {
   /**
-   * @param {{meeting: string, secret: Uint8Array<ArrayBuffer>, send: (msg: any) => void,
+   * @param {{meeting: string, secret: Uint8Array<ArrayBuffer>, send: (msg: E2eeSend) => void,
    *   sink: KeySink, onChange?: () => void, onRejected?: (id: number) => void,
    *   rotateDelayMs?: number, name?: string, role?: string}} opts
-   *   `send` takes `{to?: number, data: string, keys?: Record<string, string>}`: an `e2ee`
-   *   message for the server to relay (with `keys`, each recipient gets only its own entry).
+   *   `send` takes an `e2ee` message for the server to relay (with `keys`, each recipient
+   *   gets only its own entry).
    *   `name` and `role`: this page's person, as its own link says.
    */
   constructor(opts) {
