@@ -129,8 +129,8 @@ impl Sfu {
             return Err(SfuError::Invalid(format!("at most {MAX_TRACKS} tracks")));
         }
         let p = self
-            .participants
-            .get_mut(&id)
+            .meetings
+            .participant_mut(id)
             .ok_or(SfuError::UnknownParticipant)?;
         if !p.admitted() {
             return Err(SfuError::Unexpected("waiting in the lobby"));
@@ -162,7 +162,7 @@ impl Sfu {
                 self.offer_if_needed(sub);
             }
         }
-        let members = self.members_of(id);
+        let members = self.meetings.members_of(id);
         for (source, mid) in published.added {
             let layers = tracks
                 .iter()
@@ -183,14 +183,6 @@ impl Sfu {
         Ok(())
     }
 
-    pub(crate) fn members_of(&self, id: ParticipantId) -> Vec<ParticipantId> {
-        self.participants
-            .get(&id)
-            .and_then(|p| self.meetings.get(&p.meeting))
-            .map(|m| m.members.clone())
-            .unwrap_or_default()
-    }
-
     /// Gives `sub` a slot for `publisher`'s `source` if the policy says so.
     pub(crate) fn subscribe_if_policy(
         &mut self,
@@ -198,7 +190,7 @@ impl Sfu {
         publisher: ParticipantId,
         source: TrackSource,
     ) {
-        let Some(s) = self.participants.get(&sub) else {
+        let Some(s) = self.meetings.participant(sub) else {
             return;
         };
         let view = SubscriberView {
@@ -247,7 +239,7 @@ impl Sfu {
         self.reallocate(id, now);
         self.offer_if_needed(id);
         // Now known: whether this page receives RED, which the meeting's senders follow.
-        if let Some(meeting) = self.participants.get(&id).map(|p| p.meeting.clone()) {
+        if let Some(meeting) = self.meetings.participant(id).map(|p| p.meeting.clone()) {
             self.update_redundancy(&meeting);
         }
         Ok(())
@@ -255,19 +247,19 @@ impl Sfu {
 
     /// Works out again whether `meeting`'s pages may send RED; tells them all when it changes.
     pub(crate) fn update_redundancy(&mut self, meeting: &MeetingName) {
-        let Some(m) = self.meetings.get(meeting) else {
+        let Some(m) = self.meetings.meeting(meeting) else {
             return;
         };
         // Pages that have not answered yet receive nothing yet: they count once they have.
         let on = self.config.audio_redundancy
-            && m.members
+            && m.members()
                 .iter()
                 .all(|id| self.router.receives_red(&self.endpoint, *id) != Some(false));
         if on == m.audio_redundancy {
             return;
         }
-        let members = m.members.clone();
-        if let Some(m) = self.meetings.get_mut(meeting) {
+        let members = m.members().to_vec();
+        if let Some(m) = self.meetings.meeting_mut(meeting) {
             m.audio_redundancy = on;
         }
         tracing::debug!(%meeting, on, "audio redundancy");

@@ -72,25 +72,25 @@ impl Sfu {
     pub fn metrics(&self) -> Metrics {
         let meetings = self
             .meetings
-            .iter()
+            .meetings()
             .map(|(name, m)| {
                 let mut counters = m.departed_counters;
                 let mut tracks = 0;
-                for &id in &m.members {
+                for &id in m.members() {
                     counters += self.counters(id);
                     tracks += self.router.media(id).map_or(0, |p| p.sources().count());
                 }
                 MeetingMetrics {
                     name: name.clone(),
-                    participants: m.members.len(),
-                    waiting: m.lobby.len(),
+                    participants: m.members().len(),
+                    waiting: m.lobby().len(),
                     tracks,
                     counters,
                 }
             })
             .collect();
         let mut totals = self.departed_counters;
-        for &id in self.participants.keys() {
+        for id in self.meetings.participants().map(|p| p.id) {
             totals += self.counters(id);
         }
         Metrics {

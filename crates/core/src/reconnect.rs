@@ -5,47 +5,23 @@
 
 use std::time::Instant;
 
-use summit_proto::{CloseCode, Opaque, ParticipantId, ServerMessage};
+use summit_proto::{CloseCode, ParticipantId, ServerMessage};
 
 use crate::output::{Disconnect, Output};
 use crate::Sfu;
-
-/// Messages held for a reconnecting participant; past this (or [`OUTBOX_BYTES`]) the page
-/// gets a fresh session instead (its view would be too stale to patch up).
-pub(crate) const OUTBOX: usize = 512;
-/// Bytes held for a reconnecting participant, roughly (the variable parts of the messages).
-pub(crate) const OUTBOX_BYTES: usize = 1 << 20;
-
-/// About how many bytes a held message takes: its variable-length parts, and a little for the
-/// rest. Only the budget of what is held while someone is away needs it.
-fn held_bytes(msg: &ServerMessage) -> usize {
-    const FIXED: usize = 64;
-    FIXED
-        + match msg {
-            ServerMessage::Chat(c) => c.text.len() + c.name.len(),
-            ServerMessage::E2ee { data, key, .. } => {
-                data.len() + key.as_ref().map_or(0, Opaque::len)
-            }
-            ServerMessage::SubscribeOffer { sdp, tracks, .. } => sdp.len() + tracks.len() * 48,
-            ServerMessage::PublishAnswer { sdp } => sdp.len(),
-            ServerMessage::ParticipantJoined { participant }
-            | ServerMessage::ParticipantUpdated { participant } => participant.name.len(),
-            _ => 0,
-        }
-}
 
 impl Sfu {
     /// The participant's signaling connection is gone. Someone in the meeting stays,
     /// reconnecting; someone in the lobby leaves it (their token brings them back to it).
     pub(crate) fn connection_lost(&mut self, id: ParticipantId, now: Instant) {
-        let admitted = self.participants.get(&id).is_some_and(|p| p.admitted());
+        let admitted = self.meetings.participant(id).is_some_and(|p| p.admitted());
         if !admitted {
-            if let Some(p) = self.participants.remove(&id) {
+            if let Some(p) = self.meetings.remove(id) {
                 self.cleanup(p, "left the meeting", true);
             }
             return;
         }
-        let Some(p) = self.participants.get_mut(&id) else {
+        let Some(p) = self.meetings.participant_mut(id) else {
             return;
         };
         if p.reconnecting.is_some() {
@@ -61,44 +37,32 @@ impl Sfu {
     /// Holds a message for a reconnecting participant; gives it back if they are connected
     /// (to be sent now).
     pub(crate) fn hold(&mut self, to: ParticipantId, msg: ServerMessage) -> Option<ServerMessage> {
-        let Some(p) = self.participants.get_mut(&to) else {
+        let Some(p) = self.meetings.participant_mut(to) else {
             return Some(msg);
         };
         if p.reconnecting.is_none() {
             return Some(msg);
         }
-        let bytes = held_bytes(&msg);
-        if p.outbox_overflowed {
-            // Already past the budget: the page gets a fresh session when back.
-        } else if p.outbox.len() < OUTBOX && p.outbox_bytes + bytes <= OUTBOX_BYTES {
-            p.outbox_bytes += bytes;
-            p.outbox.push(msg);
-        } else {
-            // Nothing more is held: the page will start a fresh session when it is back.
-            p.outbox_overflowed = true;
-            p.outbox.clear();
-            p.outbox_bytes = 0;
-        }
+        p.outbox.hold(msg);
         None
     }
 
     /// Whether `id` may take its session back with its media connections as they are.
     pub(crate) fn may_reattach(&self, id: ParticipantId) -> bool {
-        self.participants
-            .get(&id)
-            .is_some_and(|p| p.admitted() && !p.outbox_overflowed)
+        self.meetings
+            .participant(id)
+            .is_some_and(|p| p.admitted() && !p.outbox.overflowed())
     }
 
     /// The page is back with its media connections: the session goes on, the page is welcomed
     /// as resumed, gets what it missed in order, and the offer it may never have seen.
     pub(crate) fn reattach(&mut self, id: ParticipantId, now: Instant) {
-        let Some(p) = self.participants.get_mut(&id) else {
+        let Some(p) = self.meetings.participant_mut(id) else {
             return;
         };
         p.reconnecting = None;
         p.last_seen = now;
-        let missed = std::mem::take(&mut p.outbox);
-        p.outbox_bytes = 0;
+        let missed = p.outbox.take();
         let offer = self.router.outstanding_offer(id);
         // The page draws its own tile again on a welcome: a poor uplink told before the loss
         // is told again (others see it in the welcome's participants).
@@ -124,13 +88,13 @@ impl Sfu {
     pub(crate) fn expire_reconnecting(&mut self, now: Instant) {
         let window = self.config.resume_window;
         let gone: Vec<ParticipantId> = self
-            .participants
-            .values()
+            .meetings
+            .participants()
             .filter(|p| p.reconnecting.is_some_and(|t| now > t + window))
             .map(|p| p.id)
             .collect();
         for id in gone {
-            if let Some(p) = self.participants.remove(&id) {
+            if let Some(p) = self.meetings.remove(id) {
                 // Nothing to close: the connection is long gone.
                 self.cleanup(p, "connection lost", false);
             }

@@ -160,7 +160,7 @@ impl Sfu {
             || moderator
             || identity.skip_lobby;
         if resumed.is_none() {
-            match self.meetings.get(&meeting) {
+            match self.meetings.meeting(&meeting) {
                 Some(m) => self.may_enter(m, &identity, admitted, restored.is_some())?,
                 // Locked before a restart: only those who were in come back.
                 None if settings.locked && restored.is_none() => return Err(SfuError::Locked),
@@ -169,7 +169,7 @@ impl Sfu {
         }
         let restored_id = restored
             .map(|r| r.participant)
-            .filter(|p| p.0 > 0 && !self.participants.contains_key(p))
+            .filter(|p| p.0 > 0 && self.meetings.participant(*p).is_none())
             .filter(|p| !self.departed.values().any(|d| d.id == *p));
         let id = match (resumed, restored_id) {
             (Some((id, _)), _) => id,
@@ -207,30 +207,29 @@ impl Sfu {
                 now,
             ),
             reconnecting: None,
-            outbox: Vec::new(),
-            outbox_bytes: 0,
-            outbox_overflowed: false,
+            outbox: Default::default(),
             ice_servers_renew: None,
             uplink: Default::default(),
         };
         let pair = p.interprets.clone();
         let invitation = p.invitation.clone();
-        self.participants.insert(id, p);
+        self.meetings.insert(p);
         self.router.add(id);
         self.connect(id, now);
         self.resumable_session(id);
         // A recording the restart cut is news for the first meeting after it only.
-        let interrupted_recording =
-            !self.meetings.contains_key(&meeting) && self.interrupted_recordings.remove(&meeting);
-        if !self.meetings.contains_key(&meeting) {
+        let interrupted_recording = self.meetings.meeting(&meeting).is_none()
+            && self.interrupted_recordings.remove(&meeting);
+        if self.meetings.meeting(&meeting).is_none() {
             self.record(&meeting, RecordEvent::MeetingStarted {});
         }
-        let m = self.meetings.entry(meeting.clone()).or_insert_with(|| {
+        let audio_redundancy = self.config.audio_redundancy;
+        let m = self.meetings.open(&meeting, || {
             // Back after a restart: still locked if it was.
             let mut m = Meeting::new(e2ee);
             m.locked = was_locked;
             m.recording_interrupted = interrupted_recording;
-            m.audio_redundancy = self.config.audio_redundancy;
+            m.audio_redundancy = audio_redundancy;
             m
         });
         if recording_key.is_some() {
@@ -255,9 +254,7 @@ impl Sfu {
         if admitted {
             self.enter(id);
         } else {
-            if let Some(m) = self.meetings.get_mut(&meeting) {
-                m.lobby.push(id);
-            }
+            self.meetings.wait(id);
             tracing::debug!(participant = %id, %invitation, "waiting in the lobby");
             self.lobby_changed(&meeting);
         }
@@ -285,7 +282,7 @@ impl Sfu {
             return Err(SfuError::Locked);
         }
         let moderator = identity.capabilities.has(Capability::Moderate);
-        let present = m.members.len() + m.lobby.len();
+        let present = m.members().len() + m.lobby().len();
         let room = if moderator {
             self.config.max_participants + self.config.host_seats
         } else {
@@ -299,9 +296,9 @@ impl Sfu {
                 return Err(SfuError::Denied);
             }
             let waiting = m
-                .lobby
+                .lobby()
                 .iter()
-                .filter_map(|w| self.participants.get(w))
+                .filter_map(|w| self.meetings.participant(*w))
                 .filter(|w| w.invitation == identity.invitation)
                 .count();
             if waiting >= self.config.max_lobby_per_invitation {
@@ -323,15 +320,15 @@ impl Sfu {
         now: Instant,
     ) -> Option<(ParticipantId, bool)> {
         let live = self
-            .participants
-            .values()
+            .meetings
+            .participants()
             .find(|p| p.resume == hash)
             .map(|p| (p.id, &p.meeting == meeting && &p.invitation == invitation));
         if let Some((id, matches)) = live {
             if !matches {
                 return None;
             }
-            let p = self.participants.remove(&id)?;
+            let p = self.meetings.remove(id)?;
             let admitted = p.admitted();
             // Not resumable again: the token rotates, the old one is spent.
             self.cleanup(p, "reconnected", false);
@@ -359,14 +356,14 @@ impl Sfu {
         meeting: &MeetingName,
         invitation: &InvitationId,
     ) -> Option<ParticipantId> {
-        let p = self.participants.values().find(|p| p.resume == hash)?;
+        let p = self.meetings.participants().find(|p| p.resume == hash)?;
         let ours = &p.meeting == meeting && &p.invitation == invitation;
         (ours && self.may_reattach(p.id)).then_some(p.id)
     }
 
     /// A session taken back gets a new token; the old one is spent.
     fn rotate_token(&mut self, id: ParticipantId, token: ResumeToken, hash: ResumeHash) {
-        let Some(p) = self.participants.get_mut(&id) else {
+        let Some(p) = self.meetings.participant_mut(id) else {
             return;
         };
         let old = std::mem::replace(&mut p.resume, hash);
@@ -379,7 +376,7 @@ impl Sfu {
     /// Tells the runtime to keep this session's token hash (in the registry: it outlives a
     /// restart), with whether the session has been let in.
     fn resumable_session(&mut self, id: ParticipantId) {
-        if let Some(p) = self.participants.get(&id) {
+        if let Some(p) = self.meetings.participant(id) {
             let e = SfuEvent::Resumable {
                 hash: p.resume,
                 meeting: p.meeting.clone(),
@@ -419,7 +416,7 @@ impl Sfu {
 
     /// An admitted participant enters the meeting: welcome, tell the others, subscribe.
     pub(crate) fn enter(&mut self, id: ParticipantId) {
-        let Some(was_admitted) = self.participants.get(&id).map(|p| p.admitted()) else {
+        let Some(was_admitted) = self.meetings.participant(id).map(|p| p.admitted()) else {
             return;
         };
         if !was_admitted {
@@ -428,10 +425,9 @@ impl Sfu {
             self.connect(id, self.now);
         }
         let media = self.router.media(id);
-        let Some(p) = self.participants.get_mut(&id) else {
+        let Some(p) = self.meetings.participant(id) else {
             return;
         };
-        p.admission = Admission::Admitted;
         let interpreter = p.interprets.is_some();
         let info = p.info(media);
         let joined = RecordEvent::Joined {
@@ -441,18 +437,13 @@ impl Sfu {
             invitation: p.invitation.0.clone(),
         };
         let meeting = p.meeting.clone();
+        let others = self.meetings.enter(id);
         if !was_admitted {
             self.resumable_session(id);
         }
         self.record(&meeting, joined);
         self.enter_interpretation(id);
-        let Some(m) = self.meetings.get_mut(&meeting) else {
-            return;
-        };
-        m.lobby.retain(|x| *x != id);
-        let others: Vec<ParticipantId> = m.members.clone();
-        m.members.push(id);
-        let recording = m.recording;
+        let recording = self.meetings.meeting(&meeting).is_some_and(|m| m.recording);
         let now = self.now;
         self.router
             .set_recording(&mut self.endpoint, id, recording, now);
@@ -491,12 +482,12 @@ impl Sfu {
     /// The welcome for `id` as the meeting is now, handing over its resume token; `resumed`
     /// when its session went on while the page was away.
     pub(crate) fn welcome(&mut self, id: ParticipantId, resumed: bool) -> Option<ServerMessage> {
-        let resume_token = self.participants.get_mut(&id)?.resume_token.take()?;
+        let resume_token = self.meetings.participant_mut(id)?.resume_token.take()?;
         let now = self.now;
         let ice_servers = self.mint_ice_servers(id, now);
-        let p = self.participants.get(&id)?;
+        let p = self.meetings.participant(id)?;
         let (info, caps, meeting) = (self.info(id)?, p.capabilities, p.meeting.clone());
-        let m = self.meetings.get(&meeting)?;
+        let m = self.meetings.meeting(&meeting)?;
         let e2ee = m.e2ee;
         let (recording_key, recording_key_mac) = match m.recording_key.clone() {
             Some(k) if e2ee => (Some(k.key), k.mac),
@@ -505,7 +496,7 @@ impl Sfu {
         #[cfg(feature = "danger-test-attacks")]
         let e2ee = self.attack_claimed_e2ee(e2ee);
         let participants = m
-            .members
+            .members()
             .iter()
             .filter(|o| **o != id)
             .filter_map(|o| self.info(*o))
@@ -539,7 +530,7 @@ impl Sfu {
 
     /// Removes a participant and tells the runtime to close their connection.
     pub(crate) fn remove(&mut self, id: ParticipantId, why: Disconnect) {
-        if let Some(p) = self.participants.remove(&id) {
+        if let Some(p) = self.meetings.remove(id) {
             let reason = why.reason.clone();
             let resumable = why.code == CloseCode::HeartbeatTimeout;
             self.outputs.push_back(Output::Disconnect(id, why));
@@ -571,12 +562,10 @@ impl Sfu {
         // Others stop receiving this participant's tracks, and theirs stop feeding them.
         self.router.remove(id);
         self.departed_counters += counted;
-        let members = match self.meetings.get_mut(&p.meeting) {
+        let members = match self.meetings.meeting_mut(&p.meeting) {
             Some(m) => {
                 m.departed_counters += counted;
-                m.members.retain(|x| *x != id);
-                m.lobby.retain(|x| *x != id);
-                m.members.clone()
+                m.members().to_vec()
             }
             None => Vec::new(),
         };
@@ -591,22 +580,20 @@ impl Sfu {
         self.leave_interpretation(&p.meeting, id);
         // A page without RED leaving may let the others send it again.
         self.update_redundancy(&p.meeting);
-        if self.meetings.get(&p.meeting).is_some_and(Meeting::is_empty) {
-            if let Some(m) = self.meetings.remove(&p.meeting) {
-                if m.locked {
-                    // The next time it meets, it starts unlocked.
-                    self.outputs.push_back(Output::Event(SfuEvent::LockChanged(
-                        p.meeting.clone(),
-                        false,
-                    )));
-                }
-                let reason = m.ending.unwrap_or_else(|| "everyone left".to_owned());
-                if m.recording {
-                    let by = "the meeting ended".to_owned();
-                    self.record(&p.meeting, RecordEvent::RecordingStopped { by });
-                }
-                self.record(&p.meeting, RecordEvent::MeetingEnded { reason });
+        if let Some(m) = self.meetings.close_if_empty(&p.meeting) {
+            if m.locked {
+                // The next time it meets, it starts unlocked.
+                self.outputs.push_back(Output::Event(SfuEvent::LockChanged(
+                    p.meeting.clone(),
+                    false,
+                )));
             }
+            let reason = m.ending.unwrap_or_else(|| "everyone left".to_owned());
+            if m.recording {
+                let by = "the meeting ended".to_owned();
+                self.record(&p.meeting, RecordEvent::RecordingStopped { by });
+            }
+            self.record(&p.meeting, RecordEvent::MeetingEnded { reason });
         }
         if !p.admitted() {
             // Nobody but the hosts knew of them.

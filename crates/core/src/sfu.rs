@@ -1,7 +1,7 @@
 //! The SFU state machine: entry points (`handle_*`, `poll_output`), message dispatch, and
 //! driving each connection (`Endpoint` says which, and when).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -18,8 +18,8 @@ use crate::decision::Decision;
 use crate::endpoint::peer::PeerKey;
 use crate::endpoint::timers::Timer;
 use crate::endpoint::Endpoint;
-use crate::meetings::meeting::Meeting;
 use crate::meetings::participant::Participant;
+use crate::meetings::Meetings;
 use crate::output::{Disconnect, Output};
 use crate::policy::{EveryoneSeesEveryone, SubscriptionPolicy};
 use crate::router::Router;
@@ -31,9 +31,8 @@ use crate::{SfuConfig, SfuError};
 pub struct Sfu {
     pub(crate) config: SfuConfig,
     pub(crate) policy: Box<dyn SubscriptionPolicy>,
-    pub(crate) meetings: HashMap<MeetingName, Meeting>,
-    /// Ordered, so that every walk over participants is deterministic.
-    pub(crate) participants: BTreeMap<ParticipantId, Participant>,
+    /// Every meeting and everyone in one.
+    pub(crate) meetings: Meetings,
     /// What each participant publishes and receives, and which slots each track feeds.
     pub(crate) router: Router,
     /// Connection routing, deadlines and the connections to drive.
@@ -69,8 +68,7 @@ impl Sfu {
         Self {
             config,
             policy,
-            meetings: HashMap::new(),
-            participants: BTreeMap::new(),
+            meetings: Meetings::default(),
             router,
             endpoint: Endpoint::new(now),
             outputs: VecDeque::new(),
@@ -86,19 +84,19 @@ impl Sfu {
 
     /// Number of meetings with someone in them.
     pub fn meeting_count(&self) -> usize {
-        self.meetings.len()
+        self.meetings.meeting_count()
     }
 
     /// Number of participants on this server.
     pub fn participant_count(&self) -> usize {
-        self.participants.len()
+        self.meetings.participant_count()
     }
 
     /// The participants of a meeting, in order of entry.
     pub fn members(&self, meeting: &MeetingName) -> Vec<ParticipantId> {
         self.meetings
-            .get(meeting)
-            .map(|m| m.members.clone())
+            .meeting(meeting)
+            .map(|m| m.members().to_vec())
             .unwrap_or_default()
     }
 
@@ -129,8 +127,8 @@ impl Sfu {
     ) -> Result<(), SfuError> {
         self.now = now;
         let p = self
-            .participants
-            .get_mut(&id)
+            .meetings
+            .participant_mut(id)
             .ok_or(SfuError::UnknownParticipant)?;
         p.last_seen = now;
         let waiting = !p.admitted();
@@ -216,8 +214,8 @@ impl Sfu {
 
     /// The participant `id`, or the error for a request from someone who already left.
     pub(crate) fn participant(&self, id: ParticipantId) -> Result<&Participant, SfuError> {
-        self.participants
-            .get(&id)
+        self.meetings
+            .participant(id)
             .ok_or(SfuError::UnknownParticipant)
     }
 
@@ -225,7 +223,7 @@ impl Sfu {
     /// they leave at once.
     pub fn handle_closed(&mut self, now: Instant, id: ParticipantId) {
         self.now = now;
-        if let Some(p) = self.participants.remove(&id) {
+        if let Some(p) = self.meetings.remove(id) {
             self.cleanup(p, "left the meeting", true);
         }
     }
@@ -299,8 +297,8 @@ impl Sfu {
     fn housekeeping(&mut self, now: Instant) {
         let timeout = self.config.heartbeat_timeout;
         let silent: Vec<ParticipantId> = self
-            .participants
-            .values()
+            .meetings
+            .participants()
             .filter(|p| p.reconnecting.is_none())
             .filter(|p| now.saturating_duration_since(p.last_seen) > timeout)
             .map(|p| p.id)
@@ -370,19 +368,19 @@ impl Sfu {
 
     /// What others are told of a participant: who they are and what they publish.
     pub(crate) fn info(&self, id: ParticipantId) -> Option<ParticipantInfo> {
-        let p = self.participants.get(&id)?;
+        let p = self.meetings.participant(id)?;
         Some(p.info(self.router.media(id)))
     }
 
     /// Tells everyone else in the meeting about a participant's new state.
     pub(crate) fn broadcast_update(&mut self, id: ParticipantId) {
-        let (Some(p), Some(info)) = (self.participants.get(&id), self.info(id)) else {
+        let (Some(p), Some(info)) = (self.meetings.participant(id), self.info(id)) else {
             return;
         };
         let members = self
             .meetings
-            .get(&p.meeting)
-            .map(|m| m.members.clone())
+            .meeting(&p.meeting)
+            .map(|m| m.members().to_vec())
             .unwrap_or_default();
         for to in members.into_iter().filter(|m| *m != id) {
             self.signal(

@@ -37,7 +37,7 @@ impl Sfu {
         let moderator = p.capabilities.has(Capability::Moderate);
         let m = self
             .meetings
-            .get_mut(&meeting)
+            .meeting_mut(&meeting)
             .ok_or(SfuError::UnknownParticipant)?;
         let i = &mut m.interpretation;
         match req {
@@ -74,14 +74,14 @@ impl Sfu {
     /// A participant enters: an interpreter takes their place in their booth (the pair's
     /// languages become channels if they were not).
     pub(crate) fn enter_interpretation(&mut self, id: ParticipantId) {
-        let Some(p) = self.participants.get(&id) else {
+        let Some(p) = self.meetings.participant(id) else {
             return;
         };
         let Some(pair) = p.interprets.clone() else {
             return;
         };
         let meeting = p.meeting.clone();
-        if let Some(m) = self.meetings.get_mut(&meeting) {
+        if let Some(m) = self.meetings.meeting_mut(&meeting) {
             add_pair(&mut m.interpretation, &pair);
             // Both languages are channels now, so this cannot fail.
             if let Err(e) = m.interpretation.join_interpreter(id, pair) {
@@ -94,9 +94,9 @@ impl Sfu {
     /// or a booth partner. An interpreter reaches everyone else only through channels.
     pub(crate) fn direct_audio(&self, publisher: ParticipantId, listener: ParticipantId) -> bool {
         let Some(m) = self
-            .participants
-            .get(&publisher)
-            .and_then(|p| self.meetings.get(&p.meeting))
+            .meetings
+            .participant(publisher)
+            .and_then(|p| self.meetings.meeting(&p.meeting))
         else {
             return false;
         };
@@ -108,7 +108,7 @@ impl Sfu {
 
     /// Acts on the policy's changes: re-points channel slots, tells every member the state.
     pub(crate) fn interpretation_changed(&mut self, meeting: &MeetingName) {
-        let Some(m) = self.meetings.get_mut(meeting) else {
+        let Some(m) = self.meetings.meeting_mut(meeting) else {
             return;
         };
         let mut handovers = Vec::new();
@@ -119,7 +119,7 @@ impl Sfu {
             }
         }
         for (booth, holder) in handovers {
-            let name = holder.and_then(|h| self.participants.get(&h).map(|p| p.name.clone()));
+            let name = holder.and_then(|h| self.meetings.participant(h).map(|p| p.name.clone()));
             let event = RecordEvent::Handover {
                 booth: booth.to_string(),
                 holder: holder.map(|h| h.0),
@@ -127,7 +127,7 @@ impl Sfu {
             };
             self.record(meeting, event);
         }
-        let Some(m) = self.meetings.get_mut(meeting) else {
+        let Some(m) = self.meetings.meeting_mut(meeting) else {
             return;
         };
         if !m.interpretation.is_active() {
@@ -150,9 +150,9 @@ impl Sfu {
     /// Tells one participant the interpretation state (on entry).
     pub(crate) fn send_interpretation_state(&mut self, id: ParticipantId) {
         let Some(m) = self
-            .participants
-            .get(&id)
-            .and_then(|p| self.meetings.get(&p.meeting))
+            .meetings
+            .participant(id)
+            .and_then(|p| self.meetings.meeting(&p.meeting))
         else {
             return;
         };
@@ -164,7 +164,7 @@ impl Sfu {
 
     /// Re-points the channel slots of `id`'s meeting after `id`'s tracks changed.
     pub(crate) fn feed_channels_of(&mut self, id: ParticipantId) {
-        if let Some(meeting) = self.participants.get(&id).map(|p| p.meeting.clone()) {
+        if let Some(meeting) = self.meetings.participant(id).map(|p| p.meeting.clone()) {
             self.feed_channels(&meeting);
         }
     }
@@ -172,7 +172,7 @@ impl Sfu {
     /// Points every channel slot of a meeting at its channel's current source (the lease
     /// holder's microphone), or at nothing. Work per member, only when something changed.
     fn feed_channels(&mut self, meeting: &MeetingName) {
-        let Some(m) = self.meetings.get(meeting) else {
+        let Some(m) = self.meetings.meeting(meeting) else {
             return;
         };
         let mut moves = Vec::new();
@@ -201,7 +201,7 @@ impl Sfu {
 
     /// Someone left: out of their booth and channel; a microphone they held is free again.
     pub(crate) fn leave_interpretation(&mut self, meeting: &MeetingName, id: ParticipantId) {
-        let Some(m) = self.meetings.get_mut(meeting) else {
+        let Some(m) = self.meetings.meeting_mut(meeting) else {
             return;
         };
         let interpreter = m.interpretation.is_interpreter(id);
@@ -214,7 +214,7 @@ impl Sfu {
     /// Someone's connection was lost: a booth microphone they held returns at once, so their
     /// partner can take it; they stay in the booth in case they come back.
     pub(crate) fn drop_interpretation_lease(&mut self, meeting: &MeetingName, id: ParticipantId) {
-        let Some(m) = self.meetings.get_mut(meeting) else {
+        let Some(m) = self.meetings.meeting_mut(meeting) else {
             return;
         };
         if m.interpretation.is_interpreter(id) {

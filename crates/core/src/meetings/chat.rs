@@ -24,7 +24,7 @@ impl Sfu {
         if !p.capabilities.has(Capability::Chat) {
             return Err(SfuError::NotAllowed("this role may not chat"));
         }
-        let e2ee = self.meetings.get(&p.meeting).is_some_and(|m| m.e2ee);
+        let e2ee = self.meetings.meeting(&p.meeting).is_some_and(|m| m.e2ee);
         if sealed != e2ee {
             return Err(SfuError::Invalid(if e2ee {
                 "this meeting is end-to-end encrypted: chat must be sealed".into()
@@ -55,11 +55,11 @@ impl Sfu {
             sealed,
             at_ms: wall_ms,
         };
-        let Some(meeting) = self.participants.get(&id).map(|p| p.meeting.clone()) else {
+        let Some(meeting) = self.meetings.participant(id).map(|p| p.meeting.clone()) else {
             return Ok(());
         };
         let keep = self.config.chat_history;
-        if let Some(m) = self.meetings.get_mut(&meeting) {
+        if let Some(m) = self.meetings.meeting_mut(&meeting) {
             m.add_chat(msg.clone(), keep);
             let members = m.members.clone();
             for to in &members {

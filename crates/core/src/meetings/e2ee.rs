@@ -24,7 +24,7 @@ impl Sfu {
         let p = self.participant(id)?;
         let m = self
             .meetings
-            .get(&p.meeting)
+            .meeting(&p.meeting)
             .ok_or(SfuError::UnknownParticipant)?;
         if !m.e2ee {
             return Err(SfuError::Unexpected(
@@ -96,8 +96,8 @@ impl Sfu {
             self.config.relay_burst_bytes,
         );
         let p = self
-            .participants
-            .get_mut(&id)
+            .meetings
+            .participant_mut(id)
             .ok_or(SfuError::UnknownParticipant)?;
         if p.relay.take(now, bytes as f64) {
             return Ok(());

@@ -13,10 +13,10 @@ use crate::{Sfu, SfuError};
 impl Sfu {
     /// Whether an admitted host is in the meeting.
     pub(crate) fn host_present(&self, meeting: &MeetingName) -> bool {
-        self.meetings.get(meeting).is_some_and(|m| {
+        self.meetings.meeting(meeting).is_some_and(|m| {
             m.members.iter().any(|id| {
-                self.participants
-                    .get(id)
+                self.meetings
+                    .participant(*id)
                     .is_some_and(|p| p.capabilities.has(Capability::Moderate))
             })
         })
@@ -24,7 +24,7 @@ impl Sfu {
 
     /// Tells the waiting whether a host is there, and the hosts who waits.
     pub(crate) fn lobby_changed(&mut self, meeting: &MeetingName) {
-        let Some(m) = self.meetings.get(meeting) else {
+        let Some(m) = self.meetings.meeting(meeting) else {
             return;
         };
         let lobby = m.lobby.clone();
@@ -33,7 +33,7 @@ impl Sfu {
         let host_present = self.host_present(meeting);
         let heartbeat_ms = self.config.heartbeat_interval.as_millis() as u64;
         for id in &lobby {
-            let Some(p) = self.participants.get(id) else {
+            let Some(p) = self.meetings.participant(*id) else {
                 continue;
             };
             // Waiting pages get their token too: a lost connection keeps their place.
@@ -53,8 +53,8 @@ impl Sfu {
         let hosts: Vec<ParticipantId> = members
             .into_iter()
             .filter(|id| {
-                self.participants
-                    .get(id)
+                self.meetings
+                    .participant(*id)
                     .is_some_and(|p| p.capabilities.has(Capability::Moderate))
             })
             .collect();
@@ -75,8 +75,8 @@ impl Sfu {
         id: ParticipantId,
     ) -> Result<&crate::meetings::participant::Participant, SfuError> {
         let h = self
-            .participants
-            .get(&id)
+            .meetings
+            .participant(id)
             .ok_or(SfuError::UnknownParticipant)?;
         if !h.capabilities.has(Capability::Moderate) {
             return Err(SfuError::NotAllowed("only a host may do this"));
@@ -92,7 +92,7 @@ impl Sfu {
         target: ParticipantId,
     ) -> Result<String, SfuError> {
         let h = self.host(host)?;
-        match self.participants.get(&target) {
+        match self.meetings.participant(target) {
             Some(t) if t.meeting == h.meeting => Ok(h.name.clone()),
             _ => Err(SfuError::Invalid(format!(
                 "no participant {target} in this meeting"
@@ -103,7 +103,11 @@ impl Sfu {
     /// Checks that `host` may moderate and that `target` waits in the lobby of their meeting.
     fn waiting_target(&self, host: ParticipantId, target: ParticipantId) -> Result<(), SfuError> {
         self.moderation_target(host, target)?;
-        if self.participants.get(&target).is_some_and(|p| p.admitted()) {
+        if self
+            .meetings
+            .participant(target)
+            .is_some_and(|p| p.admitted())
+        {
             return Err(SfuError::Unexpected("already admitted"));
         }
         Ok(())
@@ -136,8 +140,8 @@ impl Sfu {
         let h = self.host(host)?;
         let (by, meeting) = (h.name.clone(), h.meeting.clone());
         let Some((invitation, name)) = self
-            .participants
-            .get(&target)
+            .meetings
+            .participant(target)
             .map(|p| (p.invitation.clone(), p.name.clone()))
         else {
             return Ok(());
@@ -155,7 +159,7 @@ impl Sfu {
             name,
             by,
         };
-        if let Some(m) = self.meetings.get_mut(&meeting) {
+        if let Some(m) = self.meetings.meeting_mut(&meeting) {
             m.deny(denied.clone());
         }
         self.outputs
@@ -165,13 +169,13 @@ impl Sfu {
             )));
         let holders: Vec<ParticipantId> = self
             .meetings
-            .get(&meeting)
+            .meeting(&meeting)
             .map(|m| m.lobby.clone())
             .unwrap_or_default()
             .into_iter()
             .filter(|w| {
-                self.participants
-                    .get(w)
+                self.meetings
+                    .participant(*w)
                     .is_some_and(|p| p.invitation == invitation)
             })
             .collect();
@@ -198,7 +202,7 @@ impl Sfu {
         let (by, meeting) = (h.name.clone(), h.meeting.clone());
         let allowed = self
             .meetings
-            .get_mut(&meeting)
+            .meeting_mut(&meeting)
             .is_some_and(|m| m.allow_again(&invitation));
         if !allowed {
             return Err(SfuError::Invalid(

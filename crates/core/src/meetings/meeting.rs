@@ -14,10 +14,10 @@ const MAX_DENIED: usize = 1000;
 /// A meeting with at least one participant.
 #[derive(Debug)]
 pub(crate) struct Meeting {
-    /// Admitted members in order of entry.
-    pub(crate) members: Vec<ParticipantId>,
-    /// Participants waiting in the lobby, in order of arrival.
-    pub(crate) lobby: Vec<ParticipantId>,
+    /// Admitted members in order of entry (kept by `Meetings`).
+    pub(super) members: Vec<ParticipantId>,
+    /// Participants waiting in the lobby, in order of arrival (kept by `Meetings`).
+    pub(super) lobby: Vec<ParticipantId>,
     /// No one new enters while locked.
     pub(crate) locked: bool,
     /// Media and chat are end-to-end encrypted: set by the first invitation, fixed after.
@@ -62,6 +62,16 @@ impl Meeting {
             denied: Vec::new(),
             departed_counters: crate::metrics::Counters::default(),
         }
+    }
+
+    /// Admitted members, in order of entry.
+    pub(crate) fn members(&self) -> &[ParticipantId] {
+        &self.members
+    }
+
+    /// Who waits in the lobby, in order of arrival.
+    pub(crate) fn lobby(&self) -> &[ParticipantId] {
+        &self.lobby
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -22,7 +22,7 @@ impl Sfu {
         });
         // Forwarding stops with the next packet; the participant may unmute themselves.
         self.router.hold_microphone(target, true);
-        if let Some(p) = self.participants.get_mut(&target) {
+        if let Some(p) = self.meetings.participant_mut(target) {
             p.microphone_muted = true;
         }
         self.signal(target, ServerMessage::MutedByHost { by });
@@ -41,7 +41,11 @@ impl Sfu {
                 "leave instead of removing yourself".into(),
             ));
         }
-        let Some(invitation) = self.participants.get(&target).map(|p| p.invitation.clone()) else {
+        let Some(invitation) = self
+            .meetings
+            .participant(target)
+            .map(|p| p.invitation.clone())
+        else {
             return Ok(());
         };
         let b = by.clone();
@@ -70,7 +74,7 @@ impl Sfu {
             by: by.clone(),
         };
         self.record(&meeting, event);
-        let Some(m) = self.meetings.get_mut(&meeting) else {
+        let Some(m) = self.meetings.meeting_mut(&meeting) else {
             return Ok(());
         };
         m.locked = locked;
@@ -95,12 +99,12 @@ impl Sfu {
         let (meeting, by) = (h.meeting.clone(), h.name.clone());
         self.outputs
             .push_back(Output::Event(SfuEvent::MeetingEnded(meeting.clone())));
-        if let Some(m) = self.meetings.get_mut(&meeting) {
+        if let Some(m) = self.meetings.meeting_mut(&meeting) {
             m.ending = Some(format!("{by} ended the meeting"));
         }
         let everyone: Vec<ParticipantId> = self
             .meetings
-            .get(&meeting)
+            .meeting(&meeting)
             .map(|m| m.members.iter().chain(&m.lobby).copied().collect())
             .unwrap_or_default();
         for id in everyone {
@@ -162,8 +166,8 @@ impl Sfu {
     pub fn handle_revoked(&mut self, now: std::time::Instant, invitation: &InvitationId) {
         self.now = now;
         let holders: Vec<ParticipantId> = self
-            .participants
-            .values()
+            .meetings
+            .participants()
             .filter(|p| &p.invitation == invitation)
             .map(|p| p.id)
             .collect();

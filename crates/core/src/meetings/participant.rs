@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use summit_proto::{
     Capabilities, ConnectionState, InvitationId, LanguagePair, MeetingName, ParticipantId,
-    ParticipantInfo, ResumeHash, ResumeToken, Role, ServerMessage, TrackSource,
+    ParticipantInfo, ResumeHash, ResumeToken, Role, TrackSource,
 };
 
 use crate::meetings::budget::TokenBucket;
@@ -58,11 +58,7 @@ pub(crate) struct Participant {
     /// Since when their connection has been lost (they stay, reconnecting, for the window).
     pub(crate) reconnecting: Option<Instant>,
     /// Messages held for them while reconnecting.
-    pub(crate) outbox: Vec<ServerMessage>,
-    /// About how many bytes those are.
-    pub(crate) outbox_bytes: usize,
-    /// More was meant for them than is held: they come back to a fresh session.
-    pub(crate) outbox_overflowed: bool,
+    pub(crate) outbox: crate::meetings::outbox::Outbox,
     /// When their TURN credentials are due for renewal (with TURN servers configured).
     pub(crate) ice_servers_renew: Option<Instant>,
     /// How what they send reaches the server.

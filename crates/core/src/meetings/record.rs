@@ -41,7 +41,7 @@ impl Sfu {
         id: ParticipantId,
         f: impl FnOnce(u64, String) -> RecordEvent,
     ) {
-        if let Some(p) = self.participants.get(&id) {
+        if let Some(p) = self.meetings.participant(id) {
             let (meeting, event) = (p.meeting.clone(), f(id.0, p.name.clone()));
             self.record(&meeting, event);
         }

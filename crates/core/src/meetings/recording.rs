@@ -13,7 +13,7 @@ impl Sfu {
     pub(crate) fn set_recording(&mut self, host: ParticipantId, on: bool) -> Result<(), SfuError> {
         let h = self.host(host)?;
         let (meeting, by) = (h.meeting.clone(), h.name.clone());
-        let Some(m) = self.meetings.get_mut(&meeting) else {
+        let Some(m) = self.meetings.meeting_mut(&meeting) else {
             return Ok(());
         };
         if m.recording == on {
@@ -57,7 +57,7 @@ impl Sfu {
     ) -> Result<(), SfuError> {
         let p = self.participant(id)?;
         let recorded = self.router.media(id).is_some_and(|m| m.recording());
-        if !recorded || !self.meetings.get(&p.meeting).is_some_and(|m| m.e2ee) {
+        if !recorded || !self.meetings.meeting(&p.meeting).is_some_and(|m| m.e2ee) {
             return Err(SfuError::Unexpected("no sealed recording is running"));
         }
         if data.is_empty() || data.len() > MAX_SEALED_BYTES {

@@ -14,7 +14,7 @@ impl Sfu {
         let Some(turn) = self.config.turn.clone() else {
             return Vec::new();
         };
-        if let Some(p) = self.participants.get_mut(&id) {
+        if let Some(p) = self.meetings.participant_mut(id) {
             p.ice_servers_renew = Some(now + turn.ttl * 3 / 4);
         }
         (turn.mint)(id)
@@ -24,8 +24,8 @@ impl Sfu {
     /// life (those reconnecting get them in their welcome when back).
     pub(crate) fn renew_ice_servers(&mut self, now: Instant) {
         let due: Vec<ParticipantId> = self
-            .participants
-            .values()
+            .meetings
+            .participants()
             .filter(|p| p.reconnecting.is_none())
             .filter(|p| p.ice_servers_renew.is_some_and(|t| t <= now))
             .map(|p| p.id)

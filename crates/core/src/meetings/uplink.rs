@@ -48,7 +48,7 @@ impl Sfu {
         jitter: u32,
         clock_rate: u32,
     ) {
-        let Some(p) = self.participants.get_mut(&id) else {
+        let Some(p) = self.meetings.participant_mut(id) else {
             return;
         };
         let loss = loss.unwrap_or(0.0).clamp(0.0, 1.0);
@@ -65,7 +65,7 @@ impl Sfu {
     /// changed verdict.
     pub(crate) fn judge_uplinks(&mut self, now: Instant) {
         let mut changed = Vec::new();
-        for p in self.participants.values_mut() {
+        for p in self.meetings.participants_mut() {
             let Some((at, loss, jitter_ms)) = p.uplink.round else {
                 continue;
             };
