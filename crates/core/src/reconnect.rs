@@ -34,19 +34,6 @@ impl Sfu {
         self.drop_interpretation_lease(&meeting, id);
     }
 
-    /// Holds a message for a reconnecting participant; gives it back if they are connected
-    /// (to be sent now).
-    pub(crate) fn hold(&mut self, to: ParticipantId, msg: ServerMessage) -> Option<ServerMessage> {
-        let Some(p) = self.meetings.participant_mut(to) else {
-            return Some(msg);
-        };
-        if p.reconnecting.is_none() {
-            return Some(msg);
-        }
-        p.outbox.hold(msg);
-        None
-    }
-
     /// Whether `id` may take its session back with its media connections as they are.
     pub(crate) fn may_reattach(&self, id: ParticipantId) -> bool {
         self.meetings

@@ -361,7 +361,7 @@ impl Sfu {
 
     pub(crate) fn signal(&mut self, to: ParticipantId, msg: ServerMessage) {
         // Held while the participant is reconnecting, sent when they are back.
-        if let Some(msg) = self.hold(to, msg) {
+        if let Some(msg) = self.meetings.hold(to, msg) {
             self.outputs.push_back(Output::Signal(to, msg));
         }
     }

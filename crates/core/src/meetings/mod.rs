@@ -20,7 +20,7 @@ pub(crate) mod uplink;
 
 use std::collections::{BTreeMap, HashMap};
 
-use summit_proto::{MeetingName, ParticipantId};
+use summit_proto::{MeetingName, ParticipantId, ServerMessage};
 
 use crate::meetings::meeting::Meeting;
 use crate::meetings::participant::{Admission, Participant};
@@ -145,6 +145,18 @@ impl Meetings {
             m.lobby.retain(|x| *x != id);
         }
         Some(p)
+    }
+
+    /// Holds a message for `to` while they reconnect; gives it back if they are connected (or
+    /// gone), to be sent now.
+    pub(crate) fn hold(&mut self, to: ParticipantId, msg: ServerMessage) -> Option<ServerMessage> {
+        match self.participants.get_mut(&to) {
+            Some(p) if p.reconnecting.is_some() => {
+                p.outbox.hold(msg);
+                None
+            }
+            _ => Some(msg),
+        }
     }
 
     /// Closes `name` if nobody is in it any more, returning what it was.
