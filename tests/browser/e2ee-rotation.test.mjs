@@ -23,7 +23,9 @@ test('after a removal, frames sent after the rotation do not decrypt with the re
   const before = await alice.evaluate(() => /** @type {any} */ (window).summitTest.e2ee().active);
   await alice.getByRole('button', { name: 'Participants' }).click();
   await alice.getByRole('listitem', { name: /^Carol/ }).getByRole('button', { name: 'Remove' }).click();
-  await carol.getByText(/You were removed from the meeting/).waitFor({ timeout: 5000 });
+  // Generous: the close waits for the removal's record entry to be durable, and in one full
+  // CI run on the loaded machine the words had not appeared after 5 s (cause not found).
+  await carol.getByText(/You were removed from the meeting/).waitFor({ timeout: 20000 });
   await until(async () => (await alice.evaluate(() => /** @type {any} */ (window).summitTest.e2ee().active)) > before,
     5000, 'Alice sending with a new key');
   const rotated = await alice.evaluate(() => /** @type {any} */ (window).summitTest.e2ee().active);
@@ -31,7 +33,9 @@ test('after a removal, frames sent after the rotation do not decrypt with the re
   // Bob keeps decoding Alice, with frames under the new key.
   await bob.evaluate(() => /** @type {any} */ (window).summitTest.frames().capture(30));
   const first = (await inbound(bob))[`${a}:camera`].framesDecoded;
-  await waitStats(bob, (s) => s[`${a}:camera`]?.framesDecoded > first + 20, 10000, 'Bob decoding Alice after the rotation');
+  // Generous too: with the CPU busy, Chromium's decoder froze for seconds after the rotation
+  // (with the build before this one as well).
+  await waitStats(bob, (s) => s[`${a}:camera`]?.framesDecoded > first + 20, 30000, 'Bob decoding Alice after the rotation');
   const frames = (await e2eeReport(bob)).frames
     .filter((f) => f.plain && splitKid(BigInt(f.kid)).sender === a && splitKid(BigInt(f.kid)).index >= rotated);
   assert.ok(frames.length >= 10, `frames under the new key: ${frames.length}`);
