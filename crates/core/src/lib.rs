@@ -1,7 +1,8 @@
 //! Summit's sans-IO SFU core.
 //!
 //! [`Sfu`] owns every meeting, participant and str0m `Rtc`, in three parts: `endpoint` (the
-//! connections), `meetings` (what each meeting decides) and `router` (the media). It never
+//! connections), `meetings` (what each meeting decides) and `router` (the media), composed by
+//! the thin facade in `sfu`. It never
 //! reads a clock or touches a socket: the runtime feeds it datagrams, signaling and timeouts with the current time
 //! (`handle_*`) and drains what it decides (`poll_output`): datagrams to send, messages to
 //! participants, disconnects and the next timeout. Tests drive it in virtual time.
@@ -13,14 +14,11 @@ mod config;
 mod decision;
 mod endpoint;
 mod error;
-mod media;
 mod meetings;
 mod metrics;
 mod output;
 mod policy;
-mod reconnect;
 mod router;
-mod session;
 mod sfu;
 
 #[cfg(feature = "danger-test-attacks")]
@@ -33,9 +31,9 @@ pub use meetings::interpretation::{
     AudioRoute, Hearing, Interpretation, InterpretationError, InterpretationEvent,
 };
 pub use meetings::moderation::PageInvitation;
-pub use meetings::recording::RecordedPacket;
 pub use metrics::{Counters, MeetingMetrics, Metrics};
 pub use output::{Disconnect, Output, RecordingControl, SfuEvent};
 pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
-pub use session::{Identity, JoinRequest, Joined, MeetingSettings, RecordingKey, Restored};
+pub use router::recorded::RecordedPacket;
+pub use sfu::session::{Identity, JoinRequest, Joined, MeetingSettings, RecordingKey, Restored};
 pub use sfu::Sfu;

@@ -74,7 +74,7 @@ impl Sfu {
             .meetings
             .meetings()
             .map(|(name, m)| {
-                let mut counters = m.departed_counters;
+                let mut counters = m.departed_counters();
                 let mut tracks = 0;
                 for &id in m.members() {
                     counters += self.counters(id);

@@ -24,6 +24,16 @@ impl TokenBucket {
         }
     }
 
+    /// Units it holds at most (what may go at once).
+    pub fn burst(&self) -> f64 {
+        self.burst
+    }
+
+    /// Units it refills per second.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
     /// Takes `n` units at `now` if the bucket holds them; otherwise takes nothing.
     pub fn take(&mut self, now: Instant, n: f64) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();

@@ -1,18 +1,16 @@
-//! Language channels as mechanism: each listener of a channel has one audio slot whose source
-//! the SFU re-points to the current interpreter at a handover (the forwarder keeps the
-//! outgoing stream continuous), and the interpretation requests pages make. The policy (who
-//! holds which microphone, who hears what) is [`crate::Interpretation`].
+//! Interpretation as the meeting decides it: the requests pages make, who is seated in which
+//! booth, what each member is told, and where each listener's channel should come from. The
+//! policy itself (who holds which microphone, who hears what) is [`crate::Interpretation`];
+//! pointing channel slots at a source is the router's, done by the facade.
 
 use summit_proto::{
-    Capability, Language, LanguagePair, MeetingName, ParticipantId, ServerMessage, TrackSource,
+    Capability, Language, LanguagePair, MeetingName, ParticipantId, RecordEvent, ServerMessage,
 };
 
-use summit_proto::RecordEvent;
-
 use crate::meetings::interpretation::{AudioRoute, Hearing, Interpretation, InterpretationEvent};
-use crate::output::{Output, SfuEvent};
-use crate::router::track::TrackRef;
-use crate::{Sfu, SfuError};
+use crate::meetings::said::Said;
+use crate::meetings::Meetings;
+use crate::SfuError;
 
 /// A request a page makes about interpretation.
 #[derive(Debug)]
@@ -25,32 +23,38 @@ pub(crate) enum Request {
     AddLanguage(Language),
 }
 
-impl Sfu {
-    /// Serves one interpretation request and tells everyone what changed.
-    pub(crate) fn interpretation_request(
+/// What a request changed.
+#[derive(Debug)]
+pub(crate) enum Interpreted {
+    /// Only the requester's hearing (`true`: they now listen to a channel).
+    Heard(MeetingName, bool),
+    /// The meeting's interpretation, with the language channel added, if one was (the
+    /// registry keeps it).
+    Changed(MeetingName, Option<Language>),
+    /// Nothing.
+    Unchanged,
+}
+
+impl Meetings {
+    /// Serves one interpretation request from `id`.
+    pub(crate) fn interpret(
         &mut self,
         id: ParticipantId,
         req: Request,
-    ) -> Result<(), SfuError> {
-        let p = self.participant(id)?;
+    ) -> Result<Interpreted, SfuError> {
+        let p = self.participant(id).ok_or(SfuError::UnknownParticipant)?;
         let meeting = p.meeting.clone();
         let moderator = p.capabilities.has(Capability::Moderate);
         let m = self
-            .meetings
             .meeting_mut(&meeting)
             .ok_or(SfuError::UnknownParticipant)?;
         let i = &mut m.interpretation;
+        let mut added = None;
         match req {
             Request::Listen(channel) => {
                 let wants_channel = channel.is_some();
                 i.listen(id, channel.map_or(Hearing::Floor, Hearing::Channel))?;
-                if wants_channel && self.router.add_channel_slot(id) {
-                    self.offer_if_needed(id);
-                }
-                // Only this listener's slot and view change.
-                self.feed_channels(&meeting);
-                self.send_interpretation_state(id);
-                return Ok(());
+                return Ok(Interpreted::Heard(meeting, wants_channel));
             }
             Request::TakeMic => i.take(id)?,
             Request::HandOver(to) => i.hand_over(id, to)?,
@@ -61,27 +65,25 @@ impl Sfu {
                     return Err(SfuError::NotAllowed("only a host adds language channels"));
                 }
                 if !i.add_language(l.clone()) {
-                    return Ok(());
+                    return Ok(Interpreted::Unchanged);
                 }
-                self.outputs
-                    .push_back(Output::Event(SfuEvent::LanguageAdded(meeting.clone(), l)));
+                added = Some(l);
             }
         }
-        self.interpretation_changed(&meeting);
-        Ok(())
+        Ok(Interpreted::Changed(meeting, added))
     }
 
     /// A participant enters: an interpreter takes their place in their booth (the pair's
     /// languages become channels if they were not).
-    pub(crate) fn enter_interpretation(&mut self, id: ParticipantId) {
-        let Some(p) = self.meetings.participant(id) else {
+    pub(crate) fn seat_interpreter(&mut self, id: ParticipantId) {
+        let Some(p) = self.participant(id) else {
             return;
         };
         let Some(pair) = p.interprets.clone() else {
             return;
         };
         let meeting = p.meeting.clone();
-        if let Some(m) = self.meetings.meeting_mut(&meeting) {
+        if let Some(m) = self.meeting_mut(&meeting) {
             add_pair(&mut m.interpretation, &pair);
             // Both languages are channels now, so this cannot fail.
             if let Err(e) = m.interpretation.join_interpreter(id, pair) {
@@ -94,9 +96,8 @@ impl Sfu {
     /// or a booth partner. An interpreter reaches everyone else only through channels.
     pub(crate) fn direct_audio(&self, publisher: ParticipantId, listener: ParticipantId) -> bool {
         let Some(m) = self
-            .meetings
             .participant(publisher)
-            .and_then(|p| self.meetings.meeting(&p.meeting))
+            .and_then(|p| self.meeting(&p.meeting))
         else {
             return false;
         };
@@ -106,10 +107,12 @@ impl Sfu {
         )
     }
 
-    /// Acts on the policy's changes: re-points channel slots, tells every member the state.
-    pub(crate) fn interpretation_changed(&mut self, meeting: &MeetingName) {
-        let Some(m) = self.meetings.meeting_mut(meeting) else {
-            return;
+    /// What `meeting`'s interpretation changes are: the record's handovers, then, while any
+    /// channel exists, every member's new state. `false` when no channel exists (nothing to
+    /// feed).
+    pub(crate) fn interpretation_news(&mut self, meeting: &MeetingName) -> (Vec<Said>, bool) {
+        let Some(m) = self.meeting_mut(meeting) else {
+            return (Vec::new(), false);
         };
         let mut handovers = Vec::new();
         while let Some(e) = m.interpretation.poll_event() {
@@ -118,109 +121,96 @@ impl Sfu {
                 handovers.push((booth, holder));
             }
         }
-        for (booth, holder) in handovers {
-            let name = holder.and_then(|h| self.meetings.participant(h).map(|p| p.name.clone()));
-            let event = RecordEvent::Handover {
-                booth: booth.to_string(),
-                holder: holder.map(|h| h.0),
-                name,
-            };
-            self.record(meeting, event);
-        }
-        let Some(m) = self.meetings.meeting_mut(meeting) else {
-            return;
-        };
-        if !m.interpretation.is_active() {
-            return;
-        }
-        let states: Vec<(ParticipantId, ServerMessage)> = m
-            .members
-            .iter()
-            .map(|id| {
-                let state = m.interpretation.state(*id);
-                (*id, ServerMessage::Interpretation(state))
+        let mut said: Vec<Said> = handovers
+            .into_iter()
+            .map(|(booth, holder)| {
+                let name = holder.and_then(|h| self.participant(h).map(|p| p.name.clone()));
+                let event = RecordEvent::Handover {
+                    booth: booth.to_string(),
+                    holder: holder.map(|h| h.0),
+                    name,
+                };
+                Said::Record(meeting.clone(), event)
             })
             .collect();
-        self.feed_channels(meeting);
-        for (to, msg) in states {
-            self.signal(to, msg);
+        let Some(m) = self.meeting(meeting) else {
+            return (said, false);
+        };
+        if !m.interpretation.is_active() {
+            return (said, false);
         }
+        said.extend(m.members.iter().map(|id| {
+            let state = m.interpretation.state(*id);
+            Said::To(*id, ServerMessage::Interpretation(state))
+        }));
+        (said, true)
     }
 
-    /// Tells one participant the interpretation state (on entry).
-    pub(crate) fn send_interpretation_state(&mut self, id: ParticipantId) {
-        let Some(m) = self
-            .meetings
+    /// The interpretation state for one participant (on entry), while any channel exists.
+    pub(crate) fn interpretation_state(&self, id: ParticipantId) -> Option<Said> {
+        let m = self
             .participant(id)
-            .and_then(|p| self.meetings.meeting(&p.meeting))
-        else {
-            return;
-        };
-        if m.interpretation.is_active() {
-            let msg = ServerMessage::Interpretation(m.interpretation.state(id));
-            self.signal(id, msg);
-        }
+            .and_then(|p| self.meeting(&p.meeting))?;
+        m.interpretation.is_active().then(|| {
+            Said::To(
+                id,
+                ServerMessage::Interpretation(m.interpretation.state(id)),
+            )
+        })
     }
 
-    /// Re-points the channel slots of `id`'s meeting after `id`'s tracks changed.
-    pub(crate) fn feed_channels_of(&mut self, id: ParticipantId) {
-        if let Some(meeting) = self.meetings.participant(id).map(|p| p.meeting.clone()) {
-            self.feed_channels(&meeting);
-        }
-    }
-
-    /// Points every channel slot of a meeting at its channel's current source (the lease
-    /// holder's microphone), or at nothing. Work per member, only when something changed.
-    fn feed_channels(&mut self, meeting: &MeetingName) {
-        let Some(m) = self.meetings.meeting(meeting) else {
-            return;
+    /// Where each member of `meeting` should hear their channel from: its interpreter holding
+    /// the microphone, or nobody (listening to the floor, or no one interpreting).
+    pub(crate) fn channel_sources(
+        &self,
+        meeting: &MeetingName,
+    ) -> Vec<(ParticipantId, Option<ParticipantId>)> {
+        let Some(m) = self.meeting(meeting) else {
+            return Vec::new();
         };
-        let mut moves = Vec::new();
-        for &id in &m.members {
-            let Some((at, have)) = self.router.channel(id) else {
-                continue;
-            };
-            let want = match m.interpretation.hearing(id) {
-                Hearing::Channel(l) => m.interpretation.channel_source(&l),
-                Hearing::Floor => None,
-            }
-            .filter(|s| *s != id)
-            .filter(|s| self.router.publishes(*s, TrackSource::Microphone));
-            if want != have {
-                moves.push((at, want));
-            }
-        }
-        for (at, want) in moves {
-            let track = want.map(|publisher| TrackRef {
-                publisher,
-                source: TrackSource::Microphone,
-            });
-            self.router.hand_over(at, track);
-        }
+        m.members
+            .iter()
+            .map(|&id| {
+                let want = match m.interpretation.hearing(id) {
+                    Hearing::Channel(l) => m.interpretation.channel_source(&l),
+                    Hearing::Floor => None,
+                };
+                (id, want)
+            })
+            .collect()
     }
 
     /// Someone left: out of their booth and channel; a microphone they held is free again.
-    pub(crate) fn leave_interpretation(&mut self, meeting: &MeetingName, id: ParticipantId) {
-        let Some(m) = self.meetings.meeting_mut(meeting) else {
-            return;
+    /// Whether they were an interpreter (the meeting's interpretation changed).
+    pub(crate) fn leave_interpretation(
+        &mut self,
+        meeting: &MeetingName,
+        id: ParticipantId,
+    ) -> bool {
+        let Some(m) = self.meeting_mut(meeting) else {
+            return false;
         };
         let interpreter = m.interpretation.is_interpreter(id);
         m.interpretation.leave(id);
-        if interpreter {
-            self.interpretation_changed(meeting);
-        }
+        interpreter
     }
 
     /// Someone's connection was lost: a booth microphone they held returns at once, so their
-    /// partner can take it; they stay in the booth in case they come back.
-    pub(crate) fn drop_interpretation_lease(&mut self, meeting: &MeetingName, id: ParticipantId) {
-        let Some(m) = self.meetings.meeting_mut(meeting) else {
-            return;
+    /// partner can take it; they stay in the booth in case they come back. Whether they were
+    /// an interpreter.
+    pub(crate) fn drop_interpretation_lease(
+        &mut self,
+        meeting: &MeetingName,
+        id: ParticipantId,
+    ) -> bool {
+        let Some(m) = self.meeting_mut(meeting) else {
+            return false;
         };
-        if m.interpretation.is_interpreter(id) {
+        let interpreter = m.interpretation.is_interpreter(id);
+        if interpreter {
             m.interpretation.dropped(id);
-            self.interpretation_changed(meeting);
         }
+        interpreter
     }
 }
 

@@ -2,16 +2,18 @@
 
 use std::time::Instant;
 
-use summit_proto::{Capability, ChatMessage, ParticipantId, ServerMessage, MAX_SEALED_BYTES};
+use summit_proto::{Capability, ChatMessage, ParticipantId, MAX_SEALED_BYTES};
 
-use crate::{Sfu, SfuError};
+use crate::meetings::Meetings;
+use crate::SfuError;
 
 /// Longest plain chat message, in characters.
 const MAX_CHAT_CHARS: usize = 4000;
 
-impl Sfu {
-    /// Delivers a chat message to every member and keeps it for later joiners. In an
-    /// encrypted meeting only sealed text is accepted, so a faulty page cannot leak plaintext.
+impl Meetings {
+    /// A chat message from `id`: checked, charged to their relay budget and kept (the newest
+    /// `keep`) for later joiners. Returns it with the members it goes to. In an encrypted
+    /// meeting only sealed text is accepted, so a faulty page cannot leak plaintext.
     pub(crate) fn chat(
         &mut self,
         now: Instant,
@@ -19,12 +21,15 @@ impl Sfu {
         text: String,
         sealed: bool,
         wall_ms: u64,
-    ) -> Result<(), SfuError> {
-        let p = self.participant(id)?;
+        keep: usize,
+    ) -> Result<(ChatMessage, Vec<ParticipantId>), SfuError> {
+        let p = self.participant(id).ok_or(SfuError::UnknownParticipant)?;
         if !p.capabilities.has(Capability::Chat) {
             return Err(SfuError::NotAllowed("this role may not chat"));
         }
-        let e2ee = self.meetings.meeting(&p.meeting).is_some_and(|m| m.e2ee);
+        let meeting = p.meeting.clone();
+        let name = p.name.clone();
+        let e2ee = self.meeting(&meeting).is_some_and(|m| m.e2ee);
         if sealed != e2ee {
             return Err(SfuError::Invalid(if e2ee {
                 "this meeting is end-to-end encrypted: chat must be sealed".into()
@@ -46,7 +51,6 @@ impl Sfu {
                 )));
             }
         }
-        let name = p.name.clone();
         self.charge_relay(now, id, text.len())?;
         let msg = ChatMessage {
             from: id,
@@ -55,19 +59,10 @@ impl Sfu {
             sealed,
             at_ms: wall_ms,
         };
-        let Some(meeting) = self.meetings.participant(id).map(|p| p.meeting.clone()) else {
-            return Ok(());
+        let Some(m) = self.meeting_mut(&meeting) else {
+            return Err(SfuError::UnknownParticipant);
         };
-        let keep = self.config.chat_history;
-        if let Some(m) = self.meetings.meeting_mut(&meeting) {
-            m.add_chat(msg.clone(), keep);
-            let members = m.members.clone();
-            for to in &members {
-                self.signal(*to, ServerMessage::Chat(msg.clone()));
-            }
-            #[cfg(feature = "danger-test-attacks")]
-            self.attack_chat(&msg, &members);
-        }
-        Ok(())
+        m.add_chat(msg.clone(), keep);
+        Ok((msg, m.members.clone()))
     }
 }

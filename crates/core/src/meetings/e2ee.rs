@@ -1,18 +1,22 @@
 //! End-to-end encryption as the server sees it: key exchange messages it relays without
-//! reading. The keys themselves never reach the server (docs/e2ee.md).
+//! reading, and the relay budget they (and chat, and sealed recording keys) are charged to. The
+//! keys themselves never reach the server (docs/e2ee.md).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use summit_proto::{Opaque, ParticipantId, ServerMessage, MAX_E2EE_DATA_BYTES, MAX_E2EE_KEY_BYTES};
 
-use crate::{Sfu, SfuError};
+use crate::meetings::said::Said;
+use crate::meetings::Meetings;
+use crate::SfuError;
 
-impl Sfu {
-    /// Relays an end-to-end key exchange message, unread. With `keys`, each member listed gets
-    /// `data` and its own entry alone, so a rekey costs the relay bytes in proportion to the
-    /// meeting, not its square; otherwise `data` goes to `to`, or to every other member. Only
-    /// between admitted members of one encrypted meeting: the lobby learns no keys.
+impl Meetings {
+    /// An end-to-end key exchange message from `id`, to relay unread. With `keys`, each member
+    /// listed gets `data` and its own entry alone, so a rekey costs the relay bytes in
+    /// proportion to the meeting, not its square; otherwise `data` goes to `to`, or to every
+    /// other member. Only between admitted members of one encrypted meeting: the lobby learns
+    /// no keys.
     pub(crate) fn relay_e2ee(
         &mut self,
         now: Instant,
@@ -20,10 +24,9 @@ impl Sfu {
         to: Option<ParticipantId>,
         data: Opaque,
         keys: BTreeMap<ParticipantId, Opaque>,
-    ) -> Result<(), SfuError> {
-        let p = self.participant(id)?;
+    ) -> Result<Vec<Said>, SfuError> {
+        let p = self.participant(id).ok_or(SfuError::UnknownParticipant)?;
         let m = self
-            .meetings
             .meeting(&p.meeting)
             .ok_or(SfuError::UnknownParticipant)?;
         if !m.e2ee {
@@ -70,17 +73,17 @@ impl Sfu {
                 .map(Opaque::len)
                 .sum::<usize>();
         self.charge_relay(now, id, bytes)?;
-        for (r, key) in recipients {
-            self.signal(
-                r,
-                ServerMessage::E2ee {
+        Ok(recipients
+            .into_iter()
+            .map(|(r, key)| {
+                let msg = ServerMessage::E2ee {
                     from: id,
                     data: data.clone(),
                     key,
-                },
-            );
-        }
-        Ok(())
+                };
+                Said::To(r, msg)
+            })
+            .collect())
     }
 
     /// Takes `bytes` from what `id` may have relayed; refuses, relaying nothing, when the
@@ -91,17 +94,13 @@ impl Sfu {
         id: ParticipantId,
         bytes: usize,
     ) -> Result<(), SfuError> {
-        let (rate, burst) = (
-            self.config.relay_bytes_per_second,
-            self.config.relay_burst_bytes,
-        );
         let p = self
-            .meetings
             .participant_mut(id)
             .ok_or(SfuError::UnknownParticipant)?;
         if p.relay.take(now, bytes as f64) {
             return Ok(());
         }
+        let (rate, burst) = (p.relay.rate(), p.relay.burst());
         Err(SfuError::RelayBudget(format!(
             "not relayed: you are sending more than the server relays for one participant \
              ({rate} bytes per second, {burst} at once); wait a moment"

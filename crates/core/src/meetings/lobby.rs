@@ -1,154 +1,64 @@
-//! The lobby: who waits, whether a host is there to admit them, and the host's admit, deny and
-//! allow-again. A denial is of the invitation: nobody holding it may wait again until allowed.
+//! The lobby, as the meeting decides it: who waits, whether a host is there to admit them, and
+//! the host's admit, deny and allow-again. A denial is of the invitation: nobody holding it may
+//! wait again until allowed. Letting someone in, or closing a denied page, is the facade's.
 
-use summit_proto::RecordEvent;
 use summit_proto::{
-    Capability, CloseCode, DeniedInvitation, InvitationId, MeetingName, ParticipantId,
+    Capability, DeniedInvitation, InvitationId, MeetingName, ParticipantId, RecordEvent,
     ServerMessage,
 };
 
-use crate::output::{Disconnect, Output, SfuEvent};
-use crate::{Sfu, SfuError};
+use crate::meetings::said::Said;
+use crate::meetings::Meetings;
+use crate::output::SfuEvent;
+use crate::SfuError;
 
-impl Sfu {
-    /// Whether an admitted host is in the meeting.
-    pub(crate) fn host_present(&self, meeting: &MeetingName) -> bool {
-        self.meetings.meeting(meeting).is_some_and(|m| {
-            m.members.iter().any(|id| {
-                self.meetings
-                    .participant(*id)
-                    .is_some_and(|p| p.capabilities.has(Capability::Moderate))
-            })
-        })
-    }
-
-    /// Tells the waiting whether a host is there, and the hosts who waits.
-    pub(crate) fn lobby_changed(&mut self, meeting: &MeetingName) {
-        let Some(m) = self.meetings.meeting(meeting) else {
-            return;
-        };
-        let lobby = m.lobby.clone();
-        let members = m.members.clone();
-        let denied = m.denied.clone();
-        let host_present = self.host_present(meeting);
-        let heartbeat_ms = self.config.heartbeat_interval.as_millis() as u64;
-        for id in &lobby {
-            let Some(p) = self.meetings.participant(*id) else {
-                continue;
-            };
-            // Waiting pages get their token too: a lost connection keeps their place.
-            let Some(resume_token) = p.resume_token.clone() else {
-                continue;
-            };
-            let msg = ServerMessage::Lobby {
-                meeting: meeting.clone(),
-                name: p.name.clone(),
-                host_present,
-                heartbeat_ms,
-                resume_token,
-            };
-            self.signal(*id, msg);
-        }
-        let waiting: Vec<_> = lobby.iter().filter_map(|id| self.info(*id)).collect();
-        let hosts: Vec<ParticipantId> = members
-            .into_iter()
-            .filter(|id| {
-                self.meetings
-                    .participant(*id)
-                    .is_some_and(|p| p.capabilities.has(Capability::Moderate))
-            })
-            .collect();
-        for h in hosts {
-            self.signal(
-                h,
-                ServerMessage::LobbyChanged {
-                    waiting: waiting.clone(),
-                    denied: denied.clone(),
-                },
-            );
-        }
-    }
-
-    /// The participant `id` if they may moderate.
-    pub(crate) fn host(
-        &self,
-        id: ParticipantId,
-    ) -> Result<&crate::meetings::participant::Participant, SfuError> {
-        let h = self
-            .meetings
-            .participant(id)
-            .ok_or(SfuError::UnknownParticipant)?;
-        if !h.capabilities.has(Capability::Moderate) {
-            return Err(SfuError::NotAllowed("only a host may do this"));
-        }
-        Ok(h)
-    }
-
-    /// Checks that `host` may moderate and that `target` is in the same meeting; returns the
-    /// host's name.
-    pub(crate) fn moderation_target(
-        &self,
-        host: ParticipantId,
-        target: ParticipantId,
-    ) -> Result<String, SfuError> {
-        let h = self.host(host)?;
-        match self.meetings.participant(target) {
-            Some(t) if t.meeting == h.meeting => Ok(h.name.clone()),
-            _ => Err(SfuError::Invalid(format!(
-                "no participant {target} in this meeting"
-            ))),
-        }
-    }
-
+impl Meetings {
     /// Checks that `host` may moderate and that `target` waits in the lobby of their meeting.
     fn waiting_target(&self, host: ParticipantId, target: ParticipantId) -> Result<(), SfuError> {
         self.moderation_target(host, target)?;
-        if self
-            .meetings
-            .participant(target)
-            .is_some_and(|p| p.admitted())
-        {
+        if self.participant(target).is_some_and(|p| p.admitted()) {
             return Err(SfuError::Unexpected("already admitted"));
         }
         Ok(())
     }
 
+    /// A host admits `target` from the lobby: the record's entry (the facade then lets them in).
     pub(crate) fn admit(
-        &mut self,
+        &self,
         host: ParticipantId,
         target: ParticipantId,
-    ) -> Result<(), SfuError> {
+    ) -> Result<Option<Said>, SfuError> {
         self.waiting_target(host, target)?;
         let by = self.host(host)?.name.clone();
-        self.record_about(target, |participant, name| RecordEvent::Admitted {
-            participant,
-            name,
-            by,
-        });
-        self.enter(target);
-        Ok(())
+        Ok(
+            self.record_about(target, |participant, name| RecordEvent::Admitted {
+                participant,
+                name,
+                by,
+            }),
+        )
     }
 
-    /// Turns a waiting participant away, and with them their invitation: whoever else waits
-    /// with it leaves too, and it may not wait in this meeting's lobby until a host allows it.
+    /// A host turns `target` away, and with them their invitation: it may not wait in this
+    /// meeting's lobby until a host allows it. Returns the meeting, everyone waiting with that
+    /// invitation (the facade closes their pages), and what is said of it.
     pub(crate) fn deny(
         &mut self,
         host: ParticipantId,
         target: ParticipantId,
-    ) -> Result<(), SfuError> {
+    ) -> Result<(MeetingName, Vec<ParticipantId>, Vec<Said>), SfuError> {
         self.waiting_target(host, target)?;
         let h = self.host(host)?;
         let (by, meeting) = (h.name.clone(), h.meeting.clone());
         let Some((invitation, name)) = self
-            .meetings
             .participant(target)
             .map(|p| (p.invitation.clone(), p.name.clone()))
         else {
-            return Ok(());
+            return Ok((meeting, Vec::new(), Vec::new()));
         };
         let b = by.clone();
         let inv = invitation.0.clone();
-        self.record_about(target, |participant, name| RecordEvent::Denied {
+        let record = self.record_about(target, |participant, name| RecordEvent::Denied {
             participant,
             name,
             by: b,
@@ -159,49 +69,33 @@ impl Sfu {
             name,
             by,
         };
-        if let Some(m) = self.meetings.meeting_mut(&meeting) {
-            m.deny(denied.clone());
-        }
-        self.outputs
-            .push_back(Output::Event(SfuEvent::InvitationDenied(
-                meeting.clone(),
-                denied,
-            )));
-        let holders: Vec<ParticipantId> = self
-            .meetings
-            .meeting(&meeting)
-            .map(|m| m.lobby.clone())
-            .unwrap_or_default()
+        let Some(m) = self.meeting_mut(&meeting) else {
+            return Ok((meeting, Vec::new(), Vec::new()));
+        };
+        m.deny(denied.clone());
+        let lobby = m.lobby.clone();
+        let holders = lobby
             .into_iter()
             .filter(|w| {
-                self.meetings
-                    .participant(*w)
+                self.participant(*w)
                     .is_some_and(|p| p.invitation == invitation)
             })
             .collect();
-        for w in holders {
-            self.remove(
-                w,
-                Disconnect {
-                    code: CloseCode::Denied,
-                    reason: "the host did not let you in".into(),
-                },
-            );
-        }
-        self.lobby_changed(&meeting);
-        Ok(())
+        let event = Said::Event(SfuEvent::InvitationDenied(meeting.clone(), denied));
+        let said = record.into_iter().chain([event]).collect();
+        Ok((meeting, holders, said))
     }
 
-    /// Lets a denied invitation wait in the lobby again.
+    /// A host lets a denied invitation wait in the lobby again. Returns the meeting and what is
+    /// said of it.
     pub(crate) fn allow_again(
         &mut self,
         host: ParticipantId,
         invitation: InvitationId,
-    ) -> Result<(), SfuError> {
+    ) -> Result<(MeetingName, Vec<Said>), SfuError> {
         let h = self.host(host)?;
         let (by, meeting) = (h.name.clone(), h.meeting.clone());
         let allowed = self
-            .meetings
             .meeting_mut(&meeting)
             .is_some_and(|m| m.allow_again(&invitation));
         if !allowed {
@@ -209,17 +103,60 @@ impl Sfu {
                 "that invitation is not denied in this meeting".into(),
             ));
         }
-        let event = RecordEvent::AllowedAgain {
+        let record = RecordEvent::AllowedAgain {
             invitation: invitation.0.clone(),
             by,
         };
-        self.record(&meeting, event);
-        self.outputs
-            .push_back(Output::Event(SfuEvent::InvitationAllowed(
-                meeting.clone(),
-                invitation,
-            )));
-        self.lobby_changed(&meeting);
-        Ok(())
+        let said = vec![
+            Said::Record(meeting.clone(), record),
+            Said::Event(SfuEvent::InvitationAllowed(meeting.clone(), invitation)),
+        ];
+        Ok((meeting, said))
+    }
+
+    /// What the lobby of `meeting` is told after a change: the waiting, whether a host is there
+    /// (with their resume token: a lost connection keeps their place); the hosts, who waits and
+    /// which invitations are denied.
+    pub(crate) fn lobby_news(&self, meeting: &MeetingName, heartbeat_ms: u64) -> Vec<Said> {
+        let Some(m) = self.meeting(meeting) else {
+            return Vec::new();
+        };
+        let host_present = self.host_present(meeting);
+        let mut said = Vec::new();
+        for id in &m.lobby {
+            let Some(p) = self.participant(*id) else {
+                continue;
+            };
+            let Some(resume_token) = p.resume_token.clone() else {
+                continue;
+            };
+            let msg = ServerMessage::Lobby {
+                meeting: meeting.clone(),
+                name: p.name.clone(),
+                host_present,
+                heartbeat_ms,
+                resume_token,
+            };
+            said.push(Said::To(*id, msg));
+        }
+        // Those waiting publish nothing (publishing needs admission), so no media is asked.
+        let waiting: Vec<_> = m
+            .lobby
+            .iter()
+            .filter_map(|id| self.participant(*id))
+            .map(|p| p.info(None))
+            .collect();
+        let hosts = m.members.iter().filter(|id| {
+            self.participant(**id)
+                .is_some_and(|p| p.capabilities.has(Capability::Moderate))
+        });
+        for h in hosts {
+            let msg = ServerMessage::LobbyChanged {
+                waiting: waiting.clone(),
+                denied: m.denied.clone(),
+            };
+            said.push(Said::To(*h, msg));
+        }
+        said
     }
 }

@@ -13,17 +13,21 @@ pub(crate) mod meeting;
 pub(crate) mod moderation;
 pub(crate) mod outbox;
 pub(crate) mod participant;
-pub(crate) mod record;
 pub(crate) mod recording;
+pub(crate) mod said;
 pub(crate) mod turn;
 pub(crate) mod uplink;
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
-use summit_proto::{MeetingName, ParticipantId, ServerMessage};
+use summit_proto::{
+    MeetingName, ParticipantId, ResumeHash, ResumeToken, ServerMessage, TrackSource, Uplink,
+};
 
 use crate::meetings::meeting::Meeting;
 use crate::meetings::participant::{Admission, Participant};
+use crate::SfuError;
 
 /// Every meeting on this server and everyone in one. The only writer of membership: each
 /// participant's `meeting` is open, and they are in its lobby while waiting and in its
@@ -42,8 +46,9 @@ impl Meetings {
         self.participants.get(&id)
     }
 
-    /// Participant `id`, to change (not their meeting: see [`Meetings::enter`]).
-    pub(crate) fn participant_mut(&mut self, id: ParticipantId) -> Option<&mut Participant> {
+    /// Participant `id`, to change (not their meeting: see [`Meetings::enter`]). Only the
+    /// meetings change a participant.
+    pub(super) fn participant_mut(&mut self, id: ParticipantId) -> Option<&mut Participant> {
         self.participants.get_mut(&id)
     }
 
@@ -53,7 +58,7 @@ impl Meetings {
     }
 
     /// Everyone, to change (not their meeting), in id order.
-    pub(crate) fn participants_mut(&mut self) -> impl Iterator<Item = &mut Participant> {
+    pub(super) fn participants_mut(&mut self) -> impl Iterator<Item = &mut Participant> {
         self.participants.values_mut()
     }
 
@@ -157,6 +162,79 @@ impl Meetings {
             }
             _ => Some(msg),
         }
+    }
+
+    /// A message from `id` arrived at `now` (they are alive). Whether they are admitted.
+    pub(crate) fn heard_from(&mut self, id: ParticipantId, now: Instant) -> Option<bool> {
+        let p = self.participants.get_mut(&id)?;
+        p.last_seen = now;
+        Some(p.admitted())
+    }
+
+    /// `id` muted or unmuted their microphone, or turned their camera off or on.
+    pub(crate) fn set_muted(
+        &mut self,
+        id: ParticipantId,
+        source: TrackSource,
+        muted: bool,
+    ) -> Result<(), SfuError> {
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(SfuError::UnknownParticipant)?;
+        match source {
+            TrackSource::Microphone => p.microphone_muted = muted,
+            TrackSource::Camera => p.camera_off = muted,
+            TrackSource::Screen => {
+                return Err(SfuError::Invalid(
+                    "a screen share is stopped, not muted".into(),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// `id`'s connection was lost at `now`: they are reconnecting. Their meeting, unless they
+    /// already were.
+    pub(crate) fn reconnecting(&mut self, id: ParticipantId, now: Instant) -> Option<MeetingName> {
+        let p = self.participants.get_mut(&id)?;
+        if p.reconnecting.is_some() {
+            return None;
+        }
+        p.reconnecting = Some(now);
+        Some(p.meeting.clone())
+    }
+
+    /// `id`'s page is back at `now`: they are connected again. Returns the messages held for
+    /// them, in order, and the poor uplink they were last told of (the page draws its own tile
+    /// again).
+    pub(crate) fn back(
+        &mut self,
+        id: ParticipantId,
+        now: Instant,
+    ) -> Option<(Vec<ServerMessage>, Option<Uplink>)> {
+        let p = self.participants.get_mut(&id)?;
+        p.reconnecting = None;
+        p.last_seen = now;
+        let uplink = p.uplink.poor.then_some(p.uplink.told).flatten();
+        Some((p.outbox.take(), uplink))
+    }
+
+    /// `id`'s session has a new resume token (the old one is spent): returns the old hash.
+    pub(crate) fn rotate_token(
+        &mut self,
+        id: ParticipantId,
+        token: ResumeToken,
+        hash: ResumeHash,
+    ) -> Option<ResumeHash> {
+        let p = self.participants.get_mut(&id)?;
+        p.resume_token = Some(token);
+        Some(std::mem::replace(&mut p.resume, hash))
+    }
+
+    /// Hands over `id`'s resume token, once, for their welcome.
+    pub(crate) fn take_resume_token(&mut self, id: ParticipantId) -> Option<ResumeToken> {
+        self.participants.get_mut(&id)?.resume_token.take()
     }
 
     /// Closes `name` if nobody is in it any more, returning what it was.

@@ -1,141 +1,159 @@
-//! Moderation by hosts: muting others, removing them, locking and ending the meeting, and
-//! invitations made from the page; and revocations that arrive from outside (`summit revoke`).
+//! Moderation by hosts, as the meeting decides it: who may moderate whom, muting others,
+//! removing them, locking and ending the meeting, and invitations made from the page. What
+//! follows for connections and media (closing a page, holding a microphone) is the facade's.
 
-use summit_proto::RecordEvent;
-use summit_proto::{CloseCode, InvitationId, ParticipantId, Role, ServerMessage};
+use summit_proto::{
+    Capability, InvitationId, MeetingName, ParticipantId, RecordEvent, Role, ServerMessage,
+};
 
-use crate::output::{Disconnect, Output, SfuEvent};
-use crate::{Sfu, SfuError};
+use crate::meetings::participant::Participant;
+use crate::meetings::said::{to_each, Said};
+use crate::meetings::Meetings;
+use crate::output::SfuEvent;
+use crate::SfuError;
 
-impl Sfu {
-    pub(crate) fn mute_participant(
+impl Meetings {
+    /// The participant `id` if they may moderate.
+    pub(crate) fn host(&self, id: ParticipantId) -> Result<&Participant, SfuError> {
+        let h = self.participant(id).ok_or(SfuError::UnknownParticipant)?;
+        if !h.capabilities.has(Capability::Moderate) {
+            return Err(SfuError::NotAllowed("only a host may do this"));
+        }
+        Ok(h)
+    }
+
+    /// Checks that `host` may moderate and that `target` is in the same meeting; returns the
+    /// host's name.
+    pub(crate) fn moderation_target(
+        &self,
+        host: ParticipantId,
+        target: ParticipantId,
+    ) -> Result<String, SfuError> {
+        let h = self.host(host)?;
+        match self.participant(target) {
+            Some(t) if t.meeting == h.meeting => Ok(h.name.clone()),
+            _ => Err(SfuError::Invalid(format!(
+                "no participant {target} in this meeting"
+            ))),
+        }
+    }
+
+    /// An entry about participant `id` (named in it) for their meeting's record, built by `f`
+    /// from their id and name.
+    pub(crate) fn record_about(
+        &self,
+        id: ParticipantId,
+        f: impl FnOnce(u64, String) -> RecordEvent,
+    ) -> Option<Said> {
+        let p = self.participant(id)?;
+        Some(Said::Record(p.meeting.clone(), f(id.0, p.name.clone())))
+    }
+
+    /// A host mutes `target`'s microphone (they may unmute themselves); the facade holds the
+    /// microphone's forwarding.
+    pub(crate) fn mute(
         &mut self,
         host: ParticipantId,
         target: ParticipantId,
-    ) -> Result<(), SfuError> {
+    ) -> Result<Vec<Said>, SfuError> {
         let by = self.moderation_target(host, target)?;
         let b = by.clone();
-        self.record_about(target, |participant, name| RecordEvent::MutedByHost {
+        let said = self.record_about(target, |participant, name| RecordEvent::MutedByHost {
             participant,
             name,
             by: b,
         });
-        // Forwarding stops with the next packet; the participant may unmute themselves.
-        self.router.hold_microphone(target, true);
-        if let Some(p) = self.meetings.participant_mut(target) {
+        if let Some(p) = self.participant_mut(target) {
             p.microphone_muted = true;
         }
-        self.signal(target, ServerMessage::MutedByHost { by });
-        self.broadcast_update(target);
-        Ok(())
+        let told = Said::To(target, ServerMessage::MutedByHost { by });
+        Ok(said.into_iter().chain([told]).collect())
     }
 
-    pub(crate) fn remove_participant(
-        &mut self,
+    /// A host removes `target`: recorded, and their invitation revoked. Returns the host's name
+    /// (the facade then closes `target`'s page), or `None` if `target` is already gone.
+    pub(crate) fn removal(
+        &self,
         host: ParticipantId,
         target: ParticipantId,
-    ) -> Result<(), SfuError> {
+    ) -> Result<Option<(String, Vec<Said>)>, SfuError> {
         let by = self.moderation_target(host, target)?;
         if host == target {
             return Err(SfuError::Invalid(
                 "leave instead of removing yourself".into(),
             ));
         }
-        let Some(invitation) = self
-            .meetings
-            .participant(target)
-            .map(|p| p.invitation.clone())
-        else {
-            return Ok(());
+        let Some(invitation) = self.participant(target).map(|p| p.invitation.clone()) else {
+            return Ok(None);
         };
         let b = by.clone();
-        self.record_about(target, |participant, name| RecordEvent::Removed {
+        let said = self.record_about(target, |participant, name| RecordEvent::Removed {
             participant,
             name,
             by: b,
         });
-        self.outputs
-            .push_back(Output::Event(SfuEvent::InvitationRevoked(invitation)));
-        self.remove(
-            target,
-            Disconnect {
-                code: CloseCode::Removed,
-                reason: format!("{by} removed you from the meeting"),
-            },
-        );
-        Ok(())
+        let revoked = Said::Event(SfuEvent::InvitationRevoked(invitation));
+        Ok(Some((by, said.into_iter().chain([revoked]).collect())))
     }
 
-    pub(crate) fn lock(&mut self, host: ParticipantId, locked: bool) -> Result<(), SfuError> {
+    /// A host locks or unlocks their meeting: no one new enters while it is locked.
+    pub(crate) fn lock(
+        &mut self,
+        host: ParticipantId,
+        locked: bool,
+    ) -> Result<Vec<Said>, SfuError> {
         let h = self.host(host)?;
         let (meeting, by) = (h.meeting.clone(), h.name.clone());
-        let event = RecordEvent::Locked {
+        let Some(m) = self.meeting_mut(&meeting) else {
+            return Ok(Vec::new());
+        };
+        m.locked = locked;
+        let record = RecordEvent::Locked {
             locked,
             by: by.clone(),
         };
-        self.record(&meeting, event);
-        let Some(m) = self.meetings.meeting_mut(&meeting) else {
-            return Ok(());
-        };
-        m.locked = locked;
-        let members = m.members.clone();
-        // Kept in the registry: a restart does not unlock the meeting.
-        self.outputs
-            .push_back(Output::Event(SfuEvent::LockChanged(meeting, locked)));
-        for to in members {
-            self.signal(
-                to,
-                ServerMessage::MeetingLocked {
-                    locked,
-                    by: by.clone(),
-                },
-            );
-        }
-        Ok(())
+        let told = ServerMessage::MeetingLocked { locked, by };
+        let mut said = vec![
+            Said::Record(meeting.clone(), record),
+            // Kept in the registry: a restart does not unlock the meeting.
+            Said::Event(SfuEvent::LockChanged(meeting, locked)),
+        ];
+        said.extend(to_each(m.members.clone(), &told));
+        Ok(said)
     }
 
-    pub(crate) fn end_meeting(&mut self, host: ParticipantId) -> Result<(), SfuError> {
+    /// A host ends their meeting. Returns why (for everyone's close and the record's last
+    /// entry), who is to leave (members and the lobby), and the event for the runtime.
+    pub(crate) fn end(
+        &mut self,
+        host: ParticipantId,
+    ) -> Result<(String, Vec<ParticipantId>, Said), SfuError> {
         let h = self.host(host)?;
         let (meeting, by) = (h.meeting.clone(), h.name.clone());
-        self.outputs
-            .push_back(Output::Event(SfuEvent::MeetingEnded(meeting.clone())));
-        if let Some(m) = self.meetings.meeting_mut(&meeting) {
-            m.ending = Some(format!("{by} ended the meeting"));
+        let why = format!("{by} ended the meeting");
+        let mut everyone = Vec::new();
+        if let Some(m) = self.meeting_mut(&meeting) {
+            m.ending = Some(why.clone());
+            everyone = m.members.iter().chain(&m.lobby).copied().collect();
         }
-        let everyone: Vec<ParticipantId> = self
-            .meetings
-            .meeting(&meeting)
-            .map(|m| m.members.iter().chain(&m.lobby).copied().collect())
-            .unwrap_or_default();
-        for id in everyone {
-            self.remove(
-                id,
-                Disconnect {
-                    code: CloseCode::Ended,
-                    reason: format!("{by} ended the meeting"),
-                },
-            );
-        }
-        Ok(())
+        Ok((why, everyone, Said::Event(SfuEvent::MeetingEnded(meeting))))
     }
 
     /// A host made an invitation from the meeting page (the edge signed it, holding the key):
     /// it goes into the meeting's record, naming the host, before the host gets the link, and
     /// the runtime remembers whose it is, so that removing the host revokes it too.
-    pub fn handle_invited(
-        &mut self,
-        now: std::time::Instant,
+    pub(crate) fn invited(
+        &self,
         host: ParticipantId,
         made: PageInvitation,
-    ) -> Result<(), SfuError> {
-        self.now = now;
+    ) -> Result<Vec<Said>, SfuError> {
         let h = self.host(host)?;
         if !h.admitted() {
             return Err(SfuError::Unexpected("waiting in the lobby"));
         }
         let (meeting, by, by_invitation) =
             (h.meeting.clone(), h.name.clone(), h.invitation.clone());
-        let event = RecordEvent::Invited {
+        let record = RecordEvent::Invited {
             invitation: made.invitation.0.clone(),
             name: made.name,
             role: made.role.to_string(),
@@ -143,43 +161,38 @@ impl Sfu {
             expires: made.expires.clone(),
             by,
         };
-        self.record(&meeting, event);
-        self.outputs
-            .push_back(Output::Event(SfuEvent::InvitationMade {
+        let link = ServerMessage::Invitation {
+            token: made.token,
+            invitation_id: made.invitation.clone(),
+            expires: made.expires,
+        };
+        Ok(vec![
+            Said::Record(meeting.clone(), record),
+            Said::Event(SfuEvent::InvitationMade {
                 meeting,
-                invitation: made.invitation.clone(),
+                invitation: made.invitation,
                 by: by_invitation,
-            }));
-        self.signal(
-            host,
-            ServerMessage::Invitation {
-                token: made.token,
-                invitation_id: made.invitation,
-                expires: made.expires,
-            },
-        );
-        Ok(())
+            }),
+            Said::To(host, link),
+        ])
     }
 
-    /// An invitation was revoked outside the meeting (`summit revoke`): whoever entered with it
-    /// leaves at once.
-    pub fn handle_revoked(&mut self, now: std::time::Instant, invitation: &InvitationId) {
-        self.now = now;
-        let holders: Vec<ParticipantId> = self
-            .meetings
-            .participants()
+    /// Everyone who entered with `invitation`, waiting or admitted.
+    pub(crate) fn holders(&self, invitation: &InvitationId) -> Vec<ParticipantId> {
+        self.participants()
             .filter(|p| &p.invitation == invitation)
             .map(|p| p.id)
-            .collect();
-        for id in holders {
-            self.remove(
-                id,
-                Disconnect {
-                    code: CloseCode::InvitationRefused,
-                    reason: "your invitation was revoked".into(),
-                },
-            );
-        }
+            .collect()
+    }
+
+    /// Whether an admitted host is in `meeting`.
+    pub(crate) fn host_present(&self, meeting: &MeetingName) -> bool {
+        self.meeting(meeting).is_some_and(|m| {
+            m.members.iter().any(|id| {
+                self.participant(*id)
+                    .is_some_and(|p| p.capabilities.has(Capability::Moderate))
+            })
+        })
     }
 }
 

@@ -10,6 +10,7 @@ use summit_proto::{
 };
 
 use crate::meetings::budget::TokenBucket;
+use crate::sfu::session::Identity;
 
 use crate::router::Media;
 
@@ -33,7 +34,8 @@ impl Admission {
     }
 }
 
-/// A participant in a meeting.
+/// A participant in a meeting. Who they are is read anywhere; what changes (admission,
+/// mutes, their session, budgets) only the meetings change: only they hand out a `&mut`.
 #[derive(Debug)]
 pub(crate) struct Participant {
     pub(crate) id: ParticipantId,
@@ -43,29 +45,82 @@ pub(crate) struct Participant {
     pub(crate) capabilities: Capabilities,
     pub(crate) invitation: InvitationId,
     /// In the meeting, or still in its lobby.
-    pub(crate) admission: Admission,
+    pub(super) admission: Admission,
     /// For an interpreter: the pair their invitation names.
     pub(crate) interprets: Option<LanguagePair>,
-    pub(crate) last_seen: Instant,
-    pub(crate) microphone_muted: bool,
-    pub(crate) camera_off: bool,
+    pub(super) last_seen: Instant,
+    pub(super) microphone_muted: bool,
+    pub(super) camera_off: bool,
     /// The hash of this session's resume token.
-    pub(crate) resume: ResumeHash,
+    pub(super) resume: ResumeHash,
     /// The token itself, until the page has it in `welcome` (it also goes out in `lobby`).
-    pub(crate) resume_token: Option<ResumeToken>,
+    pub(super) resume_token: Option<ResumeToken>,
     /// Bytes they may still have relayed to others (key exchange, chat).
-    pub(crate) relay: TokenBucket,
+    pub(super) relay: TokenBucket,
     /// Since when their connection has been lost (they stay, reconnecting, for the window).
-    pub(crate) reconnecting: Option<Instant>,
+    pub(super) reconnecting: Option<Instant>,
     /// Messages held for them while reconnecting.
-    pub(crate) outbox: crate::meetings::outbox::Outbox,
+    pub(super) outbox: crate::meetings::outbox::Outbox,
     /// When their TURN credentials are due for renewal (with TURN servers configured).
-    pub(crate) ice_servers_renew: Option<Instant>,
+    pub(super) ice_servers_renew: Option<Instant>,
     /// How what they send reaches the server.
-    pub(crate) uplink: crate::meetings::uplink::UplinkQuality,
+    pub(super) uplink: crate::meetings::uplink::UplinkQuality,
 }
 
 impl Participant {
+    /// `identity` arrives in `meeting` as `id` at `now`, admitted or to wait, with this
+    /// session's resume token and the budget of what they may have relayed.
+    pub(crate) fn new(
+        id: ParticipantId,
+        meeting: MeetingName,
+        identity: Identity,
+        admission: Admission,
+        now: Instant,
+        (token, hash): (ResumeToken, ResumeHash),
+        relay: TokenBucket,
+    ) -> Self {
+        Self {
+            id,
+            meeting,
+            name: identity.name,
+            role: identity.role,
+            capabilities: identity.capabilities,
+            invitation: identity.invitation,
+            admission,
+            interprets: identity.interprets,
+            last_seen: now,
+            microphone_muted: false,
+            camera_off: false,
+            resume: hash,
+            resume_token: Some(token),
+            relay,
+            reconnecting: None,
+            outbox: Default::default(),
+            ice_servers_renew: None,
+            uplink: Default::default(),
+        }
+    }
+
+    /// Since when their connection has been lost, while they are reconnecting.
+    pub(crate) fn reconnecting(&self) -> Option<Instant> {
+        self.reconnecting
+    }
+
+    /// When a message from them last arrived.
+    pub(crate) fn last_seen(&self) -> Instant {
+        self.last_seen
+    }
+
+    /// Their session's resume token hash.
+    pub(crate) fn resume(&self) -> ResumeHash {
+        self.resume
+    }
+
+    /// Messages held for them overflowed while they were away: their page must rejoin.
+    pub(crate) fn missed_too_much(&self) -> bool {
+        self.outbox.overflowed()
+    }
+
     /// Whether they are in the meeting (not waiting in the lobby).
     pub(crate) fn admitted(&self) -> bool {
         self.admission == Admission::Admitted

@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use summit_proto::{ParticipantId, ServerMessage, Uplink};
+use summit_proto::{ParticipantId, Uplink};
 
-use crate::Sfu;
+use crate::meetings::Meetings;
 
 /// Loss above which an uplink is poor (a fraction of packets, per receiver report).
 const POOR_LOSS: f32 = 0.05;
@@ -36,10 +36,58 @@ pub(crate) struct UplinkQuality {
     round: Option<(Instant, f32, u32)>,
 }
 
-impl Sfu {
+impl UplinkQuality {
+    /// One stream's receive report: `loss` (fraction), and `jitter` in RTP units at
+    /// `clock_rate`, kept as the worst of the round's reports so far.
+    fn report(&mut self, now: Instant, loss: Option<f32>, jitter: u32, clock_rate: u32) {
+        let loss = loss.unwrap_or(0.0).clamp(0.0, 1.0);
+        let jitter_ms = if clock_rate > 0 {
+            (u64::from(jitter) * 1000 / u64::from(clock_rate)).min(u64::from(u16::MAX)) as u32
+        } else {
+            0
+        };
+        let (at, l, j) = self.round.unwrap_or((now, 0.0, 0));
+        self.round = Some((at, l.max(loss), j.max(jitter_ms)));
+    }
+
+    /// Judges the round of reports if it is complete (a moment old); returns whether the
+    /// verdict turned.
+    fn judge(&mut self, now: Instant) -> bool {
+        let Some((at, loss, jitter_ms)) = self.round else {
+            return false;
+        };
+        if now.saturating_duration_since(at) < ROUND {
+            return false;
+        }
+        self.round = None;
+        let bad = loss > POOR_LOSS || jitter_ms > POOR_JITTER_MS;
+        let good = loss < GOOD_LOSS && jitter_ms < GOOD_JITTER_MS;
+        let turned = if !self.poor {
+            self.poor = bad;
+            bad
+        } else if good {
+            self.good_run += 1;
+            self.poor = self.good_run < GOOD_REPORTS;
+            !self.poor
+        } else {
+            self.good_run = 0;
+            false
+        };
+        if turned {
+            self.good_run = 0;
+            self.told = Some(Uplink {
+                loss_percent: (loss * 100.0).round() as u8,
+                jitter_ms: jitter_ms.min(u32::from(u16::MAX)) as u16,
+            });
+        }
+        turned
+    }
+}
+
+impl Meetings {
     /// One stream's receive report of `id`'s publishing connection: `loss` (fraction), and
     /// `jitter` in RTP units at `clock_rate`. Judged with the round's others (see
-    /// [`Sfu::judge_uplinks`]).
+    /// [`Meetings::judge_uplinks`]).
     pub(crate) fn uplink_report(
         &mut self,
         id: ParticipantId,
@@ -48,60 +96,21 @@ impl Sfu {
         jitter: u32,
         clock_rate: u32,
     ) {
-        let Some(p) = self.meetings.participant_mut(id) else {
-            return;
-        };
-        let loss = loss.unwrap_or(0.0).clamp(0.0, 1.0);
-        let jitter_ms = if clock_rate > 0 {
-            (u64::from(jitter) * 1000 / u64::from(clock_rate)).min(u64::from(u16::MAX)) as u32
-        } else {
-            0
-        };
-        let (at, l, j) = p.uplink.round.unwrap_or((now, 0.0, 0));
-        p.uplink.round = Some((at, l.max(loss), j.max(jitter_ms)));
+        if let Some(p) = self.participant_mut(id) {
+            p.uplink.report(now, loss, jitter, clock_rate);
+        }
     }
 
-    /// Judges the rounds of reports that are complete (a moment old), and tells everyone of a
-    /// changed verdict.
-    pub(crate) fn judge_uplinks(&mut self, now: Instant) {
-        let mut changed = Vec::new();
-        for p in self.meetings.participants_mut() {
-            let Some((at, loss, jitter_ms)) = p.uplink.round else {
-                continue;
-            };
-            if now.saturating_duration_since(at) < ROUND {
-                continue;
-            }
-            p.uplink.round = None;
-            let q = &mut p.uplink;
-            let bad = loss > POOR_LOSS || jitter_ms > POOR_JITTER_MS;
-            let good = loss < GOOD_LOSS && jitter_ms < GOOD_JITTER_MS;
-            let turned = if !q.poor {
-                q.poor = bad;
-                bad
-            } else if good {
-                q.good_run += 1;
-                q.poor = q.good_run < GOOD_REPORTS;
-                !q.poor
-            } else {
-                q.good_run = 0;
-                false
-            };
-            if turned {
-                q.good_run = 0;
-                q.told = Some(Uplink {
-                    loss_percent: (loss * 100.0).round() as u8,
-                    jitter_ms: jitter_ms.min(u32::from(u16::MAX)) as u16,
-                });
-                tracing::debug!(participant = %p.id, poor = q.poor, loss, jitter_ms, "uplink");
-                changed.push((p.id, q.poor, q.told));
-            }
-        }
-        for (id, poor, told) in changed {
-            self.broadcast_update(id);
-            if let Some(uplink) = told {
-                self.signal(id, ServerMessage::YourUplink { poor, uplink });
-            }
-        }
+    /// Judges the rounds of reports that are complete; returns whose verdict changed, with the
+    /// verdict and its figures (for everyone else, and for them).
+    pub(crate) fn judge_uplinks(&mut self, now: Instant) -> Vec<(ParticipantId, bool, Uplink)> {
+        self.participants_mut()
+            .filter_map(|p| {
+                let turned = p.uplink.judge(now);
+                let told = p.uplink.told.filter(|_| turned)?;
+                tracing::debug!(participant = %p.id, poor = p.uplink.poor, ?told, "uplink");
+                Some((p.id, p.uplink.poor, told))
+            })
+            .collect()
     }
 }

@@ -14,6 +14,7 @@ pub(crate) mod keyframe;
 pub(crate) mod layer_selector;
 pub(crate) mod layers;
 pub(crate) mod negotiation;
+pub(crate) mod recorded;
 pub(crate) mod redundancy;
 pub(crate) mod subscription;
 pub(crate) mod track;

@@ -21,14 +21,9 @@ impl Sfu {
             }
             return;
         }
-        let Some(p) = self.meetings.participant_mut(id) else {
+        let Some(meeting) = self.meetings.reconnecting(id, now) else {
             return;
         };
-        if p.reconnecting.is_some() {
-            return;
-        }
-        p.reconnecting = Some(now);
-        let meeting = p.meeting.clone();
         tracing::debug!(participant = %id, "reconnecting");
         self.broadcast_update(id);
         self.drop_interpretation_lease(&meeting, id);
@@ -38,22 +33,18 @@ impl Sfu {
     pub(crate) fn may_reattach(&self, id: ParticipantId) -> bool {
         self.meetings
             .participant(id)
-            .is_some_and(|p| p.admitted() && !p.outbox.overflowed())
+            .is_some_and(|p| p.admitted() && !p.missed_too_much())
     }
 
     /// The page is back with its media connections: the session goes on, the page is welcomed
     /// as resumed, gets what it missed in order, and the offer it may never have seen.
     pub(crate) fn reattach(&mut self, id: ParticipantId, now: Instant) {
-        let Some(p) = self.meetings.participant_mut(id) else {
-            return;
-        };
-        p.reconnecting = None;
-        p.last_seen = now;
-        let missed = p.outbox.take();
-        let offer = self.router.outstanding_offer(id);
         // The page draws its own tile again on a welcome: a poor uplink told before the loss
         // is told again (others see it in the welcome's participants).
-        let uplink = p.uplink.poor.then_some(p.uplink.told).flatten();
+        let Some((missed, uplink)) = self.meetings.back(id, now) else {
+            return;
+        };
+        let offer = self.router.outstanding_offer(id);
         let welcome = self.welcome(id, true);
         if let Some(w) = welcome {
             self.signal(id, w);
@@ -77,7 +68,7 @@ impl Sfu {
         let gone: Vec<ParticipantId> = self
             .meetings
             .participants()
-            .filter(|p| p.reconnecting.is_some_and(|t| now > t + window))
+            .filter(|p| p.reconnecting().is_some_and(|t| now > t + window))
             .map(|p| p.id)
             .collect();
         for id in gone {

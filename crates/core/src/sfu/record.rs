@@ -34,16 +34,4 @@ impl Sfu {
         self.outputs
             .push_back(Output::Event(SfuEvent::Record(meeting.clone(), event)));
     }
-
-    /// Queues an event about participant `id` (named in it), built by `f` from their id and name.
-    pub(crate) fn record_about(
-        &mut self,
-        id: ParticipantId,
-        f: impl FnOnce(u64, String) -> RecordEvent,
-    ) {
-        if let Some(p) = self.meetings.participant(id) {
-            let (meeting, event) = (p.meeting.clone(), f(id.0, p.name.clone()));
-            self.record(&meeting, event);
-        }
-    }
 }

@@ -49,7 +49,8 @@ impl Sfu {
                 // and leave the sender paced, which reads as jitter on any link.
                 let audio = self.router.publishes_audio_on(key.participant, s.mid);
                 let jitter = if audio { s.jitter } else { 0 };
-                self.uplink_report(key.participant, now, s.loss, jitter, 48_000);
+                self.meetings
+                    .uplink_report(key.participant, now, s.loss, jitter, 48_000);
             }
             (Side::Subscriber, Event::MediaEgressStats(s)) => {
                 let remote = s
@@ -130,7 +131,7 @@ impl Sfu {
         }
         let p = self
             .meetings
-            .participant_mut(id)
+            .participant(id)
             .ok_or(SfuError::UnknownParticipant)?;
         if !p.admitted() {
             return Err(SfuError::Unexpected("waiting in the lobby"));
@@ -205,7 +206,7 @@ impl Sfu {
         }
         // An interpreter's microphone reaches listeners only through channel slots; as a
         // track of its own, only their booth partners hear it.
-        if source == TrackSource::Microphone && !self.direct_audio(publisher, sub) {
+        if source == TrackSource::Microphone && !self.meetings.direct_audio(publisher, sub) {
             return;
         }
         self.router.subscribe(sub, TrackRef { publisher, source });
@@ -255,12 +256,13 @@ impl Sfu {
             && m.members()
                 .iter()
                 .all(|id| self.router.receives_red(&self.endpoint, *id) != Some(false));
-        if on == m.audio_redundancy {
-            return;
-        }
         let members = m.members().to_vec();
-        if let Some(m) = self.meetings.meeting_mut(meeting) {
-            m.audio_redundancy = on;
+        let changed = self
+            .meetings
+            .meeting_mut(meeting)
+            .is_some_and(|m| m.set_audio_redundancy(on));
+        if !changed {
+            return;
         }
         tracing::debug!(%meeting, on, "audio redundancy");
         for id in members {

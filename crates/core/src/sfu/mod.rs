@@ -1,5 +1,17 @@
-//! The SFU state machine: entry points (`handle_*`, `poll_output`), message dispatch, and
-//! driving each connection (`Endpoint` says which, and when).
+//! The SFU state machine, a thin facade over its three parts: entry points (`handle_*`,
+//! `poll_output`), message dispatch, and driving each connection (`Endpoint` says which, and
+//! when). Its submodules compose the parts for one job each: what the meetings decide
+//! ([`Said`]) is carried out here, with what follows for the router's media and the
+//! endpoint's connections.
+
+pub(crate) mod interpretation;
+pub(crate) mod media;
+pub(crate) mod moderation;
+pub(crate) mod reconnect;
+pub(crate) mod record;
+pub(crate) mod recording;
+pub(crate) mod session;
+pub(crate) mod turn;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -19,11 +31,12 @@ use crate::endpoint::peer::PeerKey;
 use crate::endpoint::timers::Timer;
 use crate::endpoint::Endpoint;
 use crate::meetings::participant::Participant;
+use crate::meetings::said::Said;
 use crate::meetings::Meetings;
 use crate::output::{Disconnect, Output};
 use crate::policy::{EveryoneSeesEveryone, SubscriptionPolicy};
 use crate::router::Router;
-use crate::session::Departed;
+use crate::sfu::session::Departed;
 use crate::{SfuConfig, SfuError};
 
 /// The SFU: every meeting, participant and connection on this server.
@@ -126,12 +139,10 @@ impl Sfu {
         wall_ms: u64,
     ) -> Result<(), SfuError> {
         self.now = now;
-        let p = self
+        let waiting = !self
             .meetings
-            .participant_mut(id)
+            .heard_from(id, now)
             .ok_or(SfuError::UnknownParticipant)?;
-        p.last_seen = now;
-        let waiting = !p.admitted();
         match msg {
             MeetingMessage::Ping {} => {
                 self.signal(id, ServerMessage::Pong {});
@@ -173,25 +184,27 @@ impl Sfu {
             MeetingMessage::Publish { sdp, tracks } => self.handle_publish(id, &sdp, &tracks),
             MeetingMessage::SubscribeAnswer { sdp } => self.handle_subscribe_answer(now, id, &sdp),
             MeetingMessage::Mute { source, muted } => {
-                match source {
-                    TrackSource::Microphone => {
-                        p.microphone_muted = muted;
-                        if !muted {
-                            self.router.hold_microphone(id, false);
-                        }
-                    }
-                    TrackSource::Camera => p.camera_off = muted,
-                    TrackSource::Screen => {
-                        return Err(SfuError::Invalid(
-                            "a screen share is stopped, not muted".into(),
-                        ))
-                    }
+                self.meetings.set_muted(id, source, muted)?;
+                if source == TrackSource::Microphone && !muted {
+                    self.router.hold_microphone(id, false);
                 }
                 self.broadcast_update(id);
                 Ok(())
             }
-            MeetingMessage::Chat { text, sealed } => self.chat(now, id, text, sealed, wall_ms),
-            MeetingMessage::E2ee { to, data, keys } => self.relay_e2ee(now, id, to, data, keys),
+            MeetingMessage::Chat { text, sealed } => {
+                let keep = self.config.chat_history;
+                let (msg, members) = self.meetings.chat(now, id, text, sealed, wall_ms, keep)?;
+                #[cfg(feature = "danger-test-attacks")]
+                self.attack_chat(&msg, &members);
+                let msg = ServerMessage::Chat(msg);
+                self.carry_out(crate::meetings::said::to_each(members, &msg));
+                Ok(())
+            }
+            MeetingMessage::E2ee { to, data, keys } => {
+                let said = self.meetings.relay_e2ee(now, id, to, data, keys)?;
+                self.carry_out(said);
+                Ok(())
+            }
             MeetingMessage::Listen { channel } => {
                 self.interpretation_request(id, Request::Listen(channel))
             }
@@ -299,8 +312,8 @@ impl Sfu {
         let silent: Vec<ParticipantId> = self
             .meetings
             .participants()
-            .filter(|p| p.reconnecting.is_none())
-            .filter(|p| now.saturating_duration_since(p.last_seen) > timeout)
+            .filter(|p| p.reconnecting().is_none())
+            .filter(|p| now.saturating_duration_since(p.last_seen()) > timeout)
             .map(|p| p.id)
             .collect();
         for id in silent {
@@ -308,7 +321,10 @@ impl Sfu {
         }
         self.expire_reconnecting(now);
         self.renew_ice_servers(now);
-        self.judge_uplinks(now);
+        for (id, poor, uplink) in self.meetings.judge_uplinks(now) {
+            self.broadcast_update(id);
+            self.signal(id, ServerMessage::YourUplink { poor, uplink });
+        }
         self.router
             .send_deferred_keyframe_requests(&mut self.endpoint, now);
         self.expire_departed(now);
@@ -355,6 +371,17 @@ impl Sfu {
                     );
                     return;
                 }
+            }
+        }
+    }
+
+    /// Carries out what the meetings decided, in order.
+    pub(crate) fn carry_out(&mut self, said: impl IntoIterator<Item = Said>) {
+        for s in said {
+            match s {
+                Said::To(to, msg) => self.signal(to, msg),
+                Said::Record(meeting, event) => self.record(&meeting, event),
+                Said::Event(e) => self.outputs.push_back(Output::Event(e)),
             }
         }
     }

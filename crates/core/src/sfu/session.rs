@@ -13,8 +13,8 @@ use summit_proto::{
 
 use crate::endpoint::peer::Peer;
 use crate::meetings::budget::TokenBucket;
-use crate::meetings::channels::add_pair;
 use crate::meetings::meeting::Meeting;
+use crate::meetings::meeting::Opening;
 use crate::meetings::participant::{Admission, Participant};
 use crate::output::{Disconnect, Output, SfuEvent};
 use crate::{Sfu, SfuError};
@@ -187,30 +187,22 @@ impl Sfu {
             denied,
             ..
         } = settings;
-        let p = Participant {
+        let relay = TokenBucket::new(
+            self.config.relay_bytes_per_second as f64,
+            self.config.relay_burst_bytes as f64,
+            now,
+        );
+        let admission = Admission::from_admitted(admitted);
+        let session = (token, token_hash);
+        let p = Participant::new(
             id,
-            meeting: meeting.clone(),
-            name: identity.name,
-            role: identity.role,
-            capabilities: identity.capabilities,
-            invitation: identity.invitation,
-            admission: Admission::from_admitted(admitted),
-            interprets: identity.interprets,
-            last_seen: now,
-            microphone_muted: false,
-            camera_off: false,
-            resume: token_hash,
-            resume_token: Some(token),
-            relay: TokenBucket::new(
-                self.config.relay_bytes_per_second as f64,
-                self.config.relay_burst_bytes as f64,
-                now,
-            ),
-            reconnecting: None,
-            outbox: Default::default(),
-            ice_servers_renew: None,
-            uplink: Default::default(),
-        };
+            meeting.clone(),
+            identity,
+            admission,
+            now,
+            session,
+            relay,
+        );
         let pair = p.interprets.clone();
         let invitation = p.invitation.clone();
         self.meetings.insert(p);
@@ -223,31 +215,16 @@ impl Sfu {
         if self.meetings.meeting(&meeting).is_none() {
             self.record(&meeting, RecordEvent::MeetingStarted {});
         }
-        let audio_redundancy = self.config.audio_redundancy;
-        let m = self.meetings.open(&meeting, || {
-            // Back after a restart: still locked if it was.
-            let mut m = Meeting::new(e2ee);
-            m.locked = was_locked;
-            m.recording_interrupted = interrupted_recording;
-            m.audio_redundancy = audio_redundancy;
-            m
-        });
-        if recording_key.is_some() {
-            m.recording_key = recording_key;
-        }
-        for d in denied {
-            m.deny(d);
-        }
+        // Back after a restart: still locked if it was.
+        let opening = Opening {
+            e2ee,
+            locked: was_locked,
+            recording_interrupted: interrupted_recording,
+            audio_redundancy: self.config.audio_redundancy,
+        };
+        let m = self.meetings.open(&meeting, || Meeting::new(opening));
         // Channels registered (or a pair invited) since the meeting began join it now.
-        let mut added = false;
-        for l in languages {
-            added |= m.interpretation.add_language(l);
-        }
-        if let Some(pair) = &pair {
-            let before = m.interpretation.languages().count();
-            add_pair(&mut m.interpretation, pair);
-            added |= m.interpretation.languages().count() != before;
-        }
+        let added = m.update(recording_key, denied, languages, pair.as_ref());
         if added {
             self.interpretation_changed(&meeting);
         }
@@ -275,10 +252,10 @@ impl Sfu {
         admitted: bool,
         restored: bool,
     ) -> Result<(), SfuError> {
-        if m.e2ee != identity.e2ee {
+        if m.e2ee() != identity.e2ee {
             return Err(SfuError::EncryptionMismatch);
         }
-        if m.locked && !restored {
+        if m.locked() && !restored {
             return Err(SfuError::Locked);
         }
         let moderator = identity.capabilities.has(Capability::Moderate);
@@ -322,7 +299,7 @@ impl Sfu {
         let live = self
             .meetings
             .participants()
-            .find(|p| p.resume == hash)
+            .find(|p| p.resume() == hash)
             .map(|p| (p.id, &p.meeting == meeting && &p.invitation == invitation));
         if let Some((id, matches)) = live {
             if !matches {
@@ -356,18 +333,16 @@ impl Sfu {
         meeting: &MeetingName,
         invitation: &InvitationId,
     ) -> Option<ParticipantId> {
-        let p = self.meetings.participants().find(|p| p.resume == hash)?;
+        let p = self.meetings.participants().find(|p| p.resume() == hash)?;
         let ours = &p.meeting == meeting && &p.invitation == invitation;
         (ours && self.may_reattach(p.id)).then_some(p.id)
     }
 
     /// A session taken back gets a new token; the old one is spent.
     fn rotate_token(&mut self, id: ParticipantId, token: ResumeToken, hash: ResumeHash) {
-        let Some(p) = self.meetings.participant_mut(id) else {
+        let Some(old) = self.meetings.rotate_token(id, token, hash) else {
             return;
         };
-        let old = std::mem::replace(&mut p.resume, hash);
-        p.resume_token = Some(token);
         self.outputs
             .push_back(Output::Event(SfuEvent::ResumeEnded(old)));
         self.resumable_session(id);
@@ -378,7 +353,7 @@ impl Sfu {
     fn resumable_session(&mut self, id: ParticipantId) {
         if let Some(p) = self.meetings.participant(id) {
             let e = SfuEvent::Resumable {
-                hash: p.resume,
+                hash: p.resume(),
                 meeting: p.meeting.clone(),
                 invitation: p.invitation.clone(),
                 participant: id,
@@ -442,8 +417,11 @@ impl Sfu {
             self.resumable_session(id);
         }
         self.record(&meeting, joined);
-        self.enter_interpretation(id);
-        let recording = self.meetings.meeting(&meeting).is_some_and(|m| m.recording);
+        self.meetings.seat_interpreter(id);
+        let recording = self
+            .meetings
+            .meeting(&meeting)
+            .is_some_and(|m| m.recording());
         let now = self.now;
         self.router
             .set_recording(&mut self.endpoint, id, recording, now);
@@ -482,15 +460,15 @@ impl Sfu {
     /// The welcome for `id` as the meeting is now, handing over its resume token; `resumed`
     /// when its session went on while the page was away.
     pub(crate) fn welcome(&mut self, id: ParticipantId, resumed: bool) -> Option<ServerMessage> {
-        let resume_token = self.meetings.participant_mut(id)?.resume_token.take()?;
+        let resume_token = self.meetings.take_resume_token(id)?;
         let now = self.now;
         let ice_servers = self.mint_ice_servers(id, now);
         let p = self.meetings.participant(id)?;
         let (info, caps, meeting) = (self.info(id)?, p.capabilities, p.meeting.clone());
         let m = self.meetings.meeting(&meeting)?;
-        let e2ee = m.e2ee;
-        let (recording_key, recording_key_mac) = match m.recording_key.clone() {
-            Some(k) if e2ee => (Some(k.key), k.mac),
+        let e2ee = m.e2ee();
+        let (recording_key, recording_key_mac) = match m.recording_key() {
+            Some(k) if e2ee => (Some(k.key.clone()), k.mac.clone()),
             _ => (None, None),
         };
         #[cfg(feature = "danger-test-attacks")]
@@ -511,16 +489,16 @@ impl Sfu {
             can_publish_video: caps.has(Capability::Publish),
             can_chat: caps.has(Capability::Chat),
             can_moderate: caps.has(Capability::Moderate),
-            locked: m.locked,
+            locked: m.locked(),
             e2ee,
-            recording: m.recording,
-            recording_by: m.recording_by.clone().filter(|_| m.recording),
-            recording_interrupted: m.recording_interrupted && caps.has(Capability::Moderate),
-            audio_redundancy: m.audio_redundancy,
+            recording: m.recording(),
+            recording_by: m.recording_by().map(str::to_owned),
+            recording_interrupted: m.recording_interrupted() && caps.has(Capability::Moderate),
+            audio_redundancy: m.audio_redundancy(),
             recording_key,
             recording_key_mac,
             participants,
-            chat: m.chat.iter().cloned().collect(),
+            chat: m.chat().cloned().collect(),
             heartbeat_ms: self.config.heartbeat_interval.as_millis() as u64,
             resume_token,
             resumed,
@@ -544,7 +522,7 @@ impl Sfu {
         let id = p.id;
         if resumable {
             self.departed.insert(
-                p.resume,
+                p.resume(),
                 Departed {
                     id,
                     meeting: p.meeting.clone(),
@@ -555,7 +533,7 @@ impl Sfu {
             );
         } else {
             self.outputs
-                .push_back(Output::Event(SfuEvent::ResumeEnded(p.resume)));
+                .push_back(Output::Event(SfuEvent::ResumeEnded(p.resume())));
         }
         let counted = self.counters(id);
         self.endpoint.disconnect(id);
@@ -564,7 +542,7 @@ impl Sfu {
         self.departed_counters += counted;
         let members = match self.meetings.meeting_mut(&p.meeting) {
             Some(m) => {
-                m.departed_counters += counted;
+                m.count_departed(counted);
                 m.members().to_vec()
             }
             None => Vec::new(),
@@ -581,15 +559,15 @@ impl Sfu {
         // A page without RED leaving may let the others send it again.
         self.update_redundancy(&p.meeting);
         if let Some(m) = self.meetings.close_if_empty(&p.meeting) {
-            if m.locked {
+            if m.locked() {
                 // The next time it meets, it starts unlocked.
                 self.outputs.push_back(Output::Event(SfuEvent::LockChanged(
                     p.meeting.clone(),
                     false,
                 )));
             }
-            let reason = m.ending.unwrap_or_else(|| "everyone left".to_owned());
-            if m.recording {
+            let reason = m.ending().unwrap_or("everyone left").to_owned();
+            if m.recording() {
                 let by = "the meeting ended".to_owned();
                 self.record(&p.meeting, RecordEvent::RecordingStopped { by });
             }
