@@ -295,7 +295,7 @@ impl Sfu {
         }
     }
 
-    /// Chooses `id`'s layers again (see [`Router::reallocate`]) and tells its page of tiles
+    /// Chooses `id`'s layers again (see [`crate::router::Router::reallocate`]) and tells its page of tiles
     /// paused or resumed.
     pub(crate) fn reallocate(&mut self, id: ParticipantId, now: Instant) {
         let bwe = self.config.initial_bandwidth.is_some();
