@@ -43,6 +43,18 @@ impl From<&str> for Opaque {
     }
 }
 
+/// The server's key for the meeting record, as a signed head names it: base64url of the 32-byte
+/// Ed25519 public key. A page or an auditor trusts it only once it matches the key they were
+/// given out of band (`summit record verify --key`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordPublicKey(pub String);
+
+/// The server's Ed25519 signature over a record head: base64url of its 64 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordSignature(pub String);
+
 /// The public key an encrypted meeting's recordings are sealed to, as its organizer published
 /// it: base64url of an uncompressed P-256 point. The server hands it to pages, never uses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

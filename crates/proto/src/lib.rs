@@ -14,7 +14,7 @@ pub use ids::{
     InvitationId, MeetingName, MeetingNameError, ParticipantId, ResumeHash, ResumeToken, Role,
     TrackSource,
 };
-pub use keys::{Opaque, RecordingKeyMac, RecordingPublicKey};
+pub use keys::{Opaque, RecordPublicKey, RecordSignature, RecordingKeyMac, RecordingPublicKey};
 pub use language::{Language, LanguageError, LanguagePair};
 pub use message::{
     BoothInfo, ChannelInfo, ChatMessage, ClientMessage, CloseCode, ConnectionState,

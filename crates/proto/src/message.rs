@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    InvitationId, Language, LanguagePair, MeetingName, Opaque, ParticipantId, RecordingKeyMac,
-    RecordingPublicKey, ResumeToken, Role, TrackSource,
+    InvitationId, Language, LanguagePair, MeetingName, Opaque, ParticipantId, RecordPublicKey,
+    RecordSignature, RecordingKeyMac, RecordingPublicKey, ResumeToken, Role, TrackSource,
 };
 
 /// The signaling protocol version this build speaks (2: random resume tokens, key messages
@@ -434,10 +434,10 @@ pub struct RecordHead {
     pub hash: String,
     /// When it was signed (RFC 3339).
     pub at: String,
-    /// The server's record key (base64url Ed25519 public key).
-    pub key: String,
-    /// The Ed25519 signature, base64url.
-    pub sig: String,
+    /// The server's record key.
+    pub key: RecordPublicKey,
+    /// The signature over the head.
+    pub sig: RecordSignature,
 }
 
 /// A message from the server to the page.

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use summit_auth::{KeyError, SigningKey, VerifyingKey};
+use summit_proto::{RecordPublicKey, RecordSignature};
 
 use crate::Hash;
 
@@ -19,10 +20,10 @@ pub struct SignedHead {
     pub hash: Hash,
     /// When it was signed (RFC 3339).
     pub at: String,
-    /// The server's record key (base64url of the 32-byte Ed25519 public key).
-    pub key: String,
-    /// The signature (base64url of 64 bytes) over [`SignedHead::message`].
-    pub sig: String,
+    /// The server's record key.
+    pub key: RecordPublicKey,
+    /// The signature over [`SignedHead::message`].
+    pub sig: RecordSignature,
 }
 
 impl SignedHead {
@@ -41,8 +42,8 @@ impl SignedHead {
             seq,
             hash,
             at,
-            key: key.verifying_key().to_text(),
-            sig: URL_SAFE_NO_PAD.encode(sig),
+            key: RecordPublicKey(key.verifying_key().to_text()),
+            sig: RecordSignature(URL_SAFE_NO_PAD.encode(sig)),
         })
     }
 
@@ -57,7 +58,7 @@ impl SignedHead {
 
     /// Whether the signature is `key`'s (the key named inside the head is not trusted).
     pub fn verify(&self, key: &VerifyingKey) -> bool {
-        let Ok(sig) = URL_SAFE_NO_PAD.decode(&self.sig) else {
+        let Ok(sig) = URL_SAFE_NO_PAD.decode(&self.sig.0) else {
             return false;
         };
         key.verify(self.message().as_bytes(), &sig)
@@ -92,7 +93,7 @@ mod tests {
                 ..h.clone()
             },
             SignedHead {
-                sig: "!".into(),
+                sig: RecordSignature("!".into()),
                 ..h.clone()
             },
         ] {
