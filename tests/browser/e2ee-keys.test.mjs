@@ -89,7 +89,9 @@ async function leave(relay, id) {
 async function frame(p, text) {
   const s = p.worker.sending;
   const kid = kidOf(s.sender, s.index);
-  return encrypt(await deriveKey(s.base, kid), kid, p.worker.counter++, META, new TextEncoder().encode(text));
+  const ctr = p.worker.counter;
+  p.worker.counter += 1n;
+  return encrypt(await deriveKey(s.base, kid), kid, ctr, META, new TextEncoder().encode(text));
 }
 
 async function opens(ring, f) {

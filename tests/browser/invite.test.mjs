@@ -16,6 +16,7 @@ test('a token with every claim as asked is accepted', () => {
 });
 
 test('each claim that differs from what was asked is refused, and says which', () => {
+  /** @type {Array<[any, string]>} */
   const cases = [
     [null, 'not an invitation'],
     [{ ...good, mtg: 'other' }, 'another meeting'],
