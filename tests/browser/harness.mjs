@@ -315,6 +315,10 @@ export function serverAndChromium(opts = {}) {
     env.browser = await launchChromium();
   });
   after(async () => {
+    // A slow record holds signaling back (tiles linger, words come late): said here, so a
+    // test that timed out on it shows why.
+    const slow = env.server?.recent().filter((/** @type {string} */ l) => l.includes('to be durable')) ?? [];
+    if (slow.length) console.error(`the server's record was slow:\n${slow.join('\n')}`);
     await env.browser?.close();
     await env.server?.stop();
   });

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use str0m::net::Protocol;
 use summit_core::{Disconnect, Output, RecordingControl, Sfu, SfuConfig, SfuError, SfuEvent};
@@ -25,6 +25,12 @@ const RECV_BATCHES: usize = 4;
 /// entry is durable: a registry that stalls must not grow the task without bound.
 const MAX_HELD: usize = 65_536;
 
+/// Signaling held this long for its record entry is slow enough for a person to notice (a
+/// closed tab's tile lingers, a removal's words are late): said in the log, at most every
+/// `SLOW_RECORD_REPEAT`.
+const SLOW_RECORD: Duration = Duration::from_millis(500);
+const SLOW_RECORD_REPEAT: Duration = Duration::from_secs(10);
+
 /// A participant's live signaling connection.
 struct Client {
     conn: ConnId,
@@ -44,16 +50,20 @@ enum Held {
 struct Clients {
     live: HashMap<ParticipantId, Client>,
     /// In the order the core decided them, each behind the record entry it followed.
-    held: VecDeque<(Ticket, Held)>,
+    held: VecDeque<(Ticket, Instant, Held)>,
     /// `held` is full and signaling goes out before the record (warned once until it drains).
     overflowing: bool,
+    /// When a slow record was last said in the log.
+    slow_said: Option<Instant>,
 }
 
 impl Clients {
     /// Carries `out` out now, or holds it while a record entry before it is not yet durable.
     fn send(&mut self, sfu: &mut Sfu, records: &RecordWriter, out: Held) {
         match records.pending() {
-            Some(ticket) if self.held.len() < MAX_HELD => self.held.push_back((ticket, out)),
+            Some(ticket) if self.held.len() < MAX_HELD => {
+                self.held.push_back((ticket, Instant::now(), out))
+            }
             Some(_) => {
                 if !self.overflowing {
                     self.overflowing = true;
@@ -62,7 +72,7 @@ impl Clients {
                     );
                 }
                 // In order still: what waited goes first.
-                while let Some((_, held)) = self.held.pop_front() {
+                while let Some((_, _, held)) = self.held.pop_front() {
                     self.deliver(sfu, held);
                 }
                 self.deliver(sfu, out);
@@ -78,10 +88,27 @@ impl Clients {
     /// meeting (so a newcomer's `welcome` comes first). The head itself waits behind later
     /// entries still on their way: a page back meanwhile has its `welcome` held behind them.
     fn acked(&mut self, sfu: &mut Sfu, records: &RecordWriter, acked: Acked) {
-        while self.held.front().is_some_and(|(t, _)| *t <= acked.ticket) {
-            if let Some((_, out)) = self.held.pop_front() {
+        let now = Instant::now();
+        let mut waited = Duration::ZERO;
+        while self
+            .held
+            .front()
+            .is_some_and(|(t, _, _)| *t <= acked.ticket)
+        {
+            if let Some((_, since, out)) = self.held.pop_front() {
+                waited = waited.max(now.saturating_duration_since(since));
                 self.deliver(sfu, out);
             }
+        }
+        let quiet = self
+            .slow_said
+            .is_some_and(|t| now.saturating_duration_since(t) < SLOW_RECORD_REPEAT);
+        if waited >= SLOW_RECORD && !quiet {
+            self.slow_said = Some(now);
+            tracing::warn!(
+                waited_ms = waited.as_millis() as u64,
+                "signaling waited for its record entry to be durable (a slow disk or a busy registry)"
+            );
         }
         if let Some((meeting, head)) = acked.head {
             for id in sfu.members(&meeting) {
