@@ -207,9 +207,21 @@ function freshConnection(signaling) {
  */
 function iceServers(msg) {
   if (!Array.isArray(msg.ice_servers)) return [];
-  return msg.ice_servers.filter((/** @type {any} */ s) => Array.isArray(s?.urls) && typeof s.username === 'string'
-    && typeof s.credential === 'string' && s.urls.every((/** @type {any} */ u) => typeof u === 'string' && /^turns?:/.test(u)))
-    .map((/** @type {any} */ s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
+  return msg.ice_servers.filter(isIceServer)
+    .map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
+}
+
+/**
+ * Whether a TURN server the server sent is one: TURN URLs and string credentials only (a
+ * compromised server must not point the page at anything else).
+ * @param {unknown} s
+ * @returns {s is import('./protocol.js').IceServer}
+ */
+function isIceServer(s) {
+  if (typeof s !== 'object' || s === null) return false;
+  const { urls, username, credential } = /** @type {{urls?: unknown, username?: unknown, credential?: unknown}} */ (s);
+  return Array.isArray(urls) && urls.every((u) => typeof u === 'string' && /^turns?:/.test(u))
+    && typeof username === 'string' && typeof credential === 'string';
 }
 
 /** When the page last recovered from a network change (they are spaced out). */

@@ -28,8 +28,9 @@ export class PeoplePanel {
   }
 
   /**
-   * @param {any} me this page's welcome (null before it), with the name and role its link gives
-   * @param {Iterable<{info: any, shown: {name: string, role: string}}>} people everyone else,
+   * @param {import('./protocol.js').WelcomeMessage | null} me this page's welcome (null before
+   *   it), with the name and role its link gives
+   * @param {Iterable<{info: import('./protocol.js').ParticipantInfo, shown: {name: string, role: string}}>} people everyone else,
    *   with who they are as the page knows it
    */
   render(me, people) {
@@ -51,7 +52,8 @@ export class PeoplePanel {
   /**
    * The lobby as the server sent it (hosts only): who waits (their names are what their
    * invitations say; they hold no keys yet), and the links turned away.
-   * @param {Array<any>} waiting @param {Array<any>} [denied]
+   * @param {import('./protocol.js').ParticipantInfo[]} waiting
+   * @param {import('./protocol.js').DeniedInvitation[]} [denied]
    */
   renderWaiting(waiting, denied = []) {
     this.el.waiting.replaceChildren(...waiting.map((w) => row(`${w.name} (${w.role})`, [
