@@ -8,8 +8,6 @@
 //! participants, disconnects and the next timeout. Tests drive it in virtual time.
 #![deny(missing_docs)]
 
-#[cfg(feature = "danger-test-attacks")]
-mod attacks;
 mod config;
 mod decision;
 mod endpoint;
@@ -21,8 +19,6 @@ mod policy;
 mod router;
 mod sfu;
 
-#[cfg(feature = "danger-test-attacks")]
-pub use attacks::Attack;
 pub use config::{SfuConfig, TurnServers};
 pub use decision::Decision;
 pub use error::SfuError;
@@ -35,5 +31,7 @@ pub use metrics::{Counters, MeetingMetrics, Metrics};
 pub use output::{Disconnect, Output, RecordingControl, SfuEvent};
 pub use policy::{EveryoneSeesEveryone, SubscriberView, SubscriptionPolicy, TrackView};
 pub use router::recorded::RecordedPacket;
+#[cfg(feature = "danger-test-attacks")]
+pub use sfu::attacks::Attack;
 pub use sfu::session::{Identity, JoinRequest, Joined, MeetingSettings, RecordingKey, Restored};
 pub use sfu::Sfu;

@@ -4,8 +4,11 @@
 //! ([`Said`]) is carried out here, with what follows for the router's media and the
 //! endpoint's connections.
 
+#[cfg(feature = "danger-test-attacks")]
+pub(crate) mod attacks;
 pub(crate) mod interpretation;
 pub(crate) mod media;
+pub(crate) mod metrics;
 pub(crate) mod moderation;
 pub(crate) mod reconnect;
 pub(crate) mod record;
@@ -42,25 +45,25 @@ use crate::{SfuConfig, SfuError};
 /// The SFU: every meeting, participant and connection on this server.
 #[derive(Debug)]
 pub struct Sfu {
-    pub(crate) config: SfuConfig,
-    pub(crate) policy: Box<dyn SubscriptionPolicy>,
+    config: SfuConfig,
+    policy: Box<dyn SubscriptionPolicy>,
     /// Every meeting and everyone in one.
-    pub(crate) meetings: Meetings,
+    meetings: Meetings,
     /// What each participant publishes and receives, and which slots each track feeds.
-    pub(crate) router: Router,
+    router: Router,
     /// Connection routing, deadlines and the connections to drive.
-    pub(crate) endpoint: Endpoint,
-    pub(crate) outputs: VecDeque<Output>,
-    pub(crate) next_id: u64,
-    pub(crate) now: Instant,
+    endpoint: Endpoint,
+    outputs: VecDeque<Output>,
+    next_id: u64,
+    now: Instant,
     /// Sessions that lost their connection recently, by their resume token's hash.
-    pub(crate) departed: HashMap<ResumeHash, Departed>,
+    departed: HashMap<ResumeHash, Departed>,
     /// What participants who left had counted (server totals).
-    pub(crate) departed_counters: crate::metrics::Counters,
+    departed_counters: crate::metrics::Counters,
     /// Meetings whose recording the last run left running, until each meets again.
-    pub(crate) interrupted_recordings: std::collections::HashSet<MeetingName>,
+    interrupted_recordings: std::collections::HashSet<MeetingName>,
     #[cfg(feature = "danger-test-attacks")]
-    pub(crate) attacks: crate::attacks::Attacks,
+    attacks: attacks::Attacks,
 }
 
 impl Sfu {
