@@ -197,10 +197,13 @@ impl Sfu {
             MeetingMessage::Chat { text, sealed } => {
                 let keep = self.config.chat_history;
                 let (msg, members) = self.meetings.chat(now, id, text, sealed, wall_ms, keep)?;
+                let said = crate::meetings::said::to_each(
+                    members.iter().copied(),
+                    &ServerMessage::Chat(msg.clone()),
+                );
+                self.carry_out(said);
                 #[cfg(feature = "danger-test-attacks")]
                 self.attack_chat(&msg, &members);
-                let msg = ServerMessage::Chat(msg);
-                self.carry_out(crate::meetings::said::to_each(members, &msg));
                 Ok(())
             }
             MeetingMessage::E2ee { to, data, keys } => {
