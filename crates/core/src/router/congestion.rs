@@ -26,8 +26,13 @@ const HEAVY_LOSS_PERCENT: u64 = 35;
 const MIN_EXPECTED: u64 = 40;
 /// Rounds kept (a few seconds of reports).
 const ROUNDS: usize = 8;
-/// A round trip this much longer than the path's shortest is a queue filling.
+/// A round trip this much longer than the path's shortest, in [`QUEUE_ROUNDS`] rounds running,
+/// is a queue filling.
 const QUEUE_DELAY: Duration = Duration::from_millis(100);
+/// Rounds running that must show the longer round trip. One alone is a spike that sending less
+/// would not cure (a busy host or radio retries): on a lossy link with 45 ms round trips, a
+/// single report of 150-160 ms paused a picture for 3 s at a time, twice a minute.
+const QUEUE_ROUNDS: usize = 2;
 /// Reports older than this say nothing about the link now (browsers report about once a
 /// second per video stream).
 const FRESH: Duration = Duration::from_secs(3);
@@ -122,7 +127,7 @@ impl LinkSigns {
 
     /// Whether the link shows no sign of overload: fresh reports, with loss below
     /// [`HEAVY_LOSS_PERCENT`] over them (when they cover enough packets to say) and no queue
-    /// in the latest. False when there is nothing to go by.
+    /// in the latest [`QUEUE_ROUNDS`]. False when there is nothing to go by.
     pub(crate) fn clear(&mut self, now: Instant) -> bool {
         if self
             .gathering
@@ -131,19 +136,24 @@ impl LinkSigns {
             self.close_round();
         }
         let fresh = |r: &&Round| now.saturating_duration_since(r.at) < FRESH;
-        let Some(latest) = self.rounds.back().filter(fresh) else {
+        if !self.rounds.back().is_some_and(|r| fresh(&r)) {
             return false;
-        };
+        }
         let (lost, expected) = self
             .rounds
             .iter()
             .filter(fresh)
             .fold((0, 0), |(l, e), r| (l + r.lost, e + r.expected));
         let heavy = expected >= MIN_EXPECTED && lost * 100 >= expected * HEAVY_LOSS_PERCENT;
-        let queued = match (latest.rtt, self.base_rtt) {
-            (Some(rtt), Some(base)) => rtt > base + QUEUE_DELAY,
-            _ => false,
-        };
+        let queued = self.base_rtt.is_some_and(|base| {
+            self.rounds.len() >= QUEUE_ROUNDS
+                && self
+                    .rounds
+                    .iter()
+                    .rev()
+                    .take(QUEUE_ROUNDS)
+                    .all(|r| fresh(&r) && r.rtt.is_some_and(|rtt| rtt > base + QUEUE_DELAY))
+        });
         !heavy && !queued
     }
 }
@@ -199,19 +209,22 @@ mod tests {
         );
         round(&mut s, t0 + MS(3000), (120, 300), (120, 300), 40);
         assert!(!s.clear(t0 + MS(3600)));
-        // No loss since (once the lossy rounds are old), but the round trip grew by a
-        // queue's worth.
+        // No loss since (once the lossy rounds are old), but one round trip grew by a
+        // queue's worth: a spike, not yet a queue.
         for (i, rtt) in [(6, 40), (7, 190)] {
             let seq = i * 100;
             round(&mut s, t0 + MS(i * 1000), (120, seq), (120, seq), rtt);
         }
-        assert!(!s.clear(t0 + MS(7600)));
+        assert!(s.clear(t0 + MS(7600)), "one long round trip");
+        // The next one too: a queue.
+        round(&mut s, t0 + MS(8000), (120, 800), (120, 800), 210);
+        assert!(!s.clear(t0 + MS(8600)));
         // Drained again.
-        round(&mut s, t0 + MS(8000), (120, 800), (120, 800), 60);
-        assert!(s.clear(t0 + MS(8600)));
+        round(&mut s, t0 + MS(9000), (120, 900), (120, 900), 60);
+        assert!(s.clear(t0 + MS(9600)));
         // A stream that starts again far away (a new sender) is not loss.
-        round(&mut s, t0 + MS(9000), (120, 900), (120, 90_000), 60);
-        round(&mut s, t0 + MS(10_000), (121, 1000), (120, 90_100), 60);
-        assert!(s.clear(t0 + MS(10_600)));
+        round(&mut s, t0 + MS(10_000), (120, 1000), (120, 90_000), 60);
+        round(&mut s, t0 + MS(11_000), (121, 1100), (120, 90_100), 60);
+        assert!(s.clear(t0 + MS(11_600)));
     }
 }
