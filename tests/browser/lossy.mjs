@@ -27,8 +27,12 @@ async function encoded(page) {
     const out = {};
     const sender = /** @type {any} */ (window).summitTest.sender('camera');
     if (!sender) return out;
-    (await sender.getStats()).forEach((r) => {
-      if (r.type === 'outbound-rtp') out[r.rid ?? 'q'] = { frames: r.framesEncoded || 0, sent: r.framesSent || 0, width: r.frameWidth || 0, mode: r.scalabilityMode, nacks: r.nackCount, rtx: r.retransmittedPacketsSent };
+    const stats = await sender.getStats();
+    stats.forEach((r) => {
+      // What the server's receiver reports say of the layer: packets it never got (after its
+      // own retransmission requests), against what was sent.
+      const remote = r.remoteId ? stats.get(r.remoteId) : undefined;
+      if (r.type === 'outbound-rtp') out[r.rid ?? 'q'] = { frames: r.framesEncoded || 0, sent: r.framesSent || 0, width: r.frameWidth || 0, mode: r.scalabilityMode, nacks: r.nackCount, rtx: r.retransmittedPacketsSent, packets: r.packetsSent, upLost: remote?.packetsLost, upRtt: remote?.roundTripTime };
     });
     return out;
   });
@@ -59,7 +63,7 @@ export async function lossyMinute({ red, seconds = 60, up = 0.10, down = 0.10, s
     // The server logs its layer choices and link verdicts (a few lines a minute), so that a
     // run that falls short says whether the server paused the picture or the repairs failed.
     server = await startServer({ prefix: net.inside(net.srv), listen: net.srvIp, args: [...(red ? [] : ['--no-red']), ...serverArgs],
-      log: 'summit=info,summit_core::bandwidth=debug,warn' });
+      log: 'summit=info,summit_core::router::bandwidth=debug,summit_core::router::keyframe=debug,warn' });
     const origin = new URL(server.url).origin;
     const launch = async () => { const b = await net.chromium(net.cli, origin); browsers.push(b); return b; };
     const url = (name, ...more) => server.invite('loss', name, '--skip-lobby', ...more).url;
@@ -71,12 +75,17 @@ export async function lossyMinute({ red, seconds = 60, up = 0.10, down = 0.10, s
     await waitStats(b, (s) => s[cam]?.framesDecoded > 20 && s[mic]?.audioEnergy > 0, 30000, 'Ben decoding Ana');
 
     // The receiver shows the sender as a thumbnail, so that it receives one layer throughout
-    // (the lowest, 320 by 180) and the frames it decodes compare with that layer's.
-    await b.evaluate((who) => {
+    // (the lowest, 320 by 180) and the frames it decodes compare with that layer's. The sender
+    // shows the receiver small too: two browsers, the server and the delay line share two
+    // cores here, and a 720p picture to decode made the figures follow the machine's load (a
+    // stats poll every 100 ms cost 3-4 points) more than the link's.
+    const thumbnail = (/** @type {string} */ who) => {
       const sheet = new CSSStyleSheet();
       sheet.replaceSync(`.tile[data-participant="${who}"] { width:200px !important; height:112px !important; min-height:0 !important; }`);
       document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
-    }, ia);
+    };
+    await b.evaluate(thumbnail, ia);
+    await a.evaluate(thumbnail, await myId(b));
     await waitStats(b, (s) => s[cam]?.frameWidth > 0 && s[cam].frameWidth <= 400, 30000, 'Ben on the lowest layer');
 
     // Both directions of the browsers' link: lost on arrival (a DROP on the sender's own
@@ -140,7 +149,7 @@ export async function lossyMinute({ red, seconds = 60, up = 0.10, down = 0.10, s
       audioDelayMs: Math.round(1000 * (r1[mic].jitterBufferDelay - r0[mic].jitterBufferDelay)
         / Math.max(1, r1[mic].jitterBufferEmittedCount - r0[mic].jitterBufferEmittedCount)),
       // What the server decided for the receiver's video meanwhile (layer changes, link verdicts).
-      server: server.recent(400).filter((/** @type {string} */ l) => l.includes('summit_core::bandwidth')).slice(-20),
+      server: server.recent(400).filter((/** @type {string} */ l) => /summit_core::router::(bandwidth|keyframe)/.test(l)).slice(-20),
     };
     if (debug) {
       // What became of the frames, as the receiver's browser and its decryption worker saw it.

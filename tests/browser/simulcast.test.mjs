@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { serverAndChromium, joinPage, waitStats, inbound, myId } from './harness.mjs';
 
 // The server logs its layer choices (and the budget behind each), for a failure's report.
-const env = serverAndChromium({ log: 'summit=info,summit_core::bandwidth=debug,warn' });
+const env = serverAndChromium({ log: 'summit=info,summit_core::router::bandwidth=debug,warn' });
 
 /** The sizes the publishing page encodes each layer at, by rid. */
 async function sentLayers(page) {

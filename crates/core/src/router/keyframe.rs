@@ -211,6 +211,7 @@ impl Router {
         if let Some(rx) = rx {
             rx.request_keyframe(KeyframeRequestKind::Pli);
         }
+        tracing::debug!(publisher = %t.publisher, source = ?t.source, layer, "keyframe request");
         if let Some(decisions) = &mut self.decisions {
             decisions.push(Decision::KeyframeRequested {
                 from: t.publisher,
