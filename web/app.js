@@ -10,6 +10,7 @@ import { CLOSE } from './protocol.js';
 import { Connection, FLOW_EVERY_MS } from './connection.js';
 import { Tile, watchLevel } from './tiles.js';
 import { DisplayReporter } from './display.js';
+import { Gallery } from './gallery.js';
 import { E2ee } from './e2ee.js';
 import { Link } from './link.js';
 import { FrameCrypto, frameSupport } from './framecrypto.js';
@@ -69,6 +70,9 @@ const state = {
 };
 /** How big each remote video is shown, for the server's choice of simulcast layer. */
 const display = new DisplayReporter((msg) => state.signaling?.send(msg));
+// Tiles on other pages of the gallery are hidden: the display reporter tells the server.
+const gallery = new Gallery($('grid'), { pager: $('pager'), label: $('page-label'), prev: $('btn-page-prev'), next: $('btn-page-next') },
+  () => display.changed());
 const interp = new InterpretationView({
   send: (msg) => state.signaling?.send(msg),
   nameOf: (id) => state.people.get(id)?.info.name ?? `#${id}`,
