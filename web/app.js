@@ -11,6 +11,7 @@ import { Connection, FLOW_EVERY_MS } from './connection.js';
 import { Tile, watchLevel } from './tiles.js';
 import { DisplayReporter } from './display.js';
 import { Gallery } from './gallery.js';
+import { SpeakingMonitor } from './speaking.js';
 import { E2ee } from './e2ee.js';
 import { Link } from './link.js';
 import { FrameCrypto, frameSupport } from './framecrypto.js';
@@ -47,7 +48,7 @@ const state = {
   camOn: true,
   /** @type {Signaling | null} */ signaling: null,
   /** @type {Connection | null} */ conn: null,
-  /** @type {Map<number, {info: ParticipantInfo, tile: Tile, stopLevel?: () => void}>} */ people: new Map(),
+  /** @type {Map<number, {info: ParticipantInfo, tile: Tile}>} */ people: new Map(),
   /** @type {Tile | null} */ selfTile: null,
   me: /** @type {WelcomeMessage | null} */ (null),
   joinedAt: 0,
@@ -73,6 +74,11 @@ const display = new DisplayReporter((msg) => state.signaling?.send(msg));
 // Tiles on other pages of the gallery are hidden: the display reporter tells the server.
 const gallery = new Gallery($('grid'), { pager: $('pager'), label: $('page-label'), prev: $('btn-page-prev'), next: $('btn-page-next') },
   () => display.changed());
+// Who is speaking, from the sound this page decoded (not from what the server says).
+const speaking = new SpeakingMonitor(() => state.conn?.sub, (id, on) => {
+  const p = state.people.get(id);
+  p?.tile.speaking(on && !p.info.microphone_muted);
+});
 const interp = new InterpretationView({
   send: (msg) => state.signaling?.send(msg),
   nameOf: (id) => state.people.get(id)?.info.name ?? `#${id}`,
@@ -611,6 +617,7 @@ function updatePerson(info) {
   if (!p) return addPerson(info);
   p.info = info;
   p.tile.update(info);
+  if (info.microphone_muted) p.tile.speaking(false);
   if (!info.screen_sharing) removeScreen(info.id);
   renderPeople();
 }
@@ -619,7 +626,7 @@ function updatePerson(info) {
 function removePerson(id) {
   const p = state.people.get(id);
   if (!p) return;
-  p.stopLevel?.();
+  speaking.forget(id);
   p.tile.remove();
   removeScreen(id);
   display.forget(id);
@@ -729,8 +736,7 @@ function onTrack(mid, track) {
   if (m.source === 'microphone') {
     p.tile.setAudio(track);
     interp.mix();
-    p.stopLevel?.();
-    p.stopLevel = watchLevel(audioCtx(), track, (l) => p.tile.speaking(!p.info.microphone_muted && l > 0.08));
+    speaking.follow(track, m.participant);
   } else if (m.source === 'camera') {
     p.tile.setVideo(track);
     // The tile, not its video element: a tile showing initials for a while (camera off, a key
