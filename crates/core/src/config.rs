@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use summit_proto::{IceServer, ParticipantId};
 
+/// Speakers a page hears at once unless configured: the loudest three, as in a room where
+/// people talk over each other rarely more than that.
+pub const DEFAULT_AUDIO_SLOTS: usize = 3;
+
 /// Settings of the SFU core.
 #[derive(Debug, Clone)]
 pub struct SfuConfig {
@@ -53,6 +57,9 @@ pub struct SfuConfig {
     /// Offer RED (RFC 2198) for Opus, which pages use while every page in a meeting can
     /// receive it; off, pages send Opus alone.
     pub audio_redundancy: bool,
+    /// Speakers each page hears at once (its speaker slots): the loudest, switched by the
+    /// server as people speak. At least 1.
+    pub audio_slots: usize,
     /// Attacks a compromised server would make, for tests of what pages withstand. Only in
     /// test builds (`danger-test-attacks`), never in a release.
     #[cfg(feature = "danger-test-attacks")]
@@ -80,6 +87,7 @@ impl SfuConfig {
             initial_bandwidth: Some(3_000_000),
             interrupted_recordings: Default::default(),
             audio_redundancy: true,
+            audio_slots: DEFAULT_AUDIO_SLOTS,
             turn: None,
             #[cfg(feature = "danger-test-attacks")]
             attacks: Vec::new(),

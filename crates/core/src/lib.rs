@@ -19,7 +19,7 @@ mod policy;
 mod router;
 mod sfu;
 
-pub use config::{SfuConfig, TurnServers};
+pub use config::{SfuConfig, TurnServers, DEFAULT_AUDIO_SLOTS};
 pub use decision::Decision;
 pub use error::SfuError;
 pub use meetings::budget::TokenBucket;

@@ -239,8 +239,9 @@ fn an_ice_restart_offers_the_subscribing_connection_again_with_new_credentials()
 #[test]
 fn an_ice_restart_before_anything_is_received_waits_for_the_first_offer() {
     // Found by the core fuzz target: alone in the meeting, the page's receiving connection has
-    // no m-line, and the restart offer was empty (a str0m page refuses one).
-    let mut h = Harness::new(31);
+    // no m-line, and the restart offer was empty (a str0m page refuses one). Speaker slots give
+    // every page m-lines from the start, unless there are none.
+    let mut h = Harness::with_config(31, |c| c.audio_slots = 0);
     let a = h.join("m", "Ana");
     h.run(Duration::from_secs(1));
     let offers = |h: &Harness| {

@@ -361,6 +361,15 @@ pub struct SubscribedTrack {
     pub source: TrackSource,
 }
 
+/// One speaker slot and whose microphone it carries now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpeakerSlot {
+    /// The m-line's mid.
+    pub mid: String,
+    /// Whose microphone; nobody's while fewer speak than the page has slots.
+    pub participant: Option<ParticipantId>,
+}
+
 /// An invitation a host turned away from the lobby.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeniedInvitation {
@@ -528,6 +537,26 @@ pub enum ServerMessage {
         /// at handovers without a new offer), once the page has picked one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         channel_mid: Option<String>,
+        /// The m-lines that carry the meeting's loudest speakers (their sources change without
+        /// a new offer: `speaker_slots` says to whom). Those carrying someone now are in
+        /// `tracks` too.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        speaker_mids: Vec<String>,
+    },
+    /// Whom each speaker slot of this page carries now, after a change (no new offer).
+    SpeakerSlots {
+        /// Every speaker slot the last offer made.
+        slots: Vec<SpeakerSlot>,
+    },
+    /// Who is heard in the meeting now (the loudest speakers, in the order they took the
+    /// floor), and who speaks most: for the speaker view. In an encrypted meeting this is the
+    /// server's word: pages show someone speaking only from the sound they decoded.
+    ActiveSpeakers {
+        /// Those heard now.
+        speakers: Vec<ParticipantId>,
+        /// The dominant speaker, once anyone spoke.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dominant: Option<ParticipantId>,
     },
     /// Someone entered.
     ParticipantJoined {

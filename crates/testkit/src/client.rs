@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid, Rid, Simulcast, SimulcastLayer};
-use str0m::rtp::{RtpWrite, Ssrc};
+use str0m::rtp::{ExtensionValues, RtpWrite, Ssrc};
 use str0m::{Candidate, Event, Rtc};
-use summit_proto::{LayerInfo, ParticipantId, PublishedTrackInfo, SubscribedTrack, TrackSource};
+use summit_proto::{
+    LayerInfo, ParticipantId, PublishedTrackInfo, SpeakerSlot, SubscribedTrack, TrackSource,
+};
 
 /// The simulated camera's simulcast layers, lowest first: rid, size, and per 40 ms frame the
 /// packets and payload bytes each (about 110, 330 and 900 kbit/s with overheads).
@@ -61,6 +63,10 @@ pub struct SimClient {
     pub unmapped: u64,
     /// The mid carrying the language channel this page listens to.
     pub channel_mid: Option<String>,
+    /// The mids of the speaker slots (from the last `subscribe_offer`).
+    pub speaker_mids: Vec<String>,
+    /// The RFC 6464 level (dBov: 0 the loudest, -127 silence) its microphone packets carry.
+    pub level: i8,
     /// Sequence numbers received on the channel, in order of arrival.
     pub channel_seqs: Vec<u64>,
     /// Keyframes requested of this client's camera.
@@ -128,6 +134,8 @@ impl SimClient {
             received: HashMap::new(),
             unmapped: 0,
             channel_mid: None,
+            speaker_mids: Vec::new(),
+            level: -127,
             channel_seqs: Vec::new(),
             keyframe_requests: 0,
             send_keyframe: true,
@@ -213,12 +221,38 @@ impl SimClient {
         sdp: &str,
         tracks: Vec<SubscribedTrack>,
         channel_mid: Option<String>,
+        speaker_mids: Vec<String>,
     ) -> String {
         self.mapping = tracks;
         self.channel_mid = channel_mid;
+        self.speaker_mids = speaker_mids;
         let offer = SdpOffer::from_sdp_string(sdp).unwrap();
         let answer = self.subscriber.sdp_api().accept_offer(offer).unwrap();
         answer.to_sdp_string()
+    }
+
+    /// The server says whom its speaker slots carry now: the mapping follows, as a page's.
+    pub fn speaker_slots(&mut self, slots: &[SpeakerSlot]) {
+        self.mapping
+            .retain(|t| !slots.iter().any(|s| s.mid == t.mid));
+        for s in slots {
+            if let Some(participant) = s.participant {
+                self.mapping.push(SubscribedTrack {
+                    mid: s.mid.clone(),
+                    participant,
+                    source: TrackSource::Microphone,
+                });
+            }
+        }
+    }
+
+    /// The speakers its speaker slots carry now.
+    pub fn hears(&self) -> Vec<ParticipantId> {
+        self.mapping
+            .iter()
+            .filter(|t| self.speaker_mids.contains(&t.mid))
+            .map(|t| t.participant)
+            .collect()
     }
 
     /// Video packets this client has sent (two per frame).
@@ -345,11 +379,18 @@ impl SimClient {
         let Some(stream) = api.stream_tx_by_mid(mid, None) else {
             return;
         };
-        stream.write_rtp(
-            RtpWrite::new(pt, s.into(), ts, at, payload)
-                .marker(marker)
-                .nackable(!kind_audio),
-        );
+        let mut write = RtpWrite::new(pt, s.into(), ts, at, payload)
+            .marker(marker)
+            .nackable(!kind_audio);
+        if kind_audio {
+            write = write.ext_vals(ExtensionValues {
+                audio_level: Some(self.level),
+                // str0m writes the level only with the voice activity flag.
+                voice_activity: Some(self.level > -127),
+                ..Default::default()
+            });
+        }
+        stream.write_rtp(write);
     }
 
     /// Counts a received event.

@@ -199,10 +199,22 @@ impl Harness {
             ..self.identity(name, Role::Interpreter)
         };
         let i = self.enter_with(meeting, identity);
+        self.publish_audio(i);
+        i
+    }
+
+    /// A delegate named `name` joins `meeting` and publishes their microphone alone.
+    pub fn join_audio(&mut self, meeting: &str, name: &str) -> usize {
+        let i = self.enter(meeting, name, Role::Delegate);
+        self.publish_audio(i);
+        i
+    }
+
+    /// Client `i` publishes its microphone alone.
+    pub fn publish_audio(&mut self, i: usize) {
         let (sdp, tracks) = self.clients[i].publish_offer_with(false);
         self.send(i, MeetingMessage::Publish { sdp, tracks })
             .unwrap();
-        i
     }
 
     /// Someone enters `meeting` with a given identity, without publishing yet.
@@ -481,12 +493,15 @@ impl Harness {
                             sdp,
                             tracks,
                             channel_mid,
+                            speaker_mids,
                         } => {
-                            let answer = c.answer_subscribe(&sdp, tracks, channel_mid);
+                            let answer =
+                                c.answer_subscribe(&sdp, tracks, channel_mid, speaker_mids);
                             // A participant removed meanwhile gets an error, as a page would.
                             let answer = MeetingMessage::SubscribeAnswer { sdp: answer };
                             let _ = self.sfu.handle_message(now, id, answer, 0);
                         }
+                        ServerMessage::SpeakerSlots { slots } => c.speaker_slots(&slots),
                         _ => {}
                     }
                 }

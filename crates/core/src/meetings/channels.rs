@@ -92,9 +92,10 @@ impl Meetings {
         }
     }
 
-    /// Whether `publisher`'s microphone goes to `listener` as a track of its own: the floor,
-    /// or a booth partner. An interpreter reaches everyone else only through channels.
-    pub(crate) fn direct_audio(&self, publisher: ParticipantId, listener: ParticipantId) -> bool {
+    /// Whether `publisher`'s microphone goes to `listener` as a track of its own: only a
+    /// booth partner's. The floor is heard through speaker slots, an interpreter everywhere
+    /// else through channels.
+    pub(crate) fn booth_line(&self, publisher: ParticipantId, listener: ParticipantId) -> bool {
         let Some(m) = self
             .participant(publisher)
             .and_then(|p| self.meeting(&p.meeting))
@@ -103,7 +104,7 @@ impl Meetings {
         };
         matches!(
             m.interpretation.route(publisher, listener),
-            Some(AudioRoute::Floor | AudioRoute::BoothLine)
+            Some(AudioRoute::BoothLine)
         )
     }
 

@@ -16,6 +16,8 @@ pub(crate) mod layers;
 pub(crate) mod negotiation;
 pub(crate) mod recorded;
 pub(crate) mod redundancy;
+pub(crate) mod speaker_slots;
+pub(crate) mod speakers;
 pub(crate) mod subscription;
 pub(crate) mod track;
 
@@ -30,6 +32,7 @@ use summit_proto::{ParticipantId, ServerMessage, TrackSource};
 use crate::decision::Decision;
 use crate::endpoint::peer::Side;
 use crate::endpoint::Endpoint;
+use crate::router::speaker_slots::{RoomId, Rooms};
 use crate::router::subscription::{Slot, SlotRef, Subscriptions};
 use crate::router::track::{PublishedTrack, RecordingTap, TrackRef};
 
@@ -40,6 +43,8 @@ pub(crate) struct Router {
     media: BTreeMap<ParticipantId, Media>,
     /// Which slots each published track feeds (the only writer of a slot's track).
     subscriptions: Subscriptions,
+    /// The meetings, and who is heard in each.
+    rooms: Rooms,
     /// The shortest time between two keyframe requests for one layer.
     keyframe_throttle: Duration,
     /// What was forwarded and asked for, noted for tests (`record_decisions`).
@@ -53,6 +58,7 @@ impl Router {
         Self {
             media: BTreeMap::new(),
             subscriptions: Subscriptions::default(),
+            rooms: Rooms::default(),
             keyframe_throttle,
             decisions: record_decisions.then(Vec::new),
         }
@@ -273,7 +279,7 @@ impl Router {
         }
     }
 
-    /// Frees a slot whose track is gone. A channel slot stays, carrying nothing until its next
+    /// Frees a slot whose track is gone. A channel or speaker slot stays, carrying nothing until its next
     /// source; any other is offered inactive.
     pub(crate) fn release_slot(&mut self, at: SlotRef) {
         let Some(p) = self.media.get_mut(&at.participant) else {
@@ -282,7 +288,7 @@ impl Router {
         let Some(s) = p.slots.get_mut(at.slot) else {
             return;
         };
-        if s.channel {
+        if s.switched() {
             self.subscriptions.hand_over(at, s, None);
         } else {
             self.subscriptions.assign(at, s, None);
@@ -348,6 +354,12 @@ pub(crate) struct Media {
     slots: Vec<Slot>,
     /// The slot that carries the language channel this participant listens to, once picked.
     channel_slot: Option<usize>,
+    /// The slots that carry the meeting's loudest speakers to them.
+    speaker_slots: Vec<usize>,
+    /// Their meeting's room, once they entered it.
+    room: Option<RoomId>,
+    /// Their microphone may be heard on the floor (not an interpreter's).
+    floor: bool,
     /// A host muted the microphone; its packets are not forwarded until the participant
     /// unmutes.
     muted_by_host: bool,

@@ -162,11 +162,16 @@ impl Router {
             // New ICE credentials, the same candidates: the page's new path checks in afresh.
             api.ice_restart(true);
         }
-        for slot in &mut p.slots {
+        for (i, slot) in p.slots.iter_mut().enumerate() {
             match (slot.mid, slot.track()) {
-                _ if slot.mid.is_none() && slot.channel => {
+                _ if slot.mid.is_none() && slot.switched() => {
                     let dir = Direction::SendOnly;
-                    let name = Some("channel".to_owned());
+                    let name = if slot.channel {
+                        "channel".to_owned()
+                    } else {
+                        format!("speaker{i}")
+                    };
+                    let name = Some(name);
                     slot.mid = Some(api.add_media(slot.kind, dir, name.clone(), name, None));
                 }
                 (None, None) => continue,
@@ -211,12 +216,19 @@ impl Router {
             .and_then(|i| p.slots.get(i))
             .and_then(|s| s.mid)
             .map(|m| m.to_string());
+        let speaker_mids = p
+            .speaker_slots
+            .iter()
+            .filter_map(|i| p.slots.get(*i)?.mid)
+            .map(|m| m.to_string())
+            .collect();
         let sdp = offer.to_sdp_string();
         tracing::debug!(participant = %id, ?tracks, "subscribe offer");
         let offer = ServerMessage::SubscribeOffer {
             sdp,
             tracks,
             channel_mid,
+            speaker_mids,
         };
         p.last_offer = Some(offer.clone());
         endpoint.mark_dirty(PeerKey {

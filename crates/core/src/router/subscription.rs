@@ -107,6 +107,9 @@ pub(crate) struct Slot {
     /// A language channel slot: always active once negotiated; `track` is its current source
     /// and changes at handovers without renegotiation.
     pub(crate) channel: bool,
+    /// A speaker slot: like a channel's, always active once negotiated, its source one of the
+    /// meeting's loudest speakers.
+    pub(crate) speaker: bool,
     /// Bumped whenever `track` changes, so an answer to an older offer does not start it.
     pub(crate) generation: u64,
     /// What the outstanding offer said of this m-line, if one is out.
@@ -136,6 +139,7 @@ impl Slot {
             mid: None,
             track: None,
             channel: false,
+            speaker: false,
             generation: 0,
             offered: None,
             agreed: Agreed::Inactive,
@@ -158,14 +162,29 @@ impl Slot {
         }
     }
 
+    /// A slot for one of the meeting's loudest speakers (audio).
+    pub(crate) fn speaker() -> Self {
+        Self {
+            speaker: true,
+            ..Self::new(MediaKind::Audio)
+        }
+    }
+
+    /// Its source changes under its running stream, without negotiation: a channel's or a
+    /// speaker slot.
+    pub(crate) fn switched(&self) -> bool {
+        self.channel || self.speaker
+    }
+
     /// The track it carries now, if any.
     pub(crate) fn track(&self) -> Option<TrackRef> {
         self.track
     }
 
-    /// Whether the m-line should be sending: it carries a track, or it is a channel.
+    /// Whether the m-line should be sending: it carries a track, or it is a channel or a
+    /// speaker slot.
     pub(crate) fn active(&self) -> bool {
-        self.channel || self.track.is_some()
+        self.switched() || self.track.is_some()
     }
 
     /// Whether the m-line is active in the last completed negotiation.

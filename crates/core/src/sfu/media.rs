@@ -105,6 +105,8 @@ impl Sfu {
         if c.held_by_host {
             return;
         }
+        // Before forwarding: a new speaker's packet that takes a place goes out in it.
+        self.hear(&c, &pkt, now);
         if let Some(r) = self.router.tap_recording(&mut self.endpoint, &c, &pkt, now) {
             self.outputs.push_back(Output::Recorded(r));
         }
@@ -158,6 +160,11 @@ impl Sfu {
                 sdp: published.answer,
             },
         );
+        let mic_changed = published
+            .removed
+            .iter()
+            .chain(published.added.iter().map(|(s, _)| s))
+            .any(|s| *s == TrackSource::Microphone);
         for s in published.removed {
             for sub in self.router.unpublish(id, s) {
                 self.offer_if_needed(sub);
@@ -178,6 +185,9 @@ impl Sfu {
         }
         for m in members {
             self.offer_if_needed(m);
+        }
+        if mic_changed {
+            self.floor_voice_changed(id);
         }
         self.feed_channels_of(id);
         self.broadcast_update(id);
@@ -204,9 +214,9 @@ impl Sfu {
         {
             return;
         }
-        // An interpreter's microphone reaches listeners only through channel slots; as a
-        // track of its own, only their booth partners hear it.
-        if source == TrackSource::Microphone && !self.meetings.direct_audio(publisher, sub) {
+        // Floor microphones reach listeners through speaker slots, an interpreter's through
+        // channel slots; as a track of its own, only their booth partners hear it.
+        if source == TrackSource::Microphone && !self.meetings.booth_line(publisher, sub) {
             return;
         }
         self.router.subscribe(sub, TrackRef { publisher, source });

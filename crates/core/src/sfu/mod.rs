@@ -14,6 +14,7 @@ pub(crate) mod reconnect;
 pub(crate) mod record;
 pub(crate) mod recording;
 pub(crate) mod session;
+pub(crate) mod speakers;
 pub(crate) mod turn;
 
 use std::collections::{HashMap, VecDeque};
@@ -189,7 +190,7 @@ impl Sfu {
             MeetingMessage::Mute { source, muted } => {
                 self.meetings.set_muted(id, source, muted)?;
                 if source == TrackSource::Microphone && !muted {
-                    self.router.hold_microphone(id, false);
+                    self.hold_microphone(id, false);
                 }
                 self.broadcast_update(id);
                 Ok(())

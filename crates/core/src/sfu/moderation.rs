@@ -16,7 +16,7 @@ impl Sfu {
     ) -> Result<(), SfuError> {
         let said = self.meetings.mute(host, target)?;
         // Forwarding stops with the next packet; the participant may unmute themselves.
-        self.router.hold_microphone(target, true);
+        self.hold_microphone(target, true);
         self.carry_out(said);
         self.broadcast_update(target);
         Ok(())

@@ -60,6 +60,7 @@ impl Sfu {
         }
         self.broadcast_update(id);
         self.send_interpretation_state(id);
+        self.send_speakers(id);
     }
 
     /// Those reconnecting for longer than the resume window have left for good.

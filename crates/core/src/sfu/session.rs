@@ -442,6 +442,8 @@ impl Sfu {
                 },
             );
         }
+        // Their speaker slots (after the welcome, which pages expect first).
+        self.enter_room(id);
         // Subscribe the newcomer to every track already published.
         for o in others {
             let sources: Vec<TrackSource> = self
@@ -538,7 +540,11 @@ impl Sfu {
         let counted = self.counters(id);
         self.endpoint.disconnect(id);
         // Others stop receiving this participant's tracks, and theirs stop feeding them.
+        let room = self.leave_room(id);
         self.router.remove(id);
+        if let Some((room, heard)) = room {
+            self.speakers_changed(room, heard);
+        }
         self.departed_counters += counted;
         let members = match self.meetings.meeting_mut(&p.meeting) {
             Some(m) => {

@@ -67,6 +67,11 @@ pub(crate) struct ServeArgs {
     /// (docs/connectivity.md).
     #[arg(long)]
     no_red: bool,
+    /// How many speakers each page hears at once: the loudest, switched by the server as
+    /// people speak (docs/architecture.md, "Speaker slots"). More costs every page a stream
+    /// each; interpreters reach listeners through their channels, outside these.
+    #[arg(long, default_value_t = summit_core::DEFAULT_AUDIO_SLOTS as u16, value_parser = clap::value_parser!(u16).range(1..=16))]
+    audio_slots: u16,
     #[command(flatten)]
     limits: Limits,
     #[command(flatten)]
@@ -210,6 +215,7 @@ pub(crate) fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         if args.no_red {
             config.audio_redundancy = false;
         }
+        config.audio_slots = usize::from(args.audio_slots);
         let udp = udp::MediaSocket::new(udp).context("cannot set up the media socket")?;
         let sfu = tokio::spawn(sfu_task::run(
             sfu_task::Transports {

@@ -98,13 +98,21 @@ pub(crate) async fn recv_any(ws: &mut Ws) -> serde_json::Value {
     }
 }
 
-/// The next JSON message, skipping notices (participants' comings and goings, record heads).
+/// The next JSON message, skipping notices (participants' comings and goings, record heads,
+/// who speaks, and the offer of a page's speaker slots, which these pages never answer).
 pub(crate) async fn recv_json(ws: &mut Ws) -> serde_json::Value {
     loop {
         let v = recv_any(ws).await;
-        let notice = v["type"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("participant_") || t == "record_head");
+        let notice = v["type"].as_str().is_some_and(|t| {
+            t.starts_with("participant_")
+                || [
+                    "record_head",
+                    "active_speakers",
+                    "speaker_slots",
+                    "subscribe_offer",
+                ]
+                .contains(&t)
+        });
         if !notice {
             return v;
         }
