@@ -12,6 +12,7 @@ import { Tile, watchLevel } from './tiles.js';
 import { DisplayReporter } from './display.js';
 import { Gallery } from './gallery.js';
 import { SpeakingMonitor } from './speaking.js';
+import { SpeakerSlots } from './speakers.js';
 import { E2ee } from './e2ee.js';
 import { Link } from './link.js';
 import { FrameCrypto, frameSupport } from './framecrypto.js';
@@ -74,16 +75,20 @@ const display = new DisplayReporter((msg) => state.signaling?.send(msg));
 // Tiles on other pages of the gallery are hidden: the display reporter tells the server.
 const gallery = new Gallery($('grid'), { pager: $('pager'), label: $('page-label'), prev: $('btn-page-prev'), next: $('btn-page-next') },
   () => display.changed());
+// The floor: the loudest speakers, on a few slots the server switches.
+const speakers = new SpeakerSlots($('speaker-audio'), link.encrypted);
 // Who is speaking, from the sound this page decoded (not from what the server says).
-const speaking = new SpeakingMonitor(() => state.conn?.sub, (id, on) => {
-  const p = state.people.get(id);
-  p?.tile.speaking(on && !p.info.microphone_muted);
-});
+const speaking = new SpeakingMonitor(() => state.conn?.sub,
+  (mid) => (speakers.has(mid) ? speakers.speakerOn(mid) : state.conn?.mapping.find((t) => t.mid === mid)?.participant),
+  (id, on) => {
+    const p = state.people.get(id);
+    p?.tile.speaking(on && !p.info.microphone_muted);
+  });
 const interp = new InterpretationView({
   send: (msg) => state.signaling?.send(msg),
   nameOf: (id) => state.people.get(id)?.info.name ?? `#${id}`,
-  // The floor: everyone's microphone but the interpreters' (booth partners stay at full).
-  floorAudio: () => [...state.people.values()].filter((p) => p.info.role !== 'interpreter').map((p) => p.tile.audio),
+  // The floor: the speaker slots (booth partners, heard on their tiles, stay at full).
+  floorAudio: () => speakers.elements(),
   toast: (text) => toast(text),
   micOn: () => state.micOn,
   unmute: () => { if (!state.micOn) toggleMic(); },
@@ -189,7 +194,7 @@ function connect() {
   state.signaling = signaling;
   // The link says whether the meeting is encrypted (the server is not asked); encoded
   // transforms must be in place before the first frame.
-  if (link.encrypted && !state.frames && frameSupport().ok) state.frames = new FrameCrypto(misrouted);
+  if (link.encrypted && !state.frames && frameSupport().ok) state.frames = new FrameCrypto(misrouted, (mid, sender) => speakers.provenSender(mid, sender));
   // Back after a lost connection, with media connections still here: ask to keep them (the
   // session goes on as it was); otherwise start with fresh ones.
   const keepMedia = !!state.conn && !!state.me && !state.conn.closed;
@@ -298,8 +303,11 @@ function routeFrames() {
   const conn = state.conn;
   if (!state.frames || !conn) return;
   /** @type {Array<[string, number[]]>} */
-  const routes = conn.mapping.map((t) => [t.mid, [t.participant]]);
+  const routes = conn.mapping.filter((t) => !speakers.has(t.mid)).map((t) => [t.mid, [t.participant]]);
   if (conn.channelMid) routes.push([conn.channelMid, interp.channelSenders()]);
+  // A speaker slot plays whoever of the floor speaks: each frame's key says who that is.
+  const floor = [...state.people.values()].filter((p) => p.info.role !== 'interpreter').map((p) => p.info.id);
+  for (const mid of speakers.mids) routes.push([mid, floor]);
   state.frames.route(routes);
 }
 
@@ -323,17 +331,28 @@ async function handleMessage(msg) {
   switch (msg.type) {
     case 'welcome': return onWelcome(msg);
     case 'publish_answer': return conn.onPublishAnswer(msg.sdp);
-    case 'subscribe_offer': return conn.onSubscribeOffer(msg.sdp, msg.tracks, msg.channel_mid);
+    case 'subscribe_offer':
+      speakers.offered(msg.speaker_mids ?? [], msg.tracks);
+      return conn.onSubscribeOffer(msg.sdp, msg.tracks, msg.channel_mid);
+    case 'speaker_slots':
+      speakers.moved(msg.slots);
+      conn.moveSpeakers(msg.slots);
+      return;
+    case 'active_speakers':
+      speakers.setActive(msg.speakers, msg.dominant ?? null);
+      return gallery.setDominant(msg.dominant ?? null);
     case 'interpretation':
       interp.update(msg);
       return routeFrames();
     case 'record_head': return record.update(msg.head);
     case 'participant_joined':
       addPerson(msg.participant);
+      routeFrames();
       return state.e2ee?.joined(msg.participant.id);
     case 'participant_updated': return updatePerson(msg.participant);
     case 'participant_left':
       removePerson(msg.participant_id);
+      routeFrames();
       return state.e2ee?.left(msg.participant_id);
     case 'e2ee': return state.e2ee?.receive(msg.from, msg.data, msg.key ?? null);
     case 'chat': return chat.add(msg);
@@ -729,14 +748,20 @@ function toast(text, ms = 4000) {
  */
 function onTrack(mid, track) {
   if (mid === state.conn?.channelMid) return interp.setChannelTrack(track);
+  if (speakers.has(mid)) {
+    speakers.play(mid, track);
+    interp.mix();
+    speaking.follow(track, mid);
+    return;
+  }
   const m = state.conn?.mapping.find((t) => t.mid === mid);
   if (!m) return;
   const p = state.people.get(m.participant);
   if (!p) return;
   if (m.source === 'microphone') {
+    // A booth partner's microphone, on their tile.
     p.tile.setAudio(track);
-    interp.mix();
-    speaking.follow(track, m.participant);
+    speaking.follow(track, mid);
   } else if (m.source === 'camera') {
     p.tile.setVideo(track);
     // The tile, not its video element: a tile showing initials for a while (camera off, a key
@@ -860,6 +885,11 @@ $('btn-mic').addEventListener('click', toggleMic);
 $('btn-cam').addEventListener('click', () => setCamera(!state.camOn));
 $('btn-screen').addEventListener('click', toggleScreen);
 $('btn-chat').addEventListener('click', () => togglePanel('chat-panel'));
+$('btn-view').addEventListener('click', () => {
+  const speaker = gallery.mode !== 'speaker';
+  gallery.setMode(speaker ? 'speaker' : 'gallery');
+  $('btn-view').setAttribute('aria-pressed', String(speaker));
+});
 $('btn-people').addEventListener('click', () => togglePanel('people-panel'));
 $('btn-leave').addEventListener('click', leave);
 $('lobby-leave').addEventListener('click', leave);

@@ -249,6 +249,19 @@ export class Connection {
   }
 
   /**
+   * The server moved its speaker slots to other speakers (no new offer): what the m-lines carry
+   * follows.
+   * @param {Array<{mid: string, participant?: number | null}>} slots
+   */
+  moveSpeakers(slots) {
+    const mids = new Set(slots.map((s) => s.mid));
+    this.mapping = this.mapping.filter((t) => !mids.has(t.mid));
+    for (const s of slots) {
+      if (typeof s.participant === 'number') this.mapping.push({ mid: s.mid, participant: s.participant, source: 'microphone' });
+    }
+  }
+
+  /**
    * Whether media reaches the server: 'idle' (nothing negotiated yet: nothing to send or
    * receive), 'connecting', 'connected' (either connection is), or 'failed'.
    */

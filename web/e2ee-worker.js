@@ -156,6 +156,8 @@ async function decryptFrame(kind, frame, out, r) {
   if (kind === 'video' && !replayed) watchKeyframes(r, frame, !!plain);
   if (!plain) return;
   frame.data = concat(clear, plain).buffer;
+  // The page attributes what a slot plays by this (a speaker slot changes hands).
+  if (l.sender !== sender && sender !== null) scope.postMessage({ type: 'sender', mid: r.mid, sender });
   l.sender = sender;
   l.decrypted += 1;
   stats.decrypted += 1;

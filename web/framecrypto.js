@@ -16,12 +16,15 @@ export class FrameCrypto {
   /**
    * @param {(mid: string, sender: number) => void} [onMisrouted] frames of `sender` came on an
    *   m-line announced as someone else's (and were dropped)
+   * @param {(mid: string, sender: number) => void} [onSender] an m-line's frames now open with
+   *   `sender`'s key (a speaker slot handed over)
    */
-  constructor(onMisrouted = () => {}) {
+  constructor(onMisrouted = () => {}, onSender = () => {}) {
     this.legacy = frameSupport().legacy;
     this.worker = new Worker(new URL('./e2ee-worker.js', import.meta.url), { type: 'module' });
     this.worker.addEventListener('message', (ev) => {
       if (ev.data?.type === 'misrouted') onMisrouted(String(ev.data.mid), Number(ev.data.sender));
+      if (ev.data?.type === 'sender') onSender(String(ev.data.mid), Number(ev.data.sender));
     });
     /** @type {WeakSet<object>} senders and receivers already transformed */
     this.attached = new WeakSet();

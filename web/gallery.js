@@ -6,6 +6,9 @@
  * other pages, so that the server sends their video to no one (display.js reports them as not
  * shown; their sound still plays). "Page 2 of 3" and the previous/next buttons show once there
  * are more tiles than fit.
+ *
+ * The speaker view shows one tile large (the dominant speaker, as the server says, or whoever
+ * spoke last of the others) over a strip of the rest, paged the same way.
  */
 
 /** The most tiles on one page, as in the galleries people know. */
@@ -70,6 +73,10 @@ export class Gallery {
     /** How many pages there are now. */
     this.pages = 1;
     this.frame = 0;
+    /** @type {'gallery' | 'speaker'} */
+    this.mode = 'gallery';
+    /** @type {number | null} the participant shown large in the speaker view */
+    this.featured = null;
     // Tiles come and go, the window and the screen-share strip change the room they have.
     new ResizeObserver(() => this.schedule()).observe(grid);
     new MutationObserver(() => this.schedule()).observe(grid, { childList: true });
@@ -81,6 +88,29 @@ export class Gallery {
   schedule() {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => { this.frame = 0; this.layout(); });
+  }
+
+  /** @param {'gallery' | 'speaker'} mode */
+  setMode(mode) {
+    this.mode = mode;
+    this.layout();
+  }
+
+  /**
+   * The dominant speaker changed: shown large in the speaker view (not this page's own tile:
+   * the last speaker stays large while one speaks oneself).
+   * @param {number | null} id
+   */
+  setDominant(id) {
+    const tile = id === null ? null : this.tileOf(id);
+    if (!tile || tile.classList.contains('self') || id === this.featured) return;
+    this.featured = id;
+    if (this.mode === 'speaker') this.layout();
+  }
+
+  /** @param {number} id */
+  tileOf(id) {
+    return /** @type {HTMLElement | null} */ (this.grid.querySelector(`.tile[data-participant="${id}"]`));
   }
 
   /** @param {number} page from 0 */
@@ -97,6 +127,10 @@ export class Gallery {
     const height = this.grid.clientHeight - (parseFloat(style.paddingTop) || 0) - (parseFloat(style.paddingBottom) || 0);
     // Not on screen (another view is shown): nothing to fit yet.
     if (width <= 0 || height <= 0) return;
+    const large = this.mode === 'speaker' ? this.largeTile(tiles) : null;
+    for (const t of tiles) t.classList.toggle('featured', t === large);
+    if (large) return this.layoutSpeaker(tiles.filter((t) => t !== large), large, width, height, gap);
+    this.grid.classList.remove('speaker-view');
     const perPage = capacity(width, height, gap);
     this.pages = Math.max(1, Math.ceil(tiles.length / perPage));
     this.page = Math.min(Math.max(0, this.page), this.pages - 1);
@@ -111,6 +145,47 @@ export class Gallery {
     const { tileWidth, tileHeight } = fit(onPage.length, width, height, gap);
     this.grid.style.setProperty('--tile-width', `${tileWidth}px`);
     this.grid.style.setProperty('--tile-height', `${tileHeight}px`);
+    this.showPager(changed);
+  }
+
+  /**
+   * The tile the speaker view shows large: the featured participant's, or else the first
+   * other's, or else one's own.
+   * @param {HTMLElement[]} tiles
+   */
+  largeTile(tiles) {
+    const featured = this.featured === null ? null : this.tileOf(this.featured);
+    return featured ?? tiles.find((t) => !t.classList.contains('self')) ?? tiles[0] ?? null;
+  }
+
+  /**
+   * The speaker view: `large` over a strip of one row of the `others`, paged.
+   * @param {HTMLElement[]} others @param {HTMLElement} large
+   * @param {number} width @param {number} height @param {number} gap
+   */
+  layoutSpeaker(others, large, width, height, gap) {
+    this.grid.classList.add('speaker-view');
+    const stripHeight = others.length ? Math.min(MIN_TILE_WIDTH / ASPECT, height / 4) : 0;
+    const perPage = Math.max(1, Math.min(MAX_TILES, Math.floor((width + gap) / (MIN_TILE_WIDTH + gap))));
+    this.pages = Math.max(1, Math.ceil(others.length / perPage));
+    this.page = Math.min(Math.max(0, this.page), this.pages - 1);
+    const first = this.page * perPage;
+    let changed = large.hidden !== false;
+    large.hidden = false;
+    others.forEach((t, i) => {
+      const hide = i < first || i >= first + perPage;
+      if (t.hidden !== hide) { t.hidden = hide; changed = true; }
+    });
+    const onPage = Math.min(perPage, others.length - first);
+    const strip = fit(onPage, width, stripHeight, gap);
+    this.grid.style.setProperty('--tile-width', `${strip.tileWidth}px`);
+    this.grid.style.setProperty('--tile-height', `${strip.tileHeight}px`);
+    this.grid.style.setProperty('--featured-height', `${Math.floor(height - (stripHeight ? stripHeight + gap : 0))}px`);
+    this.showPager(changed);
+  }
+
+  /** @param {boolean} changed tiles were shown or hidden */
+  showPager(changed) {
     this.el.pager.hidden = this.pages < 2;
     this.el.label.textContent = `Page ${this.page + 1} of ${this.pages}`;
     this.el.prev.disabled = this.page === 0;

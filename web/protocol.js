@@ -127,7 +127,9 @@ export const CLOSE = Object.freeze({
  * @typedef {WelcomeMessage
  *   | IceServersMessage
  *   | {type: 'publish_answer', sdp: string}
- *   | {type: 'subscribe_offer', sdp: string, tracks: SubscribedTrack[], channel_mid?: string}
+ *   | {type: 'subscribe_offer', sdp: string, tracks: SubscribedTrack[], channel_mid?: string, speaker_mids?: string[]}
+ *   | {type: 'speaker_slots', slots: Array<{mid: string, participant?: number | null}>}
+ *   | {type: 'active_speakers', speakers: number[], dominant?: number}
  *   | {type: 'participant_joined', participant: ParticipantInfo}
  *   | {type: 'participant_updated', participant: ParticipantInfo}
  *   | {type: 'participant_left', participant_id: number, reason: string}

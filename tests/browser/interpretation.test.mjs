@@ -75,7 +75,7 @@ test('a listener on zh hears the interpreter over the floor; a handover keeps th
   assert.deepEqual(await audioFrom(m.floor), [`${ids.speaker}:microphone`]);
   // The mix: the floor under the channel at 20 %, adjustable.
   assert.ok(await m.zh.getByLabel('Volume of the original under the interpretation').isVisible());
-  const volumes = await m.zh.evaluate(() => [...document.querySelectorAll('#grid audio')].map((x) => /** @type {HTMLAudioElement} */ (x).volume));
+  const volumes = await m.zh.evaluate(() => [...document.querySelectorAll('#speaker-audio audio')].map((x) => /** @type {HTMLAudioElement} */ (x).volume));
   assert.ok(volumes.includes(0.2), `floor at 20 %: ${volumes}`);
   // The host sees who holds the booth's microphone.
   await m.speaker.getByRole('button', { name: 'Participants' }).click();
