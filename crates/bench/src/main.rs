@@ -101,6 +101,14 @@ pub(crate) enum Server {
 }
 
 impl Server {
+    /// Whose microphones it sends each receiver: Summit runs with its default speaker slots.
+    fn hearing(self) -> scenario::Hearing {
+        match self {
+            Server::Summit | Server::SummitNoBwe => scenario::Hearing::Loudest(summit::AUDIO_SLOTS),
+            Server::Janus => scenario::Hearing::Everyone,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Server::Summit => "summit",
@@ -632,7 +640,7 @@ impl Bench {
                 &mut crowd.links,
             )
             .await?;
-        wait_flowing(&label, &tally, sc.pairs()).await;
+        wait_flowing(&label, &tally, sc.pairs(subject.kind.hearing())).await;
         if sc.storm == 0 {
             return self
                 .measure(&label, subject, sc, &tally, running.pid(), self.seconds)
@@ -700,7 +708,9 @@ impl Bench {
         let after = server.stalls()?;
         // The joiners must really be in: their media flowing, not refused or stuck.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while joiners.flowing() < sc.storm_pairs() && Instant::now() < deadline {
+        while joiners.flowing() < sc.storm_pairs(subject.kind.hearing())
+            && Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         if registry == RegistryPlace::Memory {
@@ -708,7 +718,7 @@ impl Bench {
         }
         row.storm = Some(report::StormFigures {
             joined_streams: joiners.flowing(),
-            expected_streams: sc.storm_pairs(),
+            expected_streams: sc.storm_pairs(subject.kind.hearing()),
             stalls: before.zip(after).map(|(b, a)| summit::Stalls {
                 any: a.any.saturating_sub(b.any),
                 registry: a.registry.saturating_sub(b.registry),
@@ -749,7 +759,7 @@ impl Bench {
                 .await?;
             listeners = next;
             let label = format!("{:<6} ramp +{listeners:<4}", subject.name);
-            wait_flowing(&label, &tally, sc.pairs()).await;
+            wait_flowing(&label, &tally, sc.pairs(subject.kind.hearing())).await;
             let mut row = self
                 .measure(
                     &label,
@@ -836,7 +846,7 @@ impl Bench {
         let secs = (end - start).as_secs_f64();
         let cpu = server1.cpu.saturating_sub(server0.cpu).as_secs_f64();
         let received = counts.received as f64;
-        let expected = sc.expected(&counts.sent) as f64;
+        let expected = sc.expected(&counts.sent, subject.kind.hearing()) as f64;
         Ok(Row {
             scenario: sc.name.into(),
             server: subject.name.clone(),
@@ -861,7 +871,7 @@ impl Bench {
             generator_cpu: gen1.cpu.saturating_sub(gen0.cpu).as_secs_f64() / secs,
             generator_lag_p99_ms: counts.lag_p99.as_secs_f64() * 1e3,
             streams_flowing: tally.flowing(),
-            streams_expected: sc.pairs(),
+            streams_expected: sc.pairs(subject.kind.hearing()),
             storm: None,
         })
     }

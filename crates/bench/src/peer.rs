@@ -13,7 +13,7 @@ use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::RtpWrite;
+use str0m::rtp::{ExtensionValues, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrStorage};
@@ -40,6 +40,9 @@ pub(crate) enum Media {
     AudioVideo,
 }
 
+/// A quiet microphone's RFC 6464 level (silence).
+pub(crate) const QUIET_DBOV: i8 = -127;
+
 /// One simulated participant.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PeerSpec {
@@ -49,6 +52,9 @@ pub(crate) struct PeerSpec {
     pub(crate) publish: Option<Media>,
     /// Whether it receives.
     pub(crate) subscribe: bool,
+    /// The RFC 6464 level its microphone packets carry (dBov: 0 the loudest, -127 silence):
+    /// a speaker's or a quiet listener's, as a page's encoder would mark them.
+    pub(crate) level: i8,
 }
 
 /// Simulcast layers of the camera, lowest first: rid, width, height.
@@ -440,6 +446,7 @@ impl Peer {
             return;
         }
         let index = self.spec.index;
+        let level = self.spec.level;
         let tally = &self.tally;
         let content = &self.content;
         let mut api = conn.rtc.direct_api();
@@ -460,7 +467,13 @@ impl Peer {
             if let Some(tx) = api.stream_tx_by_mid(s.audio, None) {
                 tx.write_rtp(
                     RtpWrite::new(s.opus.into(), s.audio_rtp_seq.into(), ts, now, payload)
-                        .marker(true),
+                        .marker(true)
+                        .ext_vals(ExtensionValues {
+                            audio_level: Some(level),
+                            // str0m writes the level only with the voice activity flag.
+                            voice_activity: Some(level > QUIET_DBOV),
+                            ..Default::default()
+                        }),
                 );
                 tally.on_sent(&stamp, lag);
             }

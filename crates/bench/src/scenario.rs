@@ -1,6 +1,22 @@
 //! The bench's scenarios: who publishes what and who receives whom.
 
-use super::peer::{Media, PeerSpec};
+use super::peer::{Media, PeerSpec, QUIET_DBOV};
+
+/// How many publishers speak at once (the first ones): their packets carry a speaker's level,
+/// the others' a quiet room's.
+pub(crate) const SPEAKERS: usize = 3;
+/// A speaker's level, dBov.
+const SPEAKING_DBOV: i8 = -20;
+
+/// Whose microphones a server sends each receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hearing {
+    /// Every publisher's (Janus's VideoRoom).
+    Everyone,
+    /// The loudest, in this many speaker slots (Summit's `--audio-slots`): the speakers, and
+    /// anyone while there are fewer publishers than slots.
+    Loudest(usize),
+}
 
 /// A fixed-size meeting to measure.
 #[derive(Debug, Clone)]
@@ -23,13 +39,6 @@ pub(crate) const STORM_SPREAD_MS: u64 = 1_000;
 /// A storm's measuring window, whatever `--seconds` says: the storm (half a second in) and
 /// the handshakes after it, not a long quiet stretch that would hide it in the percentiles.
 pub(crate) const STORM_WINDOW_SECONDS: u64 = 4;
-
-fn streams(m: Media) -> usize {
-    match m {
-        Media::Audio => 1,
-        Media::AudioVideo => 2,
-    }
-}
 
 impl Scenario {
     /// The scenarios of a full run, in order.
@@ -85,13 +94,29 @@ impl Scenario {
                 index: (first + i) as u32,
                 publish: None,
                 subscribe: true,
+                level: QUIET_DBOV,
             })
             .collect()
     }
 
     /// (receiver, stream) pairs the storm's joiners receive once in.
-    pub(crate) fn storm_pairs(&self) -> usize {
-        self.publishers.iter().map(|m| streams(*m)).sum::<usize>() * self.storm
+    pub(crate) fn storm_pairs(&self, hearing: Hearing) -> usize {
+        self.streams(hearing) * self.storm
+    }
+
+    /// The streams each receiver gets: every camera, and the microphones it hears.
+    fn streams(&self, hearing: Hearing) -> usize {
+        (0..self.publishers.len() * 2)
+            .filter(|s| self.has_stream(*s, hearing))
+            .count()
+    }
+
+    /// Whether publisher `i`'s microphone reaches the receivers.
+    fn heard(&self, i: usize, hearing: Hearing) -> bool {
+        match hearing {
+            Hearing::Everyone => true,
+            Hearing::Loudest(slots) => i < SPEAKERS.min(slots) || self.publishers.len() <= slots,
+        }
     }
 
     /// Every simulated participant: publishers first (indices from 0), then listeners.
@@ -100,11 +125,17 @@ impl Scenario {
             index: i as u32,
             publish: Some(*m),
             subscribe: self.publishers_receive,
+            level: if i < SPEAKERS {
+                SPEAKING_DBOV
+            } else {
+                QUIET_DBOV
+            },
         });
         let l = (0..self.listeners).map(|i| PeerSpec {
             index: (self.publishers.len() + i) as u32,
             publish: None,
             subscribe: true,
+            level: QUIET_DBOV,
         });
         p.chain(l).collect()
     }
@@ -120,24 +151,26 @@ impl Scenario {
     }
 
     /// (receiver, stream) pairs that must flow before measuring.
-    pub(crate) fn pairs(&self) -> usize {
-        self.publishers.iter().map(|m| streams(*m)).sum::<usize>() * self.fanout()
+    pub(crate) fn pairs(&self, hearing: Hearing) -> usize {
+        self.streams(hearing) * self.fanout()
     }
 
-    /// Whether `stream` (2 × publisher + 1 for video) belongs to this scenario.
-    pub(crate) fn has_stream(&self, stream: usize) -> bool {
+    /// Whether `stream` (2 × publisher + 1 for video) belongs to this scenario and reaches
+    /// the receivers.
+    pub(crate) fn has_stream(&self, stream: usize, hearing: Hearing) -> bool {
         match self.publishers.get(stream / 2) {
-            Some(m) => stream.is_multiple_of(2) || *m == Media::AudioVideo,
+            Some(_) if stream.is_multiple_of(2) => self.heard(stream / 2, hearing),
+            Some(m) => *m == Media::AudioVideo,
             None => false,
         }
     }
 
     /// Packets that should have arrived, given what each stream sent in the window.
-    pub(crate) fn expected(&self, sent: &[u64]) -> u64 {
+    pub(crate) fn expected(&self, sent: &[u64], hearing: Hearing) -> u64 {
         let per_stream: u64 = sent
             .iter()
             .enumerate()
-            .filter(|(s, _)| self.has_stream(*s))
+            .filter(|(s, _)| self.has_stream(*s, hearing))
             .map(|(_, n)| n)
             .sum();
         per_stream * self.fanout() as u64
@@ -148,20 +181,33 @@ impl Scenario {
 mod tests {
     use super::*;
 
+    const ALL: Hearing = Hearing::Everyone;
+    const LOUDEST: Hearing = Hearing::Loudest(3);
+
     #[test]
     fn fanout_and_pairs_follow_who_receives_whom() {
         let all = Scenario::all();
-        assert_eq!((all[0].fanout(), all[0].pairs()), (50, 100));
-        // Twelve people each receive the other eleven's camera and microphone.
-        assert_eq!((all[1].fanout(), all[1].pairs()), (11, 12 * 2 * 11));
-        assert_eq!((all[2].fanout(), all[2].pairs()), (50, 50 * 50));
+        assert_eq!((all[0].fanout(), all[0].pairs(ALL)), (50, 100));
+        // One publisher is heard through the slots too.
+        assert_eq!(all[0].pairs(LOUDEST), 100);
+        // Twelve people each receive the other eleven's camera and microphone, or with speaker
+        // slots the three speakers' microphones (a speaker hears the other two).
+        assert_eq!((all[1].fanout(), all[1].pairs(ALL)), (11, 12 * 2 * 11));
+        assert_eq!(all[1].pairs(LOUDEST), (12 + 3) * 11);
+        assert_eq!((all[2].fanout(), all[2].pairs(ALL)), (50, 50 * 50));
+        assert_eq!(all[2].pairs(LOUDEST), 3 * 50);
         assert_eq!(all[1].peers().iter().filter(|p| p.subscribe).count(), 12);
         assert_eq!(all[2].peers().len(), 100);
         // 50-audio has no video streams: a stray one is not expected anywhere.
-        assert_eq!(all[2].expected(&[10, 99, 10]), 2 * 10 * 50);
+        assert_eq!(all[2].expected(&[10, 99, 10], ALL), 2 * 10 * 50);
+        // Only the speakers' microphones are expected through slots: streams 0, 2, 4.
+        assert_eq!(
+            all[2].expected(&[10, 0, 10, 0, 10, 0, 10], LOUDEST),
+            3 * 10 * 50
+        );
         // The storm's joiners are not in the window's fan-out: they come during it.
         assert_eq!(
-            (all[3].fanout(), all[3].pairs(), all[3].storm_pairs()),
+            (all[3].fanout(), all[3].pairs(ALL), all[3].storm_pairs(ALL)),
             (10, 20, 40)
         );
         let storm = all[3].storm_peers();

@@ -14,6 +14,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::peer::{FromPeer, PeerLink, ToPeer, SIMULCAST};
 
+/// The speaker slots the bench runs Summit with (its default): each receiver hears the
+/// loudest three.
+pub(crate) const AUDIO_SLOTS: usize = 3;
+
 /// A running Summit server under test.
 pub(crate) struct SummitServer {
     child: Child,
@@ -98,6 +102,7 @@ impl SummitServer {
                 "10000",
             ])
             .args((!bwe).then_some("--no-bandwidth-estimation"))
+            .args(["--audio-slots", &AUDIO_SLOTS.to_string()])
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

@@ -149,6 +149,10 @@ fn a_new_speaker_is_heard_from_the_second_packet_and_a_pause_keeps_the_place() {
     speak(&mut h, &[d], LOUD);
     h.run(Duration::from_millis(300));
     let heard = first_forwarded(&h, h.clients[d].id, start).expect("d is never heard");
+    eprintln!(
+        "a new speaker forwarded {:?} after turning loud",
+        heard - start
+    );
     // Two packets 20 ms apart, plus the simulated network's delay to the server.
     assert!(
         heard - start <= Duration::from_millis(60),
