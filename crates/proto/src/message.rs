@@ -12,10 +12,14 @@ use crate::{
 /// The signaling protocol version this build speaks (2: random resume tokens, key messages
 /// split per recipient).
 pub const PROTOCOL_VERSION: u32 = 2;
-/// Largest signaling message accepted, in bytes.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// Largest SDP accepted inside a message, in bytes.
-pub const MAX_SDP_BYTES: usize = 48 * 1024;
+/// Largest signaling message accepted by default, in bytes (`summit serve
+/// --max-message-bytes`): room for the largest SDP.
+pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
+/// Largest SDP accepted inside a message, in bytes. A page answers the server's offer with an
+/// m-line per camera it receives, about 2.5 KB each from Chromium (54 KB for 21 cameras): a
+/// meeting of 100 needs about 270 KB, until video is received through a bounded number of
+/// slots as audio is.
+pub const MAX_SDP_BYTES: usize = 384 * 1024;
 /// Largest end-to-end encryption payload (sealed chat, a sealed recording key) accepted, in bytes.
 pub const MAX_SEALED_BYTES: usize = 24 * 1024;
 /// Largest `data` of an `e2ee` message, the part every recipient gets, in bytes.

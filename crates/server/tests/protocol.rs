@@ -83,11 +83,11 @@ async fn malformed_signaling_is_answered_and_others_keep_being_served() {
     ws.send(Message::text(display)).await.unwrap();
     ping_pong(&mut ws).await;
 
-    // Over 64 KiB: closed with a reason.
-    ws.send(Message::text("x".repeat(70_000))).await.unwrap();
+    // Over 512 KiB: closed with a reason.
+    ws.send(Message::text("x".repeat(600_000))).await.unwrap();
     let (code, reason) = recv_close(&mut ws).await;
     assert_eq!(code, 1009);
-    assert!(reason.contains("65536 bytes"), "{reason}");
+    assert!(reason.contains("524288 bytes"), "{reason}");
 
     // Everyone else is still served, and newcomers still get in.
     ping_pong(&mut peer).await;

@@ -12,8 +12,8 @@ use summit_core::{SfuConfig, TokenBucket};
 /// Limits on signaling, each configurable on `summit serve`.
 #[derive(Args, Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    /// Largest signaling message, in bytes.
-    #[arg(long, default_value_t = 64 * 1024)]
+    /// Largest signaling message, in bytes (room for a page's SDP in a meeting of 100).
+    #[arg(long, default_value_t = summit_proto::MAX_MESSAGE_BYTES)]
     pub(crate) max_message_bytes: usize,
     /// Sustained signaling messages per second per connection.
     #[arg(long, default_value_t = 50)]
