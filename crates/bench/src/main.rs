@@ -10,6 +10,7 @@ mod content;
 mod floor;
 mod janus;
 mod peer;
+mod peers;
 mod process;
 mod report;
 mod scenario;
@@ -84,9 +85,19 @@ pub(crate) struct BenchArgs {
     /// Working directory: generated content (kept between runs) and the servers' files.
     #[arg(long, default_value = "./summit-bench")]
     work: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+/// What else the bench can do than measure.
+#[derive(clap::Subcommand, Debug, Clone)]
+enum Command {
+    /// Join simulated participants into a meeting that people are in (for a browser test or
+    /// a rehearsal of a big meeting), and keep them there; nothing is measured.
+    Peers(peers::PeersArgs),
 }
 
 /// A server the bench can drive.
@@ -239,8 +250,25 @@ const RAMP_LOSS: f64 = 0.001;
 const RAMP_SERVER_CPU: f64 = 0.85;
 const RAMP_STEP_SECONDS: u64 = 4;
 
+/// `summit-bench peers`: the content, then the simulated participants until they are done.
+fn run_peers(p: peers::PeersArgs, args: &BenchArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.work)
+        .with_context(|| format!("cannot create {}", args.work.display()))?;
+    let work = std::path::absolute(&args.work)?;
+    let content = Rc::new(Content::load_or_make(&work.join("content"), false)?);
+    str0m::crypto::from_feature_flags().install_process_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, peers::run(p, args.ip, content))
+}
+
 /// Runs the bench.
 fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(Command::Peers(p)) = args.command.clone() {
+        return run_peers(p, &args);
+    }
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
