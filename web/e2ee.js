@@ -12,6 +12,13 @@ import { concat } from './sframe.js';
 
 /** Wait after a rekey before sending with the new key, so that it reaches everyone first. */
 export const ROTATE_DELAY_MS = 1000;
+/**
+ * Owed keys go out once the page has had nothing to handle for this long (the replies to a
+ * newcomer's hello arrive spread over a few milliseconds), and no later than FLUSH_MAX_MS
+ * after the first was owed.
+ */
+const FLUSH_QUIET_MS = 25;
+const FLUSH_MAX_MS = 250;
 /** Recipients per key message (about 100 bytes each, well under the server's 64 KiB). */
 const KEYS_PER_MESSAGE = 100;
 /** 2: the hello names its person (under the MAC), key messages carry one entry per recipient. */
@@ -91,6 +98,10 @@ export class E2ee {
     this.owed = new Set();
     /** Tasks queued in `#serial` and not finished. */
     this.pending = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} the owed keys' flush, once quiet */
+    this.flushTimer = undefined;
+    /** @type {number | null} when the pending flush was first scheduled (ms) */
+    this.flushSince = null;
     /** @type {number | null} */
     this.me = null;
     /** @type {CryptoKeyPair | null} */
@@ -308,10 +319,26 @@ export class E2ee {
     const run = this.queue.then(f);
     this.queue = run.then(() => {}, (e) => console.error('e2ee:', e)).then(() => {
       this.pending -= 1;
-      // Idle: send the keys owed, all in one message (not awaited: it queues behind this).
-      if (this.pending === 0 && this.owed.size) this.#serial(() => this.#flush());
+      if (this.pending === 0 && this.owed.size) this.#scheduleFlush();
     });
     return run;
+  }
+
+  /**
+   * Idle with keys owed: send them all in one message once no other message has come for
+   * FLUSH_QUIET_MS, so that the replies to a newcomer's hello, coming one after another,
+   * are answered together.
+   */
+  #scheduleFlush() {
+    const now = Date.now();
+    this.flushSince ??= now;
+    clearTimeout(this.flushTimer);
+    const wait = Math.max(0, Math.min(FLUSH_QUIET_MS, this.flushSince + FLUSH_MAX_MS - now));
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushSince = null;
+      if (this.owed.size) this.#serial(() => this.#flush());
+    }, wait);
   }
 
   /**
