@@ -305,8 +305,13 @@ function routeFrames() {
   /** @type {Array<[string, number[]]>} */
   const routes = conn.mapping.filter((t) => !speakers.has(t.mid)).map((t) => [t.mid, [t.participant]]);
   if (conn.channelMid) routes.push([conn.channelMid, interp.channelSenders()]);
-  // A speaker slot plays whoever of the floor speaks: each frame's key says who that is.
-  const floor = [...state.people.values()].filter((p) => p.info.role !== 'interpreter').map((p) => p.info.id);
+  // A speaker slot plays whoever of the floor speaks: each frame's key says who that is. In
+  // an encrypted meeting the floor is who the key exchange proves is not an interpreter (the
+  // server's roster could pass a booth off as the floor); otherwise the roster says.
+  const e2ee = state.e2ee;
+  const floor = [...state.people.values()]
+    .filter((p) => (e2ee ? e2ee.identity(p.info.id)?.role ?? 'interpreter' : p.info.role) !== 'interpreter')
+    .map((p) => p.info.id);
   for (const mid of speakers.mids) routes.push([mid, floor]);
   state.frames.route(routes);
 }
@@ -588,7 +593,7 @@ async function startE2ee(welcome) {
           key: (s, i, b) => state.frames?.key(s, i, b),
           forget: (s) => state.frames?.forget(s),
         },
-        onChange: () => { renderE2ee(); },
+        onChange: () => { renderE2ee(); routeFrames(); },
         onRejected: (id) => toast(`${state.people.get(id)?.info.name || 'Someone'} could not prove they hold this meeting's key, so they get no keys.`, 6000),
       });
     }
