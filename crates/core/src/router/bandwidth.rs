@@ -134,11 +134,13 @@ impl Router {
         let Some(p) = self.media.get_mut(&id) else {
             return Vec::new();
         };
+        // (`clear` closes a round that is due, so `heard` comes after it.)
+        let clear = p.bandwidth.signs.clear(now);
+        p.bandwidth.allocator.link_unheard = !p.bandwidth.signs.heard();
         p.bandwidth.allocator.pace_limit = p
             .bandwidth
             .raw
             .map(|raw| raw.saturating_add(OVER_RAW).saturating_sub(audio));
-        let clear = p.bandwidth.signs.clear(now);
         if clear != p.bandwidth.allocator.link_clear {
             tracing::debug!(participant = %id, clear, signs = ?p.bandwidth.signs, "link");
             p.bandwidth.allocator.link_clear = clear;
@@ -177,6 +179,29 @@ impl Router {
             0 => None,
             _ => Some(p.bandwidth.video_since.unwrap_or(now)),
         };
+        // Before the page's first reports a picture is kept through a shortfall (layers.rs),
+        // but str0m paces at its estimate, so the picture would wait in its pacer's queue and
+        // arrive a second late, and later still as the queue grows: until the reports tell a
+        // busy server from a thin link, str0m is told the rate that is sent, once.
+        if bwe
+            && p.bandwidth.allocator.link_unheard
+            && !p.bandwidth.vouched
+            && p.bandwidth
+                .raw
+                .is_some_and(|r| sending > r.saturating_add(r / 10))
+        {
+            let rate = sending.saturating_add(sending / 5);
+            tracing::debug!(participant = %id, raw = ?p.bandwidth.raw, sending, rate, "vouch");
+            if let Some(rtc) = endpoint.rtc_mut(id, Side::Subscriber) {
+                rtc.bwe().reset(Bitrate::bps(rate));
+            }
+            p.bandwidth.raw = Some(rate);
+            p.bandwidth.vouched = true;
+            endpoint.mark_dirty(PeerKey {
+                participant: id,
+                side: Side::Subscriber,
+            });
+        }
         // Probe towards what the tiles want, padding up to the next step so the estimate can
         // show it fits (str0m caps padding at its estimate and stops it on overuse).
         if bwe && !tiles.is_empty() {

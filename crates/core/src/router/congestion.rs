@@ -111,6 +111,12 @@ impl LinkSigns {
         }
     }
 
+    /// Whether a round of the page's reports on this link is complete (the first comes about
+    /// a second after media starts, and a round gathers for half a second).
+    pub(crate) fn heard(&self) -> bool {
+        !self.rounds.is_empty()
+    }
+
     /// The round gathered so far joins the latest ones if it had figures.
     fn close_round(&mut self) {
         if let Some(g) = self
@@ -175,8 +181,11 @@ mod tests {
         let t0 = Instant::now();
         let mut s = LinkSigns::default();
         assert!(!s.clear(t0), "nothing to go by yet");
+        assert!(!s.heard());
         round(&mut s, t0, (0, 1000), (0, 5000), 45);
+        assert!(!s.heard(), "a round gathers for half a second");
         assert!(s.clear(t0 + MS(900)), "a round trip, no loss");
+        assert!(s.heard());
         // A fifth lost over both streams; a few packets of a small stream lost count for
         // little.
         round(&mut s, t0 + MS(1000), (3, 1005), (20, 5100), 48);

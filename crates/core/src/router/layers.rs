@@ -32,6 +32,12 @@ const CALM_AFTER: Duration = Duration::from_secs(30);
 /// carries the video, and a cut costs the viewer seconds of a frozen picture (the hold, then a
 /// keyframe), while a link that really is too thin stays short, or falls far short at once.
 pub(crate) const CUT_GRACE: Duration = Duration::from_secs(2);
+/// Before the page has reported on its link, an estimate above a third of what a picture
+/// needs does not cut it. In `1-to-50` with a CPU hog on the server's core, str0m's estimates
+/// fell from 3 Mbit/s to 0.5-0.8 within the first second, before any report, and the pictures
+/// cut then stayed off for seconds (the hold); twelve 720p pictures on a 3 Mbit/s start (six
+/// times short) are still cut at once.
+const UNHEARD_DEPTH: u64 = 3;
 
 /// Measures one stream's rate (bits per second, packet overhead included) over short windows.
 #[derive(Debug, Clone, Default)]
@@ -220,6 +226,11 @@ pub(crate) struct Allocator {
     /// estimate, plus the slack `bandwidth.rs` allows): a clear link starts a picture only
     /// within it, since the wire shows no sign of a queue that builds before the wire.
     pub(crate) pace_limit: Option<u64>,
+    /// The page has not reported on the link yet: a picture being sent is cut only by a
+    /// shortfall deeper than [`UNHEARD_DEPTH`], however long. An estimate's first second falls
+    /// for what a busy server adds (fifty connections starting at once on a loaded core) as
+    /// readily as for a thin link; the page's first reports tell them apart.
+    pub(crate) link_unheard: bool,
 }
 
 impl Default for Allocator {
@@ -233,6 +244,7 @@ impl Default for Allocator {
             covered_since: None,
             link_clear: false,
             pace_limit: None,
+            link_unheard: false,
         }
     }
 }
@@ -318,11 +330,14 @@ impl Allocator {
             // cut while the link shows no sign of overload: the estimate fell for loss that
             // sending less would not cure.
             let sending = tiles[i].current.is_some();
-            let shallow = used + cost <= budget.saturating_mul(2);
+            let depth = if self.link_unheard { UNHEARD_DEPTH } else { 2 };
+            let shallow = used + cost <= budget.saturating_mul(depth);
             if !fits && sending {
                 short = true;
             }
-            if fits || (sending && (self.link_clear || (in_grace && shallow))) {
+            // Until the page's first reports, the grace lasts and is deeper (`link_unheard`).
+            let kept = self.link_clear || ((in_grace || self.link_unheard) && shallow);
+            if fits || (sending && kept) {
                 layers[i] = Some(floor);
                 used += cost;
             }
@@ -592,6 +607,39 @@ mod tests {
         // Video not being sent never starts in the grace.
         let mut b = Allocator::default();
         let r = b.allocate(at(0), Some(100_000), &[tile(small, None)]);
+        assert_eq!(r.layers, vec![None]);
+    }
+
+    #[test]
+    fn before_the_first_reports_only_a_deep_shortfall_cuts() {
+        let t0 = Instant::now();
+        let small = Display::Shown {
+            width: 320,
+            height: 180,
+        };
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut a = Allocator {
+            link_unheard: true,
+            ..Allocator::default()
+        };
+        // Well below what the picture needs (150 kbit/s), past the grace: kept while unheard.
+        for ms in [0, 1_000, 2_500, 4_000] {
+            let r = a.allocate(at(ms), Some(70_000), &[tile(small, Some(0))]);
+            assert_eq!(r.layers, vec![Some(0)], "at {ms} ms");
+        }
+        // Deeper than a third: cut.
+        let r = a.allocate(at(4_100), Some(40_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![None]);
+        // Once the page has reported (and the link is not clear), the usual rules: the same
+        // 70 kbit/s is a deep shortfall, cut at once.
+        let mut b = Allocator {
+            link_unheard: true,
+            ..Allocator::default()
+        };
+        let r = b.allocate(at(0), Some(70_000), &[tile(small, Some(0))]);
+        assert_eq!(r.layers, vec![Some(0)]);
+        b.link_unheard = false;
+        let r = b.allocate(at(500), Some(70_000), &[tile(small, Some(0))]);
         assert_eq!(r.layers, vec![None]);
     }
 

@@ -433,4 +433,6 @@ pub(crate) struct Bandwidth {
     pub(crate) signs: crate::router::congestion::LinkSigns,
     /// (minimum, desired) last given to str0m's BWE.
     pub(crate) asked: (u64, u64),
+    /// str0m's estimate was put back to the rate sent, before the page's first reports.
+    pub(crate) vouched: bool,
 }
