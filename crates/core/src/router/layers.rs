@@ -613,34 +613,36 @@ mod tests {
     #[test]
     fn before_the_first_reports_only_a_deep_shortfall_cuts() {
         let t0 = Instant::now();
-        let small = Display::Shown {
-            width: 320,
-            height: 180,
-        };
         let at = |ms: u64| t0 + Duration::from_millis(ms);
-        let mut a = Allocator {
+        // A thumbnail being sent: its lowest layer needs 150 kbit/s.
+        let sent = [tile(
+            Display::Shown {
+                width: 320,
+                height: 180,
+            },
+            Some(0),
+        )];
+        let unheard = || Allocator {
             link_unheard: true,
             ..Allocator::default()
         };
-        // Well below what the picture needs (150 kbit/s), past the grace: kept while unheard.
+        let mut a = unheard();
+        // Well below its need, past the grace: kept while the page has not reported.
         for ms in [0, 1_000, 2_500, 4_000] {
-            let r = a.allocate(at(ms), Some(70_000), &[tile(small, Some(0))]);
-            assert_eq!(r.layers, vec![Some(0)], "at {ms} ms");
+            let kept = a.allocate(at(ms), Some(70_000), &sent).layers;
+            assert_eq!(kept, vec![Some(0)], "at {ms} ms");
         }
-        // Deeper than a third: cut.
-        let r = a.allocate(at(4_100), Some(40_000), &[tile(small, Some(0))]);
-        assert_eq!(r.layers, vec![None]);
-        // Once the page has reported (and the link is not clear), the usual rules: the same
-        // 70 kbit/s is a deep shortfall, cut at once.
-        let mut b = Allocator {
-            link_unheard: true,
-            ..Allocator::default()
-        };
-        let r = b.allocate(at(0), Some(70_000), &[tile(small, Some(0))]);
-        assert_eq!(r.layers, vec![Some(0)]);
+        // Below a third: cut.
+        assert_eq!(
+            a.allocate(at(4_100), Some(40_000), &sent).layers,
+            vec![None]
+        );
+        // Once the page has reported (the link not clear), the usual rules: the same 70
+        // kbit/s is a deep shortfall, cut at once.
+        let mut b = unheard();
+        assert_eq!(b.allocate(at(0), Some(70_000), &sent).layers, vec![Some(0)]);
         b.link_unheard = false;
-        let r = b.allocate(at(500), Some(70_000), &[tile(small, Some(0))]);
-        assert_eq!(r.layers, vec![None]);
+        assert_eq!(b.allocate(at(500), Some(70_000), &sent).layers, vec![None]);
     }
 
     #[test]
