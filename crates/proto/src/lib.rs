@@ -19,9 +19,9 @@ pub use language::{Language, LanguageError, LanguagePair};
 pub use message::{
     BoothInfo, ChannelInfo, ChatMessage, ClientMessage, CloseCode, ConnectionState,
     DeniedInvitation, EdgeMessage, ErrorCode, IceServer, InterpretationState, LayerInfo,
-    MeetingMessage, ParticipantInfo, PublishedTrackInfo, RecordHead, ServerMessage, SpeakerSlot,
-    SubscribedTrack, TileDisplay, Uplink, CLOSE_PAGE_RECONNECTING, MAX_E2EE_DATA_BYTES,
-    MAX_E2EE_KEY_BYTES, MAX_LAYERS, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SEALED_BYTES,
-    PROTOCOL_VERSION,
+    MeetingMessage, ParticipantInfo, PublishedTrackInfo, RecordHead, ServerMessage,
+    SubscribedTrack, SwitchedSlot, TileDisplay, Uplink, CLOSE_PAGE_RECONNECTING,
+    MAX_E2EE_DATA_BYTES, MAX_E2EE_KEY_BYTES, MAX_LAYERS, MAX_MESSAGE_BYTES, MAX_SDP_BYTES,
+    MAX_SEALED_BYTES, MAX_VIEW_TILES, PROTOCOL_VERSION,
 };
 pub use record_event::RecordEvent;

@@ -54,6 +54,10 @@ pub enum EdgeMessage {
         /// signaling, or its network changed), so the server keeps its side of them too.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         keep_media: bool,
+        /// The page receives cameras through video slots, pointed by its `view`, rather than
+        /// an m-line per camera: a join or a new camera then costs its page no offer.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        video_slots: bool,
         /// The meeting named by the page's link.
         meeting: MeetingName,
         /// The invitation token from the link.
@@ -232,9 +236,22 @@ pub enum MeetingMessage {
         /// One entry per tile that changed.
         tiles: Vec<TileDisplay>,
     },
+    /// Which cameras this page shows now, in the order it shows them (a page that joined
+    /// with `video_slots`): its video slots carry them, at most [`MAX_VIEW_TILES`].
+    View {
+        /// Whose camera tiles are on screen.
+        tiles: Vec<ParticipantId>,
+        /// How many video slots the page wants: the most tiles its layout shows at once (so
+        /// that paging never needs an offer); at least `tiles`, at most [`MAX_VIEW_TILES`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slots: Option<u32>,
+    },
     /// Leave the meeting.
     Leave {},
 }
+
+/// Most camera tiles one `view` may show (a gallery page of 5 by 5).
+pub const MAX_VIEW_TILES: usize = 25;
 
 /// A JSON object keyed by participant ids (object keys are strings in JSON; inside an
 /// internally tagged enum serde no longer turns them into numbers by itself).
@@ -365,12 +382,13 @@ pub struct SubscribedTrack {
     pub source: TrackSource,
 }
 
-/// One speaker slot and whose microphone it carries now.
+/// One switched slot (a speaker slot or a video slot) and whose track it carries now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SpeakerSlot {
+pub struct SwitchedSlot {
     /// The m-line's mid.
     pub mid: String,
-    /// Whose microphone; nobody's while fewer speak than the page has slots.
+    /// Whose microphone (a speaker slot) or camera (a video slot); nobody's while there is
+    /// no one for it.
     pub participant: Option<ParticipantId>,
 }
 
@@ -546,11 +564,21 @@ pub enum ServerMessage {
         /// `tracks` too.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         speaker_mids: Vec<String>,
+        /// The m-lines that carry the cameras this page shows (a page that joined with
+        /// `video_slots`; their sources change without a new offer: `video_slots` says to
+        /// whom). Those carrying someone now are in `tracks` too.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        video_mids: Vec<String>,
+    },
+    /// Whom each video slot of this page carries now, after a change (no new offer).
+    VideoSlots {
+        /// Every video slot the last offer made.
+        slots: Vec<SwitchedSlot>,
     },
     /// Whom each speaker slot of this page carries now, after a change (no new offer).
     SpeakerSlots {
         /// Every speaker slot the last offer made.
-        slots: Vec<SpeakerSlot>,
+        slots: Vec<SwitchedSlot>,
     },
     /// Who is heard in the meeting now (the loudest speakers, in the order they took the
     /// floor), and who speaks most: for the speaker view. In an encrypted meeting this is the
@@ -819,6 +847,24 @@ mod tests {
         assert!(!format!("{m:?}").contains("abc"), "tokens stay out of logs");
         let m: ClientMessage = serde_json::from_str(r#"{"type":"ping"}"#).unwrap();
         assert_eq!(m, ClientMessage::Meeting(MeetingMessage::Ping {}));
+        let m: ClientMessage = serde_json::from_str(
+            r#"{"type":"join","version":2,"meeting":"m-1","invite":"t","video_slots":true}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            m,
+            ClientMessage::Edge(EdgeMessage::Join {
+                video_slots: true,
+                ..
+            })
+        ));
+        let m: ClientMessage =
+            serde_json::from_str(r#"{"type":"view","tiles":[4,7],"slots":6}"#).unwrap();
+        let view = MeetingMessage::View {
+            tiles: vec![ParticipantId(4), ParticipantId(7)],
+            slots: Some(6),
+        };
+        assert_eq!(m, ClientMessage::Meeting(view));
         for bad in [
             r#"{"type":"nope"}"#,
             r#"{"type":"chat","text":5}"#,
@@ -827,6 +873,7 @@ mod tests {
             r#"{"type":"mute","source":"camera"}"#,
             // Version 1's bare participant id no longer resumes anything.
             r#"{"type":"join","version":2,"meeting":"m","invite":"t","resume":3}"#,
+            r#"{"type":"view","tiles":["4"]}"#,
         ] {
             assert!(serde_json::from_str::<ClientMessage>(bad).is_err(), "{bad}");
         }

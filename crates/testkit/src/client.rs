@@ -10,7 +10,7 @@ use str0m::media::{Direction, MediaKind, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::rtp::{ExtensionValues, RtpWrite, Ssrc};
 use str0m::{Candidate, Event, Rtc};
 use summit_proto::{
-    LayerInfo, ParticipantId, PublishedTrackInfo, SpeakerSlot, SubscribedTrack, TrackSource,
+    LayerInfo, ParticipantId, PublishedTrackInfo, SubscribedTrack, SwitchedSlot, TrackSource,
 };
 
 /// The simulated camera's simulcast layers, lowest first: rid, size, and per 40 ms frame the
@@ -65,6 +65,12 @@ pub struct SimClient {
     pub channel_mid: Option<String>,
     /// The mids of the speaker slots (from the last `subscribe_offer`).
     pub speaker_mids: Vec<String>,
+    /// The mids of the video slots (from the last `subscribe_offer`).
+    pub video_mids: Vec<String>,
+    /// Video m-lines in the last `subscribe_offer`, active or not.
+    pub video_m_lines: usize,
+    /// `subscribe_offer`s received.
+    pub offers: usize,
     /// The RFC 6464 level (dBov: 0 the loudest, -127 silence) its microphone packets carry.
     pub level: i8,
     /// Sequence numbers received on the channel, in order of arrival.
@@ -135,6 +141,9 @@ impl SimClient {
             unmapped: 0,
             channel_mid: None,
             speaker_mids: Vec::new(),
+            video_mids: Vec::new(),
+            video_m_lines: 0,
+            offers: 0,
             level: -127,
             channel_seqs: Vec::new(),
             keyframe_requests: 0,
@@ -222,17 +231,22 @@ impl SimClient {
         tracks: Vec<SubscribedTrack>,
         channel_mid: Option<String>,
         speaker_mids: Vec<String>,
+        video_mids: Vec<String>,
     ) -> String {
         self.mapping = tracks;
         self.channel_mid = channel_mid;
         self.speaker_mids = speaker_mids;
+        self.video_mids = video_mids;
+        self.video_m_lines = sdp.matches("m=video").count();
+        self.offers += 1;
         let offer = SdpOffer::from_sdp_string(sdp).unwrap();
         let answer = self.subscriber.sdp_api().accept_offer(offer).unwrap();
         answer.to_sdp_string()
     }
 
-    /// The server says whom its speaker slots carry now: the mapping follows, as a page's.
-    pub fn speaker_slots(&mut self, slots: &[SpeakerSlot]) {
+    /// The server says whom its speaker slots (`Microphone`) or video slots (`Camera`) carry
+    /// now: the mapping follows, as a page's.
+    pub fn switched_slots(&mut self, slots: &[SwitchedSlot], source: TrackSource) {
         self.mapping
             .retain(|t| !slots.iter().any(|s| s.mid == t.mid));
         for s in slots {
@@ -240,17 +254,27 @@ impl SimClient {
                 self.mapping.push(SubscribedTrack {
                     mid: s.mid.clone(),
                     participant,
-                    source: TrackSource::Microphone,
+                    source,
                 });
             }
         }
     }
 
+    /// The cameras its video slots carry now.
+    pub fn sees(&self) -> Vec<ParticipantId> {
+        self.carried_on(&self.video_mids)
+    }
+
     /// The speakers its speaker slots carry now.
     pub fn hears(&self) -> Vec<ParticipantId> {
+        self.carried_on(&self.speaker_mids)
+    }
+
+    /// Whom the m-lines `mids` carry now, as the page was told.
+    fn carried_on(&self, mids: &[String]) -> Vec<ParticipantId> {
         self.mapping
             .iter()
-            .filter(|t| self.speaker_mids.contains(&t.mid))
+            .filter(|t| mids.contains(&t.mid))
             .map(|t| t.participant)
             .collect()
     }

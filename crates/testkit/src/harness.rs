@@ -67,6 +67,8 @@ pub struct Harness {
     /// Whether pages that join from now on receive RED audio (RFC 2198), as Chromium does
     /// (default: no, as Firefox ESR and str0m's defaults).
     pub red_pages: bool,
+    /// Pages join with video slots (they then send `view`).
+    pub video_slots: bool,
     last_sent: std::collections::HashMap<SocketAddr, Vec<u8>>,
     /// Datagrams the seeded network lost, by destination.
     pub dropped_to: std::collections::HashMap<SocketAddr, u64>,
@@ -111,6 +113,7 @@ impl Harness {
             skip_lobby: true,
             e2ee: false,
             red_pages: false,
+            video_slots: false,
             sent: Default::default(),
             last_sent: Default::default(),
             dropped_to: Default::default(),
@@ -166,6 +169,7 @@ impl Harness {
             settings: Default::default(),
             resume: resume.map(summit_auth::resume_hash),
             keep_media: false,
+            video_slots: self.video_slots,
             token_hash: summit_auth::resume_hash(&token),
             token,
             allow_new: true,
@@ -494,14 +498,25 @@ impl Harness {
                             tracks,
                             channel_mid,
                             speaker_mids,
+                            video_mids,
                         } => {
-                            let answer =
-                                c.answer_subscribe(&sdp, tracks, channel_mid, speaker_mids);
+                            let answer = c.answer_subscribe(
+                                &sdp,
+                                tracks,
+                                channel_mid,
+                                speaker_mids,
+                                video_mids,
+                            );
                             // A participant removed meanwhile gets an error, as a page would.
                             let answer = MeetingMessage::SubscribeAnswer { sdp: answer };
                             let _ = self.sfu.handle_message(now, id, answer, 0);
                         }
-                        ServerMessage::SpeakerSlots { slots } => c.speaker_slots(&slots),
+                        ServerMessage::SpeakerSlots { slots } => {
+                            c.switched_slots(&slots, summit_proto::TrackSource::Microphone)
+                        }
+                        ServerMessage::VideoSlots { slots } => {
+                            c.switched_slots(&slots, summit_proto::TrackSource::Camera)
+                        }
                         _ => {}
                     }
                 }

@@ -65,14 +65,20 @@ impl Router {
                 publisher: t.participant,
                 source: t.source,
             };
-            // A tile of a track this page does not receive (any more) is ignored: reports
+            let display = Display::from_size(t.width, t.height);
+            // Kept for a video slot pointed at this tile later; bounded by what one message
+            // may list, and a meeting has fewer videos than that.
+            if p.tile_sizes.len() < MAX_TILES || p.tile_sizes.contains_key(&r) {
+                p.tile_sizes.insert(r, display);
+            }
+            // A tile of a track this page does not receive (any more) is only kept: reports
             // race with renegotiation.
             if let Some(slot) = p
                 .slots
                 .iter_mut()
                 .find(|s| !s.channel && s.track() == Some(r))
             {
-                slot.display = Display::from_size(t.width, t.height);
+                slot.display = display;
             }
         }
         Ok(())

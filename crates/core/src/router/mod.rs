@@ -20,6 +20,7 @@ pub(crate) mod speaker_slots;
 pub(crate) mod speakers;
 pub(crate) mod subscription;
 pub(crate) mod track;
+pub(crate) mod video_slots;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -343,6 +344,9 @@ impl Router {
             };
             self.subscriptions.assign(at, slot, None);
         }
+        for m in self.media.values_mut() {
+            m.tile_sizes.retain(|t, _| t.publisher != id);
+        }
         media
     }
 }
@@ -356,6 +360,16 @@ pub(crate) struct Media {
     channel_slot: Option<usize>,
     /// The slots that carry the meeting's loudest speakers to them.
     speaker_slots: Vec<usize>,
+    /// Their page receives cameras through video slots (`video_slots`), never a slot per
+    /// camera.
+    uses_video_slots: bool,
+    /// The slots that carry the cameras their page shows.
+    video_slots: Vec<usize>,
+    /// Whose cameras their page shows, in its order (its last `view`).
+    view: Vec<ParticipantId>,
+    /// How big their page shows each video, as it last said: a video slot takes the size of
+    /// the tile it is pointed at.
+    tile_sizes: rustc_hash::FxHashMap<TrackRef, crate::router::layers::Display>,
     /// Their meeting's room, once they entered it.
     room: Option<RoomId>,
     /// Their microphone may be heard on the floor (not an interpreter's).
@@ -401,6 +415,30 @@ impl Media {
     #[cfg(feature = "danger-test-attacks")]
     pub(crate) fn slots(&self) -> &[Slot] {
         &self.slots
+    }
+
+    /// The mids of the slots at `indices` that have one (were offered).
+    pub(crate) fn mids(&self, indices: &[usize]) -> Vec<String> {
+        indices
+            .iter()
+            .filter_map(|i| self.slots.get(*i)?.mid)
+            .map(|m| m.to_string())
+            .collect()
+    }
+
+    /// What the slots at `indices` carry now, as their page is told it; slots not yet
+    /// offered are left out.
+    pub(crate) fn switched_slots(&self, indices: &[usize]) -> Vec<summit_proto::SwitchedSlot> {
+        indices
+            .iter()
+            .filter_map(|s| self.slots.get(*s))
+            .filter_map(|s| {
+                Some(summit_proto::SwitchedSlot {
+                    mid: s.mid?.to_string(),
+                    participant: s.track().map(|t| t.publisher),
+                })
+            })
+            .collect()
     }
 
     /// Their published track of `source`, if any.

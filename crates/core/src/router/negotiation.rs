@@ -168,6 +168,8 @@ impl Router {
                     let dir = Direction::SendOnly;
                     let name = if slot.channel {
                         "channel".to_owned()
+                    } else if slot.tile {
+                        format!("video{i}")
                     } else {
                         format!("speaker{i}")
                     };
@@ -216,12 +218,8 @@ impl Router {
             .and_then(|i| p.slots.get(i))
             .and_then(|s| s.mid)
             .map(|m| m.to_string());
-        let speaker_mids = p
-            .speaker_slots
-            .iter()
-            .filter_map(|i| p.slots.get(*i)?.mid)
-            .map(|m| m.to_string())
-            .collect();
+        let speaker_mids = p.mids(&p.speaker_slots);
+        let video_mids = p.mids(&p.video_slots);
         let sdp = offer.to_sdp_string();
         tracing::debug!(participant = %id, ?tracks, "subscribe offer");
         let offer = ServerMessage::SubscribeOffer {
@@ -229,6 +227,7 @@ impl Router {
             tracks,
             channel_mid,
             speaker_mids,
+            video_mids,
         };
         p.last_offer = Some(offer.clone());
         endpoint.mark_dirty(PeerKey {

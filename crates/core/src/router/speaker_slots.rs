@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 use str0m::rtp::RtpPacket;
-use summit_proto::{MeetingName, ParticipantId, ServerMessage, SpeakerSlot, TrackSource};
+use summit_proto::{MeetingName, ParticipantId, ServerMessage, TrackSource};
 
 use crate::router::forward::Classified;
 use crate::router::speakers::{Heard, Speakers};
-use crate::router::subscription::{Slot, SlotRef};
+use crate::router::subscription::{repoint, Slot, SlotRef};
 use crate::router::track::TrackRef;
 use crate::router::Router;
 
@@ -188,39 +188,20 @@ impl Router {
         if m.speaker_slots.is_empty() {
             return None;
         }
-        let mic = |publisher| TrackRef {
-            publisher,
-            source: TrackSource::Microphone,
-        };
         let carried = |s: usize| m.slots.get(s).and_then(Slot::track).map(|t| t.publisher);
-        let held = |p: ParticipantId| p != id && room.speakers.holds(p);
-        // Slots whose speaker is no longer held are free; held speakers not carried need one.
-        let mut free: Vec<usize> = m
-            .speaker_slots
-            .iter()
-            .copied()
-            .filter(|s| !carried(*s).is_some_and(held))
-            .collect();
-        let mut moves: Vec<(usize, Option<TrackRef>)> = Vec::new();
-        for p in room.speakers.held().filter(|p| *p != id) {
-            if m.speaker_slots.iter().any(|s| carried(*s) == Some(p)) {
-                continue;
-            }
-            if free.is_empty() {
-                break;
-            }
-            let s = free.remove(0);
-            moves.push((s, Some(mic(p))));
-        }
-        for s in free {
-            if carried(s).is_some() {
-                moves.push((s, None));
-            }
-        }
+        let moves = repoint(
+            &m.speaker_slots,
+            carried,
+            room.speakers.held().filter(|p| *p != id),
+        );
         if moves.is_empty() {
             return None;
         }
-        for (slot, track) in moves {
+        for (slot, publisher) in moves {
+            let track = publisher.map(|publisher| TrackRef {
+                publisher,
+                source: TrackSource::Microphone,
+            });
             self.hand_over(
                 SlotRef {
                     participant: id,
@@ -235,17 +216,7 @@ impl Router {
     /// What `id`'s speaker slots carry now, for their page; `None` before they were offered.
     pub(crate) fn speaker_slots_message(&self, id: ParticipantId) -> Option<ServerMessage> {
         let m = self.media.get(&id)?;
-        let slots: Vec<SpeakerSlot> = m
-            .speaker_slots
-            .iter()
-            .filter_map(|s| m.slots.get(*s))
-            .filter_map(|s| {
-                Some(SpeakerSlot {
-                    mid: s.mid?.to_string(),
-                    participant: s.track().map(|t| t.publisher),
-                })
-            })
-            .collect();
+        let slots = m.switched_slots(&m.speaker_slots);
         (!slots.is_empty()).then_some(ServerMessage::SpeakerSlots { slots })
     }
 }

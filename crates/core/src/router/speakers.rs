@@ -218,6 +218,7 @@ impl Speakers {
     }
 
     /// Whether `id` holds a place.
+    #[cfg(test)]
     pub(crate) fn holds(&self, id: ParticipantId) -> bool {
         self.places.iter().any(|p| p.speaker == id)
     }

@@ -73,6 +73,43 @@ impl Subscriptions {
     }
 }
 
+/// How a subscriber's switched slots (`slots`, by index) follow the publishers `wanted` on
+/// them, most wanted first: a publisher already carried stays on its slot (its stream goes on
+/// undisturbed), the others take slots that carry no one wanted, and slots left over are
+/// freed. Returns the moves: (slot, its new publisher or none).
+pub(crate) fn repoint(
+    slots: &[usize],
+    carried: impl Fn(usize) -> Option<ParticipantId>,
+    wanted: impl Iterator<Item = ParticipantId>,
+) -> Vec<(usize, Option<ParticipantId>)> {
+    let mut want: Vec<ParticipantId> = Vec::with_capacity(slots.len());
+    for p in wanted {
+        if want.len() == slots.len() {
+            break;
+        }
+        if !want.contains(&p) {
+            want.push(p);
+        }
+    }
+    let stays = |s: usize| carried(s).is_some_and(|p| want.contains(&p));
+    let mut free = slots.iter().copied().filter(|s| !stays(*s));
+    let mut moves = Vec::new();
+    for p in &want {
+        if slots.iter().any(|s| carried(*s) == Some(*p)) {
+            continue;
+        }
+        if let Some(s) = free.next() {
+            moves.push((s, Some(*p)));
+        }
+    }
+    for s in free {
+        if carried(s).is_some() {
+            moves.push((s, None));
+        }
+    }
+    moves
+}
+
 /// Names one slot of one subscriber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SlotRef {
@@ -110,6 +147,8 @@ pub(crate) struct Slot {
     /// A speaker slot: like a channel's, always active once negotiated, its source one of the
     /// meeting's loudest speakers.
     pub(crate) speaker: bool,
+    /// A video slot: like a speaker slot, its source one of the cameras the page shows.
+    pub(crate) tile: bool,
     /// Bumped whenever `track` changes, so an answer to an older offer does not start it.
     pub(crate) generation: u64,
     /// What the outstanding offer said of this m-line, if one is out.
@@ -140,6 +179,7 @@ impl Slot {
             track: None,
             channel: false,
             speaker: false,
+            tile: false,
             generation: 0,
             offered: None,
             agreed: Agreed::Inactive,
@@ -170,10 +210,18 @@ impl Slot {
         }
     }
 
-    /// Its source changes under its running stream, without negotiation: a channel's or a
-    /// speaker slot.
+    /// A slot for one of the cameras the page shows (video).
+    pub(crate) fn tile() -> Self {
+        Self {
+            tile: true,
+            ..Self::new(MediaKind::Video)
+        }
+    }
+
+    /// Its source changes under its running stream, without negotiation: a channel's, a
+    /// speaker or a video slot.
     pub(crate) fn switched(&self) -> bool {
-        self.channel || self.speaker
+        self.channel || self.speaker || self.tile
     }
 
     /// The track it carries now, if any.
@@ -181,8 +229,7 @@ impl Slot {
         self.track
     }
 
-    /// Whether the m-line should be sending: it carries a track, or it is a channel or a
-    /// speaker slot.
+    /// Whether the m-line should be sending: it carries a track, or it is a switched slot.
     pub(crate) fn active(&self) -> bool {
         self.switched() || self.track.is_some()
     }
@@ -292,6 +339,25 @@ mod tests {
         assert!(s.ready());
         s.switch_source(track(4));
         assert!(s.ready(), "a handover needs no offer");
+    }
+
+    #[test]
+    fn repointing_keeps_who_stays_and_fills_free_slots_in_order() {
+        let p = |n: u64| ParticipantId(n);
+        // Slots 4, 5, 6 carry 1, 2, nobody; 2 and 3 are wanted now, then 7.
+        let carried = |s: usize| match s {
+            4 => Some(p(1)),
+            5 => Some(p(2)),
+            _ => None,
+        };
+        let moves = repoint(&[4, 5, 6], carried, [p(2), p(3), p(7)].into_iter());
+        assert_eq!(moves, vec![(4, Some(p(3))), (6, Some(p(7)))]);
+        // Fewer wanted than slots: the rest are freed; duplicates count once.
+        let moves = repoint(&[4, 5, 6], carried, [p(2), p(2)].into_iter());
+        assert_eq!(moves, vec![(4, None)]);
+        // More wanted than slots: the first ones win, and nobody moves for the others.
+        let moves = repoint(&[4, 5], carried, [p(1), p(2), p(3)].into_iter());
+        assert!(moves.is_empty());
     }
 
     fn at(participant: u64, slot: usize) -> SlotRef {

@@ -165,9 +165,19 @@ impl Sfu {
             .iter()
             .chain(published.added.iter().map(|(s, _)| s))
             .any(|s| *s == TrackSource::Microphone);
+        let now = self.now;
+        let cameras_changed = published
+            .removed
+            .iter()
+            .chain(published.added.iter().map(|(s, _)| s))
+            .any(|s| *s == TrackSource::Camera);
         for s in published.removed {
             for sub in self.router.unpublish(id, s) {
                 self.offer_if_needed(sub);
+                if s == TrackSource::Camera && self.router.uses_video_slots(sub) {
+                    // Its slot carries no one now: the page is told.
+                    self.point_video_slots(sub, now, true);
+                }
             }
         }
         let members = self.meetings.members_of(id);
@@ -188,6 +198,9 @@ impl Sfu {
         }
         if mic_changed {
             self.floor_voice_changed(id);
+        }
+        if cameras_changed {
+            self.cameras_changed(id, now);
         }
         self.feed_channels_of(id);
         self.broadcast_update(id);
@@ -217,6 +230,10 @@ impl Sfu {
         // Floor microphones reach listeners through speaker slots, an interpreter's through
         // channel slots; as a track of its own, only their booth partners hear it.
         if source == TrackSource::Microphone && !self.meetings.booth_line(publisher, sub) {
+            return;
+        }
+        // A page with video slots gets cameras through them (video_slots.rs).
+        if source == TrackSource::Camera && self.router.uses_video_slots(sub) {
             return;
         }
         self.router.subscribe(sub, TrackRef { publisher, source });

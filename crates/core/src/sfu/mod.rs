@@ -16,6 +16,7 @@ pub(crate) mod recording;
 pub(crate) mod session;
 pub(crate) mod speakers;
 pub(crate) mod turn;
+pub(crate) mod video_slots;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -186,6 +187,7 @@ impl Sfu {
             MeetingMessage::Lock { locked } => self.lock(id, locked),
             MeetingMessage::EndMeeting {} => self.end_meeting(id),
             MeetingMessage::Publish { sdp, tracks } => self.handle_publish(id, &sdp, &tracks),
+            MeetingMessage::View { tiles, slots } => self.handle_view(now, id, &tiles, slots),
             MeetingMessage::SubscribeAnswer { sdp } => self.handle_subscribe_answer(now, id, &sdp),
             MeetingMessage::Mute { source, muted } => {
                 self.meetings.set_muted(id, source, muted)?;

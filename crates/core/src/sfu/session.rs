@@ -76,6 +76,9 @@ pub struct JoinRequest {
     /// With `resume`: the page still has its media connections, so a session still here keeps
     /// its own and goes on as it was (otherwise it starts again with fresh ones).
     pub keep_media: bool,
+    /// The page receives cameras through video slots its `view` points, not an m-line per
+    /// camera.
+    pub video_slots: bool,
     /// The token this session gets (the page learns it; only `token_hash` is kept).
     pub token: ResumeToken,
     /// Its SHA-256.
@@ -133,6 +136,7 @@ impl Sfu {
             settings,
             resume,
             keep_media,
+            video_slots,
             token,
             token_hash,
             allow_new,
@@ -207,6 +211,9 @@ impl Sfu {
         let invitation = p.invitation.clone();
         self.meetings.insert(p);
         self.router.add(id);
+        if video_slots {
+            self.router.use_video_slots(id);
+        }
         self.connect(id, now);
         self.resumable_session(id);
         // A recording the restart cut is news for the first meeting after it only.
@@ -541,9 +548,13 @@ impl Sfu {
         self.endpoint.disconnect(id);
         // Others stop receiving this participant's tracks, and theirs stop feeding them.
         let room = self.leave_room(id);
+        let showing = self.router.tiles_showing(id);
         self.router.remove(id);
         if let Some((room, heard)) = room {
             self.speakers_changed(room, heard);
+        }
+        for sub in showing {
+            self.point_video_slots(sub, self.now, true);
         }
         self.departed_counters += counted;
         let members = match self.meetings.meeting_mut(&p.meeting) {

@@ -83,7 +83,8 @@ impl Sfu {
         }
     }
 
-    /// What `id`'s page is to know of the speakers now: on entry, and back from a reconnection
+    /// What `id`'s page is to know of the speakers (and its video slots) now: on entry, and
+    /// back from a reconnection
     /// (these messages are not held while a page is away: only the last state counts).
     pub(crate) fn send_speakers(&mut self, id: ParticipantId) {
         let active = self
@@ -94,6 +95,9 @@ impl Sfu {
         if let Some(msg) = self.router.speaker_slots_message(id) {
             self.signal(id, msg);
         }
+        if let Some(msg) = self.router.video_slots_message(id) {
+            self.signal(id, msg);
+        }
         if let Some(msg) = active {
             self.signal(id, msg);
         }
@@ -101,7 +105,7 @@ impl Sfu {
 
     /// Sends a message of passing state: dropped for a page that is away (it gets the state
     /// afresh when it is back).
-    fn signal_now(&mut self, to: ParticipantId, msg: ServerMessage) {
+    pub(crate) fn signal_now(&mut self, to: ParticipantId, msg: ServerMessage) {
         let away = self
             .meetings
             .participant(to)

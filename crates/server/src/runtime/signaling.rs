@@ -123,14 +123,10 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             Err(_) => return close(ws, CloseCode::ProtocolError, "no join message in time").await,
             Ok(m) => m,
         };
-    let (version, meeting, invite, resume, keep_media) = match first {
-        Incoming::Message(ClientMessage::Edge(EdgeMessage::Join {
-            version,
-            meeting,
-            invite,
-            resume_token,
-            keep_media,
-        })) => (version, meeting, invite, resume_token, keep_media),
+    let first = match first {
+        Incoming::Message(ClientMessage::Edge(m)) => Some(m),
+        // Any other message is not a join either: refused below.
+        Incoming::Message(_) => None,
         Incoming::Closed { .. } => return,
         Incoming::TooBig => {
             return close(ws, CloseCode::TooBig, &too_big(limits.max_message_bytes)).await
@@ -143,14 +139,22 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
             )
             .await
         }
-        Incoming::Message(_) => {
-            return close(
-                ws,
-                CloseCode::ProtocolError,
-                "the first message must be join",
-            )
-            .await
-        }
+    };
+    let Some(EdgeMessage::Join {
+        version,
+        meeting,
+        invite,
+        resume_token: resume,
+        keep_media,
+        video_slots,
+    }) = first
+    else {
+        return close(
+            ws,
+            CloseCode::ProtocolError,
+            "the first message must be join",
+        )
+        .await;
     };
     if version != PROTOCOL_VERSION {
         let why = format!("protocol version {version} is not supported (this server speaks {PROTOCOL_VERSION}); reload the page");
@@ -252,6 +256,7 @@ pub(crate) async fn serve(mut ws: WebSocket, state: AppState, ip: IpAddr) {
         settings,
         resume,
         keep_media,
+        video_slots,
         token_hash: resume_hash(&token),
         token,
         allow_new: spent,
