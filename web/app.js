@@ -10,7 +10,7 @@ import { CLOSE } from './protocol.js';
 import { Connection, FLOW_EVERY_MS } from './connection.js';
 import { Tile, watchLevel } from './tiles.js';
 import { DisplayReporter } from './display.js';
-import { Gallery } from './gallery.js';
+import { Gallery, MAX_TILES } from './gallery.js';
 import { SpeakingMonitor } from './speaking.js';
 import { SpeakerSlots } from './speakers.js';
 import { E2ee } from './e2ee.js';
@@ -69,12 +69,16 @@ const state = {
   e2eeProblem: '',
   /** @type {E2ee | null} */ e2ee: null,
   /** @type {FrameCrypto | null} */ frames: null,
+  /** The m-lines of the video slots, which carry the cameras the gallery shows (last offer). */
+  videoMids: /** @type {Set<string>} */ (new Set()),
+  /** The tiles last told to the server in a `view`, as a key ('' for none yet). */
+  lastView: '',
 };
 /** How big each remote video is shown, for the server's choice of simulcast layer. */
 const display = new DisplayReporter((msg) => state.signaling?.send(msg));
 // Tiles on other pages of the gallery are hidden: the display reporter tells the server.
 const gallery = new Gallery($('grid'), { pager: $('pager'), label: $('page-label'), prev: $('btn-page-prev'), next: $('btn-page-next') },
-  () => display.changed());
+  () => { display.changed(); sendView(); });
 // The floor: the loudest speakers, on a few slots the server switches.
 const speakers = new SpeakerSlots($('speaker-audio'), link.encrypted);
 // Who is speaking, from the sound this page decoded (not from what the server says).
@@ -338,11 +342,17 @@ async function handleMessage(msg) {
     case 'publish_answer': return conn.onPublishAnswer(msg.sdp);
     case 'subscribe_offer':
       speakers.offered(msg.speaker_mids ?? [], msg.tracks);
-      return conn.onSubscribeOffer(msg.sdp, msg.tracks, msg.channel_mid);
+      state.videoMids = new Set(msg.video_mids ?? []);
+      await conn.onSubscribeOffer(msg.sdp, msg.tracks, msg.channel_mid);
+      return showVideoSlots();
     case 'speaker_slots':
       speakers.moved(msg.slots);
-      conn.moveSpeakers(msg.slots);
+      conn.moveSlots(msg.slots, 'microphone');
       return;
+    case 'video_slots':
+      conn.moveSlots(msg.slots.filter((x) => state.videoMids.has(x.mid)), 'camera');
+      showVideoSlots();
+      return routeFrames();
     case 'active_speakers':
       speakers.setActive(msg.speakers, msg.dominant ?? null);
       return gallery.setDominant(msg.dominant ?? null);
@@ -441,8 +451,10 @@ async function onWelcome(msg) {
   watchMedia(/** @type {Connection} */ (state.conn));
   if (!state.joinedAt) state.joinedAt = Date.now();
   for (const p of [...state.people.keys()]) removePerson(p);
-  // A new session (or a resumed one after a lost connection) has no sizes yet.
+  // A new session (or a resumed one after a lost connection) has no sizes, view or slots yet.
   display.resend();
+  state.lastView = '';
+  state.videoMids = new Set();
   state.selfTile?.remove();
   chat.reset(!!msg.can_chat);
   state.selfTile = new Tile($('grid'), 'self', myName(), true);
@@ -493,6 +505,9 @@ async function onResumed(msg) {
   const here = new Set(msg.participants.map((p) => p.id));
   for (const id of [...state.people.keys()]) if (!here.has(id)) removePerson(id);
   for (const p of msg.participants) addPerson(p);
+  // The server kept the view; told again, it changes nothing unless tiles came or went.
+  state.lastView = '';
+  gallery.schedule();
   // The interpretation state comes again: the listener's channel and a booth microphone
   // that went free are taken back as they were.
   interp.welcome(msg);
@@ -632,6 +647,8 @@ function addPerson(info) {
   const tile = new Tile($('grid'), info.id, shown(info.id, info.name).name, false);
   tile.update(info);
   state.people.set(info.id, { info, tile });
+  // Its size is known before a video slot brings the picture (which then fits at once).
+  display.watch(info.id, 'camera', tile.el, false);
   renderPeople();
 }
 
@@ -759,6 +776,7 @@ function onTrack(mid, track) {
     speaking.follow(track, mid);
     return;
   }
+  if (state.videoMids.has(mid)) return showVideoSlots();
   const m = state.conn?.mapping.find((t) => t.mid === mid);
   if (!m) return;
   const p = state.people.get(m.participant);
@@ -775,6 +793,49 @@ function onTrack(mid, track) {
   } else if (m.source === 'screen') {
     display.watch(m.participant, 'screen', showScreen(m.participant, track));
   }
+}
+
+/**
+ * Puts each video slot's picture on the tile of whom it carries now, and takes the slots'
+ * pictures off every other tile (a slot that moved on leaves its last tile to its initials).
+ */
+function showVideoSlots() {
+  const conn = state.conn;
+  if (!conn) return;
+  /** @type {Map<number, MediaStreamTrack>} */
+  const on = new Map();
+  /** @type {Set<MediaStreamTrack>} */
+  const slotTracks = new Set();
+  for (const t of conn.sub.getTransceivers()) {
+    if (!t.mid || !state.videoMids.has(t.mid)) continue;
+    slotTracks.add(t.receiver.track);
+    const m = conn.mapping.find((x) => x.mid === t.mid);
+    if (m) on.set(m.participant, t.receiver.track);
+  }
+  for (const [id, p] of state.people) {
+    const track = on.get(id);
+    if (track) p.tile.setVideo(track);
+    else if (slotTracks.has(/** @type {MediaStreamTrack} */ (p.tile.videoTrack()))) p.tile.clearVideo();
+  }
+}
+
+/**
+ * Tells the server whose cameras the page shows now (the gallery page's tiles, or the speaker
+ * view's), when that changed: its video slots follow, with no new offer unless there are more
+ * tiles than slots.
+ */
+function sendView() {
+  if (state.view !== 'meeting' || !state.signaling?.in) return;
+  const tiles = [...$('grid').querySelectorAll('.tile:not([hidden]):not(.self)')]
+    .map((/** @type {HTMLElement} */ el) => Number(el.dataset.participant))
+    .filter((id) => Number.isSafeInteger(id))
+    .slice(0, MAX_TILES);
+  // As many slots as a page of this layout has tiles, so that paging needs no new offer.
+  const slots = Math.min(MAX_TILES, Math.max(gallery.perPage, tiles.length));
+  const key = `${slots}:${tiles.join(',')}`;
+  if (key === state.lastView) return;
+  state.lastView = key;
+  state.signaling.send({ type: 'view', tiles, slots });
 }
 
 /**

@@ -249,15 +249,16 @@ export class Connection {
   }
 
   /**
-   * The server moved its speaker slots to other speakers (no new offer): what the m-lines carry
-   * follows.
+   * The server moved its speaker slots (`microphone`) or video slots (`camera`) to other
+   * participants (no new offer): what the m-lines carry follows.
    * @param {Array<{mid: string, participant?: number | null}>} slots
+   * @param {'microphone' | 'camera'} source
    */
-  moveSpeakers(slots) {
+  moveSlots(slots, source) {
     const mids = new Set(slots.map((s) => s.mid));
     this.mapping = this.mapping.filter((t) => !mids.has(t.mid));
     for (const s of slots) {
-      if (typeof s.participant === 'number') this.mapping.push({ mid: s.mid, participant: s.participant, source: 'microphone' });
+      if (typeof s.participant === 'number') this.mapping.push({ mid: s.mid, participant: s.participant, source });
     }
   }
 

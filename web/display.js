@@ -28,8 +28,9 @@ export class DisplayReporter {
    * @param {number} participant
    * @param {string} source
    * @param {HTMLElement} el
+   * @param {boolean} [atOnce] report a new video at once (else with the next gathered report)
    */
-  watch(participant, source, el) {
+  watch(participant, source, el, atOnce = true) {
     const key = `${participant}:${source}`;
     const old = this.videos.get(key);
     if (old?.el === el) return;
@@ -39,7 +40,7 @@ export class DisplayReporter {
     // A new video is reported at once: a track arrives while the page answers the server's
     // offer, so the size gets there before the answer and the first layer sent already fits
     // (no 720p keyframe for a thumbnail). Later changes are gathered.
-    if (!old) this.report();
+    if (!old && atOnce) this.report();
     else this.schedule();
   }
 

@@ -33,6 +33,14 @@ const stats = {
  * @type {Map<string, Set<number>>}
  */
 let routes = new Map();
+/** How long a sender a slot moved away from may still have frames on the way to it. */
+const LEAVING_MS = 2000;
+/**
+ * Per m-line, the senders it carried until its last route change, and until when their frames
+ * are dropped quietly rather than counted as misrouted (a video slot or speaker slot moved).
+ * @type {Map<string, {senders: Set<number>, until: number}>}
+ */
+const left = new Map();
 /**
  * Per received m-line: the sender whose frames it last opened, and what it dropped.
  * @type {Map<string, {sender: number | null, decrypted: number, misrouted: number, replayed: number, from: number[]}>}
@@ -122,6 +130,12 @@ async function decryptFrame(kind, frame, out, r) {
   let replayed = false;
   let sender = null;
   try { sender = splitKid(decodeHeader(body).kid).sender; } catch { /* not SFrame */ }
+  const leaving = sender === null ? undefined : left.get(r.mid);
+  if (sender !== null && leaving && leaving.senders.has(sender) && performance.now() < leaving.until) {
+    // The slot just moved from this sender to another: their frames still on the way are
+    // dropped, as any frame not the slot's, but they are no sign of a server misrouting.
+    return;
+  }
   if (sender !== null && !routes.get(r.mid)?.has(sender)) {
     // Not who this track carries: never shown here (under someone else's name).
     stats.misrouted += 1;
@@ -203,9 +217,17 @@ scope.onmessage = async (/** @type {MessageEvent} */ ev) => {
       return;
     }
     case 'key': return ring.set(m.sender, m.index, m.base);
-    case 'route':
-      routes = new Map(m.routes.map((/** @type {[string, number[]]} */ [mid, senders]) => [mid, new Set(senders)]));
+    case 'route': {
+      const next = new Map(m.routes.map((/** @type {[string, number[]]} */ [mid, senders]) => [mid, new Set(senders)]));
+      const until = performance.now() + LEAVING_MS;
+      for (const [mid, before] of routes) {
+        const now = next.get(mid);
+        const gone = [...before].filter((x) => !now?.has(x));
+        if (gone.length) left.set(mid, { senders: new Set(gone), until });
+      }
+      routes = next;
       return;
+    }
     case 'forget': return ring.forget(m.sender);
     case 'streams': return pipe(m.readable, m.writable, m);
     case 'capture':

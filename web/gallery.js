@@ -62,7 +62,8 @@ export class Gallery {
   /**
    * @param {HTMLElement} grid the tiles' container
    * @param {PagerElements} el
-   * @param {() => void} shownChanged called after tiles were shown or hidden
+   * @param {() => void} shownChanged called after every layout (tiles may have been shown or
+   *   hidden)
    */
   constructor(grid, el, shownChanged) {
     this.grid = grid;
@@ -72,6 +73,8 @@ export class Gallery {
     this.page = 0;
     /** How many pages there are now. */
     this.pages = 1;
+    /** The most tiles a page of the current layout shows (the speaker view: its large tile and strip). */
+    this.perPage = 1;
     this.frame = 0;
     /** @type {'gallery' | 'speaker'} */
     this.mode = 'gallery';
@@ -132,20 +135,17 @@ export class Gallery {
     if (large) return this.layoutSpeaker(tiles.filter((t) => t !== large), large, width, height, gap);
     this.grid.classList.remove('speaker-view');
     const perPage = capacity(width, height, gap);
+    this.perPage = perPage;
     this.pages = Math.max(1, Math.ceil(tiles.length / perPage));
     this.page = Math.min(Math.max(0, this.page), this.pages - 1);
     const first = this.page * perPage;
     const onPage = tiles.slice(first, first + perPage);
-    let changed = false;
-    tiles.forEach((t, i) => {
-      const hide = i < first || i >= first + perPage;
-      if (t.hidden !== hide) { t.hidden = hide; changed = true; }
-    });
+    tiles.forEach((t, i) => { t.hidden = i < first || i >= first + perPage; });
     // The tiles wrap into rows (styles.css): at this size they fit in the room there is.
     const { tileWidth, tileHeight } = fit(onPage.length, width, height, gap);
     this.grid.style.setProperty('--tile-width', `${tileWidth}px`);
     this.grid.style.setProperty('--tile-height', `${tileHeight}px`);
-    this.showPager(changed);
+    this.showPager();
   }
 
   /**
@@ -166,30 +166,28 @@ export class Gallery {
   layoutSpeaker(others, large, width, height, gap) {
     this.grid.classList.add('speaker-view');
     const stripHeight = others.length ? Math.min(MIN_TILE_WIDTH / ASPECT, height / 4) : 0;
-    const perPage = Math.max(1, Math.min(MAX_TILES, Math.floor((width + gap) / (MIN_TILE_WIDTH + gap))));
+    const perPage = Math.max(1, Math.min(MAX_TILES - 1, Math.floor((width + gap) / (MIN_TILE_WIDTH + gap))));
+    this.perPage = perPage + 1;
     this.pages = Math.max(1, Math.ceil(others.length / perPage));
     this.page = Math.min(Math.max(0, this.page), this.pages - 1);
     const first = this.page * perPage;
-    let changed = large.hidden !== false;
     large.hidden = false;
-    others.forEach((t, i) => {
-      const hide = i < first || i >= first + perPage;
-      if (t.hidden !== hide) { t.hidden = hide; changed = true; }
-    });
+    others.forEach((t, i) => { t.hidden = i < first || i >= first + perPage; });
     const onPage = Math.min(perPage, others.length - first);
     const strip = fit(onPage, width, stripHeight, gap);
     this.grid.style.setProperty('--tile-width', `${strip.tileWidth}px`);
     this.grid.style.setProperty('--tile-height', `${strip.tileHeight}px`);
     this.grid.style.setProperty('--featured-height', `${Math.floor(height - (stripHeight ? stripHeight + gap : 0))}px`);
-    this.showPager(changed);
+    this.showPager();
   }
 
-  /** @param {boolean} changed tiles were shown or hidden */
-  showPager(changed) {
+  /** The pager for the page shown; then whoever follows what is shown is told. */
+  showPager() {
     this.el.pager.hidden = this.pages < 2;
     this.el.label.textContent = `Page ${this.page + 1} of ${this.pages}`;
     this.el.prev.disabled = this.page === 0;
     this.el.next.disabled = this.page >= this.pages - 1;
-    if (changed) this.shownChanged();
+    // After every layout: a tile added where there was room is shown without hiding any.
+    this.shownChanged();
   }
 }

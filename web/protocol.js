@@ -127,8 +127,9 @@ export const CLOSE = Object.freeze({
  * @typedef {WelcomeMessage
  *   | IceServersMessage
  *   | {type: 'publish_answer', sdp: string}
- *   | {type: 'subscribe_offer', sdp: string, tracks: SubscribedTrack[], channel_mid?: string, speaker_mids?: string[]}
+ *   | {type: 'subscribe_offer', sdp: string, tracks: SubscribedTrack[], channel_mid?: string, speaker_mids?: string[], video_mids?: string[]}
  *   | {type: 'speaker_slots', slots: Array<{mid: string, participant?: number | null}>}
+ *   | {type: 'video_slots', slots: Array<{mid: string, participant?: number | null}>}
  *   | {type: 'active_speakers', speakers: number[], dominant?: number}
  *   | {type: 'participant_joined', participant: ParticipantInfo}
  *   | {type: 'participant_updated', participant: ParticipantInfo}
@@ -152,7 +153,7 @@ export const CLOSE = Object.freeze({
 
 /**
  * Every message the page sends; `type` tells them apart.
- * @typedef {{type: 'join', version: number, meeting: string, invite: string, resume_token?: string, keep_media?: boolean}
+ * @typedef {{type: 'join', version: number, meeting: string, invite: string, resume_token?: string, keep_media?: boolean, video_slots?: boolean}
  *   | {type: 'publish', sdp: string, tracks: PublishedTrackInfo[]}
  *   | {type: 'subscribe_answer', sdp: string}
  *   | {type: 'mute', source: TrackSource, muted: boolean}
@@ -178,5 +179,6 @@ export const CLOSE = Object.freeze({
  *   | {type: 'stop_recording'}
  *   | {type: 'add_language', language: string}
  *   | {type: 'display', tiles: TileDisplay[]}
+ *   | {type: 'view', tiles: number[], slots?: number}
  *   | {type: 'leave'}} ClientMessage
  */

@@ -64,6 +64,8 @@ export class Signaling {
         invite: this.invite,
         ...(resumeToken ? { resume_token: resumeToken } : {}),
         ...(resumeToken && keepMedia ? { keep_media: true } : {}),
+        // Cameras come through as many video slots as the page shows tiles (`view`).
+        video_slots: true,
       };
       ws.send(JSON.stringify(join));
     };

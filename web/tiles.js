@@ -83,8 +83,21 @@ export class Tile {
 
   /** @param {MediaStreamTrack} track */
   setVideo(track) {
+    if (this.videoTrack() === track) return;
     this.video.srcObject = new MediaStream([track]);
     this.show();
+  }
+
+  /** The picture went elsewhere (a video slot moved on): initials until another comes. */
+  clearVideo() {
+    this.video.srcObject = null;
+    this.show();
+  }
+
+  /** The track the tile shows, if any. */
+  videoTrack() {
+    const s = this.video.srcObject;
+    return s instanceof MediaStream ? s.getVideoTracks()[0] ?? null : null;
   }
 
   /** @param {MediaStreamTrack} track */

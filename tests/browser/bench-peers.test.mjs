@@ -1,7 +1,8 @@
 // A page in a meeting of twenty more: `summit-bench peers` joins twenty simulated participants
 // (real Opus and VP8, the first three speaking by their RFC 6464 levels), and a Chromium page in
 // a small window receives no more than it shows: the three loudest microphones through its
-// speaker slots, and video only for the tiles of the gallery page it shows.
+// speaker slots, and video only for the tiles of the gallery page it shows, through as many
+// video slots as it shows tiles; the next page moves the slots, with no new offer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -28,6 +29,17 @@ const flows = (page) => page.evaluate(async () => {
   return out;
 });
 
+/** The receiving m-lines of video, active or not, and the tiles showing a picture and not. */
+const videoState = (page) => page.evaluate(() => {
+  const sub = /** @type {any} */ (window).summitTest.subscribing();
+  const lines = sub.getTransceivers().filter((/** @type {any} */ t) => t.mid && t.receiver.track.kind === 'video').length;
+  const tiles = [...document.querySelectorAll('#grid > .tile:not(.self)')].map((el) => {
+    const v = /** @type {HTMLVideoElement} */ (el.querySelector('video'));
+    return { id: /** @type {HTMLElement} */ (el).dataset.participant, shown: !(/** @type {HTMLElement} */ (el).hidden), picture: !!v.srcObject, frames: v.getVideoPlaybackQuality().totalVideoFrames };
+  });
+  return { lines, offers: /** @type {any} */ (window).summitTest.offers(), tiles };
+});
+
 /** The m-lines of each kind whose bytes grew between two readings. */
 function growing(a, b) {
   const n = { audio: 0, video: 0 };
@@ -51,8 +63,7 @@ test('with twenty simulated participants, a page receives three microphones and 
   peers.stderr.on('data', (d) => { said += d; });
   try {
     await until(() => said.includes('simulated participants joined'), 90000, `the simulated participants joining: ${said}`);
-    const page = await joinPage(env.browser, env.server.invite('peers-1', 'Ada', '--skip-lobby').url);
-    await page.setViewportSize({ width: 800, height: 520 });
+    const page = await joinPage(env.browser, env.server.invite('peers-1', 'Ada', '--skip-lobby').url, undefined, { width: 800, height: 520 });
     await until(async () => growing({}, await flows(page)).audio >= 3, 20000, 'the page hearing three speakers');
     // What the page shows: its gallery page's tiles (one of them its own), out of 21.
     const shown = await page.evaluate(() => document.querySelectorAll('#grid > .tile:not([hidden]):not(.self)').length);
@@ -67,9 +78,27 @@ test('with twenty simulated participants, a page receives three microphones and 
     assert.ok(n.audio <= 3, `${n.audio} microphones flow to the page`);
     assert.ok(n.video <= shown, `${n.video} videos flow for ${shown} tiles shown`);
     assert.ok(n.video > 0, 'no video flows at all');
-    // The next page's tiles get their video instead.
+    // Video slots: no more video m-lines than tiles shown, whoever publishes.
+    const before = await videoState(page);
+    // (A page of this window has room for one tile more: its own, on the first page.)
+    assert.ok(before.lines <= shown + 1, `${before.lines} video m-lines for ${shown} tiles shown`);
+    const pictured = (/** @type {any} */ st) => st.tiles.filter((/** @type {any} */ t) => t.shown && t.picture).map((/** @type {any} */ t) => t.id);
+    assert.deepEqual(before.tiles.filter((t) => !t.shown && t.picture), [], 'a hidden tile holds a picture');
+    // The next page's tiles get their video instead, through the same slots: no new offer.
     await page.getByRole('button', { name: 'Next page' }).click();
     await page.getByRole('status').filter({ hasText: /^Page 2 of / }).waitFor({ timeout: 5000 });
+    await until(async () => {
+      const st = await videoState(page);
+      return st.tiles.filter((t) => t.shown).every((t) => t.picture) && st.tiles.every((t) => t.shown || !t.picture);
+    }, 10000, 'the slots moving to the second page\'s tiles');
+    const f0 = await videoState(page);
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = await videoState(page);
+    const decoding = after.tiles.filter((t) => t.shown && t.frames > (f0.tiles.find((x) => x.id === t.id)?.frames ?? 0));
+    console.log(`page 2: ${pictured(after).length} tiles with a picture, ${decoding.length} decoding; ${after.lines} video m-lines; offers ${before.offers} -> ${after.offers}`);
+    assert.equal(after.offers, before.offers, 'paging made a new offer');
+    assert.equal(after.lines, before.lines, 'paging changed the video m-lines');
+    assert.ok(decoding.length > 0, 'no tile of the second page decodes video');
     await page.context().close();
   } finally {
     peers.kill('SIGINT');

@@ -150,10 +150,11 @@ export async function startServer(opts = {}) {
 
 /**
  * Opens `url` in a new page, clicks "Join" and waits until the meeting view shows.
- * `init`, if given, runs in the page before its own scripts (to take a browser feature away).
+ * `init`, if given, runs in the page before its own scripts (to take a browser feature away);
+ * `viewport`, if given, is the window's size from the start.
  */
-export async function joinPage(browser, url, init = undefined) {
-  const ctx = await browser.newContext({ permissions: ['camera', 'microphone'] });
+export async function joinPage(browser, url, init = undefined, viewport = undefined) {
+  const ctx = await browser.newContext({ permissions: ['camera', 'microphone'], ...(viewport ? { viewport } : {}) });
   if (init) await ctx.addInitScript(init);
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
