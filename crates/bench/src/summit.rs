@@ -215,7 +215,9 @@ impl SummitServer {
     }
 
     /// Signaling for one peer until its channels close: join, publish, answer subscribe offers,
-    /// keep the heartbeat.
+    /// keep the heartbeat. Like a page, it joins with video slots and tells the server whose
+    /// cameras it shows (`view`): everyone else's camera, up to a gallery page's 25, as they
+    /// come and go.
     pub(crate) async fn signal(
         ws_url: String,
         meeting: String,
@@ -225,8 +227,9 @@ impl SummitServer {
         let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
             .await
             .context("cannot open the signaling WebSocket")?;
-        let join = json!({"type": "join", "version": 2, "meeting": meeting, "invite": token});
+        let join = json!({"type": "join", "version": 2, "meeting": meeting, "invite": token, "video_slots": true});
         ws.send(Message::text(join.to_string())).await?;
+        let mut others = Vec::new();
         let mut heartbeat = tokio::time::interval(Duration::from_secs(2));
         loop {
             tokio::select! {
@@ -260,6 +263,11 @@ impl SummitServer {
                         Some("publish_answer") => { let _ = link.to_peer.send(ToPeer::PublishAnswer(sdp())); }
                         Some("subscribe_offer") => { let _ = link.to_peer.send(ToPeer::SubscribeOffer(sdp())); }
                         Some("error") => bail!("the server refused: {text}"),
+                        Some(kind @ ("welcome" | "participant_joined" | "participant_updated" | "participant_left")) => {
+                            if let Some(view) = shown(&mut others, kind, &v) {
+                                ws.send(Message::text(view.to_string())).await?;
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -273,5 +281,74 @@ impl SummitServer {
     /// The WebSocket URL of the signaling endpoint.
     pub(crate) fn ws_url(&self) -> &str {
         &self.ws_url
+    }
+}
+
+/// Most camera tiles a page shows (a gallery page), and so the most a peer's `view` lists.
+const VIEW_TILES: usize = 25;
+
+/// Follows whose cameras are on from a `welcome`, `participant_joined`, `participant_updated`
+/// or `participant_left` (`kind`, in `v`); returns the `view` to send when the first
+/// [`VIEW_TILES`] of them changed. A peer asks for a slot per camera shown (a page asks for
+/// a page of its layout's worth).
+fn shown(cameras: &mut Vec<u64>, kind: &str, v: &Value) -> Option<Value> {
+    let before: Vec<u64> = cameras.iter().take(VIEW_TILES).copied().collect();
+    match kind {
+        "welcome" => {
+            cameras.clear();
+            let list = v["participants"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            list.iter().for_each(|p| note(cameras, p));
+        }
+        "participant_left" => {
+            let gone = v["participant_id"].as_u64();
+            cameras.retain(|id| Some(*id) != gone);
+        }
+        _ => note(cameras, &v["participant"]),
+    }
+    let tiles: Vec<u64> = cameras.iter().take(VIEW_TILES).copied().collect();
+    (kind == "welcome" || tiles != before).then(|| json!({"type": "view", "tiles": tiles}))
+}
+
+/// Notes whether participant `p` (a `ParticipantInfo`) has a camera on.
+fn note(cameras: &mut Vec<u64>, p: &Value) {
+    let Some(id) = p["id"].as_u64() else { return };
+    let on = p["camera_off"] == json!(false);
+    let known = cameras.contains(&id);
+    if on && !known {
+        cameras.push(id);
+    } else if !on && known {
+        cameras.retain(|c| *c != id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_shows_every_camera_up_to_a_gallery_page() {
+        let person = |id: u64, on: bool| json!({"id": id, "camera_off": !on});
+        let mut cameras = Vec::new();
+        let welcome = json!({"participants": [person(2, true), person(3, false), person(4, true)]});
+        let view = shown(&mut cameras, "welcome", &welcome).unwrap();
+        assert_eq!(view["tiles"], json!([2, 4]));
+        let updated = json!({"participant": person(3, true)});
+        let view = shown(&mut cameras, "participant_updated", &updated).unwrap();
+        assert_eq!(view["tiles"], json!([2, 4, 3]));
+        // Someone without a camera changes nothing shown.
+        let joined = json!({"participant": person(9, false)});
+        assert!(shown(&mut cameras, "participant_joined", &joined).is_none());
+        let left = json!({"participant_id": 4});
+        assert_eq!(
+            shown(&mut cameras, "participant_left", &left).unwrap()["tiles"],
+            json!([2, 3])
+        );
+        // Past a page, another camera changes nothing shown.
+        cameras.extend(100..130);
+        let joined = json!({"participant": person(999, true)});
+        assert!(shown(&mut cameras, "participant_joined", &joined).is_none());
     }
 }
