@@ -130,14 +130,12 @@ async function decryptFrame(kind, frame, out, r) {
   let replayed = false;
   let sender = null;
   try { sender = splitKid(decodeHeader(body).kid).sender; } catch { /* not SFrame */ }
-  const leaving = sender === null ? undefined : left.get(r.mid);
-  if (sender !== null && leaving && leaving.senders.has(sender) && performance.now() < leaving.until) {
-    // The slot just moved from this sender to another: their frames still on the way are
-    // dropped, as any frame not the slot's, but they are no sign of a server misrouting.
-    return;
-  }
   if (sender !== null && !routes.get(r.mid)?.has(sender)) {
-    // Not who this track carries: never shown here (under someone else's name).
+    // Not who this track carries: never shown here (under someone else's name). The slot may
+    // just have moved from this sender to another: their frames still on the way are dropped
+    // all the same, but they are no sign of a server misrouting.
+    const leaving = left.get(r.mid);
+    if (leaving && leaving.senders.has(sender) && performance.now() < leaving.until) return;
     stats.misrouted += 1;
     l.misrouted += 1;
     if (!l.from.includes(sender) && l.from.length < 8) l.from.push(sender);

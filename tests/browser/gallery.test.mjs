@@ -1,11 +1,12 @@
 // The gallery (web/gallery.js) in real Chromium: tiles keep the camera's 16:9 shape; once there
 // are more people than fit the window, the page says "Page 1 of 2" and "Next page" shows the
 // next tiles; a tile on another page costs no video (the server sends only what is shown) but
-// its sound still comes; and a window with room for everyone shows them all on one page (that
-// a tile shown again gets its video back is simulcast.test.mjs's).
+// its sound still comes; the pages share one video slot, handed from Ben to Cleo and back with
+// no frame of either taken for the other's; and a window with room for everyone shows them all
+// on one page (that a tile shown again gets its video back is simulcast.test.mjs's).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndChromium, joinPage, waitStats, inbound, myId, until } from './harness.mjs';
+import { serverAndChromium, joinPage, waitStats, inbound, myId, until, e2eeReport } from './harness.mjs';
 import { capacity, fit, MAX_TILES, MIN_TILE_WIDTH } from '../../web/gallery.js';
 
 const env = serverAndChromium();
@@ -82,6 +83,16 @@ test('16:9 tiles, paged when more people than fit, and a page out of sight costs
   const decoded = (await inbound(ana))[`${cleo}:camera`]?.framesDecoded ?? 0;
   await waitStats(ana, (s) => (s[`${cleo}:camera`]?.framesDecoded ?? 0) > decoded + 20, 30000, 'Ana decoding Cleo on page 2', env.server);
   assert.ok(await noVideo(ana, `${ben}:camera`), 'Ben\'s video still arrives with his tile on page 1');
+
+  // Back to page 1: the slot carries Ben again, and his frames open on it.
+  await ana.getByRole('button', { name: 'Previous page' }).click();
+  await until(async () => (await inbound(ana))[`${ben}:camera`] !== undefined, 5000, 'the slot carrying Ben again');
+  const again = (await inbound(ana))[`${ben}:camera`]?.framesDecoded ?? 0;
+  await waitStats(ana, (s) => (s[`${ben}:camera`]?.framesDecoded ?? 0) > again + 20, 30000, 'Ana decoding Ben back on page 1', env.server);
+  // The meeting is encrypted: a slot moving between senders is no misrouting.
+  const report = await e2eeReport(ana);
+  assert.ok(report, 'the meeting is not encrypted');
+  assert.equal(report.stats.misrouted, 0, `frames counted as misrouted: ${JSON.stringify(report.lines)}`);
 
   // A window with room for everyone: one page, no pager, all three tiles.
   await ana.setViewportSize({ width: 1280, height: 720 });
