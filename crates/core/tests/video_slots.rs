@@ -81,7 +81,11 @@ fn assert_each_sees(h: &Harness, views: &[Vec<ParticipantId>], since: Duration) 
         );
         let told: BTreeSet<ParticipantId> = c.sees().into_iter().collect();
         assert_eq!(told, want, "client {i} was told");
-        assert_eq!(c.video_m_lines, TILES, "client {i}'s video m-lines");
+        assert_eq!(
+            c.video_m_lines,
+            TILES + 1,
+            "client {i}'s video m-lines (and a screen's)"
+        );
         for s in &want {
             assert!(
                 c.got(*s, TrackSource::Camera) > 10,
@@ -122,7 +126,7 @@ fn each_page_receives_its_slots(n: usize) {
     let late = page_of(&h, newcomer, 0);
     view(&mut h, newcomer, late.clone());
     h.run(Duration::from_secs(1));
-    assert_eq!(h.clients[newcomer].video_m_lines, TILES);
+    assert_eq!(h.clients[newcomer].video_m_lines, TILES + 1);
     assert!(h.clients[newcomer].offers <= 3, "the newcomer's offers");
     let mut views = views;
     views.push(late);
@@ -183,7 +187,7 @@ fn paging_moves_the_slots_without_an_offer() {
     view(&mut h, 0, first);
     h.run(Duration::from_secs(1));
     assert_eq!(h.clients[0].offers, offers, "paging needs no offer");
-    assert_eq!(h.clients[0].video_m_lines, TILES);
+    assert_eq!(h.clients[0].video_m_lines, TILES + 1);
 }
 
 #[test]
@@ -223,4 +227,45 @@ fn a_camera_turned_on_later_takes_its_tile_and_strangers_are_left_out() {
             }
         )
         .is_err());
+}
+
+#[test]
+fn a_shared_screen_comes_and_goes_through_the_screen_slot_without_an_offer() {
+    let mut h = meeting(6, 14);
+    for i in 0..6 {
+        let tiles = page_of(&h, i, 0);
+        view(&mut h, i, tiles);
+    }
+    h.run(Duration::from_secs(1));
+    let offers: Vec<usize> = h.clients.iter().map(|c| c.offers).collect();
+    // One of them shares a screen (a seventh page, its video declared as a screen).
+    let sharer = h.enter("summit", "sharer", summit_proto::Role::Delegate);
+    h.clients[sharer].shares_screen = true;
+    h.publish(sharer);
+    h.run(Duration::from_secs(2));
+    let sharer_id = h.clients[sharer].id;
+    for (i, c) in h.clients.iter().enumerate().take(6) {
+        assert_eq!(c.screen(), Some(sharer_id), "client {i}'s screen slot");
+        assert!(
+            c.got(sharer_id, TrackSource::Screen) > 10,
+            "client {i} got little of the screen"
+        );
+        assert_eq!(
+            c.offers, offers[i],
+            "client {i} got an offer for the screen"
+        );
+    }
+    // It stops: the slot carries no one, still without an offer.
+    h.clients[sharer].shares_screen = false;
+    let (sdp, tracks) = h.clients[sharer].publish_offer_with(false);
+    h.send(sharer, MeetingMessage::Publish { sdp, tracks })
+        .unwrap();
+    h.run(Duration::from_secs(1));
+    for (i, c) in h.clients.iter().enumerate().take(6) {
+        assert_eq!(c.screen(), None, "client {i}'s screen slot");
+        assert_eq!(
+            c.offers, offers[i],
+            "client {i} got an offer when the screen went"
+        );
+    }
 }

@@ -569,10 +569,15 @@ pub enum ServerMessage {
         /// whom). Those carrying someone now are in `tracks` too.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         video_mids: Vec<String>,
+        /// The m-line that carries the meeting's shared screen (with video slots; its source
+        /// changes without a new offer, told in `video_slots`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        screen_mid: Option<String>,
     },
-    /// Whom each video slot of this page carries now, after a change (no new offer).
+    /// Whom each video slot (and the screen slot) of this page carries now, after a change
+    /// (no new offer).
     VideoSlots {
-        /// Every video slot the last offer made.
+        /// Every video slot the last offer made, and the screen slot.
         slots: Vec<SwitchedSlot>,
     },
     /// Whom each speaker slot of this page carries now, after a change (no new offer).

@@ -67,6 +67,8 @@ pub struct SimClient {
     pub speaker_mids: Vec<String>,
     /// The mids of the video slots (from the last `subscribe_offer`).
     pub video_mids: Vec<String>,
+    /// The mid of the screen slot (from the last `subscribe_offer`).
+    pub screen_mid: Option<String>,
     /// Video m-lines in the last `subscribe_offer`, active or not.
     pub video_m_lines: usize,
     /// `subscribe_offer`s received.
@@ -84,6 +86,8 @@ pub struct SimClient {
     pub(crate) frames: u64,
     /// Publish the camera in the three [`LAYERS`] (set before publishing).
     pub simulcast: bool,
+    /// Its video is a shared screen rather than a camera (set before publishing).
+    pub shares_screen: bool,
     /// Per (publisher, source) of simulcast video received: each change of layer, in order.
     pub layer_changes: HashMap<(ParticipantId, TrackSource), Vec<LayerChange>>,
     /// Per (publisher, source): video packets received, by layer.
@@ -142,6 +146,8 @@ impl SimClient {
             channel_mid: None,
             speaker_mids: Vec::new(),
             video_mids: Vec::new(),
+            screen_mid: None,
+            shares_screen: false,
             video_m_lines: 0,
             offers: 0,
             level: -127,
@@ -206,9 +212,14 @@ impl SimClient {
         } else {
             Vec::new()
         };
+        let source = if self.shares_screen {
+            TrackSource::Screen
+        } else {
+            TrackSource::Camera
+        };
         tracks.extend(v.map(|v| PublishedTrackInfo {
             mid: v.to_string(),
-            source: TrackSource::Camera,
+            source,
             layers,
         }));
         (offer.to_sdp_string(), tracks)
@@ -258,6 +269,15 @@ impl SimClient {
                 });
             }
         }
+    }
+
+    /// Whose screen its screen slot carries now.
+    pub fn screen(&self) -> Option<ParticipantId> {
+        let mid = self.screen_mid.as_ref()?;
+        self.mapping
+            .iter()
+            .find(|t| &t.mid == mid)
+            .map(|t| t.participant)
     }
 
     /// The cameras its video slots carry now.

@@ -499,7 +499,9 @@ impl Harness {
                             channel_mid,
                             speaker_mids,
                             video_mids,
+                            screen_mid,
                         } => {
+                            c.screen_mid = screen_mid;
                             let answer = c.answer_subscribe(
                                 &sdp,
                                 tracks,
@@ -515,7 +517,11 @@ impl Harness {
                             c.switched_slots(&slots, summit_proto::TrackSource::Microphone)
                         }
                         ServerMessage::VideoSlots { slots } => {
-                            c.switched_slots(&slots, summit_proto::TrackSource::Camera)
+                            let (screen, cameras): (Vec<_>, Vec<_>) = slots
+                                .into_iter()
+                                .partition(|s| c.screen_mid.as_ref() == Some(&s.mid));
+                            c.switched_slots(&cameras, summit_proto::TrackSource::Camera);
+                            c.switched_slots(&screen, summit_proto::TrackSource::Screen);
                         }
                         _ => {}
                     }

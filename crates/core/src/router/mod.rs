@@ -365,6 +365,8 @@ pub(crate) struct Media {
     uses_video_slots: bool,
     /// The slots that carry the cameras their page shows.
     video_slots: Vec<usize>,
+    /// The slot that carries the meeting's shared screen to them (with video slots).
+    screen_slot: Option<usize>,
     /// Whose cameras their page shows, in its order (its last `view`).
     view: Vec<ParticipantId>,
     /// How big their page shows each video, as it last said: a video slot takes the size of

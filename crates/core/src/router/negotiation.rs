@@ -220,6 +220,7 @@ impl Router {
             .map(|m| m.to_string());
         let speaker_mids = p.mids(&p.speaker_slots);
         let video_mids = p.mids(&p.video_slots);
+        let screen_mid = p.mids(p.screen_slot.as_slice()).pop();
         let sdp = offer.to_sdp_string();
         tracing::debug!(participant = %id, ?tracks, "subscribe offer");
         let offer = ServerMessage::SubscribeOffer {
@@ -228,6 +229,7 @@ impl Router {
             channel_mid,
             speaker_mids,
             video_mids,
+            screen_mid,
         };
         p.last_offer = Some(offer.clone());
         endpoint.mark_dirty(PeerKey {

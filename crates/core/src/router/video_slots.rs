@@ -3,6 +3,10 @@
 //! who publishes a camera, changes, the slots are handed over to the new cameras under their
 //! running streams, as speaker slots are: a join, a leave or a new camera costs no offer, and a
 //! page receives at most as many pictures as it shows, whatever the size of the meeting.
+//!
+//! Such a page also has one *screen slot*, negotiated with its first video slots: it carries
+//! the meeting's shared screen (the first member's, in the order they joined, when several
+//! share), so a share that starts or stops costs no offer either.
 
 use summit_proto::{ParticipantId, ServerMessage, TrackSource, MAX_VIEW_TILES};
 
@@ -45,6 +49,11 @@ impl Router {
                 .filter(|p| *p != id),
         );
         let mut grew = false;
+        if m.screen_slot.is_none() {
+            m.slots.push(Slot::tile());
+            m.screen_slot = Some(m.slots.len() - 1);
+            grew = true;
+        }
         let wanted = slots.max(m.view.len()).min(MAX_VIEW_TILES);
         while m.video_slots.len() < wanted {
             m.slots.push(Slot::tile());
@@ -64,7 +73,7 @@ impl Router {
         always: bool,
     ) -> Option<ServerMessage> {
         let m = self.media.get(&id)?;
-        if m.video_slots.is_empty() {
+        if m.video_slots.is_empty() && m.screen_slot.is_none() {
             return None;
         }
         let camera = |publisher| TrackRef {
@@ -82,13 +91,39 @@ impl Router {
             carried,
             m.view.iter().copied().filter(publishes),
         );
-        let moved = !moves.is_empty();
-        for (slot, publisher) in moves {
+        // The screen slot: the first other member sharing a screen.
+        let screen_moves = match (m.screen_slot, m.room.and_then(|r| self.rooms.get(r))) {
+            (Some(slot), Some(room)) => {
+                let sharing = room.members().iter().copied().filter(|p| {
+                    *p != id
+                        && self
+                            .media
+                            .get(p)
+                            .is_some_and(|pm| pm.track(TrackSource::Screen).is_some())
+                });
+                repoint(&[slot], carried, sharing)
+            }
+            _ => Vec::new(),
+        };
+        let moved = !moves.is_empty() || !screen_moves.is_empty();
+        let screen = |publisher| TrackRef {
+            publisher,
+            source: TrackSource::Screen,
+        };
+        let moves = moves
+            .into_iter()
+            .map(|(slot, p)| (slot, p.map(camera)))
+            .chain(
+                screen_moves
+                    .into_iter()
+                    .map(|(slot, p)| (slot, p.map(screen))),
+            );
+        let moves: Vec<(usize, Option<TrackRef>)> = moves.collect();
+        for (slot, track) in moves {
             let at = SlotRef {
                 participant: id,
                 slot,
             };
-            let track = publisher.map(camera);
             self.hand_over(at, track);
             // The slot shows its new camera at the size the page gave that tile.
             if let Some(m) = self.media.get_mut(&id) {
@@ -104,24 +139,26 @@ impl Router {
         (moved || always).then(|| self.video_slots_message(id))?
     }
 
-    /// What `id`'s video slots carry now, for their page; `None` before they were offered.
+    /// What `id`'s video slots (and its screen slot) carry now, for their page; `None` before
+    /// they were offered.
     pub(crate) fn video_slots_message(&self, id: ParticipantId) -> Option<ServerMessage> {
         let m = self.media.get(&id)?;
-        let slots = m.switched_slots(&m.video_slots);
+        let mut indices = m.video_slots.clone();
+        indices.extend(m.screen_slot);
+        let slots = m.switched_slots(&indices);
         (!slots.is_empty()).then_some(ServerMessage::VideoSlots { slots })
     }
 
-    /// Whose video slots carry `publisher`'s camera now.
+    /// Whose video or screen slots carry `publisher`'s camera or screen now.
     pub(crate) fn tiles_showing(&self, publisher: ParticipantId) -> Vec<ParticipantId> {
-        let camera = TrackRef {
-            publisher,
-            source: TrackSource::Camera,
-        };
-        self.subscriptions
-            .slots_of(camera)
-            .iter()
+        let mut showing: Vec<ParticipantId> = [TrackSource::Camera, TrackSource::Screen]
+            .into_iter()
+            .flat_map(|source| self.subscriptions.slots_of(TrackRef { publisher, source }))
             .filter(|s| self.slot(**s).is_some_and(|slot| slot.tile))
             .map(|s| s.participant)
-            .collect()
+            .collect();
+        showing.sort_unstable();
+        showing.dedup();
+        showing
     }
 }

@@ -166,15 +166,16 @@ impl Sfu {
             .chain(published.added.iter().map(|(s, _)| s))
             .any(|s| *s == TrackSource::Microphone);
         let now = self.now;
+        let pictures = |s: &TrackSource| matches!(s, TrackSource::Camera | TrackSource::Screen);
         let cameras_changed = published
             .removed
             .iter()
             .chain(published.added.iter().map(|(s, _)| s))
-            .any(|s| *s == TrackSource::Camera);
+            .any(pictures);
         for s in published.removed {
             for sub in self.router.unpublish(id, s) {
                 self.offer_if_needed(sub);
-                if s == TrackSource::Camera && self.router.uses_video_slots(sub) {
+                if pictures(&s) && self.router.uses_video_slots(sub) {
                     // Its slot carries no one now: the page is told.
                     self.point_video_slots(sub, now, true);
                 }
@@ -232,8 +233,8 @@ impl Sfu {
         if source == TrackSource::Microphone && !self.meetings.booth_line(publisher, sub) {
             return;
         }
-        // A page with video slots gets cameras through them (video_slots.rs).
-        if source == TrackSource::Camera && self.router.uses_video_slots(sub) {
+        // A page with video slots gets cameras and the screen through them (video_slots.rs).
+        if source != TrackSource::Microphone && self.router.uses_video_slots(sub) {
             return;
         }
         self.router.subscribe(sub, TrackRef { publisher, source });
