@@ -71,6 +71,8 @@ const state = {
   /** @type {FrameCrypto | null} */ frames: null,
   /** The m-lines of the video slots, which carry the cameras the gallery shows (last offer). */
   videoMids: /** @type {Set<string>} */ (new Set()),
+  /** The m-line of the screen slot, which carries the meeting's shared screen (last offer). */
+  screenMid: /** @type {string | null} */ (null),
   /** The tiles last told to the server in a `view`, as a key ('' for none yet). */
   lastView: '',
 };
@@ -343,15 +345,19 @@ async function handleMessage(msg) {
     case 'subscribe_offer':
       speakers.offered(msg.speaker_mids ?? [], msg.tracks);
       state.videoMids = new Set(msg.video_mids ?? []);
+      state.screenMid = msg.screen_mid ?? null;
       await conn.onSubscribeOffer(msg.sdp, msg.tracks, msg.channel_mid);
-      return showVideoSlots();
+      showVideoSlots();
+      return showScreenSlot();
     case 'speaker_slots':
       speakers.moved(msg.slots);
       conn.moveSlots(msg.slots, 'microphone');
       return;
     case 'video_slots':
       conn.moveSlots(msg.slots.filter((x) => state.videoMids.has(x.mid)), 'camera');
+      conn.moveSlots(msg.slots.filter((x) => x.mid === state.screenMid), 'screen');
       showVideoSlots();
+      showScreenSlot();
       return routeFrames();
     case 'active_speakers':
       speakers.setActive(msg.speakers, msg.dominant ?? null);
@@ -455,6 +461,7 @@ async function onWelcome(msg) {
   display.resend();
   state.lastView = '';
   state.videoMids = new Set();
+  state.screenMid = null;
   state.selfTile?.remove();
   chat.reset(!!msg.can_chat);
   state.selfTile = new Tile($('grid'), 'self', myName(), true);
@@ -777,6 +784,7 @@ function onTrack(mid, track) {
     return;
   }
   if (state.videoMids.has(mid)) return showVideoSlots();
+  if (mid === state.screenMid) return showScreenSlot();
   const m = state.conn?.mapping.find((t) => t.mid === mid);
   if (!m) return;
   const p = state.people.get(m.participant);
@@ -817,6 +825,26 @@ function showVideoSlots() {
     if (track) p.tile.setVideo(track);
     else if (slotTracks.has(/** @type {MediaStreamTrack} */ (p.tile.videoTrack()))) p.tile.clearVideo();
   }
+}
+
+/**
+ * Shows the shared screen the screen slot carries now, and takes down the one it carried before.
+ */
+function showScreenSlot() {
+  const conn = state.conn;
+  const mid = state.screenMid;
+  if (!conn || !mid) return;
+  const t = conn.sub.getTransceivers().find((x) => x.mid === mid);
+  if (!t) return;
+  const track = t.receiver.track;
+  const m = conn.mapping.find((x) => x.mid === mid);
+  /** @param {Element | null} v */
+  const plays = (v) => v instanceof HTMLVideoElement && v.srcObject instanceof MediaStream && v.srcObject.getTracks()[0] === track;
+  for (const v of $('screens').querySelectorAll('video')) {
+    if (plays(v) && (!m || v.dataset.participant !== String(m.participant))) removeScreen(Number(v.dataset.participant));
+  }
+  if (!m || plays($('screens').querySelector(`video[data-participant="${m.participant}"]`))) return;
+  display.watch(m.participant, 'screen', showScreen(m.participant, track));
 }
 
 /**

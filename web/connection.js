@@ -249,10 +249,10 @@ export class Connection {
   }
 
   /**
-   * The server moved its speaker slots (`microphone`) or video slots (`camera`) to other
-   * participants (no new offer): what the m-lines carry follows.
+   * The server moved its speaker slots (`microphone`), video slots (`camera`) or screen slot
+   * (`screen`) to other participants (no new offer): what the m-lines carry follows.
    * @param {Array<{mid: string, participant?: number | null}>} slots
-   * @param {'microphone' | 'camera'} source
+   * @param {'microphone' | 'camera' | 'screen'} source
    */
   moveSlots(slots, source) {
     const mids = new Set(slots.map((s) => s.mid));

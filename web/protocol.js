@@ -127,7 +127,7 @@ export const CLOSE = Object.freeze({
  * @typedef {WelcomeMessage
  *   | IceServersMessage
  *   | {type: 'publish_answer', sdp: string}
- *   | {type: 'subscribe_offer', sdp: string, tracks: SubscribedTrack[], channel_mid?: string, speaker_mids?: string[], video_mids?: string[]}
+ *   | {type: 'subscribe_offer', sdp: string, tracks: SubscribedTrack[], channel_mid?: string, speaker_mids?: string[], video_mids?: string[], screen_mid?: string}
  *   | {type: 'speaker_slots', slots: Array<{mid: string, participant?: number | null}>}
  *   | {type: 'video_slots', slots: Array<{mid: string, participant?: number | null}>}
  *   | {type: 'active_speakers', speakers: number[], dominant?: number}

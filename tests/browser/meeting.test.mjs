@@ -84,15 +84,21 @@ test('bad invitations are refused with a visible reason', async () => {
   await ctx.close();
 });
 
-test('a shared screen is decoded by the others and goes away when stopped', async () => {
+test('a shared screen is decoded by the others and goes away when stopped, with no new offer', async () => {
   const alice = await joinPage(env.browser, env.server.invite('summit-4', 'Alice', '--skip-lobby').url);
   const bob = await joinPage(env.browser, env.server.invite('summit-4', 'Bob', '--skip-lobby').url);
   const a = await myId(alice);
+  // Bob's connection is settled (his slots negotiated, Alice's camera decoding) before she shares.
+  await waitStats(bob, (s) => s[`${a}:camera`]?.framesDecoded > 0, 20000, 'Bob decoding Alice\'s camera');
+  const offers = () => bob.evaluate(() => /** @type {any} */ (window).summitTest.offers());
+  const before = await offers();
   await alice.getByRole('button', { name: 'Share screen' }).click();
   await waitStats(bob, (s) => s[`${a}:screen`]?.framesDecoded > 0, 10000, 'Bob decoding Alice\'s screen');
   await bob.getByLabel('Screen shared by Alice').waitFor({ timeout: 5000 });
   await alice.getByRole('button', { name: 'Share screen' }).click();
   await bob.getByLabel('Screen shared by Alice').waitFor({ state: 'detached', timeout: 5000 });
+  // The screen came and went through Bob's screen slot.
+  assert.equal(await offers(), before, 'Bob was sent an offer for the screen');
   for (const p of [alice, bob]) await p.context().close();
 });
 
